@@ -1,0 +1,44 @@
+package dev.hmmmirror;
+
+import dev.hmmmirror.internal.gen.HmmMirrorH;
+import java.util.EnumSet;
+import java.util.Set;
+
+/** What the running kernel and the loaded module can do, as reported by {@link HmmDevice#version()}. */
+public enum Capability {
+    /** Address-space mirroring through {@code hmm_range_fault} ({@code CONFIG_HMM_MIRROR}). */
+    MIRROR(HmmMirrorH.HMM_MIRROR_CAP_MIRROR(), "CONFIG_HMM_MIRROR"),
+    /** Device-private memory: migration to the device and back ({@code CONFIG_DEVICE_PRIVATE}). */
+    DEVICE_PRIVATE(HmmMirrorH.HMM_MIRROR_CAP_DEVICE_PRIVATE(), "CONFIG_DEVICE_PRIVATE"),
+    /** Transparent huge pages ({@code CONFIG_TRANSPARENT_HUGEPAGE}). */
+    THP(HmmMirrorH.HMM_MIRROR_CAP_THP(), "CONFIG_TRANSPARENT_HUGEPAGE");
+
+    private final long bit;
+    private final String kernelOption;
+
+    Capability(long bit, String kernelOption) {
+        this.bit = bit;
+        this.kernelOption = kernelOption;
+    }
+
+    /** The bit of this capability in the ABI's {@code caps} word. */
+    public long bit() {
+        return bit;
+    }
+
+    /** The kernel configuration option this capability needs. */
+    public String kernelOption() {
+        return kernelOption;
+    }
+
+    /** Decodes a {@code caps} word; bits this library does not know are ignored. */
+    public static Set<Capability> fromBits(long caps) {
+        EnumSet<Capability> set = EnumSet.noneOf(Capability.class);
+        for (Capability c : values()) {
+            if ((caps & c.bit) != 0) {
+                set.add(c);
+            }
+        }
+        return set;
+    }
+}

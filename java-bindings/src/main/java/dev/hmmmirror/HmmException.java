@@ -1,0 +1,60 @@
+package dev.hmmmirror;
+
+import java.io.IOException;
+import java.util.Optional;
+
+/**
+ * A system call or hmm_mirror command failed. Carries the errno the kernel returned, the
+ * operation and its target, and, where one is known, what to do about it.
+ */
+public class HmmException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    private final int errno;
+    private final String operation;
+    private final String target;
+
+    /**
+     * @param operation what was attempted, e.g. {@code "open"} or {@code "ioctl HMM_MIRROR_IOC_VERSION"}
+     * @param target    what it was attempted on, e.g. a device path
+     * @param errno     the errno value the kernel returned
+     * @param hint      what the user can do about it, or {@code null}
+     */
+    public HmmException(String operation, String target, int errno, String hint) {
+        super(format(operation, target, errno, hint));
+        this.errno = errno;
+        this.operation = operation;
+        this.target = target;
+    }
+
+    private static String format(String operation, String target, int errno, String hint) {
+        String text = Errno.of(errno).map(Errno::description).orElse("unknown error");
+        String msg = operation + " " + target + " failed: " + Errno.name(errno) + " (" + text + ")";
+        return hint == null || hint.isEmpty() ? msg : msg + ": " + hint;
+    }
+
+    /** The errno value, e.g. 25 for ENOTTY. */
+    public int errno() {
+        return errno;
+    }
+
+    /** The errno as a known constant, if it is one. */
+    public Optional<Errno> errnoConstant() {
+        return Errno.of(errno);
+    }
+
+    /** The symbolic errno name, e.g. {@code "ENOTTY"}. */
+    public String errnoName() {
+        return Errno.name(errno);
+    }
+
+    /** The operation that failed, e.g. {@code "open"}. */
+    public String operation() {
+        return operation;
+    }
+
+    /** What the operation was applied to, e.g. {@code "/dev/hmm_mirror0"}. */
+    public String target() {
+        return target;
+    }
+}

@@ -1,0 +1,23 @@
+#!/bin/bash
+# Builds a kernel root for one Debian release: the release's stock kernel
+# (image and modules), its headers and the gcc it was built with, so that
+# our module builds with the kernel's own compiler inside this root.
+#   build-kernel-root.sh OUT_DIR SUITE MIRROR_URL KERNEL_RELEASE
+# KERNEL_RELEASE is e.g. 7.2.13+deb14-amd64 (from linux-image-amd64).
+set -euo pipefail
+out=$1 suite=$2 mirror=$3 krel=$4
+aptopts=(-o Acquire::Check-Valid-Until=false -o APT::Install-Recommends=false)
+mmdebstrap --variant=minbase \
+  --include="make,libc6-dev,kmod,linux-headers-$krel" \
+  --aptopt='Acquire::Check-Valid-Until "false"' \
+  --aptopt='APT::Install-Recommends "false"' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' \
+  --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' \
+  --customize-hook="chroot \"\$1\" sh -c 'cd /tmp && apt-get ${aptopts[*]} download linux-image-$krel \$(apt-cache depends linux-image-$krel | sed -n \"s/^ *Depends: \\(linux-\\(binary\\|modules\\)-$krel\\)\$/\\1/p\")'" \
+  --customize-hook="for d in \"\$1\"/tmp/linux-*.deb; do dpkg-deb -x \"\$d\" \"\$1\"; done; rm -f \"\$1\"/tmp/*.deb" \
+  --customize-hook="chroot \"\$1\" depmod $krel" \
+  --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages' \
+  "$suite" "$out" "$mirror"
+test -e "$out/boot/vmlinuz-$krel" || { echo "kernel image vmlinuz-$krel missing from $out/boot" >&2; exit 1; }
+test -d "$out/usr/src/linux-headers-$krel" || { echo "headers for $krel missing" >&2; exit 1; }
