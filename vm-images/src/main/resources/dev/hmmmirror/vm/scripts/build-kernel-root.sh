@@ -16,8 +16,12 @@ mmdebstrap --variant=minbase \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --customize-hook="chroot \"\$1\" sh -c 'cd /tmp && apt-get ${aptopts[*]} download linux-image-$krel \$(apt-cache depends linux-image-$krel | sed -n \"s/^ *Depends: \\(linux-\\(binary\\|modules\\)-$krel\\)\$/\\1/p\")'" \
   --customize-hook="for d in \"\$1\"/tmp/linux-*.deb; do dpkg-deb -x \"\$d\" \"\$1\"; done; rm -f \"\$1\"/tmp/*.deb" \
-  --customize-hook="chroot \"\$1\" depmod $krel" \
+  --customize-hook="chroot \"\$1\" /sbin/depmod $krel" \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages' \
   "$suite" "$out" "$mirror"
-test -e "$out/boot/vmlinuz-$krel" || { echo "kernel image vmlinuz-$krel missing from $out/boot" >&2; exit 1; }
+# Debian puts the image in /boot (6.1, 6.12) or /usr/lib/modules/KREL (7.x)
+if [ ! -e "$out/boot/vmlinuz-$krel" ]; then
+  test -e "$out/usr/lib/modules/$krel/vmlinuz" || { echo "no kernel image for $krel in $out" >&2; exit 1; }
+  mkdir -p "$out/boot" && ln -sf "../usr/lib/modules/$krel/vmlinuz" "$out/boot/vmlinuz-$krel"
+fi
 test -d "$out/usr/src/linux-headers-$krel" || { echo "headers for $krel missing" >&2; exit 1; }

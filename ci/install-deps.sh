@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what building and booting guests needs, from Debian's packages:
+# QEMU, mmdebstrap, the archivers the image recipes use, gcc (the host-side
+# layout probe) and Maven. Needs root. Safe to run again.
+set -euo pipefail
+if [[ $(id -u) -ne 0 ]]; then
+  echo "ci/install-deps.sh installs Debian packages: run it as root (sudo ci/install-deps.sh)" >&2
+  exit 1
+fi
+packages=(qemu-system-x86 mmdebstrap debootstrap cpio xz-utils zstd gzip util-linux gcc libc6-dev maven ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[hmm] installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "[hmm] host tools: $(qemu-system-x86_64 --version | head -1), mmdebstrap $(mmdebstrap --version | cut -d' ' -f2)"

@@ -1,0 +1,260 @@
+package dev.hmmmirror.vm;
+
+import dev.hmmmirror.vm.agent.GuestResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import org.apache.commons.io.file.PathUtils;
+
+/**
+ * A booted guest for one kernel profile, with hmm_mirror.ko loaded and the guest agent JVM
+ * running: the image is ensured, the module built with the kernel's gcc, this JVM's classpath
+ * staged into the host share, QEMU booted. One per run and profile; requests run one at a time.
+ */
+public final class GuestSession implements AutoCloseable {
+    /** The guest's Java runtime (from the userland). */
+    static final String GUEST_JAVA = "/usr/lib/jvm/java-25-openjdk-amd64/bin/java";
+
+    private final KernelProfile profile;
+    private final GuestImage image;
+    private final GuestVm vm;
+    private final Path runDir;
+    private final Timings timings;
+    private int splatsReported;
+
+    /**
+     * What a session start took, in host seconds.
+     *
+     * @param image      ensuring the image (and module build)
+     * @param init       QEMU start to the initramfs /init
+     * @param agentReady QEMU start to the guest agent's HELLO
+     */
+    public record Timings(double image, double init, double agentReady) {}
+
+    private GuestSession(KernelProfile profile, GuestImage image, GuestVm vm, Path runDir, Timings timings) {
+        this.profile = profile;
+        this.image = image;
+        this.vm = vm;
+        this.runDir = runDir;
+        this.timings = timings;
+    }
+
+    /** Timeout of one request: {@code hmm.test.timeout} seconds, default 600 under TCG, 120 with KVM. */
+    public static Duration requestTimeout() {
+        return Duration.ofSeconds(Long.getLong("hmm.test.timeout", GuestVm.useKvm() ? 120 : 600));
+    }
+
+    /** Timeout of a boot up to the agent: {@code hmm.boot.timeout} seconds, default 300 under TCG, 90 with KVM. */
+    public static Duration bootTimeout() {
+        return Duration.ofSeconds(Long.getLong("hmm.boot.timeout", GuestVm.useKvm() ? 90 : 300));
+    }
+
+    /** Where a run's logs go: {@code hmm.run.dir}, else {@code target/hmm-guest/<profile>}. */
+    public static Path runDir(KernelProfile profile) {
+        String d = System.getProperty("hmm.run.dir");
+        return (d != null ? Path.of(d) : Path.of("target", "hmm-guest")).resolve(profile.name()).toAbsolutePath();
+    }
+
+    /** Ensures the image, builds the module, boots and waits for the agent. */
+    public static GuestSession start(KernelProfile profile, List<Path> classpath, boolean echo) {
+        long t0 = System.nanoTime();
+        ImageCache cache = ImageCache.forUser();
+        Prerequisites.require("qemu-system-x86_64", "qemu-system-x86");
+        GuestImage image = new GuestImages(cache).ensure(profile);
+        Path ko = new ModuleBuild(cache, ModuleBuild.projectRoot()).build(image);
+        double imageSeconds = (System.nanoTime() - t0) / 1e9;
+        Path runDir = runDir(profile);
+        Path stage = runDir.resolve("host");
+        try {
+            if (Files.exists(stage)) {
+                PathUtils.deleteDirectory(stage);
+            }
+            Files.createDirectories(stage.resolve("lib"));
+            Files.copy(ko, stage.resolve("hmm_mirror.ko"));
+            Files.writeString(stage.resolve("module-params"), System.getProperty("hmm.module.params", "ndevices=2") + "\n");
+            Scripts.install("guest-init.sh", stage);
+            List<String> jars = stageClasspath(classpath, stage.resolve("lib"));
+            Files.writeString(stage.resolve("run-agent.sh"), agentCommand(jars, profile) + "\n");
+            Path out = runDir.resolve("out");
+            if (Files.exists(out)) {
+                PathUtils.deleteDirectory(out);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot stage the guest files in " + stage, e);
+        }
+        Progress.say("boot %s: kernel %s, %s, console %s", profile.name(), image.kernelRelease(),
+                GuestVm.useKvm() ? "KVM" : "TCG (no usable /dev/kvm)", runDir.resolve("console.log"));
+        GuestVm vm = GuestVm.start(new GuestVm.Spec(image, stage, runDir.resolve("out"), runDir.resolve("console.log"),
+                false, 2048, System.getProperty("hmm.cmdline", ""), Boolean.getBoolean("hmm.verbose")));
+        try {
+            vm.awaitAgent(bootTimeout());
+            double init = vm.console().markers().stream().filter(m -> m.text().startsWith("INIT")).findFirst()
+                    .map(Console.Marker::seconds).orElse(-1.0);
+            var module = vm.console().markers().stream().filter(m -> m.text().startsWith("MODULE")).findFirst();
+            if (module.isEmpty() || !module.get().text().startsWith("MODULE rc=0")) {
+                throw new GuestFailure("insmod hmm_mirror.ko failed in the guest (" + module.map(Console.Marker::text)
+                        .orElse("no MODULE marker") + ")", vm.console().log(), vm.console().tail(30));
+            }
+            Timings timings = new Timings(imageSeconds, init, vm.helloSeconds());
+            Progress.say("boot %s: init at %.1f s, module loaded, guest JVM ready at %.1f s", image.kernelRelease(),
+                    init, vm.helloSeconds());
+            return new GuestSession(profile, image, vm, runDir, timings);
+        } catch (InterruptedException e) {
+            vm.kill();
+            Thread.currentThread().interrupt();
+            throw new GuestFailure("interrupted while booting", vm.console().log(), vm.console().tail(20));
+        } catch (RuntimeException e) {
+            vm.kill();
+            throw e;
+        }
+    }
+
+    /** The classpath of this JVM, as files (manifest-only jars expanded, build-tool jars left out). */
+    public static List<Path> currentClasspath() {
+        Set<Path> out = new LinkedHashSet<>();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (!e.isBlank()) {
+                addEntry(Path.of(e).toAbsolutePath().normalize(), out);
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    private static void addEntry(Path p, Set<Path> out) {
+        String s = p.toString();
+        if (s.contains("/org/apache/maven/surefire/") || s.contains("/surefire/") || s.contains("surefirebooter")) {
+            if (Files.isRegularFile(p) && s.endsWith(".jar")) {
+                try (JarFile jar = new JarFile(p.toFile())) {
+                    Manifest m = jar.getManifest();
+                    String cp = m == null ? null : m.getMainAttributes().getValue("Class-Path");
+                    if (cp != null) {
+                        for (String u : cp.trim().split("\\s+")) {
+                            addEntry(Path.of(java.net.URI.create(u).isAbsolute() ? java.net.URI.create(u)
+                                    : p.getParent().toUri().resolve(u)), out);
+                        }
+                    }
+                } catch (IOException e) {
+                    // not a readable jar: skip it
+                }
+            }
+            return;
+        }
+        if (Files.exists(p)) {
+            out.add(p);
+        }
+    }
+
+    private static List<String> stageClasspath(List<Path> classpath, Path lib) throws IOException {
+        List<String> jars = new ArrayList<>();
+        int i = 0;
+        for (Path p : classpath) {
+            String name = String.format("%02d-%s", i++, p.getFileName().toString());
+            if (Files.isDirectory(p)) {
+                name = name + ".jar";
+                jarDirectory(p, lib.resolve(name)); // AOT caches and 9p both prefer jars to class trees
+            } else {
+                Files.copy(p, lib.resolve(name));
+            }
+            jars.add("/hmm/host/lib/" + name);
+        }
+        return jars;
+    }
+
+    private static void jarDirectory(Path dir, Path jar) throws IOException {
+        try (OutputStream o = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(o);
+                Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                j.putNextEntry(new ZipEntry(dir.relativize(f).toString().replace('\\', '/')));
+                try (InputStream in = Files.newInputStream(f)) {
+                    in.transferTo(j);
+                }
+                j.closeEntry();
+            }
+        }
+    }
+
+    private static String agentCommand(List<String> jars, KernelProfile profile) {
+        // Under TCG the JIT costs more than it saves for short runs: C1 only, serial GC, no perf data.
+        return "exec " + GUEST_JAVA + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData"
+                + " -Xshare:auto --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/tmp"
+                + " -Dhmm.guest=true -Dhmm.kernel=" + profile.name()
+                + " -cp " + String.join(":", jars) + " dev.hmmmirror.vm.agent.GuestAgent";
+    }
+
+    /** The kernel profile. */
+    public KernelProfile profile() {
+        return profile;
+    }
+
+    /** The guest image. */
+    public GuestImage image() {
+        return image;
+    }
+
+    /** The console log file. */
+    public Path consoleLog() {
+        return vm.console().log();
+    }
+
+    /** Where this run's files are. */
+    public Path runDir() {
+        return runDir;
+    }
+
+    /** Start-up timings. */
+    public Timings timings() {
+        return timings;
+    }
+
+    /** The console. */
+    public Console console() {
+        return vm.console();
+    }
+
+    /** Runs the JUnit test with {@code uniqueId} in the guest. */
+    public GuestResult runTest(String uniqueId) throws InterruptedException {
+        return vm.request("RUN", uniqueId, requestTimeout());
+    }
+
+    /** Runs a shell command in the guest. */
+    public GuestResult exec(String command, Duration timeout) throws InterruptedException {
+        return vm.request("EXEC", command, timeout);
+    }
+
+    /** Runs {@code className.main(new String[0])} in the guest JVM. */
+    public GuestResult runMain(String className) throws InterruptedException {
+        return vm.request("MAIN", className, requestTimeout());
+    }
+
+    /** Kernel reports not returned by an earlier call. */
+    public synchronized List<KernelSplat> newSplats() {
+        List<KernelSplat> all = vm.console().splats();
+        List<KernelSplat> fresh = List.copyOf(all.subList(Math.min(splatsReported, all.size()), all.size()));
+        splatsReported = all.size();
+        return fresh;
+    }
+
+    /** Whether the guest still runs. */
+    public boolean isAlive() {
+        return vm.isAlive();
+    }
+
+    /** Stops the guest agent; the guest unloads the module and powers off. */
+    @Override
+    public void close() {
+        vm.close();
+    }
+}

@@ -1,0 +1,38 @@
+package dev.hmmmirror.vm;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * Progress lines for anything that takes more than a moment: image builds, module builds,
+ * boots. Printed to stderr with an {@code [hmm]} prefix so that they show in Maven's output.
+ */
+public final class Progress {
+    private static final PrintStream OUT = System.err;
+
+    private Progress() {}
+
+    /** Prints one progress line. */
+    public static void say(String format, Object... args) {
+        synchronized (OUT) {
+            OUT.println("[hmm] " + String.format(Locale.ROOT, format, args));
+            OUT.flush();
+        }
+    }
+
+    /** Seconds since {@code startNanos}, one decimal, e.g. {@code "12.3 s"}. */
+    public static String since(long startNanos) {
+        return seconds(System.nanoTime() - startNanos);
+    }
+
+    /** {@code nanos} as seconds with one decimal. */
+    public static String seconds(long nanos) {
+        return String.format(Locale.ROOT, "%.1f s", nanos / 1e9);
+    }
+
+    /** A duration as seconds with one decimal. */
+    public static String seconds(Duration d) {
+        return seconds(d.toNanos());
+    }
+}

@@ -1,0 +1,145 @@
+package dev.hmmmirror.vm.cli;
+
+import dev.hmmmirror.vm.Console;
+import dev.hmmmirror.vm.GuestFailure;
+import dev.hmmmirror.vm.GuestImage;
+import dev.hmmmirror.vm.GuestImages;
+import dev.hmmmirror.vm.GuestSession;
+import dev.hmmmirror.vm.GuestVm;
+import dev.hmmmirror.vm.ImageCache;
+import dev.hmmmirror.vm.KernelProfile;
+import dev.hmmmirror.vm.KernelSplat;
+import dev.hmmmirror.vm.Progress;
+import dev.hmmmirror.vm.SetupException;
+import dev.hmmmirror.vm.agent.GuestResult;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Command line of the guest pipeline.
+ *
+ * <pre>
+ * hmm-vm run   [--kernel P] [--verbose]   boot P, load the module, run the device demo in the guest
+ * hmm-vm images [--kernel P | --all]      build (or check) the cached guest images
+ * hmm-vm bench [--kernel P]               time image, bare boot, guest JVM and first result
+ * </pre>
+ * Exit codes: 0 success, 1 the guest command failed, 2 kernel splat, 125 could not build or boot.
+ */
+public final class HmmVm {
+    private HmmVm() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        String command = args.length > 0 ? args[0] : "help";
+        List<KernelProfile> profiles = new ArrayList<>();
+        for (int i = 1; i < args.length; i++) {
+            switch (args[i]) {
+                case "--kernel" -> profiles.add(KernelProfile.named(args[++i]));
+                case "--all" -> profiles.addAll(KernelProfile.stock());
+                case "--verbose" -> System.setProperty("hmm.verbose", "true");
+                default -> {
+                    System.err.println("unknown option " + args[i] + "; see hmm-vm help");
+                    return 125;
+                }
+            }
+        }
+        if (profiles.isEmpty()) {
+            profiles.add(KernelProfile.selected());
+        }
+        try {
+            return switch (command) {
+                case "run" -> demo(profiles.getFirst());
+                case "images" -> images(profiles);
+                case "bench" -> bench(profiles.getFirst());
+                default -> {
+                    System.out.println("""
+                            usage: hmm-vm run    [--kernel PROFILE] [--verbose]  boot, load hmm_mirror.ko, run the device demo
+                                   hmm-vm images [--kernel PROFILE | --all]      build or check the cached guest images
+                                   hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
+                            profiles: debian-sid (default), debian-trixie, debian-bookworm
+                            exit codes: 0 ok, 1 guest command failed, 2 kernel splat, 125 could not build or boot""");
+                    yield command.equals("help") || command.equals("--help") ? 0 : 125;
+                }
+            };
+        } catch (SetupException | GuestFailure e) {
+            System.err.println("hmm-vm: " + e.getMessage());
+            return 125;
+        } catch (InterruptedException e) {
+            return 125;
+        }
+    }
+
+    private static int images(List<KernelProfile> profiles) {
+        GuestImages images = new GuestImages(ImageCache.forUser());
+        for (KernelProfile p : profiles) {
+            GuestImage image = images.ensure(p);
+            System.out.println(p.name() + ": kernel " + image.kernelRelease() + ", " + image.kernel());
+        }
+        return 0;
+    }
+
+    private static int demo(KernelProfile profile) throws InterruptedException {
+        try (GuestSession s = GuestSession.start(profile, GuestSession.currentClasspath(), Boolean.getBoolean("hmm.verbose"))) {
+            GuestResult r = s.runMain(DeviceDemo.class.getName());
+            System.out.print(r.output());
+            if (r.status() != GuestResult.Status.PASSED) {
+                System.out.println("demo failed in the guest: " + r.message() + "\n" + r.trace());
+            }
+            List<KernelSplat> splats = s.newSplats();
+            s.close();
+            splats = new ArrayList<>(splats);
+            splats.addAll(s.newSplats());
+            System.out.println("console log: " + s.consoleLog());
+            if (!splats.isEmpty()) {
+                System.out.println("kernel " + splats.getFirst().kind() + ":\n" + splats.getFirst().report());
+                return 2;
+            }
+            return r.status() == GuestResult.Status.PASSED ? 0 : 1;
+        }
+    }
+
+    private static int bench(KernelProfile profile) throws InterruptedException {
+        long t0 = System.nanoTime();
+        GuestImage image = new GuestImages(ImageCache.forUser()).ensure(profile);
+        double imageReady = (System.nanoTime() - t0) / 1e9;
+        Path dir = GuestSession.runDir(profile).resolve("bench");
+        // bare boot: the same kernel and initramfs, powering off as soon as /init runs
+        double bare;
+        try (GuestVm vm = GuestVm.start(new GuestVm.Spec(image, dir, dir.resolve("out"), dir.resolve("bare-console.log"),
+                true, 2048, "", false))) {
+            bare = vm.awaitMarker("BARE", GuestSession.bootTimeout()).map(Console.Marker::seconds)
+                    .orElseThrow(() -> new GuestFailure("bare boot did not reach /init", vm.console().log(),
+                            vm.console().tail(20)));
+            vm.awaitExit(Duration.ofSeconds(60));
+        }
+        long s0 = System.nanoTime();
+        try (GuestSession s = GuestSession.start(profile, GuestSession.currentClasspath(), false)) {
+            double qemuOffset = (System.nanoTime() - s0) / 1e9 - s.timings().agentReady() - 0; // image+kmod part
+            GuestResult r = s.runMain(DeviceDemo.class.getName());
+            double first = (System.nanoTime() - s0) / 1e9 - Math.max(0, qemuOffset);
+            String kernel = s.image().kernelRelease();
+            System.out.printf(Locale.ROOT, """
+                    boot benchmark, profile %s, kernel %s, %s, %d CPUs on the host
+                      image ready (cached or built)   %7.1f s
+                      bare boot: QEMU start -> /init  %7.1f s
+                      QEMU start -> /init             %7.1f s
+                      QEMU start -> guest JVM ready   %7.1f s
+                      QEMU start -> first result      %7.1f s   (%s in the guest)
+                      first result / bare boot        %7.2f x   (target: <= 3 x)
+                    """, profile.name(), kernel, GuestVm.useKvm() ? "KVM" : "TCG",
+                    Runtime.getRuntime().availableProcessors(), imageReady, bare, s.timings().init(),
+                    s.timings().agentReady(), first, r.status(), first / bare);
+            return r.status() == GuestResult.Status.PASSED ? 0 : 1;
+        }
+    }
+
+    static String fmt(double s) {
+        return String.format(Locale.ROOT, "%.1f s", s);
+    }
+}

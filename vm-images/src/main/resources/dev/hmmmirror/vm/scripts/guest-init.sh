@@ -1,0 +1,29 @@
+#!/bin/sh
+# Stage 2 of an hmm-mirror guest, PID 1 in the guest userland: load the
+# module, start the guest agent JVM on /dev/ttyS1 and power off when it ends.
+# The host writes run-agent.sh (the java command line) into the same share.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+up() { cut -d' ' -f1 /proc/uptime; }
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+hostname hmm-guest
+if [ -f /hmm/host/hmm_mirror.ko ]; then
+  insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)
+  echo "@@HMM MODULE rc=$? uptime=$(up)"
+fi
+stty -F /dev/ttyS1 raw -echo -onlcr 115200
+sh /hmm/host/run-agent.sh < /dev/ttyS1 > /dev/ttyS1
+rc=$?
+echo "@@HMM AGENT_EXIT rc=$rc uptime=$(up)"
+if grep -q '^hmm_mirror ' /proc/modules; then
+  rmmod hmm_mirror
+  echo "@@HMM RMMOD rc=$? uptime=$(up)"
+fi
+dmesg > /hmm/out/dmesg.txt 2>&1
+echo "$rc" > /hmm/out/exitcode
+sync
+echo "@@HMM DONE rc=$rc uptime=$(up)"
+busybox poweroff -f

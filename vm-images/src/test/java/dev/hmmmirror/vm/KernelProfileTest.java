@@ -1,0 +1,39 @@
+package dev.hmmmirror.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class KernelProfileTest {
+    @Test
+    void stockProfilesAndDefault() {
+        assertEquals("sid", KernelProfile.named("debian-sid").suite());
+        assertEquals("trixie", KernelProfile.named("debian-trixie").suite());
+        assertEquals("bookworm", KernelProfile.named("debian-bookworm").suite());
+        assertEquals("debian-sid", KernelProfile.named("").name());
+    }
+
+    @Test
+    void unknownProfileNamesTheKnownOnes() {
+        SetupException e = assertThrows(SetupException.class, () -> KernelProfile.named("debian-potato"));
+        assertTrue(e.getMessage().contains("debian-potato") && e.getMessage().contains("debian-trixie"), e.getMessage());
+    }
+
+    @Test
+    void missingProgramSaysWhichPackageToInstall() {
+        SetupException e = assertThrows(SetupException.class,
+                () -> Prerequisites.require("no-such-program-hmm", "some-package"));
+        assertTrue(e.getMessage().contains("apt-get install some-package"), e.getMessage());
+    }
+
+    @Test
+    void tooLittleDiskSpaceIsOneActionableLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        SetupException e = assertThrows(SetupException.class,
+                () -> Prerequisites.requireFreeSpace(dir, Long.MAX_VALUE, "the guest userland"));
+        assertTrue(e.getMessage().contains("not enough disk space") && e.getMessage().contains("HMM_MIRROR_CACHE"),
+                e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+}
