@@ -111,7 +111,7 @@ public final class ImageCache {
                         if (e instanceof RuntimeException re) {
                             throw re;
                         }
-                        throw new SetupException(what + ": build failed: " + e.getMessage(), e);
+                        throw new SetupException(what + ": build failed: " + e, e);
                     }
                 } finally {
                     lock.release();

@@ -52,6 +52,8 @@ public final class ModuleBuild {
                 if (Files.exists(work)) {
                     PathUtils.deleteDirectory(work);
                 }
+                Files.createDirectories(work.resolve("kmod"));
+                Files.createDirectories(work.resolve("native-headers"));
                 PathUtils.copyDirectory(projectRoot.resolve("kmod"), work.resolve("kmod"));
                 PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
                 String inRoot = "/tmp/" + work.getFileName() + "/kmod";
