@@ -3,8 +3,9 @@
  * hmm_mirror: simulated devices that mirror a process address space
  * through HMM, driven from userspace by ioctls on /dev/hmm_mirrorN.
  *
- * This file holds the module lifetime, the misc devices and the ioctl
- * dispatch. The ABI lives in native-headers/hmm_mirror.h.
+ * This file holds the module lifetime, the misc devices, the checks of
+ * every user argument and the ioctl dispatch. The ABI lives in
+ * native-headers/hmm_mirror.h; the mirror itself in mirror.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,29 +13,18 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include <hmm_mirror.h>
+#include "mirror.h"
 
 #define HMM_MIRROR_MAX_DEVICES 16
 
 static unsigned int ndevices = 2;
 module_param(ndevices, uint, 0444);
 MODULE_PARM_DESC(ndevices, "number of /dev/hmm_mirrorN devices (1-16, default 2)");
-
-struct hmm_mirror_device {
-	struct miscdevice misc;
-	unsigned int index;
-	char name[32];
-};
-
-/* One per open(): the mirror of the opener's address space. */
-struct hmm_mirror_file {
-	struct hmm_mirror_device *mdev;
-	struct mm_struct *mm;	/* mmgrab()ed at open, mmdrop()ed at release */
-};
 
 static struct hmm_mirror_device *devices;
 
@@ -61,7 +51,7 @@ static bool reserved_is_zero(const __u64 *reserved, size_t n)
 	return true;
 }
 
-static long hmm_mirror_ioc_version(struct hmm_mirror_file *mfile,
+static long hmm_mirror_ioc_version(struct hmm_mirror *mirror,
 				   void __user *uarg)
 {
 	struct hmm_mirror_version v;
@@ -76,58 +66,225 @@ static long hmm_mirror_ioc_version(struct hmm_mirror_file *mfile,
 	v.caps = hmm_mirror_caps();
 	v.page_size = PAGE_SIZE;
 	v.ndevices = ndevices;
-	v.device_index = mfile->mdev->index;
+	v.device_index = mirror->mdev->index;
 
 	if (copy_to_user(uarg, &v, sizeof(v)))
 		return -EFAULT;
 	return 0;
 }
 
+/* A page-aligned, non-empty, bounded range inside the user address space. */
+static int hmm_mirror_check_range(u64 addr, u64 npages)
+{
+	if (!npages || npages > HMM_MIRROR_MAX_PAGES)
+		return -EINVAL;
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	if (addr + (npages << PAGE_SHIFT) < addr ||
+	    addr + (npages << PAGE_SHIFT) > TASK_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+/* Copies in a command struct and checks its size field and reserved words. */
+#define HMM_MIRROR_COPY_IN(arg, uarg)					\
+({									\
+	int __ret = 0;							\
+	if (copy_from_user(&(arg), (uarg), sizeof(arg)))		\
+		__ret = -EFAULT;					\
+	else if ((arg).size != sizeof(arg) ||				\
+		 !reserved_is_zero((arg).reserved,			\
+				   ARRAY_SIZE((arg).reserved)))		\
+		__ret = -EINVAL;					\
+	__ret;								\
+})
+
+static long hmm_mirror_ioc_fault(struct hmm_mirror *mirror, void __user *uarg)
+{
+	struct hmm_mirror_range r;
+	int ret;
+
+	ret = HMM_MIRROR_COPY_IN(r, uarg);
+	if (ret)
+		return ret;
+	if (r.flags & ~HMM_MIRROR_FAULT_WRITE)
+		return -EINVAL;
+	ret = hmm_mirror_check_range(r.addr, r.npages);
+	if (ret)
+		return ret;
+	r.faulted = 0;
+	ret = hmm_mirror_fault(mirror, r.addr, r.npages,
+			       r.flags & HMM_MIRROR_FAULT_WRITE, &r.faulted);
+	if (copy_to_user(uarg, &r, sizeof(r)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hmm_mirror_ioc_rw(struct hmm_mirror *mirror, void __user *uarg,
+			      bool write)
+{
+	struct hmm_mirror_rw rw;
+	int ret;
+
+	ret = HMM_MIRROR_COPY_IN(rw, uarg);
+	if (ret)
+		return ret;
+	if (rw.flags)
+		return -EINVAL;
+	ret = hmm_mirror_check_range(rw.addr, rw.npages);
+	if (ret)
+		return ret;
+	if (!access_ok(u64_to_user_ptr(rw.ptr), rw.npages << PAGE_SHIFT))
+		return -EFAULT;
+	rw.faulted = 0;
+	if (write)
+		ret = hmm_mirror_write(mirror, rw.addr, rw.npages,
+				       u64_to_user_ptr(rw.ptr), &rw.faulted);
+	else
+		ret = hmm_mirror_read(mirror, rw.addr, rw.npages,
+				      u64_to_user_ptr(rw.ptr), &rw.faulted);
+	if (copy_to_user(uarg, &rw, sizeof(rw)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hmm_mirror_ioc_snapshot(struct hmm_mirror *mirror,
+				    void __user *uarg)
+{
+	struct hmm_mirror_snapshot snap;
+	int ret;
+
+	ret = HMM_MIRROR_COPY_IN(snap, uarg);
+	if (ret)
+		return ret;
+	if (snap.flags)
+		return -EINVAL;
+	ret = hmm_mirror_check_range(snap.addr, snap.npages);
+	if (ret)
+		return ret;
+	if (!access_ok(u64_to_user_ptr(snap.ptr), snap.npages))
+		return -EFAULT;
+	return hmm_mirror_snapshot(mirror, snap.addr, snap.npages,
+				   u64_to_user_ptr(snap.ptr));
+}
+
+static long hmm_mirror_ioc_counters(struct hmm_mirror *mirror,
+				    void __user *uarg)
+{
+	struct hmm_mirror_stats *s = &mirror->stats;
+	struct hmm_mirror_counters c;
+	int ret;
+
+	ret = HMM_MIRROR_COPY_IN(c, uarg);
+	if (ret)
+		return ret;
+	if (c.pad)
+		return -EINVAL;
+	c.faults = atomic64_read(&s->faults);
+	c.pages_faulted = atomic64_read(&s->pages_faulted);
+	c.fault_retries = atomic64_read(&s->fault_retries);
+	c.invalidations = atomic64_read(&s->invalidations);
+	c.pages_invalidated = atomic64_read(&s->pages_invalidated);
+	c.events_dropped = atomic64_read(&s->events_dropped);
+	c.device_reads = atomic64_read(&s->device_reads);
+	c.device_writes = atomic64_read(&s->device_writes);
+	if (copy_to_user(uarg, &c, sizeof(c)))
+		return -EFAULT;
+	return 0;
+}
+
+static long hmm_mirror_ioc_set_delay(struct hmm_mirror *mirror,
+				     void __user *uarg)
+{
+	struct hmm_mirror_delay d;
+	int ret;
+
+	ret = HMM_MIRROR_COPY_IN(d, uarg);
+	if (ret)
+		return ret;
+	if (d.flags || d.delay_us > HMM_MIRROR_MAX_DELAY_US)
+		return -EINVAL;
+	hmm_mirror_set_delay(mirror, d.delay_us);
+	return 0;
+}
+
 static int hmm_mirror_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
-	struct hmm_mirror_file *mfile;
+	struct hmm_mirror *mirror;
+	int ret;
 
-	mfile = kzalloc(sizeof(*mfile), GFP_KERNEL);
-	if (!mfile)
+	if (!current->mm)
+		return -EINVAL;
+	mirror = kzalloc(sizeof(*mirror), GFP_KERNEL);
+	if (!mirror)
 		return -ENOMEM;
-	mfile->mdev = container_of(misc, struct hmm_mirror_device, misc);
-	mfile->mm = current->mm;
-	mmgrab(mfile->mm);
-	file->private_data = mfile;
+	mirror->mdev = container_of(misc, struct hmm_mirror_device, misc);
+	ret = hmm_mirror_init_mirror(mirror, current->mm);
+	if (ret) {
+		kfree(mirror);
+		return ret;
+	}
+	file->private_data = mirror;
 	return 0;
 }
 
 static int hmm_mirror_release(struct inode *inode, struct file *file)
 {
-	struct hmm_mirror_file *mfile = file->private_data;
+	struct hmm_mirror *mirror = file->private_data;
 
-	mmdrop(mfile->mm);
-	kfree(mfile);
+	hmm_mirror_fini_mirror(mirror);
+	kfree(mirror);
 	return 0;
 }
 
 static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
 {
-	struct hmm_mirror_file *mfile = file->private_data;
+	struct hmm_mirror *mirror = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	if (current->mm != mfile->mm)
+	if (current->mm != mirror->mm)
 		return -EPERM;
 
 	switch (cmd) {
 	case HMM_MIRROR_IOC_VERSION:
-		return hmm_mirror_ioc_version(mfile, uarg);
+		return hmm_mirror_ioc_version(mirror, uarg);
+	case HMM_MIRROR_IOC_FAULT:
+		return hmm_mirror_ioc_fault(mirror, uarg);
+	case HMM_MIRROR_IOC_READ:
+		return hmm_mirror_ioc_rw(mirror, uarg, false);
+	case HMM_MIRROR_IOC_WRITE:
+		return hmm_mirror_ioc_rw(mirror, uarg, true);
+	case HMM_MIRROR_IOC_SNAPSHOT:
+		return hmm_mirror_ioc_snapshot(mirror, uarg);
+	case HMM_MIRROR_IOC_COUNTERS:
+		return hmm_mirror_ioc_counters(mirror, uarg);
+	case HMM_MIRROR_IOC_SET_DELAY:
+		return hmm_mirror_ioc_set_delay(mirror, uarg);
 	default:
 		return -ENOTTY;
 	}
+}
+
+static ssize_t hmm_mirror_read_events(struct file *file, char __user *buf,
+				      size_t count, loff_t *ppos)
+{
+	return hmm_mirror_events_read(file->private_data, buf, count,
+				      file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t hmm_mirror_poll(struct file *file, poll_table *wait)
+{
+	return hmm_mirror_events_poll(file->private_data, file, wait);
 }
 
 static const struct file_operations hmm_mirror_fops = {
 	.owner = THIS_MODULE,
 	.open = hmm_mirror_open,
 	.release = hmm_mirror_release,
+	.read = hmm_mirror_read_events,
+	.poll = hmm_mirror_poll,
 	.unlocked_ioctl = hmm_mirror_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

@@ -61,9 +61,207 @@ struct hmm_mirror_version {
 	__u64 reserved[4];
 };
 
+/* Largest range one command accepts: 1 GiB of 4 KiB pages. */
+#define HMM_MIRROR_MAX_PAGES (1ULL << 18)
+
+/* Flags of struct hmm_mirror_range and struct hmm_mirror_rw. */
+#define HMM_MIRROR_FAULT_WRITE	(1U << 0)	/* fault with write access */
+
+/**
+ * struct hmm_mirror_range - HMM_MIRROR_IOC_FAULT argument
+ * @size: in: sizeof(struct hmm_mirror_range)
+ * @flags: in: HMM_MIRROR_FAULT_* bits
+ * @addr: in: page-aligned start address in the caller's address space
+ * @npages: in: number of pages, 1 .. HMM_MIRROR_MAX_PAGES
+ * @faulted: out: pages now mapped in the device page table
+ * @reserved: must be zero
+ *
+ * Faults [addr, addr + npages * page size) into the device page table with
+ * hmm_range_fault(). Errors: -EINVAL (bad size, flags, alignment, range),
+ * -EFAULT (no mapping, or PROT_NONE), -EPERM (write to a read-only
+ * mapping), -EBUSY (the range kept being invalidated; retry), -ENOMEM,
+ * -EINTR (fatal signal).
+ */
+struct hmm_mirror_range {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 npages;
+	__u64 faulted;
+	__u64 reserved[4];
+};
+
+/**
+ * struct hmm_mirror_rw - HMM_MIRROR_IOC_READ / HMM_MIRROR_IOC_WRITE argument
+ * @size: in: sizeof(struct hmm_mirror_rw)
+ * @flags: in: must be zero
+ * @addr: in: page-aligned start address of the mirrored range
+ * @npages: in: number of pages, 1 .. HMM_MIRROR_MAX_PAGES
+ * @ptr: in: user buffer of npages * page size bytes; READ fills it with
+ *	what the device sees, WRITE stores it through the device page table
+ * @faulted: out: pages the command had to fault in first
+ * @reserved: must be zero
+ *
+ * Memory is accessed through the device page table only: pages missing
+ * from it (or mapped read-only, for WRITE) are faulted in first, as a
+ * device would. Errors as for HMM_MIRROR_IOC_FAULT, and -EFAULT for a bad
+ * @ptr.
+ */
+struct hmm_mirror_rw {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 npages;
+	__u64 ptr;
+	__u64 faulted;
+	__u64 reserved[4];
+};
+
+/*
+ * Page state byte of HMM_MIRROR_IOC_SNAPSHOT. Bits 0-3 describe the CPU
+ * page table as hmm_range_fault() sees it without faulting, bits 4-5 the
+ * device page table, bits 6-7 a special kind of page:
+ */
+#define HMM_MIRROR_PAGE_READ		0x01	/* CPU: present, readable */
+#define HMM_MIRROR_PAGE_WRITE		0x02	/* CPU: present, writable */
+#define HMM_MIRROR_PAGE_HUGE		0x04	/* CPU: mapped by a PMD or larger */
+#define HMM_MIRROR_PAGE_ZERO		0x08	/* CPU: the shared zero page */
+#define HMM_MIRROR_PAGE_DEV_READ	0x10	/* device page table maps it */
+#define HMM_MIRROR_PAGE_DEV_WRITE	0x20	/* ... and may write it */
+#define HMM_MIRROR_PAGE_KIND_MASK	0xc0
+#define HMM_MIRROR_PAGE_KIND_NORMAL	0x00	/* system memory */
+#define HMM_MIRROR_PAGE_KIND_PRIVATE	0x40	/* device-private, this device */
+#define HMM_MIRROR_PAGE_KIND_REMOTE	0x80	/* device-private, other device */
+#define HMM_MIRROR_PAGE_KIND_EXCLUSIVE	0xc0	/* device-exclusive entry */
+#define HMM_MIRROR_PAGE_ERROR		0xff	/* not accessible (no VMA) */
+
+/**
+ * struct hmm_mirror_snapshot - HMM_MIRROR_IOC_SNAPSHOT argument
+ * @size: in: sizeof(struct hmm_mirror_snapshot)
+ * @flags: in: must be zero
+ * @addr: in: page-aligned start address
+ * @npages: in: number of pages, 1 .. HMM_MIRROR_MAX_PAGES
+ * @ptr: in: user buffer of npages bytes, filled with HMM_MIRROR_PAGE_*
+ * @reserved: must be zero
+ *
+ * Reports page states without faulting anything in.
+ */
+struct hmm_mirror_snapshot {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 npages;
+	__u64 ptr;
+	__u64 reserved[4];
+};
+
+/**
+ * struct hmm_mirror_counters - HMM_MIRROR_IOC_COUNTERS argument
+ * @size: in: sizeof(struct hmm_mirror_counters)
+ * @pad: must be zero
+ * @faults: out: hmm_range_fault() attempts that succeeded
+ * @pages_faulted: out: pages committed to the device page table
+ * @fault_retries: out: attempts retried (-EBUSY or a racing invalidation)
+ * @invalidations: out: invalidation callbacks received
+ * @pages_invalidated: out: device page table entries removed by them
+ * @events_dropped: out: events lost because the event ring was full
+ * @device_reads: out: pages read through the device page table
+ * @device_writes: out: pages written through the device page table
+ * @reserved: must be zero on input
+ *
+ * Counters are per mirror (per open file) and only ever grow.
+ */
+struct hmm_mirror_counters {
+	__u32 size;
+	__u32 pad;
+	__u64 faults;
+	__u64 pages_faulted;
+	__u64 fault_retries;
+	__u64 invalidations;
+	__u64 pages_invalidated;
+	__u64 events_dropped;
+	__u64 device_reads;
+	__u64 device_writes;
+	__u64 reserved[8];
+};
+
+/**
+ * struct hmm_mirror_delay - HMM_MIRROR_IOC_SET_DELAY argument
+ * @size: in: sizeof(struct hmm_mirror_delay)
+ * @flags: in: must be zero
+ * @delay_us: in: how long each device page-table update in the
+ *	invalidation callback takes, in microseconds (0 .. 10000000); the
+ *	kernel waits for it, as it waits for a slow device. Invalidations that
+ *	may not sleep are refused while a delay is set.
+ * @reserved: must be zero
+ */
+struct hmm_mirror_delay {
+	__u32 size;
+	__u32 flags;
+	__u64 delay_us;
+	__u64 reserved[2];
+};
+
+#define HMM_MIRROR_MAX_DELAY_US 10000000ULL
+
+/* Reasons of struct hmm_mirror_event, from enum mmu_notifier_event. */
+#define HMM_MIRROR_EVENT_UNMAP		0
+#define HMM_MIRROR_EVENT_CLEAR		1
+#define HMM_MIRROR_EVENT_PROTECTION_VMA	2
+#define HMM_MIRROR_EVENT_PROTECTION_PAGE 3
+#define HMM_MIRROR_EVENT_SOFT_DIRTY	4
+#define HMM_MIRROR_EVENT_RELEASE	5
+#define HMM_MIRROR_EVENT_MIGRATE	6
+#define HMM_MIRROR_EVENT_EXCLUSIVE	7
+#define HMM_MIRROR_EVENT_OTHER		255
+
+/* Flags of struct hmm_mirror_event. */
+#define HMM_MIRROR_EVENT_BLOCKABLE	(1U << 0)	/* callback could sleep */
+#define HMM_MIRROR_EVENT_OVERFLOW	(1U << 1)	/* events were lost before this one */
+
+/**
+ * struct hmm_mirror_event - one invalidation, as read() returns them
+ * @seq: position of this event in the mirror's event stream (from 0)
+ * @start: first address of the invalidated range
+ * @end: end (exclusive) of the invalidated range
+ * @notifier_seq: the interval notifier sequence of this invalidation
+ * @reason: HMM_MIRROR_EVENT_*
+ * @flags: HMM_MIRROR_EVENT_* flags
+ * @pages: device page table entries this invalidation removed
+ *
+ * read() on the device file returns whole events (a buffer smaller than
+ * one event gets -EINVAL), blocks until one is available unless the file
+ * is O_NONBLOCK (-EAGAIN), and poll() reports EPOLLIN when one is. The
+ * ring holds HMM_MIRROR_EVENT_RING events; older ones are dropped and
+ * counted when it is full.
+ */
+struct hmm_mirror_event {
+	__u64 seq;
+	__u64 start;
+	__u64 end;
+	__u64 notifier_seq;
+	__u32 reason;
+	__u32 flags;
+	__u64 pages;
+};
+
+#define HMM_MIRROR_EVENT_RING 1024
+
 #define HMM_MIRROR_IOC_MAGIC 0xB6
 
 #define HMM_MIRROR_IOC_VERSION \
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x00, struct hmm_mirror_version)
+#define HMM_MIRROR_IOC_FAULT \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x01, struct hmm_mirror_range)
+#define HMM_MIRROR_IOC_READ \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x02, struct hmm_mirror_rw)
+#define HMM_MIRROR_IOC_WRITE \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x03, struct hmm_mirror_rw)
+#define HMM_MIRROR_IOC_SNAPSHOT \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x04, struct hmm_mirror_snapshot)
+#define HMM_MIRROR_IOC_COUNTERS \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x05, struct hmm_mirror_counters)
+#define HMM_MIRROR_IOC_SET_DELAY \
+	_IOW(HMM_MIRROR_IOC_MAGIC, 0x06, struct hmm_mirror_delay)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class HmmDeviceHostTest {
     @Test
     void missingNodeGivesEnoentWithNameAndHint() {
-        HmmException e = assertThrows(HmmException.class, () -> HmmDevice.open("/dev/hmm_mirror_does_not_exist"));
+        HmmException e = assertThrows(HmmException.class, () -> Mirror.open(HmmDevice.at("/dev/hmm_mirror_does_not_exist")));
         assertEquals(2, e.errno());
         assertEquals("ENOENT", e.errnoName());
         assertEquals("open", e.operation());
@@ -19,28 +19,55 @@ class HmmDeviceHostTest {
 
     @Test
     void wrongDeviceGivesEnottyFromTheIoctl() throws Exception {
-        // /dev/null accepts open but knows no hmm_mirror ioctl: the kernel says ENOTTY
-        try (HmmDevice dev = HmmDevice.open("/dev/null")) {
-            HmmException e = assertThrows(HmmException.class, dev::version);
-            assertEquals(Errno.ENOTTY.number(), e.errno());
-            assertTrue(e.getMessage().startsWith("ioctl HMM_MIRROR_IOC_VERSION /dev/null failed: ENOTTY"),
-                    e.getMessage());
-        }
+        // /dev/null accepts open but knows no hmm_mirror ioctl: the kernel says ENOTTY, and the
+        // half-opened mirror is closed again
+        HmmException e = assertThrows(HmmException.class, () -> Mirror.open(HmmDevice.at("/dev/null")));
+        assertEquals(Errno.ENOTTY.number(), e.errno());
+        assertTrue(e.getMessage().startsWith("ioctl HMM_MIRROR_IOC_VERSION /dev/null failed: ENOTTY"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("older than these bindings"), e.getMessage());
     }
 
     @Test
     void closeIsIdempotentAndUseAfterCloseIsAClearError() throws Exception {
-        HmmDevice dev = HmmDevice.open("/dev/null");
-        dev.close();
-        dev.close();
-        assertTrue(dev.isClosed());
-        IllegalStateException e = assertThrows(IllegalStateException.class, dev::version);
+        dev.hmmmirror.internal.DeviceFile f = dev.hmmmirror.internal.DeviceFile.open("/dev/null");
+        f.close();
+        f.close();
+        assertTrue(f.isClosed());
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> f.issue(dev.hmmmirror.internal.Command.VERSION, java.lang.foreign.MemorySegment.NULL));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
     }
 
     @Test
+    void memoryIsPageAlignedWritableAndUnmappedOnClose() throws Exception {
+        try (Memory m = Memory.anonymous(4)) {
+            assertEquals(0, m.address() % Memory.PAGE_SIZE);
+            m.segment().fill((byte) 5);
+            assertEquals(5, m.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 3 * Memory.PAGE_SIZE));
+            m.close();
+            assertThrows(IllegalStateException.class, m::segment);
+        }
+        try (Memory h = Memory.hugeAnonymous(1)) {
+            assertEquals(0, h.address() % Memory.HUGE_PAGE_SIZE);
+            assertEquals(512, h.pages());
+        }
+    }
+
+    @Test
+    void snapshotBytesDecode() {
+        assertEquals(java.util.EnumSet.of(PageState.INACCESSIBLE), PageState.decode((byte) 0xff));
+        assertEquals(java.util.EnumSet.of(PageState.CPU_READ, PageState.CPU_WRITE, PageState.DEVICE_READ,
+                PageState.DEVICE_WRITE), PageState.decode((byte) 0x33));
+        assertEquals(java.util.EnumSet.of(PageState.CPU_READ, PageState.ZERO_PAGE, PageState.HUGE),
+                PageState.decode((byte) 0x0d));
+        assertEquals(java.util.EnumSet.of(PageState.DEVICE_PRIVATE_REMOTE), PageState.decode((byte) 0x80));
+        assertEquals(java.util.EnumSet.of(PageState.EXCLUSIVE, PageState.CPU_READ), PageState.decode((byte) 0xc1));
+    }
+
+    @Test
     void negativeIndexIsRejected() {
-        assertThrows(IllegalArgumentException.class, () -> HmmDevice.open(-1));
+        assertThrows(IllegalArgumentException.class, () -> HmmDevice.of(-1));
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.hmmmirror.Capability;
 import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
+import dev.hmmmirror.Mirror;
 import dev.hmmmirror.vm.junit.GuestTest;
 import org.junit.jupiter.api.Test;
 
@@ -17,8 +18,8 @@ import org.junit.jupiter.api.Test;
 class DeviceOpenIT {
     @Test
     void abiVersionThroughIoctl() throws Exception {
-        try (HmmDevice dev = HmmDevice.open(0)) {
-            AbiVersion v = dev.version();
+        try (Mirror mirror = HmmDevice.of(0).openMirror()) {
+            AbiVersion v = mirror.version();
             assertEquals(HmmDevice.ABI_VERSION, v.abiVersion(), "module and bindings disagree on the ABI");
             assertEquals(0, v.deviceIndex());
             assertEquals(2, v.deviceCount(), "the guest loads the module with ndevices=2");
@@ -33,14 +34,14 @@ class DeviceOpenIT {
 
     @Test
     void secondDeviceReportsItsIndex() throws Exception {
-        try (HmmDevice dev = HmmDevice.open(1)) {
-            assertEquals(1, dev.version().deviceIndex());
+        try (Mirror mirror = Mirror.open(1)) {
+            assertEquals(1, mirror.version().deviceIndex());
         }
     }
 
     @Test
     void missingDeviceNodeIsAClearError() {
-        HmmException e = assertThrows(HmmException.class, () -> HmmDevice.open(7));
+        HmmException e = assertThrows(HmmException.class, () -> Mirror.open(7));
         assertEquals(Errno.ENOENT.number(), e.errno());
         assertEquals("ENOENT", e.errnoName());
         assertTrue(e.getMessage().contains("/dev/hmm_mirror7") && e.getMessage().contains("ENOENT"), e.getMessage());

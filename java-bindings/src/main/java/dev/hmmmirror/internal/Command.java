@@ -7,7 +7,13 @@ import dev.hmmmirror.internal.gen.HmmMirrorH;
  * knows it by (used in errors and traces).
  */
 public enum Command {
-    VERSION("HMM_MIRROR_IOC_VERSION", HmmMirrorH.HMM_MIRROR_IOC_VERSION());
+    VERSION("HMM_MIRROR_IOC_VERSION", HmmMirrorH.HMM_MIRROR_IOC_VERSION()),
+    FAULT("HMM_MIRROR_IOC_FAULT", HmmMirrorH.HMM_MIRROR_IOC_FAULT()),
+    READ("HMM_MIRROR_IOC_READ", HmmMirrorH.HMM_MIRROR_IOC_READ()),
+    WRITE("HMM_MIRROR_IOC_WRITE", HmmMirrorH.HMM_MIRROR_IOC_WRITE()),
+    SNAPSHOT("HMM_MIRROR_IOC_SNAPSHOT", HmmMirrorH.HMM_MIRROR_IOC_SNAPSHOT()),
+    COUNTERS("HMM_MIRROR_IOC_COUNTERS", HmmMirrorH.HMM_MIRROR_IOC_COUNTERS()),
+    SET_DELAY("HMM_MIRROR_IOC_SET_DELAY", HmmMirrorH.HMM_MIRROR_IOC_SET_DELAY());
 
     private final String ioctlName;
     private final long request;

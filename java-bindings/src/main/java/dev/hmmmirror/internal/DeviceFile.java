@@ -39,6 +39,21 @@ public final class DeviceFile implements AutoCloseable {
         };
     }
 
+    static String commandHint(Command command, int errno) {
+        return switch (errno) {
+            case 1 -> command == Command.FAULT || command == Command.WRITE
+                    ? "the range is mapped without write permission (or the mirror belongs to another process)"
+                    : "the mirror belongs to another process: use it from the process that opened it";
+            case 14 -> "part of the range is not mapped, or mapped PROT_NONE (or a buffer pointer is bad)";
+            case 22 -> "invalid argument: ranges must be page aligned, 1.." + dev.hmmmirror.internal.gen.HmmMirrorH
+                    .HMM_MIRROR_MAX_PAGES() + " pages inside the address space, flags and reserved fields zero";
+            case 16 -> "the range kept being invalidated while faulting; retry";
+            case 25 -> "the device does not know this command: is the loaded hmm_mirror.ko older than these bindings?";
+            case 3 -> "the mirrored process has exited";
+            default -> null;
+        };
+    }
+
     /** The path this file was opened from. */
     public String path() {
         return path;
@@ -53,9 +68,38 @@ public final class DeviceFile implements AutoCloseable {
     public int issue(Command command, MemorySegment arg) throws HmmException {
         int rc = Posix.ioctl(descriptor(), command.request(), arg);
         if (rc < 0) {
-            throw new HmmException("ioctl " + command.ioctlName(), path, -rc, null);
+            throw new HmmException("ioctl " + command.ioctlName(), path, -rc, commandHint(command, -rc));
         }
         return rc;
+    }
+
+    /**
+     * Reads whole events into {@code buf}, waiting up to {@code timeoutMillis} for the first one.
+     *
+     * @return bytes read, 0 when none arrived in time
+     */
+    public long readEvents(MemorySegment buf, int timeoutMillis) throws HmmException {
+        int fd = descriptor();
+        int ready = Posix.pollIn(fd, timeoutMillis);
+        if (ready < 0) {
+            throw new HmmException("poll", path, -ready, null);
+        }
+        if (ready == 0) {
+            return 0;
+        }
+        long n = Posix.read(fd, buf, buf.byteSize());
+        if (n < 0) {
+            throw new HmmException("read", path, (int) -n, null);
+        }
+        return n;
+    }
+
+    /**
+     * Issues {@code command} from a forked child process (another mm) on this same open file, for
+     * tests of the kernel's ownership check. Returns 0 or the errno the child saw.
+     */
+    public int issueFromOtherProcess(Command command, MemorySegment arg) {
+        return Posix.ioctlFromForkedChild(descriptor(), command.request(), arg);
     }
 
     private int descriptor() {

@@ -21,6 +21,21 @@ public final class Posix {
     public static final int O_RDWR = 2;
     public static final int O_CLOEXEC = 0x80000;
 
+    public static final int PROT_NONE = 0;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MADV_DONTNEED = 4;
+    public static final int MADV_HUGEPAGE = 14;
+    public static final int MADV_NOHUGEPAGE = 15;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_CREAT = 0x40;
+    public static final int POLLIN = 1;
+    public static final int SIGKILL = 9;
+    public static final int MFD_CLOEXEC = 1;
+
     private static final int EINTR = 4;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -40,7 +55,211 @@ public final class Posix {
                     ValueLayout.ADDRESS),
             Linker.Option.firstVariadicArg(2));
 
+    private static final MethodHandle READ = downcall("read",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_LONG));
+    private static final MethodHandle POLL = downcall("poll",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT));
+    private static final MethodHandle MMAP = downcall("mmap",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+    private static final MethodHandle MUNMAP = downcall("munmap",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle MPROTECT = downcall("mprotect",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT));
+    private static final MethodHandle MADVISE = downcall("madvise",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT));
+    private static final MethodHandle MEMFD_CREATE = downcall("memfd_create",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle FTRUNCATE = downcall("ftruncate",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+    private static final MethodHandle FORK = downcall("fork", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    private static final MethodHandle PAUSE = downcall("pause", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    private static final MethodHandle EXIT = downcall("_exit", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
+    private static final MethodHandle KILL = downcall("kill",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle WAITPID = downcall("waitpid",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_INT));
+    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+
     private Posix() {}
+
+    /** {@code read(fd, buf, count)} retried on EINTR; returns bytes read or {@code -errno}. */
+    public static long read(int fd, MemorySegment buf, long count) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            while (true) {
+                long n = (long) READ.invokeExact(state, fd, buf, count);
+                if (n >= 0) {
+                    return n;
+                }
+                int err = errno(state);
+                if (err != EINTR) {
+                    return -err;
+                }
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Waits up to {@code timeoutMillis} for POLLIN on {@code fd}: 1 ready, 0 timeout, or {@code -errno}. */
+    public static int pollIn(int fd, int timeoutMillis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment pfd = arena.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, fd);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) POLLIN);
+            int rc = (int) POLL.invokeExact(state, pfd, 1L, timeoutMillis);
+            return rc >= 0 ? rc : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code mmap}; returns the address, or {@code -errno} (a valid address is never negative on x86-64). */
+    public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long rc = (long) MMAP.invokeExact(state, addr, length, prot, flags, fd, offset);
+            return rc == -1L ? -errno(state) : rc;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code munmap}; 0 or {@code -errno}. */
+    public static int munmap(long addr, long length) {
+        return simple(MUNMAP, addr, length, 0, false);
+    }
+
+    /** {@code mprotect}; 0 or {@code -errno}. */
+    public static int mprotect(long addr, long length, int prot) {
+        return simple(MPROTECT, addr, length, prot, true);
+    }
+
+    /** {@code madvise}; 0 or {@code -errno}. */
+    public static int madvise(long addr, long length, int advice) {
+        return simple(MADVISE, addr, length, advice, true);
+    }
+
+    private static int simple(MethodHandle h, long addr, long length, int arg, boolean threeArgs) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = threeArgs ? (int) h.invokeExact(state, addr, length, arg) : (int) h.invokeExact(state, addr, length);
+            return rc == 0 ? 0 : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code memfd_create(name, MFD_CLOEXEC)}; the fd or {@code -errno}. */
+    public static int memfdCreate(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
+            return fd >= 0 ? fd : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ftruncate}; 0 or {@code -errno}. */
+    public static int ftruncate(int fd, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) FTRUNCATE.invokeExact(state, fd, length);
+            return rc == 0 ? 0 : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Forks a child that only waits to be killed ({@code pause()}, then {@code _exit}): it shares
+     * this process's private memory copy-on-write. Returns the child's pid or {@code -errno}.
+     * The child runs no Java code beyond the two calls after {@code fork} returns.
+     */
+    public static int forkPausedChild() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int pid = (int) FORK.invokeExact(state);
+            if (pid == 0) {
+                int ignored = (int) PAUSE.invokeExact(state); // returns only on a signal
+                EXIT.invokeExact(state, 0);
+            }
+            return pid >= 0 ? pid : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Forks a child that issues {@code ioctl(fd, request, arg)} on the parent's open file and exits
+     * with 0 on success or the errno: the kernel sees the command come from another process (mm).
+     * Returns that exit status, or {@code -errno} when fork or waitpid failed.
+     */
+    public static int ioctlFromForkedChild(int fd, long request, MemorySegment arg) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int pid = (int) FORK.invokeExact(state);
+            if (pid == 0) {
+                int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
+                EXIT.invokeExact(state, rc >= 0 ? 0 : errno(state));
+            }
+            if (pid < 0) {
+                return -errno(state);
+            }
+            int status = waitpid(pid);
+            return status < 0 ? status : (status >> 8) & 0xff;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code kill(pid, sig)}; 0 or {@code -errno}. */
+    public static int kill(int pid, int sig) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) KILL.invokeExact(state, pid, sig);
+            return rc == 0 ? 0 : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code waitpid(pid, &status, 0)} retried on EINTR; the raw status or {@code -errno}. */
+    public static int waitpid(int pid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
+            while (true) {
+                int rc = (int) WAITPID.invokeExact(state, pid, status, 0);
+                if (rc >= 0) {
+                    return status.get(ValueLayout.JAVA_INT, 0);
+                }
+                int err = errno(state);
+                if (err != EINTR) {
+                    return -err;
+                }
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** This process's id. */
+    public static int getpid() {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) GETPID.invokeExact(arena.allocate(CAPTURE));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
 
     private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... extra) {
         Linker.Option[] options = new Linker.Option[extra.length + 1];

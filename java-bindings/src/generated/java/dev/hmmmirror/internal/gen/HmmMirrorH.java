@@ -32,6 +32,204 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static int HMM_MIRROR_ABI_VERSION() {
         return HMM_MIRROR_ABI_VERSION;
     }
+    private static final int HMM_MIRROR_PAGE_READ = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_READ 1
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_READ() {
+        return HMM_MIRROR_PAGE_READ;
+    }
+    private static final int HMM_MIRROR_PAGE_WRITE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_WRITE 2
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_WRITE() {
+        return HMM_MIRROR_PAGE_WRITE;
+    }
+    private static final int HMM_MIRROR_PAGE_HUGE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_HUGE 4
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_HUGE() {
+        return HMM_MIRROR_PAGE_HUGE;
+    }
+    private static final int HMM_MIRROR_PAGE_ZERO = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_ZERO 8
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_ZERO() {
+        return HMM_MIRROR_PAGE_ZERO;
+    }
+    private static final int HMM_MIRROR_PAGE_DEV_READ = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_DEV_READ 16
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_DEV_READ() {
+        return HMM_MIRROR_PAGE_DEV_READ;
+    }
+    private static final int HMM_MIRROR_PAGE_DEV_WRITE = (int)32L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_DEV_WRITE 32
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_DEV_WRITE() {
+        return HMM_MIRROR_PAGE_DEV_WRITE;
+    }
+    private static final int HMM_MIRROR_PAGE_KIND_MASK = (int)192L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_KIND_MASK 192
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_KIND_MASK() {
+        return HMM_MIRROR_PAGE_KIND_MASK;
+    }
+    private static final int HMM_MIRROR_PAGE_KIND_NORMAL = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_KIND_NORMAL 0
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_KIND_NORMAL() {
+        return HMM_MIRROR_PAGE_KIND_NORMAL;
+    }
+    private static final int HMM_MIRROR_PAGE_KIND_PRIVATE = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_KIND_PRIVATE 64
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_KIND_PRIVATE() {
+        return HMM_MIRROR_PAGE_KIND_PRIVATE;
+    }
+    private static final int HMM_MIRROR_PAGE_KIND_REMOTE = (int)128L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_KIND_REMOTE 128
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_KIND_REMOTE() {
+        return HMM_MIRROR_PAGE_KIND_REMOTE;
+    }
+    private static final int HMM_MIRROR_PAGE_KIND_EXCLUSIVE = (int)192L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_KIND_EXCLUSIVE 192
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_KIND_EXCLUSIVE() {
+        return HMM_MIRROR_PAGE_KIND_EXCLUSIVE;
+    }
+    private static final int HMM_MIRROR_PAGE_ERROR = (int)255L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PAGE_ERROR 255
+     * }
+     */
+    public static int HMM_MIRROR_PAGE_ERROR() {
+        return HMM_MIRROR_PAGE_ERROR;
+    }
+    private static final int HMM_MIRROR_EVENT_UNMAP = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_UNMAP 0
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_UNMAP() {
+        return HMM_MIRROR_EVENT_UNMAP;
+    }
+    private static final int HMM_MIRROR_EVENT_CLEAR = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_CLEAR 1
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_CLEAR() {
+        return HMM_MIRROR_EVENT_CLEAR;
+    }
+    private static final int HMM_MIRROR_EVENT_PROTECTION_VMA = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_PROTECTION_VMA 2
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_PROTECTION_VMA() {
+        return HMM_MIRROR_EVENT_PROTECTION_VMA;
+    }
+    private static final int HMM_MIRROR_EVENT_PROTECTION_PAGE = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_PROTECTION_PAGE 3
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_PROTECTION_PAGE() {
+        return HMM_MIRROR_EVENT_PROTECTION_PAGE;
+    }
+    private static final int HMM_MIRROR_EVENT_SOFT_DIRTY = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_SOFT_DIRTY 4
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_SOFT_DIRTY() {
+        return HMM_MIRROR_EVENT_SOFT_DIRTY;
+    }
+    private static final int HMM_MIRROR_EVENT_RELEASE = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_RELEASE 5
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_RELEASE() {
+        return HMM_MIRROR_EVENT_RELEASE;
+    }
+    private static final int HMM_MIRROR_EVENT_MIGRATE = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_MIGRATE 6
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_MIGRATE() {
+        return HMM_MIRROR_EVENT_MIGRATE;
+    }
+    private static final int HMM_MIRROR_EVENT_EXCLUSIVE = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_EXCLUSIVE 7
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_EXCLUSIVE() {
+        return HMM_MIRROR_EVENT_EXCLUSIVE;
+    }
+    private static final int HMM_MIRROR_EVENT_OTHER = (int)255L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_OTHER 255
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_OTHER() {
+        return HMM_MIRROR_EVENT_OTHER;
+    }
+    private static final int HMM_MIRROR_EVENT_RING = (int)1024L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_RING 1024
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_RING() {
+        return HMM_MIRROR_EVENT_RING;
+    }
     private static final int HMM_MIRROR_IOC_MAGIC = (int)182L;
     /**
      * {@snippet lang=c :
@@ -80,6 +278,51 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_CAP_THP() {
         return HMM_MIRROR_CAP_THP;
     }
+    private static final long HMM_MIRROR_MAX_PAGES = 262144L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_MAX_PAGES 262144
+     * }
+     */
+    public static long HMM_MIRROR_MAX_PAGES() {
+        return HMM_MIRROR_MAX_PAGES;
+    }
+    private static final int HMM_MIRROR_FAULT_WRITE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_FAULT_WRITE 1
+     * }
+     */
+    public static int HMM_MIRROR_FAULT_WRITE() {
+        return HMM_MIRROR_FAULT_WRITE;
+    }
+    private static final long HMM_MIRROR_MAX_DELAY_US = 10000000L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_MAX_DELAY_US 10000000
+     * }
+     */
+    public static long HMM_MIRROR_MAX_DELAY_US() {
+        return HMM_MIRROR_MAX_DELAY_US;
+    }
+    private static final int HMM_MIRROR_EVENT_BLOCKABLE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_BLOCKABLE 1
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_BLOCKABLE() {
+        return HMM_MIRROR_EVENT_BLOCKABLE;
+    }
+    private static final int HMM_MIRROR_EVENT_OVERFLOW = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_EVENT_OVERFLOW 2
+     * }
+     */
+    public static int HMM_MIRROR_EVENT_OVERFLOW() {
+        return HMM_MIRROR_EVENT_OVERFLOW;
+    }
     private static final long HMM_MIRROR_IOC_VERSION = 3225466368L;
     /**
      * {@snippet lang=c :
@@ -88,6 +331,60 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static long HMM_MIRROR_IOC_VERSION() {
         return HMM_MIRROR_IOC_VERSION;
+    }
+    private static final long HMM_MIRROR_IOC_FAULT = 3225466369L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_FAULT 3225466369
+     * }
+     */
+    public static long HMM_MIRROR_IOC_FAULT() {
+        return HMM_MIRROR_IOC_FAULT;
+    }
+    private static final long HMM_MIRROR_IOC_READ = 3225990658L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_READ 3225990658
+     * }
+     */
+    public static long HMM_MIRROR_IOC_READ() {
+        return HMM_MIRROR_IOC_READ;
+    }
+    private static final long HMM_MIRROR_IOC_WRITE = 3225990659L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_WRITE 3225990659
+     * }
+     */
+    public static long HMM_MIRROR_IOC_WRITE() {
+        return HMM_MIRROR_IOC_WRITE;
+    }
+    private static final long HMM_MIRROR_IOC_SNAPSHOT = 3225466372L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_SNAPSHOT 3225466372
+     * }
+     */
+    public static long HMM_MIRROR_IOC_SNAPSHOT() {
+        return HMM_MIRROR_IOC_SNAPSHOT;
+    }
+    private static final long HMM_MIRROR_IOC_COUNTERS = 3230184965L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_COUNTERS 3230184965
+     * }
+     */
+    public static long HMM_MIRROR_IOC_COUNTERS() {
+        return HMM_MIRROR_IOC_COUNTERS;
+    }
+    private static final long HMM_MIRROR_IOC_SET_DELAY = 1075885574L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_SET_DELAY 1075885574
+     * }
+     */
+    public static long HMM_MIRROR_IOC_SET_DELAY() {
+        return HMM_MIRROR_IOC_SET_DELAY;
     }
 }
 

@@ -1,14 +1,15 @@
 #!/bin/bash
 # Builds a kernel root for one Debian release: the release's stock kernel
 # (image and modules), its headers and the gcc it was built with, so that
-# our module builds with the kernel's own compiler inside this root.
+# our module builds with the kernel's own compiler inside this root. perl
+# (kernel-doc runs at W=1) and sparse (C=1) are there for the module checks.
 #   build-kernel-root.sh OUT_DIR SUITE MIRROR_URL KERNEL_RELEASE
 # KERNEL_RELEASE is e.g. 7.2.13+deb14-amd64 (from linux-image-amd64).
 set -euo pipefail
 out=$1 suite=$2 mirror=$3 krel=$4
 aptopts=(-o Acquire::Check-Valid-Until=false -o APT::Install-Recommends=false)
 mmdebstrap --variant=minbase \
-  --include="make,libc6-dev,kmod,linux-headers-$krel" \
+  --include="make,libc6-dev,kmod,perl,sparse,linux-headers-$krel" \
   --aptopt='Acquire::Check-Valid-Until "false"' \
   --aptopt='APT::Install-Recommends "false"' \
   --dpkgopt='path-exclude=/usr/share/doc/*' \

@@ -1,0 +1,16 @@
+package dev.hmmmirror;
+
+/**
+ * Per-mirror counters ({@code HMM_MIRROR_IOC_COUNTERS}); they only grow.
+ *
+ * @param faults           successful {@code hmm_range_fault} calls committed to the device page table
+ * @param pagesFaulted     pages committed
+ * @param faultRetries     attempts retried ({@code -EBUSY} or a racing invalidation)
+ * @param invalidations    invalidation callbacks received
+ * @param pagesInvalidated device page table entries removed by invalidations
+ * @param eventsDropped    events lost because the event ring was full
+ * @param deviceReads      pages read through the device page table
+ * @param deviceWrites     pages written through the device page table
+ */
+public record Counters(long faults, long pagesFaulted, long faultRetries, long invalidations, long pagesInvalidated,
+        long eventsDropped, long deviceReads, long deviceWrites) {}

@@ -1,0 +1,250 @@
+package dev.hmmmirror;
+
+import dev.hmmmirror.internal.Command;
+import dev.hmmmirror.internal.DeviceFile;
+import dev.hmmmirror.internal.gen.hmm_mirror_counters;
+import dev.hmmmirror.internal.gen.hmm_mirror_delay;
+import dev.hmmmirror.internal.gen.hmm_mirror_event;
+import dev.hmmmirror.internal.gen.hmm_mirror_range;
+import dev.hmmmirror.internal.gen.hmm_mirror_rw;
+import dev.hmmmirror.internal.gen.hmm_mirror_snapshot;
+import dev.hmmmirror.internal.gen.hmm_mirror_version;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A device's mirror of this process's address space: an open {@code /dev/hmm_mirrorN}. The
+ * device page table starts empty; {@link #fault} fills it through {@code hmm_range_fault}, and
+ * the kernel's mmu notifier removes entries whenever the CPU page table changes (each removal is
+ * an {@link Invalidation} event). {@link #read} and {@link #write} access memory the way the
+ * device would: through its own page table, faulting what is missing.
+ *
+ * <p>A mirror belongs to the process that opened it; the kernel refuses commands from any other
+ * with {@link Errno#EPERM}. Methods may be called from several threads; each command is one
+ * ioctl. Closing is idempotent; use after close throws {@link IllegalStateException}.
+ */
+public final class Mirror implements AutoCloseable {
+    private static final int EVENT_BATCH = 16;
+
+    private final HmmDevice device;
+    private final DeviceFile file;
+    private final long pageSize;
+
+    private Mirror(HmmDevice device, DeviceFile file, long pageSize) {
+        this.device = device;
+        this.file = file;
+        this.pageSize = pageSize;
+    }
+
+    /** Opens a mirror on {@code device}. */
+    public static Mirror open(HmmDevice device) throws HmmException {
+        DeviceFile f = DeviceFile.open(device.path());
+        try {
+            return new Mirror(device, f, version(f).pageSize());
+        } catch (HmmException | RuntimeException e) {
+            try {
+                f.close();
+            } catch (HmmException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /** Opens a mirror on {@code /dev/hmm_mirror<index>}. */
+    public static Mirror open(int index) throws HmmException {
+        return open(HmmDevice.of(index));
+    }
+
+    /** The device this mirror is on. */
+    public HmmDevice device() {
+        return device;
+    }
+
+    /** The kernel's page size in bytes. */
+    public long pageSize() {
+        return pageSize;
+    }
+
+    /** The module's ABI version and capabilities ({@code HMM_MIRROR_IOC_VERSION}). */
+    public AbiVersion version() throws HmmException {
+        return version(file);
+    }
+
+    private static AbiVersion version(DeviceFile file) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = hmm_mirror_version.allocate(arena);
+            hmm_mirror_version.size(v, (int) hmm_mirror_version.sizeof());
+            file.issue(Command.VERSION, v);
+            return new AbiVersion(hmm_mirror_version.abi_version(v),
+                    Capability.fromBits(hmm_mirror_version.caps(v)),
+                    Integer.toUnsignedLong(hmm_mirror_version.page_size(v)),
+                    hmm_mirror_version.ndevices(v),
+                    hmm_mirror_version.device_index(v));
+        }
+    }
+
+    /**
+     * Faults {@code pages} pages at {@code address} into the device page table.
+     *
+     * @return pages now mapped by the device
+     * @throws HmmException {@link Errno#EFAULT} for unmapped or PROT_NONE memory, {@link Errno#EPERM}
+     *                      for a write to a read-only mapping, {@link Errno#EINVAL} for a bad range
+     */
+    public long fault(long address, long pages, Access access) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment r = hmm_mirror_range.allocate(arena);
+            hmm_mirror_range.size(r, (int) hmm_mirror_range.sizeof());
+            hmm_mirror_range.flags(r, access == Access.WRITE ? (int) dev.hmmmirror.internal.gen.HmmMirrorH
+                    .HMM_MIRROR_FAULT_WRITE() : 0);
+            hmm_mirror_range.addr(r, address);
+            hmm_mirror_range.npages(r, pages);
+            file.issue(Command.FAULT, r);
+            return hmm_mirror_range.faulted(r);
+        }
+    }
+
+    /** Faults all of {@code memory} into the device page table. */
+    public long fault(Memory memory, Access access) throws HmmException {
+        return fault(memory.address(), memory.pages(), access);
+    }
+
+    /** Reads {@code pages} pages at {@code address} as the device sees them (faulting missing pages). */
+    public byte[] read(long address, long pages) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(pages * pageSize, pageSize);
+            rw(Command.READ, address, pages, buf);
+            return buf.toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /** Writes {@code data} (a whole number of pages) at {@code address} through the device page table. */
+    public void write(long address, byte[] data) throws HmmException {
+        if (data.length == 0 || data.length % pageSize != 0) {
+            throw new IllegalArgumentException("data must be a whole number of " + pageSize + "-byte pages, got "
+                    + data.length + " bytes");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(data.length, pageSize);
+            MemorySegment.copy(data, 0, buf, ValueLayout.JAVA_BYTE, 0, data.length);
+            rw(Command.WRITE, address, data.length / pageSize, buf);
+        }
+    }
+
+    /** The READ/WRITE command with a caller-provided buffer; returns pages faulted on the way. */
+    long rw(Command command, long address, long pages, MemorySegment buffer) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment r = hmm_mirror_rw.allocate(arena);
+            hmm_mirror_rw.size(r, (int) hmm_mirror_rw.sizeof());
+            hmm_mirror_rw.addr(r, address);
+            hmm_mirror_rw.npages(r, pages);
+            hmm_mirror_rw.ptr(r, buffer.address());
+            file.issue(command, r);
+            return hmm_mirror_rw.faulted(r);
+        }
+    }
+
+    /** The state of each page of a range, without faulting anything. */
+    public Snapshot snapshot(long address, long pages) throws HmmException {
+        if (pages <= 0 || pages > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("pages must be 1.." + Integer.MAX_VALUE + ", got " + pages);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment states = arena.allocate(pages);
+            MemorySegment s = hmm_mirror_snapshot.allocate(arena);
+            hmm_mirror_snapshot.size(s, (int) hmm_mirror_snapshot.sizeof());
+            hmm_mirror_snapshot.addr(s, address);
+            hmm_mirror_snapshot.npages(s, pages);
+            hmm_mirror_snapshot.ptr(s, states.address());
+            file.issue(Command.SNAPSHOT, s);
+            List<Set<PageState>> list = new ArrayList<>((int) pages);
+            for (long i = 0; i < pages; i++) {
+                list.add(PageState.decode(states.get(ValueLayout.JAVA_BYTE, i)));
+            }
+            return new Snapshot(address, list);
+        }
+    }
+
+    /** The state of each page of {@code memory}. */
+    public Snapshot snapshot(Memory memory) throws HmmException {
+        return snapshot(memory.address(), memory.pages());
+    }
+
+    /** This mirror's counters. */
+    public Counters counters() throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment c = hmm_mirror_counters.allocate(arena);
+            hmm_mirror_counters.size(c, (int) hmm_mirror_counters.sizeof());
+            file.issue(Command.COUNTERS, c);
+            return new Counters(hmm_mirror_counters.faults(c), hmm_mirror_counters.pages_faulted(c),
+                    hmm_mirror_counters.fault_retries(c), hmm_mirror_counters.invalidations(c),
+                    hmm_mirror_counters.pages_invalidated(c), hmm_mirror_counters.events_dropped(c),
+                    hmm_mirror_counters.device_reads(c), hmm_mirror_counters.device_writes(c));
+        }
+    }
+
+    /**
+     * Makes the device slow: every invalidation waits {@code delay} before the device page table is
+     * updated (the kernel waits for it, as for a real device's TLB shootdown). Zero turns it off.
+     */
+    public void setDeviceDelay(Duration delay) throws HmmException {
+        long us = delay.toNanos() / 1000;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment d = hmm_mirror_delay.allocate(arena);
+            hmm_mirror_delay.size(d, (int) hmm_mirror_delay.sizeof());
+            hmm_mirror_delay.delay_us(d, us);
+            file.issue(Command.SET_DELAY, d);
+        }
+    }
+
+    /**
+     * The invalidations received so far and not yet returned, waiting up to {@code timeout} for the
+     * first one.
+     */
+    public List<Invalidation> invalidations(Duration timeout) throws HmmException {
+        List<Invalidation> out = new ArrayList<>();
+        long size = hmm_mirror_event.sizeof();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(size * EVENT_BATCH, 8);
+            int wait = (int) Math.min(Integer.MAX_VALUE, Math.max(0, timeout.toMillis()));
+            while (true) {
+                long n = file.readEvents(buf, out.isEmpty() ? wait : 0);
+                if (n <= 0) {
+                    return out;
+                }
+                for (long off = 0; off + size <= n; off += size) {
+                    MemorySegment e = buf.asSlice(off, size);
+                    out.add(Invalidation.of(hmm_mirror_event.seq(e), hmm_mirror_event.start(e),
+                            hmm_mirror_event.end(e), hmm_mirror_event.notifier_seq(e), hmm_mirror_event.reason(e),
+                            hmm_mirror_event.flags(e), hmm_mirror_event.pages(e)));
+                }
+            }
+        }
+    }
+
+    /** The invalidations received so far and not yet returned, without waiting. */
+    public List<Invalidation> invalidations() throws HmmException {
+        return invalidations(Duration.ZERO);
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return file.isClosed();
+    }
+
+    /** Closes the device file; the kernel removes the mirror and its notifier. Idempotent. */
+    @Override
+    public void close() throws HmmException {
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Mirror[" + device.path() + (isClosed() ? ", closed]" : "]");
+    }
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hmm_mirror internals shared by main.c (module, devices, ioctl dispatch),
+ * mirror.c (notifier, device page table, faults) and events.c (event ring).
+ */
+#ifndef HMM_MIRROR_INTERNAL_H
+#define HMM_MIRROR_INTERNAL_H
+
+#include <linux/miscdevice.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include <hmm_mirror.h>
+
+struct hmm_mirror_device {
+	struct miscdevice misc;
+	unsigned int index;
+	char name[32];
+};
+
+/* Ring of invalidation events of one mirror, read by read(2). */
+struct hmm_mirror_events {
+	spinlock_t lock;	/* protects ring, head, count, next_seq, overflow */
+	struct hmm_mirror_event *ring;
+	unsigned int head;	/* index of the oldest event */
+	unsigned int count;	/* events in the ring */
+	u64 next_seq;		/* seq of the next event recorded */
+	bool overflow;		/* events dropped since the last read */
+	wait_queue_head_t wait;	/* readers waiting for an event */
+};
+
+/* Counters of one mirror; updated under hmm_mirror.lock or atomically. */
+struct hmm_mirror_stats {
+	atomic64_t faults;
+	atomic64_t pages_faulted;
+	atomic64_t fault_retries;
+	atomic64_t invalidations;
+	atomic64_t pages_invalidated;
+	atomic64_t events_dropped;
+	atomic64_t device_reads;
+	atomic64_t device_writes;
+};
+
+/*
+ * One mirror: an open /dev/hmm_mirrorN bound to the opener's mm. The device
+ * page table maps page-aligned addresses to the struct page the device may
+ * access; entries hold no page reference, which is valid because the
+ * invalidation callback removes them (under @lock) before the kernel frees
+ * or moves the page.
+ */
+struct hmm_mirror {
+	struct hmm_mirror_device *mdev;
+	struct mm_struct *mm;		/* mmgrab()ed at open, mmdrop()ed at release */
+	struct mmu_interval_notifier notifier;	/* covers the whole address space */
+	/*
+	 * The "driver->update" lock of Documentation/mm/hmm.rst: protects @pt.
+	 * Taken by the invalidation callback, and by the fault path around
+	 * mmu_interval_read_retry() and the commit to @pt.
+	 */
+	struct mutex lock;
+	struct xarray pt;		/* device page table: addr >> PAGE_SHIFT -> entry */
+	u64 delay_us;			/* slow-device delay per invalidation, under @lock */
+	struct hmm_mirror_events events;
+	struct hmm_mirror_stats stats;
+};
+
+/* Tag of a device page table entry that allows writes. */
+#define HMM_MIRROR_PT_WRITE 1UL
+
+/* mirror.c */
+int hmm_mirror_init_mirror(struct hmm_mirror *mirror, struct mm_struct *mm);
+void hmm_mirror_fini_mirror(struct hmm_mirror *mirror);
+int hmm_mirror_fault(struct hmm_mirror *mirror, unsigned long start,
+		     unsigned long npages, bool write, u64 *faulted);
+int hmm_mirror_read(struct hmm_mirror *mirror, unsigned long start,
+		    unsigned long npages, void __user *buf, u64 *faulted);
+int hmm_mirror_write(struct hmm_mirror *mirror, unsigned long start,
+		     unsigned long npages, const void __user *buf,
+		     u64 *faulted);
+int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
+			unsigned long npages, u8 __user *states);
+void hmm_mirror_set_delay(struct hmm_mirror *mirror, u64 delay_us);
+
+/* events.c */
+int hmm_mirror_events_init(struct hmm_mirror_events *ev);
+void hmm_mirror_events_fini(struct hmm_mirror_events *ev);
+void hmm_mirror_events_record(struct hmm_mirror *mirror,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq, u64 pages);
+ssize_t hmm_mirror_events_read(struct hmm_mirror *mirror, char __user *buf,
+			       size_t count, bool nonblock);
+__poll_t hmm_mirror_events_poll(struct hmm_mirror *mirror, struct file *file,
+				poll_table *wait);
+
+#endif /* HMM_MIRROR_INTERNAL_H */
