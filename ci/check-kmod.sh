@@ -108,7 +108,7 @@ find_entry() {
   local best="" best_t=0 d t
   for d in "$CACHE"/kernel-"$1"-*/; do
     d=${d%/}
-    [[ $d == *.partial-* || ! -f $d/.complete || ! -d $d/root ]] && continue
+    if [[ $d == *.partial-* || ! -f $d/.complete || ! -d $d/root ]]; then continue; fi
     t=$(stat -c %Y "$d/.complete")
     if ((t > best_t)); then best=$d best_t=$t; fi
   done
@@ -196,7 +196,7 @@ check_suite() {
     return 0
   fi
   root=$entry/root
-  krel=$(cd "$root/usr/src" && for d in linux-headers-*; do [[ -f $d/.config ]] && echo "${d#linux-headers-}"; done | sort -V | tail -n1)
+  krel=$(cd "$root/usr/src" && for d in linux-headers-*; do if [[ -f $d/.config ]]; then echo "${d#linux-headers-}"; fi; done | sort -V | tail -n1)
   KREL[$suite]=${krel:-?}
   if [[ -z $krel ]]; then
     say "$suite: no kernel headers (with .config) in $root/usr/src"

@@ -122,7 +122,7 @@ class InvalidationIT {
                 assertFalse(ev.isEmpty(), "the COW break must invalidate the device's mapping of the old page");
                 assertTrue(mirror.snapshot(mem).none(PageState.DEVICE_READ));
                 byte[] seen = mirror.read(mem.address(), 1);
-                assertEquals(0x2222L, java.lang.foreign.MemorySegment.ofArray(seen).get(ValueLayout.JAVA_LONG, 0),
+                assertEquals(0x2222L, java.lang.foreign.MemorySegment.ofArray(seen).get(ValueLayout.JAVA_LONG_UNALIGNED, 0),
                         "the device must see the parent's new page, not the page shared with child " + child.pid());
             }
         }
@@ -166,7 +166,7 @@ class InvalidationIT {
                     try {
                         byte[] b = mirror.read(a, 1);
                         reads.incrementAndGet();
-                        long v = java.lang.foreign.MemorySegment.ofArray(b).get(ValueLayout.JAVA_LONG, 0);
+                        long v = java.lang.foreign.MemorySegment.ofArray(b).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
                         if (after) {
                             violation.set("device read 0x" + Long.toHexString(v) + " after munmap returned");
                         } else if (v != value) {
