@@ -16,6 +16,7 @@
 # Logs: $HMM_MIRROR_CACHE/check-kmod-logs/<suite>-<step>.log (overwritten by each run).
 # Cached here: checkpatch-<suite>-<version>/ (checkpatch.pl and its data files, extracted
 # once from linux-source-X.Y); sparse is installed into a kernel root that lacks it.
+# shellcheck disable=SC2016  # single-quoted $... are for the inner sh/dpkg-query
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROJECT=$PWD
@@ -79,7 +80,7 @@ t0=$(now)
 images_ok=1
 if [[ ${HMM_SKIP_IMAGES:-0} != 1 ]]; then
   say "images: ci/hmm-vm images --all (builds or waits for the kernel roots)"
-  if ! ci/hmm-vm images --all 2>&1 | indent; then
+  if ! ci/hmm-vm images --all 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | indent; then
     say "images: ci/hmm-vm images --all FAILED; checking whatever complete roots exist"
     images_ok=0
     overall=1
@@ -191,7 +192,7 @@ check_suite() {
   if [[ -z $entry ]]; then
     say "$suite: no complete kernel root under $CACHE (kernel-$suite-*/.complete)"
     for s in "${STEPS[@]}"; do RESULT[$suite/$s]=FAIL TIME[$suite/$s]=-; done
-    KREL[$suite]=?
+    KREL[$suite]='?'
     overall=1
     return 0
   fi
@@ -258,7 +259,7 @@ check_suite() {
   else
     record "$suite" build FAIL "$t"
     say "$suite: build W=1: FAIL in ${TIME[$suite/build]} (make exit $rc, log $log)"
-    if [[ -n $bad ]]; then echo "$bad" | indent; else tail -n 20 "$log" | indent; fi
+    if [[ -n $bad ]]; then echo "$bad" | sed "s|$work_in/||g" | indent; else tail -n 20 "$log" | indent; fi
   fi
 
   # --- 2. sparse ------------------------------------------------------------------
@@ -299,7 +300,7 @@ check_suite() {
   elif [[ $rc -ne 0 || $nchecked -lt ${#C_FILES[@]} || -n $ours || -n $theirs_err ]]; then
     record "$suite" sparse FAIL "$t"
     say "$suite: sparse $sparse_ver: FAIL in ${TIME[$suite/sparse]} (make exit $rc, $nchecked of ${#C_FILES[@]} file(s) checked, log $log)"
-    [[ -n $ours ]] && { say "$suite: sparse reports in our files:"; echo "$ours" | indent; }
+    [[ -n $ours ]] && { say "$suite: sparse reports in our files:"; echo "$ours" | sed "s|$work_in/||g" | indent; }
     [[ -n $theirs_err ]] && { say "$suite: sparse cannot parse the kernel's headers:"; echo "$theirs_err" | head -n 20 | indent; }
     [[ -z $ours && -z $theirs_err ]] && tail -n 20 "$log" | indent
   else
@@ -331,8 +332,7 @@ check_suite() {
     rc=0
     (cd "$cpwork" && perl "$cpdir/checkpatch.pl" --strict --no-tree --show-types --color=never -f "${files[@]}") 2>&1 |
       sed 's|include/uapi/linux/|native-headers/|g' >"$log" || rc=$?
-    local totals nbad
-    totals=$(grep -E '^total: ' "$log" || true)
+    local nbad
     nbad=$(grep -cE '^(ERROR|WARNING|CHECK):' "$log" || true)
     if [[ $(grep -c '^total: ' "$log" || true) -eq ${#files[@]} && $nbad -eq 0 && $rc -eq 0 ]]; then
       record "$suite" checkpatch ok "$t"

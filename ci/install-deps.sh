@@ -7,7 +7,7 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "ci/install-deps.sh installs Debian packages: run it as root (sudo ci/install-deps.sh)" >&2
   exit 1
 fi
-packages=(qemu-system-x86 mmdebstrap debootstrap cpio xz-utils zstd gzip util-linux gcc libc6-dev maven ca-certificates)
+packages=(qemu-system-x86 mmdebstrap debootstrap cpio xz-utils zstd gzip util-linux perl gcc libc6-dev maven ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -86,18 +86,28 @@ static int hmm_mirror_check_range(u64 addr, u64 npages)
 	return 0;
 }
 
-/* Copies in a command struct and checks its size field and reserved words. */
+/*
+ * Copies in a command struct of @size bytes and checks its size field (its
+ * first __u32) and its @nreserved reserved words at @reserved_off.
+ */
+static int hmm_mirror_copy_in(void *arg, size_t size, const void __user *uarg,
+			      size_t reserved_off, size_t nreserved)
+{
+	u32 declared;
+
+	if (copy_from_user(arg, uarg, size))
+		return -EFAULT;
+	memcpy(&declared, arg, sizeof(declared));
+	if (declared != size ||
+	    !reserved_is_zero(arg + reserved_off, nreserved))
+		return -EINVAL;
+	return 0;
+}
+
 #define HMM_MIRROR_COPY_IN(arg, uarg)					\
-({									\
-	int __ret = 0;							\
-	if (copy_from_user(&(arg), (uarg), sizeof(arg)))		\
-		__ret = -EFAULT;					\
-	else if ((arg).size != sizeof(arg) ||				\
-		 !reserved_is_zero((arg).reserved,			\
-				   ARRAY_SIZE((arg).reserved)))		\
-		__ret = -EINVAL;					\
-	__ret;								\
-})
+	hmm_mirror_copy_in(&(arg), sizeof(arg), (uarg),			\
+			   offsetof(typeof(arg), reserved),		\
+			   ARRAY_SIZE((arg).reserved))
 
 static long hmm_mirror_ioc_fault(struct hmm_mirror *mirror, void __user *uarg)
 {
@@ -216,7 +226,7 @@ static int hmm_mirror_open(struct inode *inode, struct file *file)
 
 	if (!current->mm)
 		return -EINVAL;
-	mirror = kzalloc(sizeof(*mirror), GFP_KERNEL);
+	mirror = kzalloc_obj(*mirror, GFP_KERNEL);
 	if (!mirror)
 		return -ENOMEM;
 	mirror->mdev = container_of(misc, struct hmm_mirror_device, misc);

@@ -16,6 +16,11 @@
 
 #include <hmm_mirror.h>
 
+/* kzalloc_obj() arrived in 7.x; older kernels get the plain equivalent */
+#ifndef kzalloc_obj
+#define kzalloc_obj(obj, gfp) kzalloc(sizeof(obj), gfp)
+#endif
+
 struct hmm_mirror_device {
 	struct miscdevice misc;
 	unsigned int index;

@@ -3,7 +3,8 @@
  * Prints the C view of the hmm_mirror ABI as "name value" lines, one per
  * struct size, field offset, ioctl number and constant. LayoutProbeTest
  * compiles it against native-headers/ and compares every line with the
- * jextract bindings.
+ * jextract bindings; it also checks that this probe covers every struct
+ * field and named constant of the header, so a new one cannot be missed.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -24,11 +25,91 @@ int main(void)
 	OFF(hmm_mirror_version, device_index);
 	OFF(hmm_mirror_version, pad);
 	OFF(hmm_mirror_version, reserved);
+	SIZE(hmm_mirror_range);
+	OFF(hmm_mirror_range, size);
+	OFF(hmm_mirror_range, flags);
+	OFF(hmm_mirror_range, addr);
+	OFF(hmm_mirror_range, npages);
+	OFF(hmm_mirror_range, faulted);
+	OFF(hmm_mirror_range, reserved);
+	SIZE(hmm_mirror_rw);
+	OFF(hmm_mirror_rw, size);
+	OFF(hmm_mirror_rw, flags);
+	OFF(hmm_mirror_rw, addr);
+	OFF(hmm_mirror_rw, npages);
+	OFF(hmm_mirror_rw, ptr);
+	OFF(hmm_mirror_rw, faulted);
+	OFF(hmm_mirror_rw, reserved);
+	SIZE(hmm_mirror_snapshot);
+	OFF(hmm_mirror_snapshot, size);
+	OFF(hmm_mirror_snapshot, flags);
+	OFF(hmm_mirror_snapshot, addr);
+	OFF(hmm_mirror_snapshot, npages);
+	OFF(hmm_mirror_snapshot, ptr);
+	OFF(hmm_mirror_snapshot, reserved);
+	SIZE(hmm_mirror_counters);
+	OFF(hmm_mirror_counters, size);
+	OFF(hmm_mirror_counters, pad);
+	OFF(hmm_mirror_counters, faults);
+	OFF(hmm_mirror_counters, pages_faulted);
+	OFF(hmm_mirror_counters, fault_retries);
+	OFF(hmm_mirror_counters, invalidations);
+	OFF(hmm_mirror_counters, pages_invalidated);
+	OFF(hmm_mirror_counters, events_dropped);
+	OFF(hmm_mirror_counters, device_reads);
+	OFF(hmm_mirror_counters, device_writes);
+	OFF(hmm_mirror_counters, reserved);
+	SIZE(hmm_mirror_delay);
+	OFF(hmm_mirror_delay, size);
+	OFF(hmm_mirror_delay, flags);
+	OFF(hmm_mirror_delay, delay_us);
+	OFF(hmm_mirror_delay, reserved);
+	SIZE(hmm_mirror_event);
+	OFF(hmm_mirror_event, seq);
+	OFF(hmm_mirror_event, start);
+	OFF(hmm_mirror_event, end);
+	OFF(hmm_mirror_event, notifier_seq);
+	OFF(hmm_mirror_event, reason);
+	OFF(hmm_mirror_event, flags);
+	OFF(hmm_mirror_event, pages);
 	CONST(HMM_MIRROR_ABI_VERSION);
-	CONST(HMM_MIRROR_IOC_MAGIC);
-	CONST(HMM_MIRROR_IOC_VERSION);
 	CONST(HMM_MIRROR_CAP_MIRROR);
 	CONST(HMM_MIRROR_CAP_DEVICE_PRIVATE);
 	CONST(HMM_MIRROR_CAP_THP);
+	CONST(HMM_MIRROR_MAX_PAGES);
+	CONST(HMM_MIRROR_FAULT_WRITE);
+	CONST(HMM_MIRROR_PAGE_READ);
+	CONST(HMM_MIRROR_PAGE_WRITE);
+	CONST(HMM_MIRROR_PAGE_HUGE);
+	CONST(HMM_MIRROR_PAGE_ZERO);
+	CONST(HMM_MIRROR_PAGE_DEV_READ);
+	CONST(HMM_MIRROR_PAGE_DEV_WRITE);
+	CONST(HMM_MIRROR_PAGE_KIND_MASK);
+	CONST(HMM_MIRROR_PAGE_KIND_NORMAL);
+	CONST(HMM_MIRROR_PAGE_KIND_PRIVATE);
+	CONST(HMM_MIRROR_PAGE_KIND_REMOTE);
+	CONST(HMM_MIRROR_PAGE_KIND_EXCLUSIVE);
+	CONST(HMM_MIRROR_PAGE_ERROR);
+	CONST(HMM_MIRROR_MAX_DELAY_US);
+	CONST(HMM_MIRROR_EVENT_UNMAP);
+	CONST(HMM_MIRROR_EVENT_CLEAR);
+	CONST(HMM_MIRROR_EVENT_PROTECTION_VMA);
+	CONST(HMM_MIRROR_EVENT_PROTECTION_PAGE);
+	CONST(HMM_MIRROR_EVENT_SOFT_DIRTY);
+	CONST(HMM_MIRROR_EVENT_RELEASE);
+	CONST(HMM_MIRROR_EVENT_MIGRATE);
+	CONST(HMM_MIRROR_EVENT_EXCLUSIVE);
+	CONST(HMM_MIRROR_EVENT_OTHER);
+	CONST(HMM_MIRROR_EVENT_BLOCKABLE);
+	CONST(HMM_MIRROR_EVENT_OVERFLOW);
+	CONST(HMM_MIRROR_EVENT_RING);
+	CONST(HMM_MIRROR_IOC_MAGIC);
+	CONST(HMM_MIRROR_IOC_VERSION);
+	CONST(HMM_MIRROR_IOC_FAULT);
+	CONST(HMM_MIRROR_IOC_READ);
+	CONST(HMM_MIRROR_IOC_WRITE);
+	CONST(HMM_MIRROR_IOC_SNAPSHOT);
+	CONST(HMM_MIRROR_IOC_COUNTERS);
+	CONST(HMM_MIRROR_IOC_SET_DELAY);
 	return 0;
 }

@@ -88,6 +88,11 @@ public final class Console {
         }
     }
 
+    /** Host seconds since QEMU started. */
+    public double seconds() {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
     /** The console log file. */
     public Path log() {
         return log;

@@ -74,7 +74,9 @@ public final class GuestSession implements AutoCloseable {
         ImageCache cache = ImageCache.forUser();
         Prerequisites.require("qemu-system-x86_64", "qemu-system-x86");
         GuestImage image = new GuestImages(cache).ensure(profile);
-        Path ko = new ModuleBuild(cache, ModuleBuild.projectRoot()).build(image);
+        ModuleBuild builds = new ModuleBuild(cache, ModuleBuild.projectRoot());
+        Path ko = builds.build(image);
+        Path bench = builds.buildBench(image);
         double imageSeconds = (System.nanoTime() - t0) / 1e9;
         Path runDir = runDir(profile);
         Path stage = runDir.resolve("host");
@@ -84,10 +86,12 @@ public final class GuestSession implements AutoCloseable {
             }
             Files.createDirectories(stage.resolve("lib"));
             Files.copy(ko, stage.resolve("hmm_mirror.ko"));
+            Files.copy(bench, stage.resolve("mirror_bench"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
             Files.writeString(stage.resolve("module-params"), System.getProperty("hmm.module.params", "ndevices=2") + "\n");
             Scripts.install("guest-init.sh", stage);
             List<String> jars = stageClasspath(classpath, stage.resolve("lib"));
-            Files.writeString(stage.resolve("run-agent.sh"), agentCommand(jars, profile) + "\n");
+            boolean aot = AgentCache.prepare(cache, image, stage, jars, jvmFlags(profile));
+            Files.writeString(stage.resolve("run-agent.sh"), agentCommand(jars, profile, aot) + "\n");
             Path out = runDir.resolve("out");
             if (Files.exists(out)) {
                 PathUtils.deleteDirectory(out);
@@ -157,7 +161,7 @@ public final class GuestSession implements AutoCloseable {
         }
     }
 
-    private static List<String> stageClasspath(List<Path> classpath, Path lib) throws IOException {
+    static List<String> stageClasspath(List<Path> classpath, Path lib) throws IOException {
         List<String> jars = new ArrayList<>();
         int i = 0;
         for (Path p : classpath) {
@@ -166,31 +170,47 @@ public final class GuestSession implements AutoCloseable {
                 name = name + ".jar";
                 jarDirectory(p, lib.resolve(name)); // AOT caches and 9p both prefer jars to class trees
             } else {
-                Files.copy(p, lib.resolve(name));
+                // keep the timestamp: an AOT cache stays valid while its jars are unchanged
+                Files.copy(p, lib.resolve(name), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
             }
             jars.add("/hmm/host/lib/" + name);
         }
         return jars;
     }
 
+    /** Zips a class tree deterministically: same content, same bytes and timestamp. */
     private static void jarDirectory(Path dir, Path jar) throws IOException {
+        long newest = 0;
         try (OutputStream o = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(o);
                 Stream<Path> files = Files.walk(dir)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                j.putNextEntry(new ZipEntry(dir.relativize(f).toString().replace('\\', '/')));
+                ZipEntry e = new ZipEntry(dir.relativize(f).toString().replace('\\', '/'));
+                e.setTime(0);
+                j.putNextEntry(e);
                 try (InputStream in = Files.newInputStream(f)) {
                     in.transferTo(j);
                 }
                 j.closeEntry();
+                newest = Math.max(newest, Files.getLastModifiedTime(f).toMillis());
             }
         }
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(newest));
     }
 
-    private static String agentCommand(List<String> jars, KernelProfile profile) {
-        // Under TCG the JIT costs more than it saves for short runs: C1 only, serial GC, no perf data.
-        return "exec " + GUEST_JAVA + " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData"
-                + " -Xshare:auto --enable-native-access=ALL-UNNAMED -Djava.io.tmpdir=/tmp"
-                + " -Dhmm.guest=true -Dhmm.kernel=" + profile.name()
+    /** Flags of the guest JVM; the AOT training run uses the same ones. */
+    static List<String> jvmFlags(KernelProfile profile) {
+        // Under TCG the JIT compiler runs emulated too and costs more than it saves: with the AOT
+        // cache, the agent's first request took 4.4-5.5 s interpreted vs 8.4-13 s with C1 only
+        // (README, Performance). -Dhmm.guest.jit=true turns C1 on for compute-heavy tests.
+        return List.of(Boolean.getBoolean("hmm.guest.jit") ? "-XX:TieredStopAtLevel=1" : "-Xint",
+                "-XX:+UseSerialGC", "-XX:-UsePerfData",
+                "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp", "-Dhmm.guest=true",
+                "-Dhmm.kernel=" + profile.name());
+    }
+
+    private static String agentCommand(List<String> jars, KernelProfile profile, boolean aot) {
+        return "exec " + GUEST_JAVA + " " + String.join(" ", jvmFlags(profile))
+                + (aot ? " -XX:AOTCache=/hmm/host/" + AgentCache.FILE : "")
                 + " -cp " + String.join(":", jars) + " dev.hmmmirror.vm.agent.GuestAgent";
     }
 

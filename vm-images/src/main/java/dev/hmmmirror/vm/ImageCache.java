@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -105,6 +106,7 @@ public final class ImageCache {
                             PathUtils.deleteDirectory(dir); // incomplete remains of an older layout
                         }
                         Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+                        prune(name, dir);
                         return dir;
                     } catch (Exception e) {
                         deleteQuietly(partial);
@@ -121,6 +123,55 @@ public final class ImageCache {
             throw new UncheckedIOException("cache " + root + ": " + e.getMessage(), e);
         } finally {
             local.unlock();
+        }
+    }
+
+    /** How many complete entries of one name are kept (the newest); older ones are deleted. */
+    static final int KEEP = 2;
+
+    /**
+     * Deletes complete entries of {@code name} beyond the newest {@link #KEEP}, and leftovers of
+     * builds whose process is gone, so that stale images do not pile up. Entries whose lock is
+     * held (being built) are left alone.
+     */
+    void prune(String name, Path keep) {
+        try (Stream<Path> s = Files.list(root)) {
+            List<Path> entries = new java.util.ArrayList<>();
+            for (Path p : s.toList()) {
+                String f = p.getFileName().toString();
+                int partial = f.indexOf(".partial-");
+                String key = f.startsWith(name + "-") ? f.substring(name.length() + 1, partial >= 0 ? partial : f.length()) : "";
+                if (key.isEmpty() || key.contains("-") || f.endsWith(".lock")) {
+                    continue; // another name (e.g. kernel-sid vs kernel-sid-x) or a lock file
+                }
+                if (partial >= 0) {
+                    long pid = Long.parseLong(f.substring(partial + 9));
+                    if (ProcessHandle.of(pid).isEmpty()) {
+                        deleteQuietly(p);
+                    }
+                } else if (Files.isRegularFile(p.resolve(COMPLETE)) && !p.equals(keep)) {
+                    entries.add(p);
+                }
+            }
+            entries.sort(java.util.Comparator.comparing((Path p) -> {
+                try {
+                    return Files.getLastModifiedTime(p.resolve(COMPLETE));
+                } catch (IOException e) {
+                    return java.nio.file.attribute.FileTime.fromMillis(0);
+                }
+            }).reversed());
+            for (Path old : entries.subList(Math.min(entries.size(), KEEP - 1), entries.size())) {
+                try (FileChannel ch = FileChannel.open(Path.of(old + ".lock"), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE); FileLock l = ch.tryLock()) {
+                    if (l != null) {
+                        Progress.say("cache: removing the stale %s", old.getFileName());
+                        deleteQuietly(old);
+                        Files.deleteIfExists(Path.of(old + ".lock"));
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            Progress.say("cache: could not prune %s entries: %s", name, e.getMessage());
         }
     }
 

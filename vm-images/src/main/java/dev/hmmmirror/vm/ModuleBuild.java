@@ -75,6 +75,34 @@ public final class ModuleBuild {
         return entry.resolve("hmm_mirror.ko");
     }
 
+    /**
+     * Builds the static C side of the Java/C benchmark ({@code mirror_bench}) in the image's
+     * kernel root, with that root's gcc. Cached by source.
+     */
+    public Path buildBench(GuestImage image) {
+        byte[] src = Scripts.resource("bench/mirror_bench.c");
+        String key = sourceHash(image.kernelRelease(), new String(src, java.nio.charset.StandardCharsets.ISO_8859_1));
+        Path entry = cache.ensure("bench-" + image.kernelRelease(), key, "mirror_bench for " + image.kernelRelease(), dir -> {
+            Prerequisites.requireRoot("building mirror_bench in the kernel root");
+            Path work = image.kernelRoot().resolve("tmp/hmm-bench-" + ProcessHandle.current().pid() + "-" + key);
+            try {
+                Files.createDirectories(work);
+                PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
+                Files.write(work.resolve("mirror_bench.c"), src);
+                String in = "/tmp/" + work.getFileName();
+                Exec.run(dir.resolve("build.log"), 300, List.of("chroot", image.kernelRoot().toString(), "sh", "-c",
+                        "cc=$(ls /usr/bin/x86_64-linux-gnu-gcc-[0-9]* | head -n 1) && $cc -O2 -static -Wall -Werror"
+                                + " -I " + in + "/native-headers -o " + in + "/mirror_bench " + in + "/mirror_bench.c"));
+                Files.copy(work.resolve("mirror_bench"), dir.resolve("mirror_bench"));
+            } finally {
+                if (Files.exists(work)) {
+                    PathUtils.deleteDirectory(work);
+                }
+            }
+        });
+        return entry.resolve("mirror_bench");
+    }
+
     private String sourceHash(String... extra) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");

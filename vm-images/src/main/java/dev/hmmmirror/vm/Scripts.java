@@ -34,6 +34,18 @@ public final class Scripts {
         }
     }
 
+    /** The bytes of any resource of this package, e.g. {@code bench/mirror_bench.c}. */
+    public static byte[] resource(String path) {
+        try (InputStream in = Scripts.class.getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + path);
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Writes script {@code name} into {@code dir} as an executable file and returns its path. */
     public static Path install(String name, Path dir) {
         try {

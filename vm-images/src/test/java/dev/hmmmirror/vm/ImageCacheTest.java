@@ -119,4 +119,18 @@ class ImageCacheTest {
         assertEquals(0, builds.get(), "this process must reuse the entry the other one built");
         assertEquals("from child", Files.readString(p.resolve("f")));
     }
+
+    @Test
+    void staleEntriesOfTheSameNameArePrunedKeepingTheNewest(@TempDir Path root) throws Exception {
+        ImageCache cache = new ImageCache(root);
+        Path k1 = cache.ensure("kernel-sid", "k1", "k", dir -> { });
+        Thread.sleep(20);
+        Path k2 = cache.ensure("kernel-sid", "k2", "k", dir -> { });
+        Path other = cache.ensure("kernel-sid-other", "k0", "k", dir -> { });
+        Thread.sleep(20);
+        Path k3 = cache.ensure("kernel-sid", "k3", "k", dir -> { });
+        assertFalse(Files.exists(k1), "the oldest of three is removed");
+        assertTrue(Files.exists(k2) && Files.exists(k3), "the newest two stay");
+        assertTrue(Files.exists(other), "other names are not touched");
+    }
 }

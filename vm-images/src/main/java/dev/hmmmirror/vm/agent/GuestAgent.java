@@ -30,6 +30,10 @@ public final class GuestAgent {
     }
 
     public static void main(String[] args) throws IOException {
+        if (args.length > 0 && args[0].equals("--train")) {
+            Training.run();
+            return;
+        }
         PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
         GuestAgent agent = new GuestAgent(protocol);
         PrintStream capture = new PrintStream(agent.captured, true, StandardCharsets.UTF_8);

@@ -25,6 +25,7 @@ import java.util.Locale;
  * hmm-vm run   [--kernel P] [--verbose]   boot P, load the module, run the device demo in the guest
  * hmm-vm images [--kernel P | --all]      build (or check) the cached guest images
  * hmm-vm bench [--kernel P]               time image, bare boot, guest JVM and first result
+ * hmm-vm bench-mirror [--kernel P]        the same fault + read from Java and from C, side by side
  * </pre>
  * Exit codes: 0 success, 1 the guest command failed, 2 kernel splat, 125 could not build or boot.
  */
@@ -57,11 +58,13 @@ public final class HmmVm {
                 case "run" -> demo(profiles.getFirst());
                 case "images" -> images(profiles);
                 case "bench" -> bench(profiles.getFirst());
+                case "bench-mirror" -> benchMirror(profiles.getFirst());
                 default -> {
                     System.out.println("""
                             usage: hmm-vm run    [--kernel PROFILE] [--verbose]  boot, load hmm_mirror.ko, run the device demo
                                    hmm-vm images [--kernel PROFILE | --all]      build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
+                                   hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
                             profiles: debian-sid (default), debian-trixie, debian-bookworm
                             exit codes: 0 ok, 1 guest command failed, 2 kernel splat, 125 could not build or boot""");
                     yield command.equals("help") || command.equals("--help") ? 0 : 125;
@@ -118,24 +121,46 @@ public final class HmmVm {
                             vm.console().tail(20)));
             vm.awaitExit(Duration.ofSeconds(60));
         }
-        long s0 = System.nanoTime();
+        double[][] rows = new double[2][];
+        boolean ok = true;
+        for (int aot = 0; aot < 2; aot++) {
+            System.setProperty("hmm.aot.off", String.valueOf(aot == 0));
+            try (GuestSession s = GuestSession.start(profile, GuestSession.currentClasspath(), false)) {
+                GuestResult r = s.runMain(DeviceDemo.class.getName());
+                ok &= r.status() == GuestResult.Status.PASSED;
+                double first = s.console().seconds(); // QEMU start -> now
+                rows[aot] = new double[] {s.timings().init(), s.timings().agentReady(), first};
+            }
+        }
+        System.clearProperty("hmm.aot.off");
+        System.out.printf(Locale.ROOT, """
+                boot benchmark, profile %s, kernel %s, %s, %d CPUs on the host, load %.1f
+                  image ready (cached or built)             %6.1f s
+                  bare boot: QEMU start -> /init            %6.1f s
+                                                     plain JVM   JVM + AOT cache
+                  QEMU start -> /init                 %6.1f s   %6.1f s
+                  QEMU start -> guest JVM ready       %6.1f s   %6.1f s
+                  QEMU start -> first result          %6.1f s   %6.1f s
+                  first result / bare boot            %6.2f x   %6.2f x   (target: <= 3 x)
+                """, profile.name(), image.kernelRelease(), GuestVm.useKvm() ? "KVM" : "TCG",
+                Runtime.getRuntime().availableProcessors(),
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                imageReady, bare, rows[0][0], rows[1][0], rows[0][1], rows[1][1], rows[0][2], rows[1][2],
+                rows[0][2] / bare, rows[1][2] / bare);
+        return ok ? 0 : 1;
+    }
+
+    private static int benchMirror(KernelProfile profile) throws InterruptedException {
         try (GuestSession s = GuestSession.start(profile, GuestSession.currentClasspath(), false)) {
-            double qemuOffset = (System.nanoTime() - s0) / 1e9 - s.timings().agentReady() - 0; // image+kmod part
-            GuestResult r = s.runMain(DeviceDemo.class.getName());
-            double first = (System.nanoTime() - s0) / 1e9 - Math.max(0, qemuOffset);
-            String kernel = s.image().kernelRelease();
-            System.out.printf(Locale.ROOT, """
-                    boot benchmark, profile %s, kernel %s, %s, %d CPUs on the host
-                      image ready (cached or built)   %7.1f s
-                      bare boot: QEMU start -> /init  %7.1f s
-                      QEMU start -> /init             %7.1f s
-                      QEMU start -> guest JVM ready   %7.1f s
-                      QEMU start -> first result      %7.1f s   (%s in the guest)
-                      first result / bare boot        %7.2f x   (target: <= 3 x)
-                    """, profile.name(), kernel, GuestVm.useKvm() ? "KVM" : "TCG",
-                    Runtime.getRuntime().availableProcessors(), imageReady, bare, s.timings().init(),
-                    s.timings().agentReady(), first, r.status(), first / bare);
-            return r.status() == GuestResult.Status.PASSED ? 0 : 1;
+            GuestResult r = s.runMain(dev.hmmmirror.vm.bench.MirrorBench.class.getName());
+            System.out.print(r.output());
+            System.out.printf("host: %d CPUs, %s; guest: 1 vCPU, 2 GiB%n", Runtime.getRuntime().availableProcessors(),
+                    GuestVm.useKvm() ? "KVM" : "TCG");
+            if (r.status() != GuestResult.Status.PASSED) {
+                System.out.println("benchmark failed in the guest: " + r.message() + "\n" + r.trace());
+                return 1;
+            }
+            return 0;
         }
     }
 
