@@ -38,6 +38,8 @@ static u64 hmm_mirror_caps(void)
 		caps |= HMM_MIRROR_CAP_DEVICE_PRIVATE;
 	if (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
 		caps |= HMM_MIRROR_CAP_THP;
+	if (IS_ENABLED(CONFIG_DEVICE_PRIVATE))
+		caps |= HMM_MIRROR_CAP_MIGRATE | HMM_MIRROR_CAP_EXCLUSIVE;
 	return caps;
 }
 
@@ -88,35 +90,28 @@ static int hmm_mirror_check_range(u64 addr, u64 npages)
 
 /*
  * Copies in a command struct of @size bytes and checks its size field (its
- * first __u32) and its @nreserved reserved words at @reserved_off.
+ * first __u32); the caller checks the reserved words.
  */
-static int hmm_mirror_copy_in(void *arg, size_t size, const void __user *uarg,
-			      size_t reserved_off, size_t nreserved)
+static int hmm_mirror_copy_in(void *arg, size_t size, const void __user *uarg)
 {
 	u32 declared;
 
 	if (copy_from_user(arg, uarg, size))
 		return -EFAULT;
 	memcpy(&declared, arg, sizeof(declared));
-	if (declared != size ||
-	    !reserved_is_zero(arg + reserved_off, nreserved))
-		return -EINVAL;
-	return 0;
+	return declared == size ? 0 : -EINVAL;
 }
-
-#define HMM_MIRROR_COPY_IN(arg, uarg)					\
-	hmm_mirror_copy_in(&(arg), sizeof(arg), (uarg),			\
-			   offsetof(typeof(arg), reserved),		\
-			   ARRAY_SIZE((arg).reserved))
 
 static long hmm_mirror_ioc_fault(struct hmm_mirror *mirror, void __user *uarg)
 {
 	struct hmm_mirror_range r;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(r, uarg);
+	ret = hmm_mirror_copy_in(&r, sizeof(r), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(r.reserved, ARRAY_SIZE(r.reserved)))
+		return -EINVAL;
 	if (r.flags & ~HMM_MIRROR_FAULT_WRITE)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(r.addr, r.npages);
@@ -136,9 +131,11 @@ static long hmm_mirror_ioc_rw(struct hmm_mirror *mirror, void __user *uarg,
 	struct hmm_mirror_rw rw;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(rw, uarg);
+	ret = hmm_mirror_copy_in(&rw, sizeof(rw), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(rw.reserved, ARRAY_SIZE(rw.reserved)))
+		return -EINVAL;
 	if (rw.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(rw.addr, rw.npages);
@@ -164,9 +161,11 @@ static long hmm_mirror_ioc_snapshot(struct hmm_mirror *mirror,
 	struct hmm_mirror_snapshot snap;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(snap, uarg);
+	ret = hmm_mirror_copy_in(&snap, sizeof(snap), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(snap.reserved, ARRAY_SIZE(snap.reserved)))
+		return -EINVAL;
 	if (snap.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(snap.addr, snap.npages);
@@ -185,9 +184,11 @@ static long hmm_mirror_ioc_counters(struct hmm_mirror *mirror,
 	struct hmm_mirror_counters c;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(c, uarg);
+	ret = hmm_mirror_copy_in(&c, sizeof(c), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(c.reserved, ARRAY_SIZE(c.reserved)))
+		return -EINVAL;
 	if (c.pad)
 		return -EINVAL;
 	c.faults = atomic64_read(&s->faults);
@@ -198,6 +199,13 @@ static long hmm_mirror_ioc_counters(struct hmm_mirror *mirror,
 	c.events_dropped = atomic64_read(&s->events_dropped);
 	c.device_reads = atomic64_read(&s->device_reads);
 	c.device_writes = atomic64_read(&s->device_writes);
+	c.migrated_to_device = atomic64_read(&s->migrated_to_device);
+	c.migrated_to_system = atomic64_read(&s->migrated_to_system);
+	c.cpu_fault_migrations = atomic64_read(&mirror->mdev->cpu_fault_migrations);
+	c.exclusive_grants = atomic64_read(&s->exclusive_grants);
+	c.exclusive_revocations = atomic64_read(&s->exclusive_revocations);
+	c.device_atomics = atomic64_read(&s->device_atomics);
+	c.device_private_reads = atomic64_read(&s->device_private_reads);
 	if (copy_to_user(uarg, &c, sizeof(c)))
 		return -EFAULT;
 	return 0;
@@ -209,12 +217,86 @@ static long hmm_mirror_ioc_set_delay(struct hmm_mirror *mirror,
 	struct hmm_mirror_delay d;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(d, uarg);
+	ret = hmm_mirror_copy_in(&d, sizeof(d), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(d.reserved, ARRAY_SIZE(d.reserved)))
+		return -EINVAL;
 	if (d.flags || d.delay_us > HMM_MIRROR_MAX_DELAY_US)
 		return -EINVAL;
 	hmm_mirror_set_delay(mirror, d.delay_us);
+	return 0;
+}
+
+static long hmm_mirror_ioc_migrate(struct hmm_mirror *mirror,
+				   void __user *uarg, bool to_device)
+{
+	struct hmm_mirror_migrate mg;
+	int ret;
+
+	ret = hmm_mirror_copy_in(&mg, sizeof(mg), uarg);
+	if (ret)
+		return ret;
+	if (!reserved_is_zero(mg.reserved, ARRAY_SIZE(mg.reserved)))
+		return -EINVAL;
+	if (mg.flags)
+		return -EINVAL;
+	ret = hmm_mirror_check_range(mg.addr, mg.npages);
+	if (ret)
+		return ret;
+	mg.migrated = 0;
+	mg.skipped = 0;
+	ret = hmm_mirror_migrate(mirror, mg.addr, mg.npages, to_device,
+				 &mg.migrated, &mg.skipped);
+	if (copy_to_user(uarg, &mg, sizeof(mg)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hmm_mirror_ioc_exclusive(struct hmm_mirror *mirror,
+				     void __user *uarg)
+{
+	struct hmm_mirror_range r;
+	int ret;
+
+	ret = hmm_mirror_copy_in(&r, sizeof(r), uarg);
+	if (ret)
+		return ret;
+	if (!reserved_is_zero(r.reserved, ARRAY_SIZE(r.reserved)))
+		return -EINVAL;
+	if (r.flags)
+		return -EINVAL;
+	ret = hmm_mirror_check_range(r.addr, r.npages);
+	if (ret)
+		return ret;
+	r.faulted = 0;
+	ret = hmm_mirror_exclusive(mirror, r.addr, r.npages, &r.faulted);
+	if (copy_to_user(uarg, &r, sizeof(r)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hmm_mirror_ioc_atomic_add(struct hmm_mirror *mirror,
+				      void __user *uarg)
+{
+	struct hmm_mirror_atomic a;
+	int ret;
+
+	ret = hmm_mirror_copy_in(&a, sizeof(a), uarg);
+	if (ret)
+		return ret;
+	if (!reserved_is_zero(a.reserved, ARRAY_SIZE(a.reserved)))
+		return -EINVAL;
+	if (a.flags || (a.addr & 7))
+		return -EINVAL;
+	ret = hmm_mirror_check_range(a.addr & PAGE_MASK, 1);
+	if (ret)
+		return ret;
+	ret = hmm_mirror_atomic_add(mirror, a.addr, a.value, &a.old);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
 	return 0;
 }
 
@@ -272,6 +354,14 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 		return hmm_mirror_ioc_counters(mirror, uarg);
 	case HMM_MIRROR_IOC_SET_DELAY:
 		return hmm_mirror_ioc_set_delay(mirror, uarg);
+	case HMM_MIRROR_IOC_MIGRATE_TO_DEV:
+		return hmm_mirror_ioc_migrate(mirror, uarg, true);
+	case HMM_MIRROR_IOC_MIGRATE_TO_SYS:
+		return hmm_mirror_ioc_migrate(mirror, uarg, false);
+	case HMM_MIRROR_IOC_EXCLUSIVE:
+		return hmm_mirror_ioc_exclusive(mirror, uarg);
+	case HMM_MIRROR_IOC_ATOMIC_ADD:
+		return hmm_mirror_ioc_atomic_add(mirror, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -301,8 +391,10 @@ static const struct file_operations hmm_mirror_fops = {
 
 static void hmm_mirror_unregister(unsigned int count)
 {
-	while (count--)
+	while (count--) {
 		misc_deregister(&devices[count].misc);
+		hmm_mirror_dmem_fini(&devices[count]);
+	}
 }
 
 static int __init hmm_mirror_init(void)
@@ -324,6 +416,7 @@ static int __init hmm_mirror_init(void)
 		struct hmm_mirror_device *mdev = &devices[i];
 
 		mdev->index = i;
+		hmm_mirror_dmem_init(mdev);
 		snprintf(mdev->name, sizeof(mdev->name), "hmm_mirror%u", i);
 		mdev->misc.minor = MISC_DYNAMIC_MINOR;
 		mdev->misc.name = mdev->name;

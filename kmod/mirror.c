@@ -17,8 +17,6 @@
 
 /* Pages handled by one hmm_range_fault() call. */
 #define HMM_MIRROR_FAULT_CHUNK 64UL
-/* Attempts per chunk before giving up with -EBUSY. */
-#define HMM_MIRROR_FAULT_RETRIES 1000
 
 static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
@@ -30,6 +28,13 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long index;
 	u64 pages = 0;
 	void *entry;
+
+	/*
+	 * Our own exclusive grant: the entry is installed by the grant itself,
+	 * under the sequence check of hmm_mirror_exclusive_page().
+	 */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == mirror)
+		return true;
 
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&mirror->lock);
@@ -48,6 +53,8 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 		fsleep(mirror->delay_us);
 
 	xa_for_each_range(&mirror->pt, index, entry, first, last) {
+		if (xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE)
+			atomic64_inc(&mirror->stats.exclusive_revocations);
 		xa_erase(&mirror->pt, index);
 		pages++;
 	}
@@ -86,6 +93,8 @@ int hmm_mirror_init_mirror(struct hmm_mirror *mirror, struct mm_struct *mm)
 
 void hmm_mirror_fini_mirror(struct hmm_mirror *mirror)
 {
+	/* bring back whatever this mirror moved to device memory */
+	hmm_mirror_dmem_evict(mirror->mdev, mirror);
 	mmu_interval_notifier_remove(&mirror->notifier);
 	xa_destroy(&mirror->pt);
 	mmdrop(mirror->mm);
@@ -138,6 +147,8 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 		.hmm_pfns = pfns,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (write ? HMM_PFN_REQ_WRITE : 0),
+		/* our devices' private pages are mapped, not migrated back */
+		.dev_private_owner = &hmm_mirror_pgmap_owner,
 	};
 	unsigned int attempt;
 	int ret;
@@ -215,16 +226,24 @@ out_put:
 static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 				void *bounce, bool write)
 {
+	struct page *page;
 	void *entry;
 	void *kaddr;
 
 	mutex_lock(&mirror->lock);
 	entry = xa_load(&mirror->pt, addr >> PAGE_SHIFT);
-	if (!entry || (write && xa_pointer_tag(entry) != HMM_MIRROR_PT_WRITE)) {
+	if (!entry || (write && !xa_pointer_tag(entry))) {
 		mutex_unlock(&mirror->lock);
 		return -ENOENT;
 	}
-	kaddr = kmap_local_page(xa_untag_pointer(entry));
+	page = xa_untag_pointer(entry);
+	if (is_device_private_page(page)) {
+		/* device memory: the data lives in its backing page */
+		page = hmm_mirror_dmem_backing(page);
+		if (!write)
+			atomic64_inc(&mirror->stats.device_private_reads);
+	}
+	kaddr = kmap_local_page(page);
 	if (write)
 		memcpy(kaddr, bounce, PAGE_SIZE);
 	else
@@ -312,12 +331,19 @@ static u8 hmm_mirror_page_state(struct hmm_mirror *mirror, unsigned long addr,
 			state |= HMM_MIRROR_PAGE_HUGE;
 		if (is_zero_pfn(page_to_pfn(page)))
 			state |= HMM_MIRROR_PAGE_ZERO;
+		if (is_device_private_page(page))
+			state |= hmm_mirror_page_device(page) == mirror->mdev ?
+				 HMM_MIRROR_PAGE_KIND_PRIVATE :
+				 HMM_MIRROR_PAGE_KIND_REMOTE;
 	}
 	entry = xa_load(&mirror->pt, addr >> PAGE_SHIFT);
 	if (entry) {
 		state |= HMM_MIRROR_PAGE_DEV_READ;
-		if (xa_pointer_tag(entry) == HMM_MIRROR_PT_WRITE)
+		if (xa_pointer_tag(entry))
 			state |= HMM_MIRROR_PAGE_DEV_WRITE;
+		if (xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE)
+			state = (state & ~HMM_MIRROR_PAGE_KIND_MASK) |
+				HMM_MIRROR_PAGE_KIND_EXCLUSIVE;
 	}
 	return state;
 }
@@ -348,6 +374,7 @@ int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 			.end = next,
 			.hmm_pfns = pfns,
 			.default_flags = 0,	/* snapshot: never fault */
+			.dev_private_owner = &hmm_mirror_pgmap_owner,
 		};
 		unsigned int attempt;
 		unsigned long i;

@@ -6,6 +6,7 @@
 #ifndef HMM_MIRROR_INTERNAL_H
 #define HMM_MIRROR_INTERNAL_H
 
+#include <linux/memremap.h>
 #include <linux/miscdevice.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -21,10 +22,29 @@
 #define kzalloc_obj(obj, gfp) kzalloc(sizeof(obj), gfp)
 #endif
 
+/* Device-private memory is added in chunks of this size (section aligned). */
+#define HMM_MIRROR_CHUNK_SIZE (128UL << 20)
+#define HMM_MIRROR_MAX_CHUNKS 8
+
+struct hmm_mirror_device;
+
+/* One memremap_pages() region of device-private memory. */
+struct hmm_mirror_chunk {
+	struct dev_pagemap pagemap;
+	struct hmm_mirror_device *mdev;
+};
+
 struct hmm_mirror_device {
 	struct miscdevice misc;
 	unsigned int index;
 	char name[32];
+	struct mutex dmem_lock;		/* protects chunks, nchunks; held while evicting */
+	struct hmm_mirror_chunk *chunks[HMM_MIRROR_MAX_CHUNKS];
+	unsigned int nchunks;
+	spinlock_t free_lock;		/* protects free_pages, used_pages */
+	struct page *free_pages;	/* free device pages, linked by zone_device_data */
+	unsigned long used_pages;
+	atomic64_t cpu_fault_migrations;
 };
 
 /* Ring of invalidation events of one mirror, read by read(2). */
@@ -48,6 +68,12 @@ struct hmm_mirror_stats {
 	atomic64_t events_dropped;
 	atomic64_t device_reads;
 	atomic64_t device_writes;
+	atomic64_t migrated_to_device;
+	atomic64_t migrated_to_system;
+	atomic64_t exclusive_grants;
+	atomic64_t exclusive_revocations;
+	atomic64_t device_atomics;
+	atomic64_t device_private_reads;
 };
 
 /*
@@ -73,8 +99,15 @@ struct hmm_mirror {
 	struct hmm_mirror_stats stats;
 };
 
-/* Tag of a device page table entry that allows writes. */
+/* Tags of device page table entries: writable, and device-exclusive (writable too). */
 #define HMM_MIRROR_PT_WRITE 1UL
+#define HMM_MIRROR_PT_EXCLUSIVE 2UL
+
+/* Attempts of one fault or exclusive grant before giving up with -EBUSY. */
+#define HMM_MIRROR_FAULT_RETRIES 1000
+
+/* The dev_pagemap owner of all our device-private pages (dmem.c). */
+extern int hmm_mirror_pgmap_owner;
 
 /* mirror.c */
 int hmm_mirror_init_mirror(struct hmm_mirror *mirror, struct mm_struct *mm);
@@ -89,6 +122,21 @@ int hmm_mirror_write(struct hmm_mirror *mirror, unsigned long start,
 int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 			unsigned long npages, u8 __user *states);
 void hmm_mirror_set_delay(struct hmm_mirror *mirror, u64 delay_us);
+
+/* dmem.c */
+void hmm_mirror_dmem_init(struct hmm_mirror_device *mdev);
+void hmm_mirror_dmem_fini(struct hmm_mirror_device *mdev);
+void hmm_mirror_dmem_evict(struct hmm_mirror_device *mdev,
+			   struct hmm_mirror *only);
+struct hmm_mirror_device *hmm_mirror_page_device(struct page *page);
+struct page *hmm_mirror_dmem_backing(struct page *dpage);
+int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
+		       unsigned long npages, bool to_device, u64 *migrated,
+		       u64 *skipped);
+int hmm_mirror_exclusive(struct hmm_mirror *mirror, unsigned long start,
+			 unsigned long npages, u64 *done);
+int hmm_mirror_atomic_add(struct hmm_mirror *mirror, unsigned long addr,
+			  u64 value, u64 *old);
 
 /* events.c */
 int hmm_mirror_events_init(struct hmm_mirror_events *ev);

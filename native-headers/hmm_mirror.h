@@ -34,10 +34,18 @@
  * HMM_MIRROR_CAP_DEVICE_PRIVATE: the kernel has CONFIG_DEVICE_PRIVATE;
  *	device-private memory can exist.
  * HMM_MIRROR_CAP_THP: the kernel has CONFIG_TRANSPARENT_HUGEPAGE.
+ * HMM_MIRROR_CAP_MIGRATE: migration to device-private memory and back
+ *	(HMM_MIRROR_IOC_MIGRATE_TO_DEV/_TO_SYS) works on this kernel.
+ * HMM_MIRROR_CAP_EXCLUSIVE: device-exclusive access for atomics
+ *	(HMM_MIRROR_IOC_EXCLUSIVE/_ATOMIC_ADD) works on this kernel.
+ * Without them (kernels lacking CONFIG_DEVICE_PRIVATE) those commands fail
+ * with -EOPNOTSUPP.
  */
 #define HMM_MIRROR_CAP_MIRROR		(1ULL << 0)
 #define HMM_MIRROR_CAP_DEVICE_PRIVATE	(1ULL << 1)
 #define HMM_MIRROR_CAP_THP		(1ULL << 2)
+#define HMM_MIRROR_CAP_MIGRATE		(1ULL << 3)
+#define HMM_MIRROR_CAP_EXCLUSIVE	(1ULL << 4)
 
 /**
  * struct hmm_mirror_version - HMM_MIRROR_IOC_VERSION argument
@@ -167,9 +175,20 @@ struct hmm_mirror_snapshot {
  * @events_dropped: out: events lost because the event ring was full
  * @device_reads: out: pages read through the device page table
  * @device_writes: out: pages written through the device page table
+ * @migrated_to_device: out: pages this mirror migrated to device memory
+ * @migrated_to_system: out: pages this mirror migrated back explicitly
+ *	(HMM_MIRROR_IOC_MIGRATE_TO_SYS or eviction at release)
+ * @cpu_fault_migrations: out: pages of this device migrated back because
+ *	the CPU touched them (migrate_to_ram); device-wide, not per mirror
+ * @exclusive_grants: out: pages this mirror took exclusive
+ * @exclusive_revocations: out: exclusive device entries of this mirror
+ *	removed because the CPU (or another device) took the page back
+ * @device_atomics: out: atomic operations done through exclusive entries
+ * @device_private_reads: out: pages read from device-private memory
  * @reserved: must be zero on input
  *
- * Counters are per mirror (per open file) and only ever grow.
+ * Counters are per mirror (per open file) unless said otherwise, and only
+ * ever grow.
  */
 struct hmm_mirror_counters {
 	__u32 size;
@@ -182,7 +201,14 @@ struct hmm_mirror_counters {
 	__u64 events_dropped;
 	__u64 device_reads;
 	__u64 device_writes;
-	__u64 reserved[8];
+	__u64 migrated_to_device;
+	__u64 migrated_to_system;
+	__u64 cpu_fault_migrations;
+	__u64 exclusive_grants;
+	__u64 exclusive_revocations;
+	__u64 device_atomics;
+	__u64 device_private_reads;
+	__u64 reserved[1];
 };
 
 /**
@@ -247,6 +273,61 @@ struct hmm_mirror_event {
 
 #define HMM_MIRROR_EVENT_RING 1024
 
+/**
+ * struct hmm_mirror_migrate - HMM_MIRROR_IOC_MIGRATE_TO_DEV / _TO_SYS argument
+ * @size: in: sizeof(struct hmm_mirror_migrate)
+ * @flags: in: must be zero
+ * @addr: in: page-aligned start address
+ * @npages: in: number of pages, 1 .. HMM_MIRROR_MAX_PAGES
+ * @migrated: out: pages moved
+ * @skipped: out: pages left where they were: holes (never touched or
+ *	unmapped), pages already there, pages another device holds, pages
+ *	the kernel could not isolate (pinned, under writeback...)
+ * @reserved: must be zero
+ *
+ * TO_DEV moves the private anonymous pages of the range into this device's
+ * device-private memory (migrate_vma_*); the device page table then maps
+ * them. Only private anonymous memory moves: a range with a shared or
+ * file-backed mapping gets -EINVAL; a range that is not mapped gets
+ * -EFAULT. TO_SYS moves pages of this device back to system memory. The
+ * CPU touching a page in device memory migrates it back as well, and
+ * closing the mirror (or unloading the module) evicts all of its pages.
+ * -EOPNOTSUPP without HMM_MIRROR_CAP_MIGRATE; -ENOMEM when device memory
+ * is exhausted before any page moved.
+ */
+struct hmm_mirror_migrate {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 npages;
+	__u64 migrated;
+	__u64 skipped;
+	__u64 reserved[4];
+};
+
+/**
+ * struct hmm_mirror_atomic - HMM_MIRROR_IOC_ATOMIC_ADD argument
+ * @size: in: sizeof(struct hmm_mirror_atomic)
+ * @flags: in: must be zero
+ * @addr: in: 8-byte aligned address of a 64-bit word
+ * @value: in: what to add
+ * @old: out: the word's value before the addition
+ * @reserved: must be zero
+ *
+ * A device atomic: the page is taken exclusive for the device first (as
+ * HMM_MIRROR_IOC_EXCLUSIVE does) unless it already is, then the word is
+ * updated atomically. -EINVAL for a misaligned address, -EOPNOTSUPP
+ * without HMM_MIRROR_CAP_EXCLUSIVE, else as for HMM_MIRROR_IOC_EXCLUSIVE.
+ */
+struct hmm_mirror_atomic {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 value;
+	__u64 old;
+	__u64 reserved[2];
+};
+
 #define HMM_MIRROR_IOC_MAGIC 0xB6
 
 #define HMM_MIRROR_IOC_VERSION \
@@ -263,5 +344,21 @@ struct hmm_mirror_event {
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x05, struct hmm_mirror_counters)
 #define HMM_MIRROR_IOC_SET_DELAY \
 	_IOW(HMM_MIRROR_IOC_MAGIC, 0x06, struct hmm_mirror_delay)
+#define HMM_MIRROR_IOC_MIGRATE_TO_DEV \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x07, struct hmm_mirror_migrate)
+#define HMM_MIRROR_IOC_MIGRATE_TO_SYS \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x08, struct hmm_mirror_migrate)
+/*
+ * HMM_MIRROR_IOC_EXCLUSIVE takes struct hmm_mirror_range (flags zero):
+ * makes each page of the range device-exclusive (make_device_exclusive),
+ * so that the CPU page table holds an exclusive entry and the device may
+ * do atomics on it; any CPU access revokes it. @faulted counts pages made
+ * exclusive. -EOPNOTSUPP without HMM_MIRROR_CAP_EXCLUSIVE; errors of
+ * make_device_exclusive() otherwise (e.g. -EBUSY, -EFAULT).
+ */
+#define HMM_MIRROR_IOC_EXCLUSIVE \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x09, struct hmm_mirror_range)
+#define HMM_MIRROR_IOC_ATOMIC_ADD \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0a, struct hmm_mirror_atomic)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

@@ -11,7 +11,11 @@ public enum Capability {
     /** Device-private memory: migration to the device and back ({@code CONFIG_DEVICE_PRIVATE}). */
     DEVICE_PRIVATE(HmmMirrorH.HMM_MIRROR_CAP_DEVICE_PRIVATE(), "CONFIG_DEVICE_PRIVATE"),
     /** Transparent huge pages ({@code CONFIG_TRANSPARENT_HUGEPAGE}). */
-    THP(HmmMirrorH.HMM_MIRROR_CAP_THP(), "CONFIG_TRANSPARENT_HUGEPAGE");
+    THP(HmmMirrorH.HMM_MIRROR_CAP_THP(), "CONFIG_TRANSPARENT_HUGEPAGE"),
+    /** Migration to this device's private memory and back. */
+    MIGRATE(HmmMirrorH.HMM_MIRROR_CAP_MIGRATE(), "CONFIG_DEVICE_PRIVATE"),
+    /** Device-exclusive access for device atomics. */
+    EXCLUSIVE(HmmMirrorH.HMM_MIRROR_CAP_EXCLUSIVE(), "CONFIG_DEVICE_PRIVATE");
 
     private final long bit;
     private final String kernelOption;

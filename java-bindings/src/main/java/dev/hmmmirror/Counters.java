@@ -11,6 +11,15 @@ package dev.hmmmirror;
  * @param eventsDropped    events lost because the event ring was full
  * @param deviceReads      pages read through the device page table
  * @param deviceWrites     pages written through the device page table
+ * @param migratedToDevice pages this mirror moved to device memory
+ * @param migratedToSystem pages this mirror moved back explicitly or by eviction at close
+ * @param cpuFaultMigrations pages of this device moved back because the CPU touched them (device-wide)
+ * @param exclusiveGrants  pages this mirror took exclusive
+ * @param exclusiveRevocations exclusive entries of this mirror revoked by the CPU or another device
+ * @param deviceAtomics    atomic operations done through exclusive entries
+ * @param devicePrivateReads pages read from device-private memory
  */
 public record Counters(long faults, long pagesFaulted, long faultRetries, long invalidations, long pagesInvalidated,
-        long eventsDropped, long deviceReads, long deviceWrites) {}
+        long eventsDropped, long deviceReads, long deviceWrites, long migratedToDevice, long migratedToSystem,
+        long cpuFaultMigrations, long exclusiveGrants, long exclusiveRevocations, long deviceAtomics,
+        long devicePrivateReads) {}

@@ -184,7 +184,76 @@ public final class Mirror implements AutoCloseable {
             return new Counters(hmm_mirror_counters.faults(c), hmm_mirror_counters.pages_faulted(c),
                     hmm_mirror_counters.fault_retries(c), hmm_mirror_counters.invalidations(c),
                     hmm_mirror_counters.pages_invalidated(c), hmm_mirror_counters.events_dropped(c),
-                    hmm_mirror_counters.device_reads(c), hmm_mirror_counters.device_writes(c));
+                    hmm_mirror_counters.device_reads(c), hmm_mirror_counters.device_writes(c),
+                    hmm_mirror_counters.migrated_to_device(c), hmm_mirror_counters.migrated_to_system(c),
+                    hmm_mirror_counters.cpu_fault_migrations(c), hmm_mirror_counters.exclusive_grants(c),
+                    hmm_mirror_counters.exclusive_revocations(c), hmm_mirror_counters.device_atomics(c),
+                    hmm_mirror_counters.device_private_reads(c));
+        }
+    }
+
+    /**
+     * Moves the private anonymous pages of a range into this device's memory
+     * ({@code migrate_vma_*}). The device page table then maps them; a CPU access moves a page
+     * back. Never-touched pages move as zero pages; holes between mappings are skipped.
+     *
+     * @throws MissingCapabilityException on a kernel without {@code CONFIG_DEVICE_PRIVATE}
+     * @throws HmmException {@link Errno#EINVAL} for a shared or file-backed mapping in the range,
+     *                      {@link Errno#EFAULT} when nothing in the range is mapped
+     */
+    public Migration migrateToDevice(long address, long pages) throws HmmException {
+        return migrate(Command.MIGRATE_TO_DEV, address, pages);
+    }
+
+    /** Moves the pages of a range that are in this device's memory back to system memory. */
+    public Migration migrateToSystem(long address, long pages) throws HmmException {
+        return migrate(Command.MIGRATE_TO_SYS, address, pages);
+    }
+
+    private Migration migrate(Command command, long address, long pages) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = dev.hmmmirror.internal.gen.hmm_mirror_migrate.allocate(arena);
+            dev.hmmmirror.internal.gen.hmm_mirror_migrate.size(m,
+                    (int) dev.hmmmirror.internal.gen.hmm_mirror_migrate.sizeof());
+            dev.hmmmirror.internal.gen.hmm_mirror_migrate.addr(m, address);
+            dev.hmmmirror.internal.gen.hmm_mirror_migrate.npages(m, pages);
+            file.issue(command, m);
+            return new Migration(dev.hmmmirror.internal.gen.hmm_mirror_migrate.migrated(m),
+                    dev.hmmmirror.internal.gen.hmm_mirror_migrate.skipped(m));
+        }
+    }
+
+    /**
+     * Takes the pages of a range exclusive for the device ({@code make_device_exclusive}): the CPU
+     * page table holds device-exclusive entries until the CPU touches a page, which revokes it.
+     *
+     * @return pages made exclusive
+     */
+    public long makeExclusive(long address, long pages) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment r = hmm_mirror_range.allocate(arena);
+            hmm_mirror_range.size(r, (int) hmm_mirror_range.sizeof());
+            hmm_mirror_range.addr(r, address);
+            hmm_mirror_range.npages(r, pages);
+            file.issue(Command.EXCLUSIVE, r);
+            return hmm_mirror_range.faulted(r);
+        }
+    }
+
+    /**
+     * A device atomic fetch-and-add on the 64-bit word at {@code address} (8-byte aligned), through a
+     * device-exclusive mapping of its page (taken first when needed).
+     *
+     * @return the word's value before the addition
+     */
+    public long atomicAdd(long address, long value) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = dev.hmmmirror.internal.gen.hmm_mirror_atomic.allocate(arena);
+            dev.hmmmirror.internal.gen.hmm_mirror_atomic.size(a, (int) dev.hmmmirror.internal.gen.hmm_mirror_atomic.sizeof());
+            dev.hmmmirror.internal.gen.hmm_mirror_atomic.addr(a, address);
+            dev.hmmmirror.internal.gen.hmm_mirror_atomic.value(a, value);
+            file.issue(Command.ATOMIC_ADD, a);
+            return dev.hmmmirror.internal.gen.hmm_mirror_atomic.old(a);
         }
     }
 

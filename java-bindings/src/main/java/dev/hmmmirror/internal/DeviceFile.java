@@ -50,6 +50,9 @@ public final class DeviceFile implements AutoCloseable {
             case 16 -> "the range kept being invalidated while faulting; retry";
             case 25 -> "the device does not know this command: is the loaded hmm_mirror.ko older than these bindings?";
             case 3 -> "the mirrored process has exited";
+            case 95 -> "this kernel has no device-private memory (it needs CONFIG_DEVICE_PRIVATE=y)";
+            case 12 -> command == Command.MIGRATE_TO_DEV
+                    ? "device memory is exhausted (module parameter dmem_mib)" : null;
             default -> null;
         };
     }
@@ -68,6 +71,10 @@ public final class DeviceFile implements AutoCloseable {
     public int issue(Command command, MemorySegment arg) throws HmmException {
         int rc = Posix.ioctl(descriptor(), command.request(), arg);
         if (rc < 0) {
+            if (-rc == 95) { // EOPNOTSUPP: the kernel lacks what the command needs
+                throw new dev.hmmmirror.MissingCapabilityException("ioctl " + command.ioctlName(), path, -rc,
+                        dev.hmmmirror.Capability.DEVICE_PRIVATE);
+            }
             throw new HmmException("ioctl " + command.ioctlName(), path, -rc, commandHint(command, -rc));
         }
         return rc;

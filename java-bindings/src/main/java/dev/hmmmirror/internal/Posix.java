@@ -84,6 +84,11 @@ public final class Posix {
     private static final MethodHandle WAITPID = downcall("waitpid",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_INT));
+    private static final MethodHandle PIPE = downcall("pipe",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    private static final MethodHandle VMSPLICE = downcall("vmsplice",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
 
     private Posix() {}
@@ -216,6 +221,40 @@ public final class Posix {
             }
             int status = waitpid(pid);
             return status < 0 ? status : (status >> 8) & 0xff;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code pipe(fds)}; fills {@code fds[0..1]} and returns 0, or {@code -errno}. */
+    public static int pipe(int[] fds) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment p = arena.allocate(ValueLayout.JAVA_INT, 2);
+            int rc = (int) PIPE.invokeExact(state, p);
+            if (rc != 0) {
+                return -errno(state);
+            }
+            fds[0] = p.getAtIndex(ValueLayout.JAVA_INT, 0);
+            fds[1] = p.getAtIndex(ValueLayout.JAVA_INT, 1);
+            return 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code vmsplice(fd, {addr, len}, 1, 0)}: the kernel takes references on the user pages
+     * (get_user_pages), which faults in pages that are in device memory. Returns bytes or {@code -errno}.
+     */
+    public static long vmsplice(int fd, long addr, long len) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment iov = arena.allocate(16, 8);
+            iov.set(ValueLayout.JAVA_LONG, 0, addr);
+            iov.set(ValueLayout.JAVA_LONG, 8, len);
+            long rc = (long) VMSPLICE.invokeExact(state, fd, iov, 1L, 0);
+            return rc >= 0 ? rc : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
         }

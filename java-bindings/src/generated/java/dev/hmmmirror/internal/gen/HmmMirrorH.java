@@ -278,6 +278,24 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_CAP_THP() {
         return HMM_MIRROR_CAP_THP;
     }
+    private static final long HMM_MIRROR_CAP_MIGRATE = 8L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_CAP_MIGRATE 8
+     * }
+     */
+    public static long HMM_MIRROR_CAP_MIGRATE() {
+        return HMM_MIRROR_CAP_MIGRATE;
+    }
+    private static final long HMM_MIRROR_CAP_EXCLUSIVE = 16L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_CAP_EXCLUSIVE 16
+     * }
+     */
+    public static long HMM_MIRROR_CAP_EXCLUSIVE() {
+        return HMM_MIRROR_CAP_EXCLUSIVE;
+    }
     private static final long HMM_MIRROR_MAX_PAGES = 262144L;
     /**
      * {@snippet lang=c :
@@ -385,6 +403,42 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static long HMM_MIRROR_IOC_SET_DELAY() {
         return HMM_MIRROR_IOC_SET_DELAY;
+    }
+    private static final long HMM_MIRROR_IOC_MIGRATE_TO_DEV = 3225990663L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_MIGRATE_TO_DEV 3225990663
+     * }
+     */
+    public static long HMM_MIRROR_IOC_MIGRATE_TO_DEV() {
+        return HMM_MIRROR_IOC_MIGRATE_TO_DEV;
+    }
+    private static final long HMM_MIRROR_IOC_MIGRATE_TO_SYS = 3225990664L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_MIGRATE_TO_SYS 3225990664
+     * }
+     */
+    public static long HMM_MIRROR_IOC_MIGRATE_TO_SYS() {
+        return HMM_MIRROR_IOC_MIGRATE_TO_SYS;
+    }
+    private static final long HMM_MIRROR_IOC_EXCLUSIVE = 3225466377L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_EXCLUSIVE 3225466377
+     * }
+     */
+    public static long HMM_MIRROR_IOC_EXCLUSIVE() {
+        return HMM_MIRROR_IOC_EXCLUSIVE;
+    }
+    private static final long HMM_MIRROR_IOC_ATOMIC_ADD = 3224417802L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_ATOMIC_ADD 3224417802
+     * }
+     */
+    public static long HMM_MIRROR_IOC_ATOMIC_ADD() {
+        return HMM_MIRROR_IOC_ATOMIC_ADD;
     }
 }
 

@@ -25,7 +25,14 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     __u64 events_dropped;
  *     __u64 device_reads;
  *     __u64 device_writes;
- *     __u64 reserved[8];
+ *     __u64 migrated_to_device;
+ *     __u64 migrated_to_system;
+ *     __u64 cpu_fault_migrations;
+ *     __u64 exclusive_grants;
+ *     __u64 exclusive_revocations;
+ *     __u64 device_atomics;
+ *     __u64 device_private_reads;
+ *     __u64 reserved[1];
  * }
  * }
  */
@@ -46,7 +53,14 @@ public class hmm_mirror_counters {
         HmmMirrorH.C_LONG_LONG.withName("events_dropped"),
         HmmMirrorH.C_LONG_LONG.withName("device_reads"),
         HmmMirrorH.C_LONG_LONG.withName("device_writes"),
-        MemoryLayout.sequenceLayout(8, HmmMirrorH.C_LONG_LONG).withName("reserved")
+        HmmMirrorH.C_LONG_LONG.withName("migrated_to_device"),
+        HmmMirrorH.C_LONG_LONG.withName("migrated_to_system"),
+        HmmMirrorH.C_LONG_LONG.withName("cpu_fault_migrations"),
+        HmmMirrorH.C_LONG_LONG.withName("exclusive_grants"),
+        HmmMirrorH.C_LONG_LONG.withName("exclusive_revocations"),
+        HmmMirrorH.C_LONG_LONG.withName("device_atomics"),
+        HmmMirrorH.C_LONG_LONG.withName("device_private_reads"),
+        MemoryLayout.sequenceLayout(1, HmmMirrorH.C_LONG_LONG).withName("reserved")
     ).withName("hmm_mirror_counters");
 
     /**
@@ -496,12 +510,320 @@ public class hmm_mirror_counters {
         struct.set(device_writes$LAYOUT, device_writes$OFFSET, fieldValue);
     }
 
+    private static final OfLong migrated_to_device$LAYOUT = (OfLong)$LAYOUT.select(groupElement("migrated_to_device"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_device
+     * }
+     */
+    public static final OfLong migrated_to_device$layout() {
+        return migrated_to_device$LAYOUT;
+    }
+
+    private static final long migrated_to_device$OFFSET = $LAYOUT.byteOffset(groupElement("migrated_to_device"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_device
+     * }
+     */
+    public static final long migrated_to_device$offset() {
+        return migrated_to_device$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_device
+     * }
+     */
+    public static long migrated_to_device(MemorySegment struct) {
+        return struct.get(migrated_to_device$LAYOUT, migrated_to_device$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_device
+     * }
+     */
+    public static void migrated_to_device(MemorySegment struct, long fieldValue) {
+        struct.set(migrated_to_device$LAYOUT, migrated_to_device$OFFSET, fieldValue);
+    }
+
+    private static final OfLong migrated_to_system$LAYOUT = (OfLong)$LAYOUT.select(groupElement("migrated_to_system"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_system
+     * }
+     */
+    public static final OfLong migrated_to_system$layout() {
+        return migrated_to_system$LAYOUT;
+    }
+
+    private static final long migrated_to_system$OFFSET = $LAYOUT.byteOffset(groupElement("migrated_to_system"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_system
+     * }
+     */
+    public static final long migrated_to_system$offset() {
+        return migrated_to_system$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_system
+     * }
+     */
+    public static long migrated_to_system(MemorySegment struct) {
+        return struct.get(migrated_to_system$LAYOUT, migrated_to_system$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * __u64 migrated_to_system
+     * }
+     */
+    public static void migrated_to_system(MemorySegment struct, long fieldValue) {
+        struct.set(migrated_to_system$LAYOUT, migrated_to_system$OFFSET, fieldValue);
+    }
+
+    private static final OfLong cpu_fault_migrations$LAYOUT = (OfLong)$LAYOUT.select(groupElement("cpu_fault_migrations"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * __u64 cpu_fault_migrations
+     * }
+     */
+    public static final OfLong cpu_fault_migrations$layout() {
+        return cpu_fault_migrations$LAYOUT;
+    }
+
+    private static final long cpu_fault_migrations$OFFSET = $LAYOUT.byteOffset(groupElement("cpu_fault_migrations"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * __u64 cpu_fault_migrations
+     * }
+     */
+    public static final long cpu_fault_migrations$offset() {
+        return cpu_fault_migrations$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * __u64 cpu_fault_migrations
+     * }
+     */
+    public static long cpu_fault_migrations(MemorySegment struct) {
+        return struct.get(cpu_fault_migrations$LAYOUT, cpu_fault_migrations$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * __u64 cpu_fault_migrations
+     * }
+     */
+    public static void cpu_fault_migrations(MemorySegment struct, long fieldValue) {
+        struct.set(cpu_fault_migrations$LAYOUT, cpu_fault_migrations$OFFSET, fieldValue);
+    }
+
+    private static final OfLong exclusive_grants$LAYOUT = (OfLong)$LAYOUT.select(groupElement("exclusive_grants"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_grants
+     * }
+     */
+    public static final OfLong exclusive_grants$layout() {
+        return exclusive_grants$LAYOUT;
+    }
+
+    private static final long exclusive_grants$OFFSET = $LAYOUT.byteOffset(groupElement("exclusive_grants"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_grants
+     * }
+     */
+    public static final long exclusive_grants$offset() {
+        return exclusive_grants$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_grants
+     * }
+     */
+    public static long exclusive_grants(MemorySegment struct) {
+        return struct.get(exclusive_grants$LAYOUT, exclusive_grants$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_grants
+     * }
+     */
+    public static void exclusive_grants(MemorySegment struct, long fieldValue) {
+        struct.set(exclusive_grants$LAYOUT, exclusive_grants$OFFSET, fieldValue);
+    }
+
+    private static final OfLong exclusive_revocations$LAYOUT = (OfLong)$LAYOUT.select(groupElement("exclusive_revocations"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_revocations
+     * }
+     */
+    public static final OfLong exclusive_revocations$layout() {
+        return exclusive_revocations$LAYOUT;
+    }
+
+    private static final long exclusive_revocations$OFFSET = $LAYOUT.byteOffset(groupElement("exclusive_revocations"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_revocations
+     * }
+     */
+    public static final long exclusive_revocations$offset() {
+        return exclusive_revocations$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_revocations
+     * }
+     */
+    public static long exclusive_revocations(MemorySegment struct) {
+        return struct.get(exclusive_revocations$LAYOUT, exclusive_revocations$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * __u64 exclusive_revocations
+     * }
+     */
+    public static void exclusive_revocations(MemorySegment struct, long fieldValue) {
+        struct.set(exclusive_revocations$LAYOUT, exclusive_revocations$OFFSET, fieldValue);
+    }
+
+    private static final OfLong device_atomics$LAYOUT = (OfLong)$LAYOUT.select(groupElement("device_atomics"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * __u64 device_atomics
+     * }
+     */
+    public static final OfLong device_atomics$layout() {
+        return device_atomics$LAYOUT;
+    }
+
+    private static final long device_atomics$OFFSET = $LAYOUT.byteOffset(groupElement("device_atomics"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * __u64 device_atomics
+     * }
+     */
+    public static final long device_atomics$offset() {
+        return device_atomics$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * __u64 device_atomics
+     * }
+     */
+    public static long device_atomics(MemorySegment struct) {
+        return struct.get(device_atomics$LAYOUT, device_atomics$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * __u64 device_atomics
+     * }
+     */
+    public static void device_atomics(MemorySegment struct, long fieldValue) {
+        struct.set(device_atomics$LAYOUT, device_atomics$OFFSET, fieldValue);
+    }
+
+    private static final OfLong device_private_reads$LAYOUT = (OfLong)$LAYOUT.select(groupElement("device_private_reads"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * __u64 device_private_reads
+     * }
+     */
+    public static final OfLong device_private_reads$layout() {
+        return device_private_reads$LAYOUT;
+    }
+
+    private static final long device_private_reads$OFFSET = $LAYOUT.byteOffset(groupElement("device_private_reads"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * __u64 device_private_reads
+     * }
+     */
+    public static final long device_private_reads$offset() {
+        return device_private_reads$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * __u64 device_private_reads
+     * }
+     */
+    public static long device_private_reads(MemorySegment struct) {
+        return struct.get(device_private_reads$LAYOUT, device_private_reads$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * __u64 device_private_reads
+     * }
+     */
+    public static void device_private_reads(MemorySegment struct, long fieldValue) {
+        struct.set(device_private_reads$LAYOUT, device_private_reads$OFFSET, fieldValue);
+    }
+
     private static final SequenceLayout reserved$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("reserved"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * __u64 reserved[8]
+     * __u64 reserved[1]
      * }
      */
     public static final SequenceLayout reserved$layout() {
@@ -513,7 +835,7 @@ public class hmm_mirror_counters {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * __u64 reserved[8]
+     * __u64 reserved[1]
      * }
      */
     public static final long reserved$offset() {
@@ -523,7 +845,7 @@ public class hmm_mirror_counters {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * __u64 reserved[8]
+     * __u64 reserved[1]
      * }
      */
     public static MemorySegment reserved(MemorySegment struct) {
@@ -533,19 +855,19 @@ public class hmm_mirror_counters {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * __u64 reserved[8]
+     * __u64 reserved[1]
      * }
      */
     public static void reserved(MemorySegment struct, MemorySegment fieldValue) {
         MemorySegment.copy(fieldValue, 0L, struct, reserved$OFFSET, reserved$LAYOUT.byteSize());
     }
 
-    private static long[] reserved$DIMS = { 8 };
+    private static long[] reserved$DIMS = { 1 };
 
     /**
      * Dimensions for array field:
      * {@snippet lang=c :
-     * __u64 reserved[8]
+     * __u64 reserved[1]
      * }
      */
     public static long[] reserved$dimensions() {
@@ -556,7 +878,7 @@ public class hmm_mirror_counters {
     /**
      * Indexed getter for field:
      * {@snippet lang=c :
-     * __u64 reserved[8]
+     * __u64 reserved[1]
      * }
      */
     public static long reserved(MemorySegment struct, long index0) {
@@ -566,7 +888,7 @@ public class hmm_mirror_counters {
     /**
      * Indexed setter for field:
      * {@snippet lang=c :
-     * __u64 reserved[8]
+     * __u64 reserved[1]
      * }
      */
     public static void reserved(MemorySegment struct, long index0, long fieldValue) {

@@ -1,0 +1,133 @@
+package dev.hmmmirror.guest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hmmmirror.Capability;
+import dev.hmmmirror.CopyOnWriteChild;
+import dev.hmmmirror.Errno;
+import dev.hmmmirror.HmmException;
+import dev.hmmmirror.Invalidation;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.PageState;
+import dev.hmmmirror.vm.junit.GuestTest;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Device-exclusive access for device atomics (needs CONFIG_DEVICE_PRIVATE: the sid kernel). */
+@GuestTest
+class ExclusiveIT {
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private Mirror mirror;
+
+    @BeforeEach
+    void open() throws Exception {
+        mirror = Mirror.open(0);
+        assumeTrue(mirror.version().has(Capability.EXCLUSIVE), "kernel " + System.getProperty("os.version")
+                + " lacks CONFIG_DEVICE_PRIVATE: device-exclusive access unavailable");
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        mirror.close();
+    }
+
+    @Test
+    void exclusiveThenCpuWriteRevokesAndTheValueIsIntact() throws Exception {
+        try (Memory mem = Memory.anonymous(2)) {
+            mem.segment().set(ValueLayout.JAVA_LONG, 0, 1000L);
+            assertEquals(2, mirror.makeExclusive(mem.address(), 2));
+            assertTrue(mirror.snapshot(mem).all(PageState.EXCLUSIVE), mirror.snapshot(mem).toString());
+            assertEquals(1000L, mirror.atomicAdd(mem.address(), 5));
+            mirror.invalidations();
+            long revokedBefore = mirror.counters().exclusiveRevocations();
+            mem.segment().set(ValueLayout.JAVA_LONG, 8, 7L); // CPU write: revokes the device's exclusive entry
+            assertEquals(1005L, mem.segment().get(ValueLayout.JAVA_LONG, 0), "the device's atomic result is intact");
+            assertTrue(mirror.snapshot(mem).page(0).contains(PageState.CPU_WRITE));
+            assertTrue(!mirror.snapshot(mem).page(0).contains(PageState.EXCLUSIVE));
+            assertTrue(mirror.counters().exclusiveRevocations() > revokedBefore);
+            List<Invalidation> ev = InvalidationIT.eventsFor(mirror, mem.address(), mem.address() + Memory.PAGE_SIZE);
+            assertTrue(!ev.isEmpty(), "the revocation shows in the event stream");
+        }
+    }
+
+    @Test
+    void exclusiveAfterMprotectReadOnlyIsRefused() throws Exception {
+        try (Memory mem = Memory.anonymous(1)) {
+            mem.segment().set(ValueLayout.JAVA_LONG, 0, 1L);
+            mem.protect(Memory.Protection.READ);
+            HmmException e = assertThrows(HmmException.class, () -> mirror.makeExclusive(mem.address(), 1));
+            assertTrue(e.errno() == Errno.EFAULT.number() || e.errno() == Errno.EPERM.number()
+                    || e.errno() == Errno.EBUSY.number(), "documented errno, got " + e.getMessage());
+            HmmException w = assertThrows(HmmException.class, () -> mirror.atomicAdd(mem.address(), 1));
+            assertEquals(e.errno(), w.errno(), "atomics take the same path: " + w.getMessage());
+            assertEquals(1L, mem.segment().get(ValueLayout.JAVA_LONG, 0));
+        }
+    }
+
+    @Test
+    void exclusiveAndFork() throws Exception {
+        try (Memory mem = Memory.anonymous(1)) {
+            mem.segment().set(ValueLayout.JAVA_LONG, 0, 10L);
+            mirror.makeExclusive(mem.address(), 1);
+            try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
+                // fork restores a normal CPU entry in the parent first
+                assertTrue(!mirror.snapshot(mem).page(0).contains(PageState.EXCLUSIVE), mirror.snapshot(mem).toString());
+                mem.segment().set(ValueLayout.JAVA_LONG, 0, 20L); // parent's COW copy
+                assertEquals(20L, mirror.atomicAdd(mem.address(), 1), "the device atomic works on the parent's page");
+                assertEquals(21L, mem.segment().get(ValueLayout.JAVA_LONG, 0));
+                assertTrue(child.pid() > 0);
+            }
+        }
+    }
+
+    @Test
+    void atomicCounterFromJavaThreadsThroughTheDeviceAndTheCpuEndsAtTheExactTotal() throws Exception {
+        try (Memory mem = Memory.anonymous(1); Mirror second = Mirror.open(1)) {
+            MemorySegment seg = mem.segment();
+            seg.set(ValueLayout.JAVA_LONG, 0, 0L);
+            int perThread = 300;
+            List<CompletableFuture<Void>> workers = new ArrayList<>();
+            for (Mirror m : new Mirror[] {mirror, mirror, second}) {
+                workers.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        for (int i = 0; i < perThread; i++) {
+                            m.atomicAdd(mem.address(), 1);
+                        }
+                    } catch (HmmException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            workers.add(CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < perThread; i++) {
+                    LONG.getAndAdd(seg, 0L, 1L); // CPU atomic: revokes the device's exclusive entry
+                }
+            }));
+            for (CompletableFuture<Void> w : workers) {
+                w.get(600, TimeUnit.SECONDS);
+            }
+            assertEquals(4L * perThread, (long) LONG.getVolatile(seg, 0L), "no increment may be lost");
+            assertTrue(mirror.counters().deviceAtomics() >= 2L * perThread);
+        }
+    }
+
+    @Test
+    void misalignedAtomicIsEinval() throws Exception {
+        try (Memory mem = Memory.anonymous(1)) {
+            HmmException e = assertThrows(HmmException.class, () -> mirror.atomicAdd(mem.address() + 4, 1));
+            assertEquals(Errno.EINVAL.number(), e.errno());
+        }
+    }
+}
