@@ -88,35 +88,28 @@ static int hmm_mirror_check_range(u64 addr, u64 npages)
 
 /*
  * Copies in a command struct of @size bytes and checks its size field (its
- * first __u32) and its @nreserved reserved words at @reserved_off.
+ * first __u32); the caller checks the reserved words.
  */
-static int hmm_mirror_copy_in(void *arg, size_t size, const void __user *uarg,
-			      size_t reserved_off, size_t nreserved)
+static int hmm_mirror_copy_in(void *arg, size_t size, const void __user *uarg)
 {
 	u32 declared;
 
 	if (copy_from_user(arg, uarg, size))
 		return -EFAULT;
 	memcpy(&declared, arg, sizeof(declared));
-	if (declared != size ||
-	    !reserved_is_zero(arg + reserved_off, nreserved))
-		return -EINVAL;
-	return 0;
+	return declared == size ? 0 : -EINVAL;
 }
-
-#define HMM_MIRROR_COPY_IN(arg, uarg)					\
-	hmm_mirror_copy_in(&(arg), sizeof(arg), (uarg),			\
-			   offsetof(typeof(arg), reserved),		\
-			   ARRAY_SIZE((arg).reserved))
 
 static long hmm_mirror_ioc_fault(struct hmm_mirror *mirror, void __user *uarg)
 {
 	struct hmm_mirror_range r;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(r, uarg);
+	ret = hmm_mirror_copy_in(&r, sizeof(r), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(r.reserved, ARRAY_SIZE(r.reserved)))
+		return -EINVAL;
 	if (r.flags & ~HMM_MIRROR_FAULT_WRITE)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(r.addr, r.npages);
@@ -136,9 +129,11 @@ static long hmm_mirror_ioc_rw(struct hmm_mirror *mirror, void __user *uarg,
 	struct hmm_mirror_rw rw;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(rw, uarg);
+	ret = hmm_mirror_copy_in(&rw, sizeof(rw), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(rw.reserved, ARRAY_SIZE(rw.reserved)))
+		return -EINVAL;
 	if (rw.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(rw.addr, rw.npages);
@@ -164,9 +159,11 @@ static long hmm_mirror_ioc_snapshot(struct hmm_mirror *mirror,
 	struct hmm_mirror_snapshot snap;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(snap, uarg);
+	ret = hmm_mirror_copy_in(&snap, sizeof(snap), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(snap.reserved, ARRAY_SIZE(snap.reserved)))
+		return -EINVAL;
 	if (snap.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(snap.addr, snap.npages);
@@ -185,9 +182,11 @@ static long hmm_mirror_ioc_counters(struct hmm_mirror *mirror,
 	struct hmm_mirror_counters c;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(c, uarg);
+	ret = hmm_mirror_copy_in(&c, sizeof(c), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(c.reserved, ARRAY_SIZE(c.reserved)))
+		return -EINVAL;
 	if (c.pad)
 		return -EINVAL;
 	c.faults = atomic64_read(&s->faults);
@@ -209,9 +208,11 @@ static long hmm_mirror_ioc_set_delay(struct hmm_mirror *mirror,
 	struct hmm_mirror_delay d;
 	int ret;
 
-	ret = HMM_MIRROR_COPY_IN(d, uarg);
+	ret = hmm_mirror_copy_in(&d, sizeof(d), uarg);
 	if (ret)
 		return ret;
+	if (!reserved_is_zero(d.reserved, ARRAY_SIZE(d.reserved)))
+		return -EINVAL;
 	if (d.flags || d.delay_us > HMM_MIRROR_MAX_DELAY_US)
 		return -EINVAL;
 	hmm_mirror_set_delay(mirror, d.delay_us);
