@@ -123,6 +123,19 @@ public final class Mirror implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads {@code dst.byteSize() / pageSize} pages at {@code address} into {@code dst} (a native
+     * segment, a whole number of pages): no allocation, for loops and benchmarks.
+     *
+     * @return pages faulted on the way
+     */
+    public long read(long address, MemorySegment dst) throws HmmException {
+        if (!dst.isNative() || dst.byteSize() == 0 || dst.byteSize() % pageSize != 0) {
+            throw new IllegalArgumentException("dst must be a native segment of whole " + pageSize + "-byte pages");
+        }
+        return rw(Command.READ, address, dst.byteSize() / pageSize, dst);
+    }
+
     /** Writes {@code data} (a whole number of pages) at {@code address} through the device page table. */
     public void write(long address, byte[] data) throws HmmException {
         if (data.length == 0 || data.length % pageSize != 0) {

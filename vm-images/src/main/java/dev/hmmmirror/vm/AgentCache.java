@@ -11,8 +11,13 @@ import java.util.List;
  * loading and linking the JUnit launcher and the FFM machinery; recording that once on the host
  * (at native speed, with the guest's own Java in a chroot of the guest userland and the staged
  * jars at the paths the guest sees) cuts the agent's start and first request. Cached by the exact
- * jars (name, size, timestamp), flags and userland; rebuilt when any of them changes. Without
- * root (no chroot) the guest runs without it, only slower.
+ * jars (name, size, timestamp), flags and userland; rebuilt when any of them changes. Needs root
+ * (chroot).
+ *
+ * <p>Off by default ({@code -Dhmm.aot=true} turns it on): measured here with an interpreted guest
+ * JVM, reading the 21 MB cache over 9p cost more than it saved (first result 12.9 s with it,
+ * 9.9 s without; README, Performance). With the JIT on ({@code -Dhmm.guest.jit=true}) it halves
+ * the agent's first request.
  */
 final class AgentCache {
     /** File name in the host share. */
@@ -22,7 +27,7 @@ final class AgentCache {
 
     /** Puts a valid AOT cache into {@code stage}; returns whether the guest should use it. */
     static boolean prepare(ImageCache cache, GuestImage image, Path stage, List<String> jars, List<String> flags) {
-        if (Boolean.getBoolean("hmm.aot.off") || !Prerequisites.isRoot() || Prerequisites.which("unshare").isEmpty()) {
+        if (!Boolean.getBoolean("hmm.aot") || !Prerequisites.isRoot() || Prerequisites.which("unshare").isEmpty()) {
             return false;
         }
         try {

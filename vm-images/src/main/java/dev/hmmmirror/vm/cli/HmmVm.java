@@ -124,7 +124,7 @@ public final class HmmVm {
         double[][] rows = new double[2][];
         boolean ok = true;
         for (int aot = 0; aot < 2; aot++) {
-            System.setProperty("hmm.aot.off", String.valueOf(aot == 0));
+            System.setProperty("hmm.aot", String.valueOf(aot == 1));
             try (GuestSession s = GuestSession.start(profile, GuestSession.currentClasspath(), false)) {
                 GuestResult r = s.runMain(DeviceDemo.class.getName());
                 ok &= r.status() == GuestResult.Status.PASSED;
@@ -132,7 +132,7 @@ public final class HmmVm {
                 rows[aot] = new double[] {s.timings().init(), s.timings().agentReady(), first};
             }
         }
-        System.clearProperty("hmm.aot.off");
+        System.clearProperty("hmm.aot");
         System.out.printf(Locale.ROOT, """
                 boot benchmark, profile %s, kernel %s, %s, %d CPUs on the host, load %.1f
                   image ready (cached or built)             %6.1f s
