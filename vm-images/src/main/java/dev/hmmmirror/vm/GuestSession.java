@@ -203,7 +203,7 @@ public final class GuestSession implements AutoCloseable {
         // cache, the agent's first request took 4.4-5.5 s interpreted vs 8.4-13 s with C1 only
         // (README, Performance). -Dhmm.guest.jit=true turns C1 on for compute-heavy tests.
         return List.of(Boolean.getBoolean("hmm.guest.jit") ? "-XX:TieredStopAtLevel=1" : "-Xint",
-                "-XX:+UseSerialGC", "-XX:-UsePerfData",
+                "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:ErrorFile=/hmm/out/hs_err_pid%p.log",
                 "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp", "-Dhmm.guest=true",
                 "-Dhmm.kernel=" + profile.name());
     }

@@ -235,7 +235,21 @@ public final class GuestVm implements AutoCloseable {
     }
 
     private GuestFailure failure(String what) {
-        return new GuestFailure(what, console.log(), console.tail(40));
+        return new GuestFailure(what + jvmCrashReport(), console.log(), console.tail(40));
+    }
+
+    /** The head of a guest JVM crash report (hs_err file in the results share), if there is one. */
+    private String jvmCrashReport() {
+        try (var files = Files.list(spec.outShare())) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("hs_err")).toList()) {
+                List<String> lines = Files.readAllLines(f, StandardCharsets.ISO_8859_1);
+                return "\n--- the guest JVM crashed: " + f + " ---\n"
+                        + String.join("\n", lines.subList(0, Math.min(40, lines.size())));
+            }
+        } catch (IOException e) {
+            // no results share (yet)
+        }
+        return "";
     }
 
     /** Whether QEMU still runs. */
