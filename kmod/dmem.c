@@ -471,47 +471,72 @@ void hmm_mirror_dmem_fini(struct hmm_mirror_device *mdev)
 	mdev->nchunks = 0;
 }
 
-/* Makes the page at @addr device-exclusive for @mirror and maps it. */
+/*
+ * Makes the page at @addr device-exclusive for @mirror and maps it in the
+ * device page table. When @word is set, also adds @value to the 64-bit word
+ * at @addr (storing the old value in *@old) before anyone can revoke the
+ * grant: the folio lock and mirror->lock are both held, and the CPU (or
+ * another device) needs them to take the page back.
+ */
 static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
-				     unsigned long addr)
+				     unsigned long addr, bool word, u64 value,
+				     u64 *old)
 {
 	struct mm_struct *mm = mirror->mm;
 	unsigned int attempt;
 
 	for (attempt = 0; attempt < HMM_MIRROR_FAULT_RETRIES; attempt++) {
-		unsigned long seq = mmu_interval_read_begin(&mirror->notifier);
 		struct folio *folio;
 		struct page *page;
+		unsigned long seq;
 		bool retry;
 
+		/* held until the entry is in: munmap cannot run meanwhile */
 		mmap_read_lock(mm);
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
-		page = make_device_exclusive(mm, addr, mirror, &folio);
-		mmap_read_unlock(mm);
-		if (IS_ERR(page))
+		page = make_device_exclusive(mm, addr & PAGE_MASK, mirror, &folio);
+		if (IS_ERR(page)) {
+			mmap_read_unlock(mm);
 			return PTR_ERR(page);
+		}
 #else
 		{
-			int n = make_device_exclusive_range(mm, addr, addr + PAGE_SIZE,
+			int n = make_device_exclusive_range(mm, addr & PAGE_MASK,
+							    (addr & PAGE_MASK) + PAGE_SIZE,
 							    &page, mirror);
 
-			mmap_read_unlock(mm);
-			if (n < 0)
-				return n;
-			if (n == 0 || !page)
-				return -EBUSY;
+			if (n <= 0 || !page) {
+				mmap_read_unlock(mm);
+				return n < 0 ? n : -EBUSY;
+			}
 			folio = page_folio(page);
 		}
 #endif
+		/*
+		 * The folio is locked: neither the CPU nor another device can
+		 * take the page back until we unlock it. Only a zap (e.g.
+		 * MADV_DONTNEED) can still remove the entry; it unmaps the
+		 * folio, and any later one bumps the sequence.
+		 */
+		seq = mmu_interval_read_begin(&mirror->notifier);
+		retry = !folio_mapped(folio);
 		mutex_lock(&mirror->lock);
-		retry = mmu_interval_read_retry(&mirror->notifier, seq);
+		retry = retry || mmu_interval_read_retry(&mirror->notifier, seq);
 		if (!retry) {
 			xa_store(&mirror->pt, addr >> PAGE_SHIFT,
 				 xa_tag_pointer(page, HMM_MIRROR_PT_EXCLUSIVE),
 				 GFP_ATOMIC);
 			atomic64_inc(&mirror->stats.exclusive_grants);
+			if (word) {
+				void *kaddr = kmap_local_page(page);
+
+				*old = atomic64_fetch_add(value, (atomic64_t *)(kaddr + offset_in_page(addr)));
+				kunmap_local(kaddr);
+				atomic64_inc(&mirror->stats.device_atomics);
+			}
 		}
 		mutex_unlock(&mirror->lock);
+		mmap_read_unlock(mm);
 		folio_unlock(folio);
 		folio_put(folio);
 		if (!retry)
@@ -524,12 +549,13 @@ int hmm_mirror_exclusive(struct hmm_mirror *mirror, unsigned long start,
 			 unsigned long npages, u64 *done)
 {
 	unsigned long i;
-	int ret;
+	int ret = 0;
 
 	if (!mmget_not_zero(mirror->mm))
 		return -ESRCH;
 	for (i = 0; i < npages; i++) {
-		ret = hmm_mirror_exclusive_page(mirror, start + (i << PAGE_SHIFT));
+		ret = hmm_mirror_exclusive_page(mirror, start + (i << PAGE_SHIFT),
+						false, 0, NULL);
 		if (ret)
 			break;
 		(*done)++;
@@ -541,31 +567,28 @@ int hmm_mirror_exclusive(struct hmm_mirror *mirror, unsigned long start,
 int hmm_mirror_atomic_add(struct hmm_mirror *mirror, unsigned long addr,
 			  u64 value, u64 *old)
 {
-	unsigned int attempt;
-	u64 done = 0;
+	void *entry;
 	int ret;
 
-	for (attempt = 0; attempt < HMM_MIRROR_FAULT_RETRIES; attempt++) {
-		void *entry;
+	/* fast path: the page is still exclusive for this mirror */
+	mutex_lock(&mirror->lock);
+	entry = xa_load(&mirror->pt, addr >> PAGE_SHIFT);
+	if (entry && xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE) {
+		void *kaddr = kmap_local_page(xa_untag_pointer(entry));
 
-		mutex_lock(&mirror->lock);
-		entry = xa_load(&mirror->pt, addr >> PAGE_SHIFT);
-		if (entry && xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE) {
-			void *kaddr = kmap_local_page(xa_untag_pointer(entry));
-			atomic64_t *word = kaddr + offset_in_page(addr);
-
-			*old = atomic64_fetch_add(value, word);
-			kunmap_local(kaddr);
-			mutex_unlock(&mirror->lock);
-			atomic64_inc(&mirror->stats.device_atomics);
-			return 0;
-		}
+		*old = atomic64_fetch_add(value, (atomic64_t *)(kaddr + offset_in_page(addr)));
+		kunmap_local(kaddr);
 		mutex_unlock(&mirror->lock);
-		ret = hmm_mirror_exclusive(mirror, addr & PAGE_MASK, 1, &done);
-		if (ret)
-			return ret;
+		atomic64_inc(&mirror->stats.device_atomics);
+		return 0;
 	}
-	return -EBUSY;
+	mutex_unlock(&mirror->lock);
+
+	if (!mmget_not_zero(mirror->mm))
+		return -ESRCH;
+	ret = hmm_mirror_exclusive_page(mirror, addr, true, value, old);
+	mmput(mirror->mm);
+	return ret;
 }
 
 #else /* !CONFIG_DEVICE_PRIVATE */
