@@ -23,7 +23,6 @@
 #include <linux/rmap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 
 #include "mirror.h"
 
@@ -41,7 +40,7 @@ MODULE_PARM_DESC(dmem_mib, "device-private memory per device in MiB, allocated i
 
 static struct hmm_mirror_chunk *hmm_mirror_page_chunk(struct page *page)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#ifdef HMM_MIRROR_HAVE_PAGE_PGMAP
 	return container_of(page_pgmap(page), struct hmm_mirror_chunk, pagemap);
 #else
 	return container_of(page->pgmap, struct hmm_mirror_chunk, pagemap);
@@ -67,7 +66,7 @@ static void hmm_mirror_dmem_free(struct page *page)
 	spin_unlock(&mdev->free_lock);
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#ifdef HMM_MIRROR_HAVE_FOLIO_FREE
 static void hmm_mirror_folio_free(struct folio *folio)
 {
 	hmm_mirror_dmem_free(&folio->page);
@@ -77,7 +76,7 @@ static void hmm_mirror_folio_free(struct folio *folio)
 static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf);
 
 static const struct dev_pagemap_ops hmm_mirror_dmem_ops = {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#ifdef HMM_MIRROR_HAVE_FOLIO_FREE
 	.folio_free = hmm_mirror_folio_free,
 #else
 	.page_free = hmm_mirror_dmem_free,
@@ -168,7 +167,7 @@ static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror)
 		mutex_unlock(&mdev->dmem_lock);
 	}
 	set_page_private(backing, (unsigned long)mirror);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#ifdef HMM_MIRROR_HAVE_ZONE_DEVICE_PAGE_INIT_ORDER
 	zone_device_page_init(dpage, page_pgmap(dpage), 0);	/* returns it locked */
 #else
 	zone_device_page_init(dpage);
@@ -493,7 +492,7 @@ static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
 
 		/* held until the entry is in: munmap cannot run meanwhile */
 		mmap_read_lock(mm);
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#ifdef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
 		page = make_device_exclusive(mm, addr & PAGE_MASK, mirror, &folio);
 		if (IS_ERR(page)) {
 			mmap_read_unlock(mm);
@@ -529,8 +528,9 @@ static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
 			atomic64_inc(&mirror->stats.exclusive_grants);
 			if (word) {
 				void *kaddr = kmap_local_page(page);
+				atomic64_t *w = kaddr + offset_in_page(addr);
 
-				*old = atomic64_fetch_add(value, (atomic64_t *)(kaddr + offset_in_page(addr)));
+				*old = atomic64_fetch_add(value, w);
 				kunmap_local(kaddr);
 				atomic64_inc(&mirror->stats.device_atomics);
 			}
@@ -576,7 +576,9 @@ int hmm_mirror_atomic_add(struct hmm_mirror *mirror, unsigned long addr,
 	if (entry && xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE) {
 		void *kaddr = kmap_local_page(xa_untag_pointer(entry));
 
-		*old = atomic64_fetch_add(value, (atomic64_t *)(kaddr + offset_in_page(addr)));
+		atomic64_t *w = kaddr + offset_in_page(addr);
+
+		*old = atomic64_fetch_add(value, w);
 		kunmap_local(kaddr);
 		mutex_unlock(&mirror->lock);
 		atomic64_inc(&mirror->stats.device_atomics);

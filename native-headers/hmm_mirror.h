@@ -208,7 +208,7 @@ struct hmm_mirror_counters {
 	__u64 exclusive_revocations;
 	__u64 device_atomics;
 	__u64 device_private_reads;
-	__u64 reserved[1];
+	__u64 reserved[2];
 };
 
 /**

@@ -386,10 +386,10 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_IOC_SNAPSHOT() {
         return HMM_MIRROR_IOC_SNAPSHOT;
     }
-    private static final long HMM_MIRROR_IOC_COUNTERS = 3230184965L;
+    private static final long HMM_MIRROR_IOC_COUNTERS = 3230709253L;
     /**
      * {@snippet lang=c :
-     * #define HMM_MIRROR_IOC_COUNTERS 3230184965
+     * #define HMM_MIRROR_IOC_COUNTERS 3230709253
      * }
      */
     public static long HMM_MIRROR_IOC_COUNTERS() {

@@ -32,7 +32,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     __u64 exclusive_revocations;
  *     __u64 device_atomics;
  *     __u64 device_private_reads;
- *     __u64 reserved[1];
+ *     __u64 reserved[2];
  * }
  * }
  */
@@ -60,7 +60,7 @@ public class hmm_mirror_counters {
         HmmMirrorH.C_LONG_LONG.withName("exclusive_revocations"),
         HmmMirrorH.C_LONG_LONG.withName("device_atomics"),
         HmmMirrorH.C_LONG_LONG.withName("device_private_reads"),
-        MemoryLayout.sequenceLayout(1, HmmMirrorH.C_LONG_LONG).withName("reserved")
+        MemoryLayout.sequenceLayout(2, HmmMirrorH.C_LONG_LONG).withName("reserved")
     ).withName("hmm_mirror_counters");
 
     /**
@@ -823,7 +823,7 @@ public class hmm_mirror_counters {
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * __u64 reserved[1]
+     * __u64 reserved[2]
      * }
      */
     public static final SequenceLayout reserved$layout() {
@@ -835,7 +835,7 @@ public class hmm_mirror_counters {
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * __u64 reserved[1]
+     * __u64 reserved[2]
      * }
      */
     public static final long reserved$offset() {
@@ -845,7 +845,7 @@ public class hmm_mirror_counters {
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * __u64 reserved[1]
+     * __u64 reserved[2]
      * }
      */
     public static MemorySegment reserved(MemorySegment struct) {
@@ -855,19 +855,19 @@ public class hmm_mirror_counters {
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * __u64 reserved[1]
+     * __u64 reserved[2]
      * }
      */
     public static void reserved(MemorySegment struct, MemorySegment fieldValue) {
         MemorySegment.copy(fieldValue, 0L, struct, reserved$OFFSET, reserved$LAYOUT.byteSize());
     }
 
-    private static long[] reserved$DIMS = { 1 };
+    private static long[] reserved$DIMS = { 2 };
 
     /**
      * Dimensions for array field:
      * {@snippet lang=c :
-     * __u64 reserved[1]
+     * __u64 reserved[2]
      * }
      */
     public static long[] reserved$dimensions() {
@@ -878,7 +878,7 @@ public class hmm_mirror_counters {
     /**
      * Indexed getter for field:
      * {@snippet lang=c :
-     * __u64 reserved[1]
+     * __u64 reserved[2]
      * }
      */
     public static long reserved(MemorySegment struct, long index0) {
@@ -888,7 +888,7 @@ public class hmm_mirror_counters {
     /**
      * Indexed setter for field:
      * {@snippet lang=c :
-     * __u64 reserved[1]
+     * __u64 reserved[2]
      * }
      */
     public static void reserved(MemorySegment struct, long index0, long fieldValue) {

@@ -58,13 +58,15 @@ public final class HmmVm {
                 case "run" -> demo(profiles.getFirst());
                 case "images" -> images(profiles);
                 case "bench" -> bench(profiles.getFirst());
-                case "bench-mirror" -> benchMirror(profiles.getFirst());
+                case "bench-mirror" -> benchMain(profiles.getFirst(), dev.hmmmirror.vm.bench.MirrorBench.class.getName());
+                case "bench-migrate" -> benchMain(profiles.getFirst(), dev.hmmmirror.vm.bench.MigrationBench.class.getName());
                 default -> {
                     System.out.println("""
                             usage: hmm-vm run    [--kernel PROFILE] [--verbose]  boot, load hmm_mirror.ko, run the device demo
                                    hmm-vm images [--kernel PROFILE | --all]      build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
                                    hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
+                                   hmm-vm bench-migrate [--kernel PROFILE]       migration throughput (MiB/s)
                             profiles: debian-sid (default), debian-trixie, debian-bookworm
                             exit codes: 0 ok, 1 guest command failed, 2 kernel splat, 125 could not build or boot""");
                     yield command.equals("help") || command.equals("--help") ? 0 : 125;
@@ -150,9 +152,9 @@ public final class HmmVm {
         return ok ? 0 : 1;
     }
 
-    private static int benchMirror(KernelProfile profile) throws InterruptedException {
+    private static int benchMain(KernelProfile profile, String mainClass) throws InterruptedException {
         try (GuestSession s = GuestSession.start(profile, GuestSession.currentClasspath(), false)) {
-            GuestResult r = s.runMain(dev.hmmmirror.vm.bench.MirrorBench.class.getName());
+            GuestResult r = s.runMain(mainClass);
             System.out.print(r.output());
             System.out.printf("host: %d CPUs, %s; guest: 1 vCPU, 2 GiB%n", Runtime.getRuntime().availableProcessors(),
                     GuestVm.useKvm() ? "KVM" : "TCG");
