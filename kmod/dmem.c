@@ -485,6 +485,7 @@ static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
 	unsigned int attempt;
 
 	for (attempt = 0; attempt < HMM_MIRROR_FAULT_RETRIES; attempt++) {
+		struct vm_area_struct *vma;
 		struct folio *folio;
 		struct page *page;
 		unsigned long seq;
@@ -492,6 +493,12 @@ static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
 
 		/* held until the entry is in: munmap cannot run meanwhile */
 		mmap_read_lock(mm);
+		vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & VM_WRITE)) {
+			/* atomics write: like a device write, a read-only mapping refuses */
+			mmap_read_unlock(mm);
+			return vma ? -EPERM : -EFAULT;
+		}
 #ifdef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
 		page = make_device_exclusive(mm, addr & PAGE_MASK, mirror, &folio);
 		if (IS_ERR(page)) {

@@ -353,8 +353,11 @@ struct hmm_mirror_atomic {
  * makes each page of the range device-exclusive (make_device_exclusive),
  * so that the CPU page table holds an exclusive entry and the device may
  * do atomics on it; any CPU access revokes it. @faulted counts pages made
- * exclusive. -EOPNOTSUPP without HMM_MIRROR_CAP_EXCLUSIVE; errors of
- * make_device_exclusive() otherwise (e.g. -EBUSY, -EFAULT).
+ * exclusive. -EOPNOTSUPP without HMM_MIRROR_CAP_EXCLUSIVE; -EFAULT for an
+ * unmapped page, -EPERM for a mapping without write permission (atomics
+ * write), -EBUSY when the page kept changing; other errors of
+ * make_device_exclusive() as they come (e.g. -EOPNOTSUPP for a non-anonymous
+ * page).
  */
 #define HMM_MIRROR_IOC_EXCLUSIVE \
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x09, struct hmm_mirror_range)
