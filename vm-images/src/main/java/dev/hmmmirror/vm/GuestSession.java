@@ -31,6 +31,7 @@ public final class GuestSession implements AutoCloseable {
     private final KernelProfile profile;
     private final GuestImage image;
     private final GuestVm vm;
+    private final GuestRunner runner;
     private final Path runDir;
     private final Timings timings;
     private int splatsReported;
@@ -44,10 +45,12 @@ public final class GuestSession implements AutoCloseable {
      */
     public record Timings(double image, double init, double agentReady) {}
 
-    private GuestSession(KernelProfile profile, GuestImage image, GuestVm vm, Path runDir, Timings timings) {
+    private GuestSession(KernelProfile profile, GuestImage image, GuestVm vm, GuestRunner runner, Path runDir,
+            Timings timings) {
         this.profile = profile;
         this.image = image;
         this.vm = vm;
+        this.runner = runner;
         this.runDir = runDir;
         this.timings = timings;
     }
@@ -62,23 +65,51 @@ public final class GuestSession implements AutoCloseable {
         return Duration.ofSeconds(Long.getLong("hmm.boot.timeout", GuestVm.useKvm() ? 90 : 300));
     }
 
-    /** Where a run's logs go: {@code hmm.run.dir}, else {@code target/hmm-guest/<profile>}. */
+    /** Where a local run's logs go: {@code hmm.run.dir}, else {@code target/hmm-guest/<profile>}. */
     public static Path runDir(KernelProfile profile) {
-        String d = System.getProperty("hmm.run.dir");
-        return (d != null ? Path.of(d) : Path.of("target", "hmm-guest")).resolve(profile.name()).toAbsolutePath();
+        return runDir(profile, RunnerSelection.Kind.LOCAL);
     }
 
-    /** Ensures the image, builds the module, boots and waits for the agent. */
+    /**
+     * Where a run's logs go: {@code hmm.run.dir}, else {@code target/hmm-guest/<profile>}, with
+     * {@code -container} appended for the container runner (so that both runs' logs stay apart).
+     */
+    public static Path runDir(KernelProfile profile, RunnerSelection.Kind kind) {
+        String d = System.getProperty("hmm.run.dir");
+        String name = profile.name() + (kind == RunnerSelection.Kind.CONTAINER ? "-container" : "");
+        return (d != null ? Path.of(d) : Path.of("target", "hmm-guest")).resolve(name).toAbsolutePath();
+    }
+
+    /** Ensures the image, builds the module, boots (with the runner of {@link RunnerSelection}) and waits for the agent. */
     public static GuestSession start(KernelProfile profile, List<Path> classpath, boolean echo) {
+        return start(profile, classpath, echo, RunnerSelection.selected());
+    }
+
+    /** Ensures the image, builds the module, boots with runner {@code kind} and waits for the agent. */
+    public static GuestSession start(KernelProfile profile, List<Path> classpath, boolean echo,
+            RunnerSelection.Kind kind) {
         long t0 = System.nanoTime();
         ImageCache cache = ImageCache.forUser();
-        Prerequisites.require("qemu-system-x86_64", "qemu-system-x86");
+        if (kind == RunnerSelection.Kind.LOCAL) {
+            Prerequisites.require("qemu-system-x86_64", "qemu-system-x86");
+        }
         GuestImage image = new GuestImages(cache).ensure(profile);
+        Path runDir = runDir(profile, kind);
+        GuestRunner runner = GuestRunner.create(kind, cache, image, runDir);
+        try {
+            return start(profile, classpath, echo, cache, image, runner, runDir, t0);
+        } catch (RuntimeException e) {
+            runner.close();
+            throw e;
+        }
+    }
+
+    private static GuestSession start(KernelProfile profile, List<Path> classpath, boolean echo, ImageCache cache,
+            GuestImage image, GuestRunner runner, Path runDir, long t0) {
         ModuleBuild builds = new ModuleBuild(cache, ModuleBuild.projectRoot());
-        Path ko = builds.build(image);
-        Path bench = builds.buildBench(image);
+        Path ko = builds.build(image, runner.toolchain(image));
+        Path bench = builds.buildBench(image, runner.toolchain(image));
         double imageSeconds = (System.nanoTime() - t0) / 1e9;
-        Path runDir = runDir(profile);
         Path stage = runDir.resolve("host");
         try {
             if (Files.exists(stage)) {
@@ -99,10 +130,10 @@ public final class GuestSession implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot stage the guest files in " + stage, e);
         }
-        Progress.say("boot %s: kernel %s, %s, console %s", profile.name(), image.kernelRelease(),
-                GuestVm.useKvm() ? "KVM" : "TCG (no usable /dev/kvm)", runDir.resolve("console.log"));
+        Progress.say("boot %s: kernel %s, %s, %s, console %s", profile.name(), image.kernelRelease(),
+                GuestVm.useKvm() ? "KVM" : "TCG (no usable /dev/kvm)", runner.describe(), runDir.resolve("console.log"));
         GuestVm vm = GuestVm.start(new GuestVm.Spec(image, stage, runDir.resolve("out"), runDir.resolve("console.log"),
-                false, 2048, System.getProperty("hmm.cmdline", ""), Boolean.getBoolean("hmm.verbose")));
+                false, 2048, System.getProperty("hmm.cmdline", ""), Boolean.getBoolean("hmm.verbose")), runner);
         try {
             vm.awaitAgent(bootTimeout());
             double init = vm.console().markers().stream().filter(m -> m.text().startsWith("INIT")).findFirst()
@@ -115,7 +146,7 @@ public final class GuestSession implements AutoCloseable {
             Timings timings = new Timings(imageSeconds, init, vm.helloSeconds());
             Progress.say("boot %s: init at %.1f s, module loaded, guest JVM ready at %.1f s", image.kernelRelease(),
                     init, vm.helloSeconds());
-            return new GuestSession(profile, image, vm, runDir, timings);
+            return new GuestSession(profile, image, vm, runner, runDir, timings);
         } catch (InterruptedException e) {
             vm.kill();
             Thread.currentThread().interrupt();
@@ -229,6 +260,12 @@ public final class GuestSession implements AutoCloseable {
         return vm.console().log();
     }
 
+    /** Where the guest runs (local, or which container), and where to look when it failed. */
+    public String runnerDiagnostics() {
+        String d = runner.diagnostics();
+        return d.isBlank() ? "runner: " + runner.describe() : d.strip();
+    }
+
     /** Where this run's files are. */
     public Path runDir() {
         return runDir;
@@ -272,9 +309,13 @@ public final class GuestSession implements AutoCloseable {
         return vm.isAlive();
     }
 
-    /** Stops the guest agent; the guest unloads the module and powers off. */
+    /** Stops the guest agent (the guest unloads the module and powers off), then releases the runner. */
     @Override
     public void close() {
-        vm.close();
+        try {
+            vm.close();
+        } finally {
+            runner.close();
+        }
     }
 }

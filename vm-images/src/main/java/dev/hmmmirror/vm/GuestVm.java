@@ -46,6 +46,7 @@ public final class GuestVm implements AutoCloseable {
             String cmdline, boolean echo) {}
 
     private final Spec spec;
+    private final GuestRunner runner;
     private final Process qemu;
     private final Console console;
     private final long startNanos;
@@ -57,8 +58,9 @@ public final class GuestVm implements AutoCloseable {
     private double helloSeconds = -1;
     private long nextId = 1;
 
-    private GuestVm(Spec spec, Process qemu, Console console, long startNanos, Path socket) {
+    private GuestVm(Spec spec, GuestRunner runner, Process qemu, Console console, long startNanos, Path socket) {
         this.spec = spec;
+        this.runner = runner;
         this.qemu = qemu;
         this.console = console;
         this.startNanos = startNanos;
@@ -75,11 +77,16 @@ public final class GuestVm implements AutoCloseable {
         };
     }
 
-    /** Starts QEMU; returns once it runs (the guest is still booting). */
+    /** Starts QEMU on this host; returns once it runs (the guest is still booting). */
     public static GuestVm start(Spec spec) {
-        Path qemuBin = Prerequisites.require("qemu-system-x86_64", "qemu-system-x86");
+        return start(spec, new LocalRunner());
+    }
+
+    /** Starts QEMU with {@code runner}; returns once it runs (the guest is still booting). */
+    public static GuestVm start(Spec spec, GuestRunner runner) {
+        String qemuBin = runner.qemu();
         boolean kvm = useKvm();
-        Path sock = Path.of(System.getProperty("java.io.tmpdir"),
+        Path sock = runner.socketDir().resolve(
                 "hmm-agent-" + ProcessHandle.current().pid() + "-" + SEQ.incrementAndGet() + ".sock");
         try {
             Files.deleteIfExists(sock);
@@ -88,7 +95,7 @@ public final class GuestVm implements AutoCloseable {
         } catch (IOException e) {
             throw new SetupException("cannot prepare " + spec.consoleLog().getParent() + ": " + e.getMessage(), e);
         }
-        List<String> cmd = new ArrayList<>(List.of(qemuBin.toString(),
+        List<String> cmd = new ArrayList<>(List.of(qemuBin,
                 "-machine", "pc", "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
                 "-m", spec.memoryMiB() + "M", "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -105,13 +112,12 @@ public final class GuestVm implements AutoCloseable {
         long t0 = System.nanoTime();
         try {
             Files.writeString(spec.consoleLog().resolveSibling("qemu-command.txt"), String.join(" ", cmd) + "\n");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getOutputStream().close();
+            Process p = runner.launch(cmd);
             Console console = new Console(spec.consoleLog(), t0, spec.echo());
             Thread.ofPlatform().daemon().name("hmm-console").start(() -> console.pump(p.getInputStream()));
-            return new GuestVm(spec, p, console, t0, sock);
-        } catch (IOException e) {
-            throw new SetupException("cannot start " + qemuBin + ": " + e.getMessage(), e);
+            return new GuestVm(spec, runner, p, console, t0, sock);
+        } catch (IOException | RuntimeException e) {
+            throw new SetupException("cannot start " + qemuBin + " (" + runner.describe() + "): " + e.getMessage(), e);
         }
     }
 
@@ -235,7 +241,7 @@ public final class GuestVm implements AutoCloseable {
     }
 
     private GuestFailure failure(String what) {
-        return new GuestFailure(what + jvmCrashReport(), console.log(), console.tail(40));
+        return new GuestFailure(what + jvmCrashReport() + runner.diagnostics(), console.log(), console.tail(40));
     }
 
     /** The head of a guest JVM crash report (hs_err file in the results share), if there is one. */

@@ -13,8 +13,9 @@ import org.apache.commons.io.file.PathUtils;
 
 /**
  * Builds {@code hmm_mirror.ko} from the project's {@code kmod/} and {@code native-headers/} against
- * a guest image's kernel headers, inside the kernel root (chroot), so that the module is built by
- * the gcc the kernel was built with. Builds are cached by source content and kernel.
+ * a guest image's kernel headers, inside the kernel root (a chroot, or the container runner's
+ * container, whose image is that root), so that the module is built by the gcc the kernel was
+ * built with. Builds are cached by source content and kernel, whichever toolchain built them.
  */
 public final class ModuleBuild {
     private final ImageCache cache;
@@ -40,27 +41,68 @@ public final class ModuleBuild {
                 + "run from the project directory or pass -Dhmm.root=/path/to/hmm-mirror");
     }
 
-    /** Builds (or reuses) the module for {@code image} and returns the path of the .ko. */
+    /**
+     * Where the module and the benchmark are compiled, with the kernel root's own gcc and headers:
+     * a chroot of the kernel root on this host (local runner) or the runner's container, whose
+     * image is that root (container runner).
+     */
+    public interface Toolchain {
+        /** A fresh, empty scratch directory (a host path) that the toolchain sees. */
+        Path scratch(String name) throws IOException;
+
+        /** The path under which the toolchain sees {@code hostPath} (inside {@link #scratch}). */
+        String path(Path hostPath);
+
+        /** Runs {@code script} with {@code sh -c} in the toolchain, its output appended to {@code log}. */
+        void run(Path log, long timeoutSeconds, String script);
+
+        /** The local toolchain: {@code chroot} into the kernel root (with its own /proc), needs root. */
+        static Toolchain chroot(Path kernelRoot) {
+            return new Toolchain() {
+                @Override
+                public Path scratch(String name) throws IOException {
+                    Prerequisites.requireRoot("building in the kernel root");
+                    Prerequisites.require("unshare", "util-linux");
+                    Path work = kernelRoot.resolve("tmp").resolve(name);
+                    if (Files.exists(work)) {
+                        PathUtils.deleteDirectory(work);
+                    }
+                    return Files.createDirectories(work);
+                }
+
+                @Override
+                public String path(Path hostPath) {
+                    return "/" + kernelRoot.relativize(hostPath);
+                }
+
+                @Override
+                public void run(Path log, long timeoutSeconds, String script) {
+                    Exec.run(log, timeoutSeconds, List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
+                            "mount -t proc proc \"$1/proc\" && exec chroot \"$1\" sh -c \"$2\"",
+                            "sh", kernelRoot.toString(), script));
+                }
+            };
+        }
+    }
+
+    /** Builds (or reuses) the module for {@code image} in a chroot of its kernel root; returns the .ko. */
     public Path build(GuestImage image) {
+        return build(image, Toolchain.chroot(image.kernelRoot()));
+    }
+
+    /** Builds (or reuses) the module for {@code image} with {@code toolchain}; returns the path of the .ko. */
+    public Path build(GuestImage image, Toolchain toolchain) {
         String key = sourceHash(image.kernelRelease(), image.kernelRoot().getParent().getFileName().toString());
         Path entry = cache.ensure("kmod-" + image.kernelRelease(), key, "hmm_mirror.ko for " + image.kernelRelease(), dir -> {
-            Prerequisites.requireRoot("building hmm_mirror.ko in the kernel root");
-            Prerequisites.require("unshare", "util-linux");
             long t = System.nanoTime();
-            Path work = image.kernelRoot().resolve("tmp/hmm-kmod-" + ProcessHandle.current().pid() + "-" + key);
+            Path work = toolchain.scratch("hmm-kmod-" + ProcessHandle.current().pid() + "-" + key);
             try {
-                if (Files.exists(work)) {
-                    PathUtils.deleteDirectory(work);
-                }
                 Files.createDirectories(work.resolve("kmod"));
                 Files.createDirectories(work.resolve("native-headers"));
                 PathUtils.copyDirectory(projectRoot.resolve("kmod"), work.resolve("kmod"));
                 PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
-                String inRoot = "/tmp/" + work.getFileName() + "/kmod";
-                String root = image.kernelRoot().toString();
-                Exec.run(dir.resolve("build.log"), 900, List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
-                        "mount -t proc proc \"$1/proc\" && exec chroot \"$1\" make -C \"$2\" M=\"$3\" W=1 modules",
-                        "sh", root, image.headersPathInRoot(), inRoot));
+                toolchain.run(dir.resolve("build.log"), 900, "make -C " + image.headersPathInRoot() + " M="
+                        + toolchain.path(work.resolve("kmod")) + " W=1 modules");
                 Files.copy(work.resolve("kmod/hmm_mirror.ko"), dir.resolve("hmm_mirror.ko"));
             } finally {
                 if (Files.exists(work)) {
@@ -80,19 +122,22 @@ public final class ModuleBuild {
      * kernel root, with that root's gcc. Cached by source.
      */
     public Path buildBench(GuestImage image) {
+        return buildBench(image, Toolchain.chroot(image.kernelRoot()));
+    }
+
+    /** Builds the benchmark's C side with {@code toolchain}. Cached by source. */
+    public Path buildBench(GuestImage image, Toolchain toolchain) {
         byte[] src = Scripts.resource("bench/mirror_bench.c");
         String key = sourceHash(image.kernelRelease(), new String(src, java.nio.charset.StandardCharsets.ISO_8859_1));
         Path entry = cache.ensure("bench-" + image.kernelRelease(), key, "mirror_bench for " + image.kernelRelease(), dir -> {
-            Prerequisites.requireRoot("building mirror_bench in the kernel root");
-            Path work = image.kernelRoot().resolve("tmp/hmm-bench-" + ProcessHandle.current().pid() + "-" + key);
+            Path work = toolchain.scratch("hmm-bench-" + ProcessHandle.current().pid() + "-" + key);
             try {
-                Files.createDirectories(work);
                 PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
                 Files.write(work.resolve("mirror_bench.c"), src);
-                String in = "/tmp/" + work.getFileName();
-                Exec.run(dir.resolve("build.log"), 300, List.of("chroot", image.kernelRoot().toString(), "sh", "-c",
+                String in = toolchain.path(work);
+                toolchain.run(dir.resolve("build.log"), 300,
                         "cc=$(ls /usr/bin/x86_64-linux-gnu-gcc-[0-9]* | head -n 1) && $cc -O2 -static -Wall -Werror"
-                                + " -I " + in + "/native-headers -o " + in + "/mirror_bench " + in + "/mirror_bench.c"));
+                                + " -I " + in + "/native-headers -o " + in + "/mirror_bench " + in + "/mirror_bench.c");
                 Files.copy(work.resolve("mirror_bench"), dir.resolve("mirror_bench"));
             } finally {
                 if (Files.exists(work)) {

@@ -18,7 +18,7 @@ import java.util.List;
 public final class Scripts {
     /** Every script, in a fixed order (for hashing). */
     public static final List<String> ALL = List.of("build-userland.sh", "build-kernel-root.sh",
-            "extract-vmlinux.sh", "mkinitramfs.sh", "init", "guest-init.sh");
+            "extract-vmlinux.sh", "mkinitramfs.sh", "init", "guest-init.sh", "build-runner-image.sh");
 
     private Scripts() {}
 

@@ -22,7 +22,8 @@ import java.util.Locale;
  * Command line of the guest pipeline.
  *
  * <pre>
- * hmm-vm run   [--kernel P] [--verbose]   boot P, load the module, run the device demo in the guest
+ * hmm-vm run   [--kernel P] [--verbose] [--runner auto|local|container]
+ *                                         boot P, load the module, run the device demo in the guest
  * hmm-vm images [--kernel P | --all]      build (or check) the cached guest images
  * hmm-vm bench [--kernel P]               time image, bare boot, guest JVM and first result
  * hmm-vm bench-mirror [--kernel P]        the same fault + read from Java and from C, side by side
@@ -44,6 +45,16 @@ public final class HmmVm {
                 case "--kernel" -> profiles.add(KernelProfile.named(args[++i]));
                 case "--all" -> profiles.addAll(KernelProfile.stock());
                 case "--verbose" -> System.setProperty("hmm.verbose", "true");
+                case "--runner" -> {
+                    String r = i + 1 < args.length ? args[++i] : "";
+                    try {
+                        dev.hmmmirror.vm.RunnerSelection.select(r, null, () -> false); // validates the name
+                    } catch (SetupException e) {
+                        System.err.println("hmm-vm: " + e.getMessage());
+                        return 125;
+                    }
+                    System.setProperty("hmm.runner", r);
+                }
                 default -> {
                     System.err.println("unknown option " + args[i] + "; see hmm-vm help");
                     return 125;
@@ -62,12 +73,15 @@ public final class HmmVm {
                 case "bench-migrate" -> benchMain(profiles.getFirst(), dev.hmmmirror.vm.bench.MigrationBench.class.getName());
                 default -> {
                     System.out.println("""
-                            usage: hmm-vm run    [--kernel PROFILE] [--verbose]  boot, load hmm_mirror.ko, run the device demo
+                            usage: hmm-vm run    [--kernel PROFILE] [--verbose] [--runner auto|local|container]
+                                                                                 boot, load hmm_mirror.ko, run the device demo
                                    hmm-vm images [--kernel PROFILE | --all]      build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
                                    hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
                                    hmm-vm bench-migrate [--kernel PROFILE]       migration throughput (MiB/s)
                             profiles: debian-sid (default), debian-trixie, debian-bookworm
+                            runner: where QEMU runs (run, bench-mirror, bench-migrate): auto (default: a container
+                                    when a Docker engine answers, else this host), local, container; env HMM_RUNNER
                             exit codes: 0 ok, 1 guest command failed, 2 kernel splat, 125 could not build or boot""");
                     yield command.equals("help") || command.equals("--help") ? 0 : 125;
                 }

@@ -111,6 +111,7 @@ public final class GuestExtension implements InvocationInterceptor {
             if (r.status() == GuestResult.Status.FAILED) {
                 failure.addSuppressed(new GuestContext("guest " + session.profile().name() + ", kernel "
                         + session.image().kernelRelease() + "; console log: " + session.consoleLog()
+                        + "\n" + session.runnerDiagnostics()
                         + (r.output().isBlank() ? "" : "\n--- test output ---\n" + r.output())
                         + "\n--- dmesg tail ---\n" + r.dmesgTail()));
             }

@@ -1,0 +1,45 @@
+package dev.hmmmirror.vm;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/** QEMU as a process of this host; the module built in a chroot of the kernel root (needs root). */
+public final class LocalRunner implements GuestRunner {
+    @Override
+    public String describe() {
+        return "local";
+    }
+
+    @Override
+    public String qemu() {
+        return Prerequisites.require("qemu-system-x86_64", "qemu-system-x86").toString();
+    }
+
+    @Override
+    public Path socketDir() {
+        return Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    @Override
+    public ModuleBuild.Toolchain toolchain(GuestImage image) {
+        return ModuleBuild.Toolchain.chroot(image.kernelRoot());
+    }
+
+    @Override
+    public Process launch(List<String> command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        return p;
+    }
+
+    @Override
+    public String diagnostics() {
+        return "";
+    }
+
+    @Override
+    public void close() {
+        // nothing held
+    }
+}
