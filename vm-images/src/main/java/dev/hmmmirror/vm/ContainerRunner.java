@@ -2,9 +2,12 @@ package dev.hmmmirror.vm;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Device;
 import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.Volume;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,7 +28,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.io.file.PathUtils;
 import org.testcontainers.DockerClientFactory;
-import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.Container.ExecResult;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.utility.DockerImageName;
@@ -90,15 +92,26 @@ public final class ContainerRunner implements GuestRunner {
         if (!Files.exists(sock)) {
             return false;
         }
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(sock));
-            ch.write(ByteBuffer.wrap("GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer b = ByteBuffer.allocate(256);
-            ch.socket().setSoTimeout(2000);
-            Channels.newInputStream(ch).read(b.array());
-            return new String(b.array(), StandardCharsets.US_ASCII).startsWith("HTTP/1.") 
-                    && new String(b.array(), StandardCharsets.US_ASCII).contains(" 200 ");
-        } catch (IOException | RuntimeException e) {
+        // a hung engine must not hang the selection: ask on another thread, wait 3 s at most
+        var answer = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                ch.connect(UnixDomainSocketAddress.of(sock));
+                ch.write(ByteBuffer.wrap("GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+                byte[] b = new byte[64];
+                int n = Channels.newInputStream(ch).readNBytes(b, 0, b.length);
+                String status = new String(b, 0, n, StandardCharsets.US_ASCII);
+                return status.startsWith("HTTP/1.") && status.contains(" 200 ");
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+        });
+        try {
+            return answer.get(3, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            answer.cancel(true);
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return false;
         }
     }
@@ -131,11 +144,14 @@ public final class ContainerRunner implements GuestRunner {
         GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(tag))
                 .withCommand("sleep", "infinity")
                 .withNetworkMode("none")
-                .withFileSystemBind(cache.root().toString(), cache.root().toString(), BindMode.READ_ONLY)
-                .withFileSystemBind(runDir.toString(), runDir.toString(), BindMode.READ_WRITE)
                 .withLabels(Map.of(LABEL, "guest", PID_LABEL, String.valueOf(ProcessHandle.current().pid())))
                 .withCreateContainerCmdModifier(cmd -> {
                     cmd.withName(name);
+                    // binds set here, not with withFileSystemBind: Testcontainers would first check
+                    // "file mounting" by starting a helper image, which it would have to pull
+                    cmd.getHostConfig().withBinds(
+                            new Bind(cache.root().toString(), new Volume(cache.root().toString()), AccessMode.ro),
+                            new Bind(runDir.toString(), new Volume(runDir.toString()), AccessMode.rw));
                     if (kvm) {
                         cmd.getHostConfig().withDevices(Device.parse("/dev/kvm"));
                     }
