@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The guest suite through the container runner: QEMU and the kernel's gcc in a
+# locally built image (Testcontainers), on one profile (HMM_KERNELS, default
+# debian-sid). Starts dockerd when no engine answers (ci/start-docker.sh).
+# Expects the project installed by ci/test.sh (mvn install); reports go to
+# guest-tests/target/failsafe-reports/<profile>-container/, the console to
+# guest-tests/target/hmm-guest/<profile>-container/console.log.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source ci/env.sh || exit 1
+bash ci/start-docker.sh || exit 1
+rc=0
+for k in ${HMM_KERNELS:-debian-sid}; do
+  echo "[hmm] ===== guest suite on $k, container runner ====="
+  mvn -B verify -pl guest-tests -Dhmm.kernel="$k" -Dhmm.runner=container -Dhmm.reports="$k-container" "$@" || rc=1
+done
+exit $rc
