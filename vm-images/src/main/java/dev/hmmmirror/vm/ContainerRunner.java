@@ -136,6 +136,15 @@ public final class ContainerRunner implements GuestRunner {
                 + Long.toHexString(System.nanoTime() & 0xffffff);
         try {
             Files.createDirectories(runDir);
+            // leftovers of a killed run in this run directory: agent sockets, module build scratch
+            try (var old = Files.list(runDir)) {
+                for (Path f : old.filter(f -> f.getFileName().toString().matches("hmm-agent-.*\\.sock")).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            if (Files.exists(runDir.resolve("kbuild"))) {
+                PathUtils.deleteDirectory(runDir.resolve("kbuild"));
+            }
         } catch (IOException e) {
             throw new SetupException("cannot create " + runDir + ": " + e.getMessage(), e);
         }
