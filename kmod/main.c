@@ -26,6 +26,10 @@ static unsigned int ndevices = 2;
 module_param(ndevices, uint, 0444);
 MODULE_PARM_DESC(ndevices, "number of /dev/hmm_mirrorN devices (1-16, default 2)");
 
+static bool inject_warn;
+module_param(inject_warn, bool, 0644);
+MODULE_PARM_DESC(inject_warn, "debug: WARN at the next open (checks that test harnesses catch kernel splats)");
+
 static struct hmm_mirror_device *devices;
 
 static u64 hmm_mirror_caps(void)
@@ -308,6 +312,8 @@ static int hmm_mirror_open(struct inode *inode, struct file *file)
 
 	if (!current->mm)
 		return -EINVAL;
+	WARN(READ_ONCE(inject_warn) && xchg(&inject_warn, false),
+	     "hmm_mirror: WARN injected by the inject_warn module parameter\n");
 	mirror = kzalloc_obj(*mirror, GFP_KERNEL);
 	if (!mirror)
 		return -ENOMEM;

@@ -85,4 +85,36 @@ class LifecycleIT {
                     "a forked child shares the file but not the mm");
         }
     }
+
+    @Test
+    void closeWhileAnotherThreadIsFaultingIsSafe() throws Exception {
+        int before = moduleRefcount();
+        try (Memory mem = Memory.anonymous(512)) {
+            mem.segment().fill((byte) 3);
+            for (int round = 0; round < 5; round++) {
+                Mirror m = Mirror.open(0);
+                java.util.concurrent.CompletableFuture<String> faulter = java.util.concurrent.CompletableFuture
+                        .supplyAsync(() -> {
+                            try {
+                                while (true) {
+                                    m.fault(mem, Access.WRITE);
+                                    m.read(mem.address(), 512);
+                                }
+                            } catch (IllegalStateException closed) {
+                                return "closed";
+                            } catch (dev.hmmmirror.HmmException e) {
+                                return e.getMessage();
+                            }
+                        });
+                Thread.sleep(50 + 30L * round);
+                m.close(); // the descriptor goes away only when the faulting call returns
+                assertEquals("closed", faulter.get(120, TimeUnit.SECONDS));
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (moduleRefcount() != before && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(before, moduleRefcount(), "every closed mirror was released");
+    }
 }

@@ -8,16 +8,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * An open {@code /dev/hmm_mirrorN} file descriptor. Every hmm_mirror command goes through
  * {@link #issue}: the one place where commands are issued, so tracing, fuzzing and fault
  * injection have one hook.
+ *
+ * <p>Closing while other threads are inside a system call on this file is safe: the descriptor is
+ * released only when the last of them returns, so its number cannot be reused under them.
  */
 public final class DeviceFile implements AutoCloseable {
-    private static final int CLOSED = -1;
+    /** Bit set in {@link #state} once close() was called; the low bits count calls in flight. */
+    private static final int CLOSING = 1 << 30;
 
     private final String path;
-    private final AtomicInteger fd;
+    private final int fd;
+    private final AtomicInteger state = new AtomicInteger();
 
     private DeviceFile(String path, int fd) {
         this.path = path;
-        this.fd = new AtomicInteger(fd);
+        this.fd = fd;
     }
 
     /** Opens {@code path} read-write; throws with the errno and a hint when that fails. */
@@ -69,7 +74,13 @@ public final class DeviceFile implements AutoCloseable {
      * @throws HmmException carrying the errno when the kernel refuses the command
      */
     public int issue(Command command, MemorySegment arg) throws HmmException {
-        int rc = Posix.ioctl(descriptor(), command.request(), arg);
+        int rc;
+        acquire();
+        try {
+            rc = Posix.ioctl(fd, command.request(), arg);
+        } finally {
+            release();
+        }
         if (rc < 0) {
             if (-rc == 95) { // EOPNOTSUPP: the kernel lacks what the command needs
                 throw new dev.hmmmirror.MissingCapabilityException("ioctl " + command.ioctlName(), path, -rc,
@@ -86,19 +97,23 @@ public final class DeviceFile implements AutoCloseable {
      * @return bytes read, 0 when none arrived in time
      */
     public long readEvents(MemorySegment buf, int timeoutMillis) throws HmmException {
-        int fd = descriptor();
-        int ready = Posix.pollIn(fd, timeoutMillis);
-        if (ready < 0) {
-            throw new HmmException("poll", path, -ready, null);
+        acquire();
+        try {
+            int ready = Posix.pollIn(fd, timeoutMillis);
+            if (ready < 0) {
+                throw new HmmException("poll", path, -ready, null);
+            }
+            if (ready == 0) {
+                return 0;
+            }
+            long n = Posix.read(fd, buf, buf.byteSize());
+            if (n < 0) {
+                throw new HmmException("read", path, (int) -n, null);
+            }
+            return n;
+        } finally {
+            release();
         }
-        if (ready == 0) {
-            return 0;
-        }
-        long n = Posix.read(fd, buf, buf.byteSize());
-        if (n < 0) {
-            throw new HmmException("read", path, (int) -n, null);
-        }
-        return n;
     }
 
     /**
@@ -106,30 +121,56 @@ public final class DeviceFile implements AutoCloseable {
      * tests of the kernel's ownership check. Returns 0 or the errno the child saw.
      */
     public int issueFromOtherProcess(Command command, MemorySegment arg) {
-        return Posix.ioctlFromForkedChild(descriptor(), command.request(), arg);
+        acquire();
+        try {
+            return Posix.ioctlFromForkedChild(fd, command.request(), arg);
+        } finally {
+            release();
+        }
     }
 
-    private int descriptor() {
-        int value = fd.get();
-        if (value == CLOSED) {
-            throw new IllegalStateException(path + " is closed");
+    private void acquire() {
+        while (true) {
+            int s = state.get();
+            if ((s & CLOSING) != 0) {
+                throw new IllegalStateException(path + " is closed");
+            }
+            if (state.compareAndSet(s, s + 1)) {
+                return;
+            }
         }
-        return value;
+    }
+
+    private void release() {
+        if (state.decrementAndGet() == CLOSING) {
+            Posix.close(fd); // the last call in flight after close(): release the descriptor now
+        }
     }
 
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
-        return fd.get() == CLOSED;
+        return (state.get() & CLOSING) != 0;
     }
 
-    /** Closes the descriptor; later calls do nothing. */
+    /**
+     * Closes the descriptor (at once, or when the last call in flight returns); later calls do
+     * nothing.
+     */
     @Override
     public void close() throws HmmException {
-        int value = fd.getAndSet(CLOSED);
-        if (value != CLOSED) {
-            int rc = Posix.close(value);
-            if (rc < 0) {
-                throw new HmmException("close", path, -rc, null);
+        while (true) {
+            int s = state.get();
+            if ((s & CLOSING) != 0) {
+                return;
+            }
+            if (state.compareAndSet(s, s | CLOSING)) {
+                if (s == 0) {
+                    int rc = Posix.close(fd);
+                    if (rc < 0) {
+                        throw new HmmException("close", path, -rc, null);
+                    }
+                }
+                return;
             }
         }
     }

@@ -241,7 +241,8 @@ public final class GuestVm implements AutoCloseable {
     }
 
     private GuestFailure failure(String what) {
-        return new GuestFailure(what + jvmCrashReport() + runner.diagnostics(), console.log(), console.tail(40));
+        return new GuestFailure(what + jvmCrashReport() + runner.diagnostics(), console.log(), console.tail(40),
+                hello == null);
     }
 
     /** The head of a guest JVM crash report (hs_err file in the results share), if there is one. */

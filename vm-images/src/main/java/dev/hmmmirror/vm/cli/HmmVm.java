@@ -68,6 +68,8 @@ public final class HmmVm {
             return switch (command) {
                 case "run" -> demo(profiles.getFirst());
                 case "images" -> images(profiles);
+                case "suite", "matrix" -> suite(command.equals("matrix") && profiles.size() == 1
+                        && !java.util.Arrays.asList(args).contains("--kernel") ? KernelProfile.stock() : profiles);
                 case "bench" -> bench(profiles.getFirst());
                 case "bench-mirror" -> benchMain(profiles.getFirst(), dev.hmmmirror.vm.bench.MirrorBench.class.getName());
                 case "bench-migrate" -> benchMain(profiles.getFirst(), dev.hmmmirror.vm.bench.MigrationBench.class.getName());
@@ -75,6 +77,8 @@ public final class HmmVm {
                     System.out.println("""
                             usage: hmm-vm run    [--kernel PROFILE] [--verbose] [--runner auto|local|container]
                                                                                  boot, load hmm_mirror.ko, run the device demo
+                                   hmm-vm suite  [--kernel PROFILE]              run the guest suite, print a table (ci/hmm-suite)
+                                   hmm-vm matrix [--kernel P]... | --all         the suite on several kernels: table, JSON, JUnit XML, HTML
                                    hmm-vm images [--kernel PROFILE | --all]      build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
                                    hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
@@ -92,6 +96,22 @@ public final class HmmVm {
         } catch (InterruptedException e) {
             return 125;
         }
+    }
+
+    private static int suite(List<KernelProfile> profiles) {
+        java.nio.file.Path reports = java.nio.file.Path.of(System.getProperty("hmm.report.dir", "target/hmm-report"))
+                .toAbsolutePath();
+        String pkg = System.getProperty("hmm.suite.package", "dev.hmmmirror.guest");
+        List<dev.hmmmirror.vm.suite.KernelRun> runs = new ArrayList<>();
+        for (KernelProfile p : profiles) {
+            runs.add(dev.hmmmirror.vm.suite.SuiteRunner.run(p,
+                    List.of(org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage(pkg)), reports));
+        }
+        dev.hmmmirror.vm.suite.Reports.printTable(runs, System.out);
+        dev.hmmmirror.vm.suite.Reports.write(runs, reports);
+        int code = dev.hmmmirror.vm.suite.Reports.exitCode(runs);
+        System.out.println("reports: " + reports.resolve("index.html") + " (summary.json, junit-*.xml); exit code " + code);
+        return code;
     }
 
     private static int images(List<KernelProfile> profiles) {

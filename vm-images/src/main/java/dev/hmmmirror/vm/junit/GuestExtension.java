@@ -85,11 +85,17 @@ public final class GuestExtension implements InvocationInterceptor {
                 SessionHolder.class);
         GuestSession session = holder.session();
         GuestResult r;
+        int firstLine = session.console().lineCount() + 1;
         try {
             r = session.runTest(context.getUniqueId());
         } catch (GuestFailure e) {
             holder.broken(e);
             throw e;
+        } finally {
+            // where this test's console output is, for reports that link to it
+            context.publishReportEntry(java.util.Map.of("hmm.console", session.consoleLog().toString(),
+                    "hmm.console.lines", firstLine + "-" + session.console().lineCount(),
+                    "hmm.kernel", session.image().kernelRelease()));
         }
         List<KernelSplat> splats = session.newSplats();
         Throwable failure = switch (r.status()) {
@@ -121,9 +127,10 @@ public final class GuestExtension implements InvocationInterceptor {
 
     static AssertionError splatError(List<KernelSplat> splats, GuestSession session) {
         KernelSplat first = splats.getFirst();
-        return new AssertionError("kernel " + first.kind() + " in the guest (" + session.image().kernelRelease()
+        return new dev.hmmmirror.vm.KernelSplatError("kernel " + first.kind() + " in the guest (" + session.image().kernelRelease()
                 + "): " + first.headline() + "\n" + first.report() + (splats.size() > 1 ? "\n(+" + (splats.size() - 1)
-                        + " more reports)" : "") + "\nconsole log: " + session.consoleLog() + " line " + first.lineNumber());
+                        + " more reports)" : "") + "\nconsole log: " + session.consoleLog() + " line " + first.lineNumber(),
+                splats);
     }
 
     private static Throwable guestThrowable(GuestResult r, ExtensionContext context) {
