@@ -45,6 +45,8 @@ public final class GuestSession implements AutoCloseable {
      */
     public record Timings(double image, double init, double agentReady) {}
 
+    private List<AutoCloseable> holds = List.of();
+
     private GuestSession(KernelProfile profile, GuestImage image, GuestVm vm, GuestRunner runner, Path runDir,
             Timings timings) {
         this.profile = profile;
@@ -94,13 +96,35 @@ public final class GuestSession implements AutoCloseable {
             Prerequisites.require("qemu-system-x86_64", "qemu-system-x86");
         }
         GuestImage image = new GuestImages(cache).ensure(profile);
+        // the guest reads these entries over 9p for its whole life: keep them from being pruned
+        List<AutoCloseable> holds = List.of(cache.use(image.userland().getParent()),
+                cache.use(image.kernelRoot().getParent()), cache.use(image.kernel().getParent()));
         Path runDir = runDir(profile, kind);
-        GuestRunner runner = GuestRunner.create(kind, cache, image, runDir);
+        GuestRunner runner;
         try {
-            return start(profile, classpath, echo, cache, image, runner, runDir, t0);
+            runner = GuestRunner.create(kind, cache, image, runDir);
+        } catch (RuntimeException e) {
+            release(holds);
+            throw e;
+        }
+        try {
+            GuestSession session = start(profile, classpath, echo, cache, image, runner, runDir, t0);
+            session.holds = holds;
+            return session;
         } catch (RuntimeException e) {
             runner.close();
+            release(holds);
             throw e;
+        }
+    }
+
+    private static void release(List<AutoCloseable> holds) {
+        for (AutoCloseable h : holds) {
+            try {
+                h.close();
+            } catch (Exception e) {
+                Progress.say("could not release a cache entry: %s", e.getMessage());
+            }
         }
     }
 
@@ -315,7 +339,11 @@ public final class GuestSession implements AutoCloseable {
         try {
             vm.close();
         } finally {
-            runner.close();
+            try {
+                runner.close();
+            } finally {
+                release(holds);
+            }
         }
     }
 }

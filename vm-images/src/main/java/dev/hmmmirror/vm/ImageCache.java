@@ -126,6 +126,32 @@ public final class ImageCache {
         }
     }
 
+    /**
+     * Marks a complete entry as in use until the returned handle is closed: a shared lock on its
+     * lock file, so that no other process (or this one) prunes it while a guest reads it over 9p.
+     */
+    public AutoCloseable use(Path entry) {
+        try {
+            FileChannel ch = FileChannel.open(Path.of(entry + ".lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, StandardOpenOption.READ);
+            FileLock lock;
+            try {
+                lock = ch.lock(0, Long.MAX_VALUE, true);
+            } catch (java.nio.channels.OverlappingFileLockException already) {
+                lock = null; // this JVM already holds it for another guest
+            }
+            FileLock held = lock;
+            return () -> {
+                if (held != null) {
+                    held.release();
+                }
+                ch.close();
+            };
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock cache entry " + entry, e);
+        }
+    }
+
     /** How many complete entries of one name are kept (the newest); older ones are deleted. */
     static final int KEEP = 2;
 
@@ -168,6 +194,8 @@ public final class ImageCache {
                         deleteQuietly(old);
                         Files.deleteIfExists(Path.of(old + ".lock"));
                     }
+                } catch (java.nio.channels.OverlappingFileLockException inUseHere) {
+                    // a guest of this JVM uses it
                 }
             }
         } catch (IOException | RuntimeException e) {

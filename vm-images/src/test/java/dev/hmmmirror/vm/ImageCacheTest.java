@@ -133,4 +133,20 @@ class ImageCacheTest {
         assertTrue(Files.exists(k2) && Files.exists(k3), "the newest two stay");
         assertTrue(Files.exists(other), "other names are not touched");
     }
+
+    @Test
+    void anEntryInUseIsNotPruned(@TempDir Path root) throws Exception {
+        ImageCache cache = new ImageCache(root);
+        Path k1 = cache.ensure("boot-sid", "k1", "b", dir -> { });
+        try (AutoCloseable inUse = cache.use(k1)) {
+            Thread.sleep(20);
+            cache.ensure("boot-sid", "k2", "b", dir -> { });
+            Thread.sleep(20);
+            cache.ensure("boot-sid", "k3", "b", dir -> { });
+            assertTrue(Files.exists(k1), "a guest still reads it");
+        }
+        Thread.sleep(20);
+        cache.ensure("boot-sid", "k4", "b", dir -> { });
+        assertFalse(Files.exists(k1), "pruned once released");
+    }
 }
