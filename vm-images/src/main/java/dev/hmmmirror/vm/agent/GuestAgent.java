@@ -75,7 +75,13 @@ public final class GuestAgent {
         }
         captured.reset();
         long t0 = System.nanoTime();
-        TestRunner.Outcome o = tests.run(uniqueId);
+        Thread watchdog = Thread.ofPlatform().daemon().name("hmm-watchdog").start(() -> watch(uniqueId));
+        TestRunner.Outcome o;
+        try {
+            o = tests.run(uniqueId);
+        } finally {
+            watchdog.interrupt();
+        }
         long ms = (System.nanoTime() - t0) / 1_000_000;
         String out = captured.toString(StandardCharsets.UTF_8);
         if (o.status() == GuestResult.Status.FAILED) {
@@ -113,6 +119,51 @@ public final class GuestAgent {
                     "exit " + rc, "", new byte[0], out, "");
         } catch (IOException | InterruptedException e) {
             return new GuestResult(GuestResult.Status.FAILED, 0, e.toString(), trace(e), new byte[0], "", "");
+        }
+    }
+
+    /**
+     * When a test runs longer than {@code hmm.guest.watchdog} seconds (default 90), writes every
+     * thread of this JVM to the console: Java stack, kernel state, wait channel and kernel stack,
+     * so that a test stuck in (or spinning on) the kernel shows where.
+     */
+    private static void watch(String uniqueId) {
+        try {
+            Thread.sleep(Long.getLong("hmm.guest.watchdog", 90) * 1000);
+        } catch (InterruptedException done) {
+            return;
+        }
+        PrintStream console = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        console.println("@@HMM WATCHDOG test still running: " + uniqueId);
+        for (var e : Thread.getAllStackTraces().entrySet()) {
+            console.println("@@HMM WATCHDOG java thread " + e.getKey().getName() + " " + e.getKey().getState());
+            for (StackTraceElement f : e.getValue()) {
+                console.println("@@HMM WATCHDOG     at " + f);
+            }
+        }
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            for (java.nio.file.Path t : tasks.toList()) {
+                String stat = read(t.resolve("stat"));
+                String wchan = read(t.resolve("wchan"));
+                console.println("@@HMM WATCHDOG task " + t.getFileName() + " " + stat.replaceAll("^\\d+ ", "")
+                        .split(" ")[0] + " state " + (stat.contains(") ") ? stat.substring(stat.indexOf(") ") + 2, stat.indexOf(") ") + 3) : "?")
+                        + " wchan " + wchan);
+                for (String line : read(t.resolve("stack")).split("\n")) {
+                    if (!line.isBlank()) {
+                        console.println("@@HMM WATCHDOG     " + line);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            console.println("@@HMM WATCHDOG cannot read /proc/self/task: " + e);
+        }
+    }
+
+    private static String read(java.nio.file.Path p) {
+        try {
+            return java.nio.file.Files.readString(p).strip();
+        } catch (IOException e) {
+            return "";
         }
     }
 
