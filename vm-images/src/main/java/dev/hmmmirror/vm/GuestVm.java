@@ -100,7 +100,8 @@ public final class GuestVm implements AutoCloseable {
                 "-m", spec.memoryMiB() + "M", "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", spec.image().kernel().toString(), "-initrd", spec.image().initramfs().toString(),
-                "-append", "console=ttyS0 panic=-1 loglevel=5 transparent_hugepage=madvise hung_task_timeout_secs=60"
+                "-append", "console=ttyS0 panic=-1 loglevel=5 transparent_hugepage=madvise"
+                        + " sysctl.kernel.hung_task_timeout_secs=60"
                         + (spec.bare() ? " hmm.mode=bare" : "") + (spec.cmdline().isBlank() ? "" : " " + spec.cmdline()),
                 "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
                 "-chardev", "socket,id=agent,path=" + sock + ",server=on,wait=off", "-serial", "chardev:agent",

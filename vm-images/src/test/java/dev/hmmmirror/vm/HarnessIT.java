@@ -42,10 +42,12 @@ class HarnessIT {
     void guestRootIsReadOnlyUserlandUnderAWritableOverlay() throws Exception {
         GuestResult r = session.exec("set -e; uname -r; touch /etc/written-in-guest; ls /etc/written-in-guest;"
                 + " grep -c ' /hmm/out 9p ' /proc/mounts; echo data > /hmm/out/probe; grep -q hmm_mirror /proc/modules"
-                + " && echo module-loaded; ls /dev/hmm_mirror0 /dev/hmm_mirror1", Duration.ofSeconds(120));
+                + " && echo module-loaded; ls /dev/hmm_mirror0 /dev/hmm_mirror1;"
+                + " echo hung-task-timeout=$(cat /proc/sys/kernel/hung_task_timeout_secs)", Duration.ofSeconds(120));
         assertEquals(GuestResult.Status.PASSED, r.status(), r.output());
         assertTrue(r.output().startsWith(session.image().kernelRelease()), r.output());
         assertTrue(r.output().contains("module-loaded"), r.output());
+        assertTrue(r.output().contains("hung-task-timeout=60"), "hung tasks are reported after 60 s: " + r.output());
         assertEquals("data\n", Files.readString(session.runDir().resolve("out/probe")), "results share is writable");
         assertFalse(Files.exists(session.image().userland().resolve("etc/written-in-guest")),
                 "guest writes must not reach the cached userland");
