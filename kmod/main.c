@@ -57,15 +57,34 @@ static bool reserved_is_zero(const __u64 *reserved, size_t n)
 	return true;
 }
 
+/*
+ * Copies in a command struct of @size bytes and checks its size field (its
+ * first __u32) and its @nreserved reserved words, which must all be zero.
+ */
+static int hmm_mirror_copy_in(void *arg, size_t size, const void __user *uarg,
+			      const __u64 *reserved, size_t nreserved)
+{
+	u32 declared;
+
+	if (copy_from_user(arg, uarg, size))
+		return -EFAULT;
+	memcpy(&declared, arg, sizeof(declared));
+	if (declared != size || !reserved_is_zero(reserved, nreserved))
+		return -EINVAL;
+	return 0;
+}
+
 static long hmm_mirror_ioc_version(struct hmm_mirror *mirror,
 				   void __user *uarg)
 {
 	struct hmm_mirror_version v;
+	int ret;
 
-	if (copy_from_user(&v, uarg, sizeof(v)))
-		return -EFAULT;
-	if (v.size != sizeof(v) || v.pad ||
-	    !reserved_is_zero(v.reserved, ARRAY_SIZE(v.reserved)))
+	ret = hmm_mirror_copy_in(&v, sizeof(v), uarg, v.reserved,
+				 ARRAY_SIZE(v.reserved));
+	if (ret)
+		return ret;
+	if (v.pad)
 		return -EINVAL;
 
 	v.abi_version = HMM_MIRROR_ABI_VERSION;
@@ -92,30 +111,15 @@ static int hmm_mirror_check_range(u64 addr, u64 npages)
 	return 0;
 }
 
-/*
- * Copies in a command struct of @size bytes and checks its size field (its
- * first __u32); the caller checks the reserved words.
- */
-static int hmm_mirror_copy_in(void *arg, size_t size, const void __user *uarg)
-{
-	u32 declared;
-
-	if (copy_from_user(arg, uarg, size))
-		return -EFAULT;
-	memcpy(&declared, arg, sizeof(declared));
-	return declared == size ? 0 : -EINVAL;
-}
-
 static long hmm_mirror_ioc_fault(struct hmm_mirror *mirror, void __user *uarg)
 {
 	struct hmm_mirror_range r;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&r, sizeof(r), uarg);
+	ret = hmm_mirror_copy_in(&r, sizeof(r), uarg, r.reserved,
+				 ARRAY_SIZE(r.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(r.reserved, ARRAY_SIZE(r.reserved)))
-		return -EINVAL;
 	if (r.flags & ~HMM_MIRROR_FAULT_WRITE)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(r.addr, r.npages);
@@ -135,11 +139,10 @@ static long hmm_mirror_ioc_rw(struct hmm_mirror *mirror, void __user *uarg,
 	struct hmm_mirror_rw rw;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&rw, sizeof(rw), uarg);
+	ret = hmm_mirror_copy_in(&rw, sizeof(rw), uarg, rw.reserved,
+				 ARRAY_SIZE(rw.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(rw.reserved, ARRAY_SIZE(rw.reserved)))
-		return -EINVAL;
 	if (rw.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(rw.addr, rw.npages);
@@ -165,11 +168,10 @@ static long hmm_mirror_ioc_snapshot(struct hmm_mirror *mirror,
 	struct hmm_mirror_snapshot snap;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&snap, sizeof(snap), uarg);
+	ret = hmm_mirror_copy_in(&snap, sizeof(snap), uarg, snap.reserved,
+				 ARRAY_SIZE(snap.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(snap.reserved, ARRAY_SIZE(snap.reserved)))
-		return -EINVAL;
 	if (snap.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(snap.addr, snap.npages);
@@ -188,11 +190,10 @@ static long hmm_mirror_ioc_counters(struct hmm_mirror *mirror,
 	struct hmm_mirror_counters c;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&c, sizeof(c), uarg);
+	ret = hmm_mirror_copy_in(&c, sizeof(c), uarg, c.reserved,
+				 ARRAY_SIZE(c.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(c.reserved, ARRAY_SIZE(c.reserved)))
-		return -EINVAL;
 	if (c.pad)
 		return -EINVAL;
 	c.faults = atomic64_read(&s->faults);
@@ -221,11 +222,10 @@ static long hmm_mirror_ioc_set_delay(struct hmm_mirror *mirror,
 	struct hmm_mirror_delay d;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&d, sizeof(d), uarg);
+	ret = hmm_mirror_copy_in(&d, sizeof(d), uarg, d.reserved,
+				 ARRAY_SIZE(d.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(d.reserved, ARRAY_SIZE(d.reserved)))
-		return -EINVAL;
 	if (d.flags || d.delay_us > HMM_MIRROR_MAX_DELAY_US)
 		return -EINVAL;
 	hmm_mirror_set_delay(mirror, d.delay_us);
@@ -238,11 +238,10 @@ static long hmm_mirror_ioc_migrate(struct hmm_mirror *mirror,
 	struct hmm_mirror_migrate mg;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&mg, sizeof(mg), uarg);
+	ret = hmm_mirror_copy_in(&mg, sizeof(mg), uarg, mg.reserved,
+				 ARRAY_SIZE(mg.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(mg.reserved, ARRAY_SIZE(mg.reserved)))
-		return -EINVAL;
 	if (mg.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(mg.addr, mg.npages);
@@ -263,11 +262,10 @@ static long hmm_mirror_ioc_exclusive(struct hmm_mirror *mirror,
 	struct hmm_mirror_range r;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&r, sizeof(r), uarg);
+	ret = hmm_mirror_copy_in(&r, sizeof(r), uarg, r.reserved,
+				 ARRAY_SIZE(r.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(r.reserved, ARRAY_SIZE(r.reserved)))
-		return -EINVAL;
 	if (r.flags)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(r.addr, r.npages);
@@ -286,11 +284,10 @@ static long hmm_mirror_ioc_atomic_add(struct hmm_mirror *mirror,
 	struct hmm_mirror_atomic a;
 	int ret;
 
-	ret = hmm_mirror_copy_in(&a, sizeof(a), uarg);
+	ret = hmm_mirror_copy_in(&a, sizeof(a), uarg, a.reserved,
+				 ARRAY_SIZE(a.reserved));
 	if (ret)
 		return ret;
-	if (!reserved_is_zero(a.reserved, ARRAY_SIZE(a.reserved)))
-		return -EINVAL;
 	if (a.flags || (a.addr & 7))
 		return -EINVAL;
 	ret = hmm_mirror_check_range(a.addr & PAGE_MASK, 1);

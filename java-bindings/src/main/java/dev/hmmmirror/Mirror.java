@@ -2,9 +2,12 @@ package dev.hmmmirror;
 
 import dev.hmmmirror.internal.Command;
 import dev.hmmmirror.internal.DeviceFile;
+import dev.hmmmirror.internal.gen.HmmMirrorH;
+import dev.hmmmirror.internal.gen.hmm_mirror_atomic;
 import dev.hmmmirror.internal.gen.hmm_mirror_counters;
 import dev.hmmmirror.internal.gen.hmm_mirror_delay;
 import dev.hmmmirror.internal.gen.hmm_mirror_event;
+import dev.hmmmirror.internal.gen.hmm_mirror_migrate;
 import dev.hmmmirror.internal.gen.hmm_mirror_range;
 import dev.hmmmirror.internal.gen.hmm_mirror_rw;
 import dev.hmmmirror.internal.gen.hmm_mirror_snapshot;
@@ -100,8 +103,7 @@ public final class Mirror implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment r = hmm_mirror_range.allocate(arena);
             hmm_mirror_range.size(r, (int) hmm_mirror_range.sizeof());
-            hmm_mirror_range.flags(r, access == Access.WRITE ? (int) dev.hmmmirror.internal.gen.HmmMirrorH
-                    .HMM_MIRROR_FAULT_WRITE() : 0);
+            hmm_mirror_range.flags(r, access == Access.WRITE ? (int) HmmMirrorH.HMM_MIRROR_FAULT_WRITE() : 0);
             hmm_mirror_range.addr(r, address);
             hmm_mirror_range.npages(r, pages);
             file.issue(Command.FAULT, r);
@@ -225,14 +227,14 @@ public final class Mirror implements AutoCloseable {
 
     private Migration migrate(Command command, long address, long pages) throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment m = dev.hmmmirror.internal.gen.hmm_mirror_migrate.allocate(arena);
-            dev.hmmmirror.internal.gen.hmm_mirror_migrate.size(m,
-                    (int) dev.hmmmirror.internal.gen.hmm_mirror_migrate.sizeof());
-            dev.hmmmirror.internal.gen.hmm_mirror_migrate.addr(m, address);
-            dev.hmmmirror.internal.gen.hmm_mirror_migrate.npages(m, pages);
+            MemorySegment m = hmm_mirror_migrate.allocate(arena);
+            hmm_mirror_migrate.size(m,
+                    (int) hmm_mirror_migrate.sizeof());
+            hmm_mirror_migrate.addr(m, address);
+            hmm_mirror_migrate.npages(m, pages);
             file.issue(command, m);
-            return new Migration(dev.hmmmirror.internal.gen.hmm_mirror_migrate.migrated(m),
-                    dev.hmmmirror.internal.gen.hmm_mirror_migrate.skipped(m));
+            return new Migration(hmm_mirror_migrate.migrated(m),
+                    hmm_mirror_migrate.skipped(m));
         }
     }
 
@@ -261,12 +263,12 @@ public final class Mirror implements AutoCloseable {
      */
     public long atomicAdd(long address, long value) throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = dev.hmmmirror.internal.gen.hmm_mirror_atomic.allocate(arena);
-            dev.hmmmirror.internal.gen.hmm_mirror_atomic.size(a, (int) dev.hmmmirror.internal.gen.hmm_mirror_atomic.sizeof());
-            dev.hmmmirror.internal.gen.hmm_mirror_atomic.addr(a, address);
-            dev.hmmmirror.internal.gen.hmm_mirror_atomic.value(a, value);
+            MemorySegment a = hmm_mirror_atomic.allocate(arena);
+            hmm_mirror_atomic.size(a, (int) hmm_mirror_atomic.sizeof());
+            hmm_mirror_atomic.addr(a, address);
+            hmm_mirror_atomic.value(a, value);
             file.issue(Command.ATOMIC_ADD, a);
-            return dev.hmmmirror.internal.gen.hmm_mirror_atomic.old(a);
+            return hmm_mirror_atomic.old(a);
         }
     }
 

@@ -16,10 +16,6 @@ import java.util.List;
  * Their content is part of every cache key that depends on them.
  */
 public final class Scripts {
-    /** Every script, in a fixed order (for hashing). */
-    public static final List<String> ALL = List.of("build-userland.sh", "build-kernel-root.sh",
-            "extract-vmlinux.sh", "mkinitramfs.sh", "init", "guest-init.sh", "build-runner-image.sh");
-
     private Scripts() {}
 
     /** The bytes of script {@code name}. */

@@ -200,7 +200,4 @@ public final class HmmVm {
         }
     }
 
-    static String fmt(double s) {
-        return String.format(Locale.ROOT, "%.1f s", s);
-    }
 }
