@@ -118,6 +118,10 @@ public final class ContainerRunner implements GuestRunner {
 
     /** Ensures the profile's runner image and starts this session's container. */
     public static ContainerRunner start(ImageCache cache, GuestImage guest, Path runDir) {
+        if (guest.profile().kind() != KernelProfile.Kind.STOCK) {
+            throw new SetupException("the container runner runs the stock Debian kernels only; run "
+                    + guest.profile().name() + " with --runner local (-Dhmm.runner=local)");
+        }
         if (!"true".equals(System.getenv("TESTCONTAINERS_RYUK_DISABLED"))
                 || System.getenv("TESTCONTAINERS_HOST_OVERRIDE") == null) {
             throw new SetupException("the container runner needs TESTCONTAINERS_RYUK_DISABLED=true and "
@@ -184,7 +188,7 @@ public final class ContainerRunner implements GuestRunner {
         String suite = guest.profile().suite();
         Map<String, String> qemu = new PackageIndex(cache, AptSources.debianMirror())
                 .resolve(suite, List.of("qemu-system-x86"));
-        String key = Scripts.hash(List.of("build-runner-image.sh"), guest.kernelRoot().getParent().getFileName().toString(),
+        String key = Scripts.hash(List.of("build-runner-image.sh"), guest.toolRoot().getParent().getFileName().toString(),
                 qemu.toString());
         String tag = "hmm-mirror/runner:" + suite + "-" + key;
         Path entry = cache.ensure("runner-" + suite, key, "runner image " + tag, dir -> build(guest, tag, dir));
@@ -201,7 +205,7 @@ public final class ContainerRunner implements GuestRunner {
                 guest.profile().name(), tag, dir.resolve("build.log"));
         Exec.run(dir.resolve("build.log"), 1800, List.of("bash",
                 Scripts.install("build-runner-image.sh", dir.resolve("scripts")).toString(),
-                guest.kernelRoot().toString(), tag, String.valueOf(ProcessHandle.current().pid())));
+                guest.toolRoot().toString(), tag, String.valueOf(ProcessHandle.current().pid())));
         Progress.say("image %s: runner image built in %s", guest.profile().name(), Progress.since(t));
     }
 

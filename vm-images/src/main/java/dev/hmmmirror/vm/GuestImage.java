@@ -1,29 +1,35 @@
 package dev.hmmmirror.vm;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
- * Everything needed to boot one kernel profile.
+ * Everything needed to boot one kernel profile and to build against its kernel.
  *
  * @param profile       the kernel profile
  * @param kernelRelease {@code uname -r} of the guest kernel, e.g. {@code 7.2.13+deb14-amd64}
  * @param userland      the guest's root file system (shared by all profiles)
- * @param kernelRoot    the root holding the kernel, its modules, headers and gcc
+ * @param toolRoot      the root whose gcc builds against this kernel (chroot); null: this host's own
+ *                      tools (a kernel tree built by its owner)
+ * @param binds         directories bind-mounted into {@code toolRoot} for builds (path inside -> host path),
+ *                      e.g. a built kernel's build directory
+ * @param kbuild        the kernel build directory to build modules against ({@code make -C}), as the
+ *                      toolchain sees it
  * @param kernel        the kernel QEMU boots (uncompressed ELF vmlinux where possible)
  * @param initramfs     the initramfs that mounts the userland over 9p
+ * @param modulesDir    the directory holding {@code <kernelRelease>/}, shared at {@code /usr/lib/modules}
+ * @param selftests     the kernel's own hmm selftest binary ({@code hmm-tests}), where the kernel has test_hmm
+ * @param buildId       identifies the kernel build for cache keys of things built against it
+ * @param cacheEntries  cache entries the guest reads while it runs (held against pruning)
  */
-public record GuestImage(KernelProfile profile, String kernelRelease, Path userland, Path kernelRoot, Path kernel,
-        Path initramfs) {
-    /** The kernel's modules directory, shared into the guest at {@code /usr/lib/modules}. */
-    public Path modulesDir() {
-        Path usr = kernelRoot.resolve("usr/lib/modules");
-        // bookworm roots keep modules in /lib (not merged into /usr)
-        return java.nio.file.Files.exists(usr.resolve(kernelRelease).resolve("modules.order")) ? usr
-                : kernelRoot.resolve("lib/modules");
-    }
+public record GuestImage(KernelProfile profile, String kernelRelease, Path userland, Path toolRoot,
+        Map<String, Path> binds, String kbuild, Path kernel, Path initramfs, Path modulesDir,
+        Optional<Path> selftests, String buildId, List<Path> cacheEntries) {
 
-    /** The kernel headers (kbuild directory) inside the kernel root. */
-    public String headersPathInRoot() {
-        return "/usr/src/linux-headers-" + kernelRelease;
+    /** Where our module and C helpers are compiled for this kernel when QEMU runs on this host. */
+    public ModuleBuild.Toolchain localToolchain() {
+        return toolRoot == null ? ModuleBuild.Toolchain.host() : ModuleBuild.Toolchain.chroot(toolRoot, binds);
     }
 }

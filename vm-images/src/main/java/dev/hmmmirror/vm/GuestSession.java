@@ -78,7 +78,7 @@ public final class GuestSession implements AutoCloseable {
      */
     public static Path runDir(KernelProfile profile, RunnerSelection.Kind kind) {
         String d = System.getProperty("hmm.run.dir");
-        String name = profile.name() + (kind == RunnerSelection.Kind.CONTAINER ? "-container" : "");
+        String name = profile.dirName() + (kind == RunnerSelection.Kind.CONTAINER ? "-container" : "");
         return (d != null ? Path.of(d) : Path.of("target", "hmm-guest")).resolve(name).toAbsolutePath();
     }
 
@@ -97,8 +97,7 @@ public final class GuestSession implements AutoCloseable {
         }
         GuestImage image = new GuestImages(cache).ensure(profile);
         // the guest reads these entries over 9p for its whole life: keep them from being pruned
-        List<AutoCloseable> holds = List.of(cache.use(image.userland().getParent()),
-                cache.use(image.kernelRoot().getParent()), cache.use(image.kernel().getParent()));
+        List<AutoCloseable> holds = image.cacheEntries().stream().map(cache::use).toList();
         Path runDir = runDir(profile, kind);
         GuestRunner runner;
         try {
@@ -144,6 +143,13 @@ public final class GuestSession implements AutoCloseable {
             Files.copy(bench, stage.resolve("mirror_bench"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
             Files.writeString(stage.resolve("module-params"), System.getProperty("hmm.module.params", "ndevices=2") + "\n");
             Scripts.install("guest-init.sh", stage);
+            if (image.selftests().isPresent()) {
+                // the kernel's own hmm selftest, run at the end of a suite (KernelSelftests)
+                Files.createDirectories(stage.resolve("kselftest"));
+                Files.copy(image.selftests().get(), stage.resolve("kselftest/hmm-tests"),
+                        java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                Scripts.install("kselftest-hmm.sh", stage.resolve("kselftest"));
+            }
             List<String> jars = stageClasspath(classpath, stage.resolve("lib"));
             boolean aot = AgentCache.prepare(cache, image, stage, jars, jvmFlags(profile));
             Files.writeString(stage.resolve("run-agent.sh"), agentCommand(jars, profile, aot) + "\n");

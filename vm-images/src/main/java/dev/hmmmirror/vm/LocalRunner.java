@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
-/** QEMU as a process of this host; the module built in a chroot of the kernel root (needs root). */
+/** QEMU as a process of this host; the module built with the image's own toolchain (a chroot of its root: needs root). */
 public final class LocalRunner implements GuestRunner {
     @Override
     public String describe() {
@@ -23,7 +23,7 @@ public final class LocalRunner implements GuestRunner {
 
     @Override
     public ModuleBuild.Toolchain toolchain(GuestImage image) {
-        return ModuleBuild.Toolchain.chroot(image.kernelRoot());
+        return image.localToolchain();
     }
 
     @Override

@@ -58,12 +58,20 @@ public final class ModuleBuild {
 
         /** The local toolchain: {@code chroot} into the kernel root (with its own /proc), needs root. */
         static Toolchain chroot(Path kernelRoot) {
+            return chroot(kernelRoot, java.util.Map.of());
+        }
+
+        /**
+         * {@code chroot} into {@code root} with its own /proc and the host directories of {@code binds}
+         * mounted at their paths inside (e.g. a built kernel's build directory at {@code /kbuild}).
+         */
+        static Toolchain chroot(Path root, java.util.Map<String, Path> binds) {
             return new Toolchain() {
                 @Override
                 public Path scratch(String name) throws IOException {
                     Prerequisites.requireRoot("building in the kernel root");
                     Prerequisites.require("unshare", "util-linux");
-                    Path work = kernelRoot.resolve("tmp").resolve(name);
+                    Path work = root.resolve("tmp").resolve(name);
                     if (Files.exists(work)) {
                         PathUtils.deleteDirectory(work);
                     }
@@ -72,27 +80,60 @@ public final class ModuleBuild {
 
                 @Override
                 public String path(Path hostPath) {
-                    return "/" + kernelRoot.relativize(hostPath);
+                    return "/" + root.relativize(hostPath);
                 }
 
                 @Override
                 public void run(Path log, long timeoutSeconds, String script) {
-                    Exec.run(log, timeoutSeconds, List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
-                            "mount -t proc proc \"$1/proc\" && exec chroot \"$1\" sh -c \"$2\"",
-                            "sh", kernelRoot.toString(), script));
+                    StringBuilder mounts = new StringBuilder("mount -t proc proc \"$1/proc\"");
+                    List<String> cmd = new java.util.ArrayList<>(List.of("unshare", "-m", "--propagation", "private",
+                            "sh", "-c", "", "sh", root.toString(), script));
+                    for (var b : binds.entrySet()) {
+                        int n = cmd.size() - 7; // $3, $4, ...: inside path, host path
+                        mounts.append(" && mkdir -p \"$1${").append(n).append("}\" && mount --bind \"${")
+                                .append(n + 1).append("}\" \"$1${").append(n).append("}\"");
+                        cmd.add(b.getKey());
+                        cmd.add(b.getValue().toString());
+                    }
+                    cmd.set(6, mounts + " && exec chroot \"$1\" sh -c \"$2\"");
+                    Exec.run(log, timeoutSeconds, cmd);
+                }
+            };
+        }
+
+        /** This host's own tools (a kernel tree built by its owner, with this host's gcc). */
+        static Toolchain host() {
+            return new Toolchain() {
+                @Override
+                public Path scratch(String name) throws IOException {
+                    Path work = Path.of(System.getProperty("java.io.tmpdir"), name);
+                    if (Files.exists(work)) {
+                        PathUtils.deleteDirectory(work);
+                    }
+                    return Files.createDirectories(work);
+                }
+
+                @Override
+                public String path(Path hostPath) {
+                    return hostPath.toString();
+                }
+
+                @Override
+                public void run(Path log, long timeoutSeconds, String script) {
+                    Exec.run(log, timeoutSeconds, List.of("sh", "-c", script));
                 }
             };
         }
     }
 
-    /** Builds (or reuses) the module for {@code image} in a chroot of its kernel root; returns the .ko. */
+    /** Builds (or reuses) the module for {@code image} with its local toolchain; returns the .ko. */
     public Path build(GuestImage image) {
-        return build(image, Toolchain.chroot(image.kernelRoot()));
+        return build(image, image.localToolchain());
     }
 
     /** Builds (or reuses) the module for {@code image} with {@code toolchain}; returns the path of the .ko. */
     public Path build(GuestImage image, Toolchain toolchain) {
-        String key = sourceHash(image.kernelRelease(), image.kernelRoot().getParent().getFileName().toString());
+        String key = sourceHash(image.kernelRelease(), image.buildId());
         Path entry = cache.ensure("kmod-" + image.kernelRelease(), key, "hmm_mirror.ko for " + image.kernelRelease(), dir -> {
             long t = System.nanoTime();
             Path work = toolchain.scratch("hmm-kmod-" + ProcessHandle.current().pid() + "-" + key);
@@ -101,7 +142,7 @@ public final class ModuleBuild {
                 Files.createDirectories(work.resolve("native-headers"));
                 PathUtils.copyDirectory(projectRoot.resolve("kmod"), work.resolve("kmod"));
                 PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
-                toolchain.run(dir.resolve("build.log"), 900, "make -C " + image.headersPathInRoot() + " M="
+                toolchain.run(dir.resolve("build.log"), 900, "make -C " + image.kbuild() + " M="
                         + toolchain.path(work.resolve("kmod")) + " W=1 modules");
                 Files.copy(work.resolve("kmod/hmm_mirror.ko"), dir.resolve("hmm_mirror.ko"));
             } finally {
@@ -122,13 +163,13 @@ public final class ModuleBuild {
      * kernel root, with that root's gcc. Cached by source.
      */
     public Path buildBench(GuestImage image) {
-        return buildBench(image, Toolchain.chroot(image.kernelRoot()));
+        return buildBench(image, image.localToolchain());
     }
 
     /** Builds the benchmark's C side with {@code toolchain}. Cached by source. */
     public Path buildBench(GuestImage image, Toolchain toolchain) {
         byte[] src = Scripts.resource("bench/mirror_bench.c");
-        String key = sourceHash(image.kernelRelease(), new String(src, java.nio.charset.StandardCharsets.ISO_8859_1));
+        String key = sourceHash(image.kernelRelease(), image.buildId(), new String(src, java.nio.charset.StandardCharsets.ISO_8859_1));
         Path entry = cache.ensure("bench-" + image.kernelRelease(), key, "mirror_bench for " + image.kernelRelease(), dir -> {
             Path work = toolchain.scratch("hmm-bench-" + ProcessHandle.current().pid() + "-" + key);
             try {

@@ -35,4 +35,26 @@ public final class Progress {
     public static String seconds(Duration d) {
         return seconds(d.toNanos());
     }
+
+    /**
+     * Prints {@code status.get()} every {@code period} until closed: progress of a long build
+     * (kernel compiles) that has no natural steps to report.
+     */
+    public static AutoCloseable every(Duration period, java.util.function.Supplier<String> status) {
+        long t0 = System.nanoTime();
+        Thread t = Thread.ofPlatform().daemon().name("hmm-progress").start(() -> {
+            try {
+                while (true) {
+                    Thread.sleep(period.toMillis());
+                    String s = status.get();
+                    if (s != null) {
+                        say("%s (%s)", s, since(t0));
+                    }
+                }
+            } catch (InterruptedException done) {
+                // closed
+            }
+        });
+        return t::interrupt;
+    }
 }

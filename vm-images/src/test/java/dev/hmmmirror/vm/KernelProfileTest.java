@@ -16,9 +16,34 @@ class KernelProfileTest {
     }
 
     @Test
+    void builtProfilesNameTheirSourceAndSuite() {
+        KernelProfile p = KernelProfile.named("built-6.1");
+        assertEquals(KernelProfile.Kind.BUILT, p.kind());
+        assertEquals("6.1", p.source());
+        assertEquals("bookworm", p.suite());
+        assertTrue(!p.debug());
+        KernelProfile d = KernelProfile.named("built-7.2-debug");
+        assertEquals("sid", d.suite());
+        assertTrue(d.debug());
+        assertEquals("trixie", KernelProfile.named("built-6.12").suite());
+    }
+
+    @Test
+    void aTreeProfileIsNamedByItsPath(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        KernelProfile p = KernelProfile.named("tree:" + dir);
+        assertEquals(KernelProfile.Kind.TREE, p.kind());
+        assertEquals(dir.toAbsolutePath().normalize(), p.tree());
+        assertEquals("tree-" + dir.getFileName(), p.dirName());
+        assertEquals(p, KernelProfile.named(p.name()), "the name round-trips through -Dhmm.kernel");
+        SetupException e = assertThrows(SetupException.class, () -> KernelProfile.tree(dir.resolve("missing")));
+        assertTrue(e.getMessage().contains("no such directory"), e.getMessage());
+    }
+
+    @Test
     void unknownProfileNamesTheKnownOnes() {
         SetupException e = assertThrows(SetupException.class, () -> KernelProfile.named("debian-potato"));
-        assertTrue(e.getMessage().contains("debian-potato") && e.getMessage().contains("debian-trixie"), e.getMessage());
+        assertTrue(e.getMessage().contains("debian-potato") && e.getMessage().contains("debian-trixie")
+                && e.getMessage().contains("built-7.2-debug") && e.getMessage().contains("tree:"), e.getMessage());
     }
 
     @Test

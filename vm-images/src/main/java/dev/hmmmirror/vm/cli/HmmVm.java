@@ -37,30 +37,31 @@ public final class HmmVm {
         System.exit(run(args));
     }
 
-    static int run(String[] args) {
+    public static int run(String[] args) {
         String command = args.length > 0 ? args[0] : "help";
         List<KernelProfile> profiles = new ArrayList<>();
-        for (int i = 1; i < args.length; i++) {
-            switch (args[i]) {
-                case "--kernel" -> profiles.add(KernelProfile.named(args[++i]));
-                case "--all" -> profiles.addAll(KernelProfile.stock());
-                case "--verbose" -> System.setProperty("hmm.verbose", "true");
-                case "--runner" -> {
-                    String r = i + 1 < args.length ? args[++i] : "";
-                    try {
+        try {
+            for (int i = 1; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--kernel" -> profiles.add(KernelProfile.named(value(args, ++i, "--kernel")));
+                    case "--kernel-tree" -> profiles.add(KernelProfile.tree(Path.of(value(args, ++i, "--kernel-tree"))));
+                    case "--all" -> profiles.addAll(KernelProfile.stock());
+                    case "--verbose" -> System.setProperty("hmm.verbose", "true");
+                    case "--no-kselftest" -> System.setProperty("hmm.kselftest", "false");
+                    case "--help", "-h" -> command = "help";
+                    case "--runner" -> {
+                        String r = value(args, ++i, "--runner");
                         dev.hmmmirror.vm.RunnerSelection.select(r, null, () -> false); // validates the name
-                    } catch (SetupException e) {
-                        System.err.println("hmm-vm: " + e.getMessage());
-                        return 125;
+                        System.setProperty("hmm.runner", r);
                     }
-                    System.setProperty("hmm.runner", r);
-                }
-                default -> {
-                    System.err.println("unknown option " + args[i] + "; see hmm-vm help");
-                    return 125;
+                    default -> throw new SetupException("unknown option " + args[i] + "; see hmm-vm help");
                 }
             }
+        } catch (SetupException e) {
+            System.err.println("hmm-vm: " + e.getMessage());
+            return 125;
         }
+        boolean chosen = !profiles.isEmpty();
         if (profiles.isEmpty()) {
             profiles.add(KernelProfile.selected());
         }
@@ -68,25 +69,40 @@ public final class HmmVm {
             return switch (command) {
                 case "run" -> demo(profiles.getFirst());
                 case "images" -> images(profiles);
-                case "suite", "matrix" -> suite(command.equals("matrix") && profiles.size() == 1
-                        && !java.util.Arrays.asList(args).contains("--kernel") ? KernelProfile.stock() : profiles);
+                case "suite", "matrix" -> suite(command.equals("matrix") && !chosen ? KernelProfile.stock() : profiles);
                 case "bench" -> bench(profiles.getFirst());
                 case "bench-mirror" -> benchMain(profiles.getFirst(), dev.hmmmirror.vm.bench.MirrorBench.class.getName());
                 case "bench-migrate" -> benchMain(profiles.getFirst(), dev.hmmmirror.vm.bench.MigrationBench.class.getName());
                 default -> {
                     System.out.println("""
-                            usage: hmm-vm run    [--kernel PROFILE] [--verbose] [--runner auto|local|container]
+                            usage: hmm-vm run    [--kernel PROFILE | --kernel-tree DIR] [--verbose] [--runner R]
                                                                                  boot, load hmm_mirror.ko, run the device demo
-                                   hmm-vm suite  [--kernel PROFILE]              run the guest suite, print a table (ci/hmm-suite)
-                                   hmm-vm matrix [--kernel P]... | --all         the suite on several kernels: table, JSON, JUnit XML, HTML
-                                   hmm-vm images [--kernel PROFILE | --all]      build or check the cached guest images
+                                   hmm-vm suite  [--kernel PROFILE | --kernel-tree DIR] [--no-kselftest]
+                                                                                 run the guest suite, print a table (ci/hmm-suite)
+                                   hmm-vm matrix [--kernel P]... [--kernel-tree DIR]... | --all
+                                                                                 the suite on several kernels (default: the
+                                                                                 stock three): table, JSON, JUnit XML, HTML
+                                   hmm-vm images [--kernel PROFILE | --kernel-tree DIR | --all]
+                                                                                 build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
                                    hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
                                    hmm-vm bench-migrate [--kernel PROFILE]       migration throughput (MiB/s)
-                            profiles: debian-sid (default), debian-trixie, debian-bookworm
+                            kernels:
+                              stock (Debian's own packages, no compile):
+                                debian-sid (default, 7.x, full HMM), debian-trixie (6.12), debian-bookworm (6.1)
+                              built here from Debian's linux-source with vm-images' kconfig/hmm.config (test_hmm too),
+                              ~12-15 min each on 2 cores, cached; -debug adds KASAN, lockdep, DEBUG_VM, kmemleak:
+                                built-7.2, built-6.12, built-6.1, built-7.2-debug, built-6.12-debug, built-6.1-debug
+                              --kernel-tree DIR: a kernel tree you configured and built (bzImage + modules); our
+                                module is built against it with this host's gcc; it must have HMM_MIRROR, 9p, virtio
+                                (a missing option is named)
+                            where a kernel has CONFIG_TEST_HMM=m the kernel's own hmm selftests run in the same guest
+                            after our suite and are reported next to it (--no-kselftest: don't)
                             runner: where QEMU runs (run, bench-mirror, bench-migrate): auto (default: a container
-                                    when a Docker engine answers, else this host), local, container; env HMM_RUNNER
-                            exit codes: 0 ok, 1 guest command failed, 2 kernel splat, 125 could not build or boot""");
+                                    when a Docker engine answers, else this host), local, container; env HMM_RUNNER;
+                                    built kernels and trees run locally
+                            exit codes: 0 all passed, 1 tests failed, 2 kernel splat (Oops, BUG, WARNING, KASAN,
+                                        lockdep, hung task), 125 could not build or boot (git bisect run skips)""");
                     yield command.equals("help") || command.equals("--help") ? 0 : 125;
                 }
             };
@@ -96,6 +112,13 @@ public final class HmmVm {
         } catch (InterruptedException e) {
             return 125;
         }
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length || args[i].startsWith("--")) {
+            throw new SetupException(option + " needs a value; see hmm-vm help");
+        }
+        return args[i];
     }
 
     private static int suite(List<KernelProfile> profiles) {

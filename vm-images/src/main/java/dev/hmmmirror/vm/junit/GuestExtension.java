@@ -5,6 +5,7 @@ import dev.hmmmirror.vm.GuestSession;
 import dev.hmmmirror.vm.KernelProfile;
 import dev.hmmmirror.vm.KernelSplat;
 import dev.hmmmirror.vm.agent.GuestResult;
+import dev.hmmmirror.vm.suite.KernelSelftests;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.ObjectInputStream;
@@ -204,8 +205,22 @@ public final class GuestExtension implements InvocationInterceptor {
             if (session == null) {
                 return;
             }
+            List<KernelSplat> late = new java.util.ArrayList<>();
+            if (startFailure == null && session.isAlive() && KernelSelftests.wanted(session)) {
+                // the kernel's own hmm selftests, in the same guest, after ours (reported apart)
+                try {
+                    late.addAll(KernelSelftests.run(session));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (GuestFailure e) {
+                    startFailure = e;
+                    session.close();
+                    throw new AssertionError("the guest failed while running the kernel's own hmm selftests: "
+                            + e.getMessage(), e);
+                }
+            }
             session.close();
-            List<KernelSplat> late = session.newSplats();
+            late.addAll(session.newSplats());
             boolean unloaded = session.console().markers().stream().anyMatch(m -> m.text().startsWith("RMMOD rc=0"));
             if (!late.isEmpty()) {
                 throw splatError(late, session);

@@ -10,8 +10,11 @@ import java.util.List;
  * @param kernelRelease {@code uname -r} of the guest (empty when it did not boot)
  * @param outcomes      one per test, in execution order
  * @param reportDir     where the console log, dmesg and reports of this kernel are
+ * @param kernelSelftests the kernel's own hmm selftests in the same guest (empty when not run);
+ *                      reported next to ours, not part of {@link #exitCode()}
  */
-public record KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir) {
+public record KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
+        List<TestOutcome> kernelSelftests) {
     /** How many outcomes have {@code status}. */
     public long count(TestOutcome.Status status) {
         return outcomes.stream().filter(o -> o.status() == status).count();

@@ -11,6 +11,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The results of suite runs as a table (kernel x test) on the console, and as {@code summary.json},
@@ -30,36 +31,57 @@ public final class Reports {
         return worst;
     }
 
-    private static List<String> testNames(List<KernelRun> runs) {
+    /** Our suite's outcomes of a run. */
+    static final Function<KernelRun, List<TestOutcome>> OURS = KernelRun::outcomes;
+
+    /** The kernel's own hmm selftests' outcomes of a run. */
+    static final Function<KernelRun, List<TestOutcome>> KERNELS = KernelRun::kernelSelftests;
+
+    private static List<String> testNames(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
         Set<String> names = new LinkedHashSet<>();
-        runs.forEach(r -> r.outcomes().forEach(o -> names.add(o.name())));
+        runs.forEach(r -> which.apply(r).forEach(o -> names.add(o.name())));
         return new ArrayList<>(names);
     }
 
-    private static String cell(KernelRun r, String test) {
-        return r.outcomes().stream().filter(o -> o.name().equals(test)).map(o -> o.status().symbol()).findFirst()
+    private static String cell(List<TestOutcome> outcomes, String test) {
+        return outcomes.stream().filter(o -> o.name().equals(test)).map(o -> o.status().symbol()).findFirst()
                 .orElse("-");
     }
 
-    /** Prints the kernel x test table with totals. */
+    private static long count(List<TestOutcome> outcomes, TestOutcome.Status s) {
+        return outcomes.stream().filter(o -> o.status() == s).count();
+    }
+
+    /** Prints the kernel x test table with totals; then the kernel's own selftests' table where they ran. */
     public static void printTable(List<KernelRun> runs, PrintStream out) {
-        List<String> tests = testNames(runs);
+        printTable(runs, OURS, out);
+        if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
+            out.println();
+            out.println("the kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the exit code):");
+            printTable(runs, KERNELS, out);
+        }
+    }
+
+    private static void printTable(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which, PrintStream out) {
+        List<String> tests = testNames(runs, which);
         int w = Math.max(20, tests.stream().mapToInt(String::length).max().orElse(20));
+        int cw = Math.max(16, runs.stream().mapToInt(r -> r.profile().length()).max().orElse(16));
+        String col = "  %-" + cw + "s";
         StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "test"));
-        runs.forEach(r -> head.append(String.format(Locale.ROOT, "  %-16s", r.profile())));
+        runs.forEach(r -> head.append(String.format(Locale.ROOT, col, r.profile())));
         out.println(head);
         for (String t : tests) {
             StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", t));
-            runs.forEach(r -> row.append(String.format(Locale.ROOT, "  %-16s", cell(r, t))));
+            runs.forEach(r -> row.append(String.format(Locale.ROOT, col, cell(which.apply(r), t))));
             out.println(row);
         }
         for (TestOutcome.Status s : TestOutcome.Status.values()) {
             StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "total " + s.symbol()));
-            runs.forEach(r -> row.append(String.format(Locale.ROOT, "  %-16d", r.count(s))));
+            runs.forEach(r -> row.append(String.format(Locale.ROOT, col, count(which.apply(r), s))));
             out.println(row);
         }
         StringBuilder rel = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "kernel"));
-        runs.forEach(r -> rel.append(String.format(Locale.ROOT, "  %-16s", r.kernelRelease().isEmpty() ? "?" : r.kernelRelease())));
+        runs.forEach(r -> rel.append(String.format(Locale.ROOT, col, r.kernelRelease().isEmpty() ? "?" : r.kernelRelease())));
         out.println(rel);
     }
 
@@ -69,7 +91,12 @@ public final class Reports {
             Files.createDirectories(dir);
             Files.writeString(dir.resolve("summary.json"), json(runs), StandardCharsets.UTF_8);
             for (KernelRun r : runs) {
-                Files.writeString(dir.resolve("junit-" + r.profile() + ".xml"), junitXml(r), StandardCharsets.UTF_8);
+                String name = r.reportDir().getFileName().toString();
+                Files.writeString(dir.resolve("junit-" + name + ".xml"), junitXml(r, OURS), StandardCharsets.UTF_8);
+                if (!r.kernelSelftests().isEmpty()) {
+                    Files.writeString(dir.resolve("junit-" + name + "-kselftest.xml"), junitXml(r, KERNELS),
+                            StandardCharsets.UTF_8);
+                }
             }
             Files.writeString(dir.resolve("index.html"), html(runs, dir), StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -83,33 +110,47 @@ public final class Reports {
             KernelRun r = runs.get(i);
             b.append(i == 0 ? "\n" : ",\n").append("    {\"profile\": ").append(q(r.profile()))
                     .append(", \"kernel\": ").append(q(r.kernelRelease()))
-                    .append(", \"exitCode\": ").append(r.exitCode()).append(", \"totals\": {");
-            TestOutcome.Status[] all = TestOutcome.Status.values();
-            for (int s = 0; s < all.length; s++) {
-                b.append(s == 0 ? "" : ", ").append(q(all[s].name().toLowerCase(Locale.ROOT))).append(": ").append(r.count(all[s]));
+                    .append(", \"exitCode\": ").append(r.exitCode()).append(", ");
+            outcomesJson(b, r.outcomes());
+            if (!r.kernelSelftests().isEmpty()) {
+                b.append(",\n     \"kernelSelftests\": {");
+                outcomesJson(b, r.kernelSelftests());
+                b.append("}");
             }
-            b.append("},\n     \"tests\": [");
-            for (int t = 0; t < r.outcomes().size(); t++) {
-                TestOutcome o = r.outcomes().get(t);
-                b.append(t == 0 ? "\n" : ",\n").append("       {\"class\": ").append(q(o.testClass()))
-                        .append(", \"test\": ").append(q(o.test())).append(", \"status\": ")
-                        .append(q(o.status().name().toLowerCase(Locale.ROOT))).append(", \"message\": ")
-                        .append(q(o.message())).append(", \"consoleLines\": ").append(q(o.consoleLines())).append("}");
-            }
-            b.append("]}");
+            b.append("}");
         }
         return b.append("\n  ]\n}\n").toString();
     }
 
-    static String junitXml(KernelRun r) {
+    private static void outcomesJson(StringBuilder b, List<TestOutcome> outcomes) {
+        b.append("\"totals\": {");
+        TestOutcome.Status[] all = TestOutcome.Status.values();
+        for (int s = 0; s < all.length; s++) {
+            b.append(s == 0 ? "" : ", ").append(q(all[s].name().toLowerCase(Locale.ROOT))).append(": ")
+                    .append(count(outcomes, all[s]));
+        }
+        b.append("},\n     \"tests\": [");
+        for (int t = 0; t < outcomes.size(); t++) {
+            TestOutcome o = outcomes.get(t);
+            b.append(t == 0 ? "\n" : ",\n").append("       {\"class\": ").append(q(o.testClass()))
+                    .append(", \"test\": ").append(q(o.test())).append(", \"status\": ")
+                    .append(q(o.status().name().toLowerCase(Locale.ROOT))).append(", \"message\": ")
+                    .append(q(o.message())).append(", \"consoleLines\": ").append(q(o.consoleLines())).append("}");
+        }
+        b.append("]");
+    }
+
+    static String junitXml(KernelRun r, Function<KernelRun, List<TestOutcome>> which) {
+        List<TestOutcome> outcomes = which.apply(r);
         StringBuilder b = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        long failures = r.count(TestOutcome.Status.FAILED);
-        long errors = r.count(TestOutcome.Status.KERNEL_SPLAT) + r.count(TestOutcome.Status.BOOT_FAILED);
-        b.append("<testsuite name=\"hmm-mirror guest suite (").append(x(r.profile())).append(")\" tests=\"")
-                .append(r.outcomes().size()).append("\" failures=\"").append(failures).append("\" errors=\"").append(errors)
-                .append("\" skipped=\"").append(r.count(TestOutcome.Status.SKIPPED)).append("\">\n");
+        long failures = count(outcomes, TestOutcome.Status.FAILED);
+        long errors = count(outcomes, TestOutcome.Status.KERNEL_SPLAT) + count(outcomes, TestOutcome.Status.BOOT_FAILED);
+        b.append("<testsuite name=\"").append(which == OURS ? "hmm-mirror guest suite" : "kernel hmm selftests")
+                .append(" (").append(x(r.profile())).append(")\" tests=\"")
+                .append(outcomes.size()).append("\" failures=\"").append(failures).append("\" errors=\"").append(errors)
+                .append("\" skipped=\"").append(count(outcomes, TestOutcome.Status.SKIPPED)).append("\">\n");
         b.append("  <properties><property name=\"kernel\" value=\"").append(x(r.kernelRelease())).append("\"/></properties>\n");
-        for (TestOutcome o : r.outcomes()) {
+        for (TestOutcome o : outcomes) {
             b.append("  <testcase classname=\"").append(x(o.testClass())).append("\" name=\"").append(x(o.test())).append("\"");
             switch (o.status()) {
                 case PASSED -> b.append("/>\n");
@@ -127,34 +168,61 @@ public final class Reports {
                 + "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
                 + ".pass{background:#dfd}.FAIL,.SPLAT,.NOBOOT{background:#fdd}.skip{background:#eee}"
                 + "pre{background:#f6f6f6;font-size:11px;max-height:20em;overflow:auto}</style></head><body>");
-        b.append("<h1>hmm-mirror guest suite: exit code ").append(exitCode(runs)).append("</h1><table><tr><th>test</th>");
-        for (KernelRun r : runs) {
-            b.append("<th>").append(x(r.profile())).append("<br>").append(x(r.kernelRelease())).append("<br><a href=\"")
-                    .append(x(r.profile())).append("/console.log\">console</a> <a href=\"").append(x(r.profile()))
-                    .append("/dmesg.txt\">dmesg</a></th>");
+        b.append("<h1>hmm-mirror guest suite: exit code ").append(exitCode(runs)).append("</h1>");
+        htmlTable(b, runs, OURS);
+        if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
+            b.append("<h2>The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the exit code)"
+                    + "</h2>");
+            htmlTable(b, runs, KERNELS);
         }
-        b.append("</tr>");
-        for (String t : testNames(runs)) {
-            b.append("<tr><td>").append(x(t)).append("</td>");
-            for (KernelRun r : runs) {
-                String s = cell(r, t);
-                b.append("<td class=\"").append(s).append("\">").append(s).append("</td>");
-            }
-            b.append("</tr>");
-        }
-        b.append("</table>");
         for (KernelRun r : runs) {
-            for (TestOutcome o : r.outcomes()) {
+            String folder = r.reportDir().getFileName().toString();
+            for (TestOutcome o : concat(r.outcomes(), r.kernelSelftests())) {
                 if (o.status() == TestOutcome.Status.PASSED || o.status() == TestOutcome.Status.SKIPPED) {
                     continue;
                 }
-                b.append("<h3>").append(x(r.profile())).append(": ").append(x(o.name())).append(" ").append(o.status())
-                        .append("</h3><p>").append(x(o.message())).append("</p>");
-                b.append("<pre>").append(x(consoleExcerpt(dir.resolve(r.profile()).resolve("console.log"), o.consoleLines())))
+                b.append("<h3 id=\"").append(x(anchor(r, o))).append("\">").append(x(r.profile())).append(": ")
+                        .append(x(o.name())).append(" ").append(o.status()).append("</h3><p>").append(x(o.message()))
+                        .append(" (<a href=\"").append(x(folder)).append("/console.log\">console.log</a> lines ")
+                        .append(x(o.consoleLines())).append(")</p>");
+                b.append("<pre>").append(x(consoleExcerpt(dir.resolve(folder).resolve("console.log"), o.consoleLines())))
                         .append("</pre>");
             }
         }
         return b.append("</body></html>\n").toString();
+    }
+
+    private static void htmlTable(StringBuilder b, List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
+        b.append("<table><tr><th>test</th>");
+        for (KernelRun r : runs) {
+            String folder = r.reportDir().getFileName().toString();
+            b.append("<th>").append(x(r.profile())).append("<br>").append(x(r.kernelRelease())).append("<br><a href=\"")
+                    .append(x(folder)).append("/console.log\">console</a> <a href=\"").append(x(folder))
+                    .append("/dmesg.txt\">dmesg</a></th>");
+        }
+        b.append("</tr>");
+        for (String t : testNames(runs, which)) {
+            b.append("<tr><td>").append(x(t)).append("</td>");
+            for (KernelRun r : runs) {
+                String s = cell(which.apply(r), t);
+                TestOutcome o = which.apply(r).stream().filter(c -> c.name().equals(t)).findFirst().orElse(null);
+                boolean bad = o != null && o.status() != TestOutcome.Status.PASSED && o.status() != TestOutcome.Status.SKIPPED;
+                b.append("<td class=\"").append(s).append("\" title=\"").append(o == null ? "" : x(o.message())).append("\">")
+                        .append(bad ? "<a href=\"#" + x(anchor(r, o)) + "\">" + s + "</a>" : s).append("</td>");
+            }
+            b.append("</tr>");
+        }
+        b.append("</table>");
+    }
+
+    private static String anchor(KernelRun r, TestOutcome o) {
+        return (r.reportDir().getFileName() + "-" + o.name()).replaceAll("[^A-Za-z0-9_.-]", "_");
+    }
+
+    private static List<TestOutcome> concat(List<TestOutcome> a, List<TestOutcome> b) {
+        List<TestOutcome> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     /** Console lines {@code from-to} (1-based, inclusive), with 20 lines before, capped at 300. */

@@ -1,6 +1,8 @@
 package dev.hmmmirror.vm.suite;
 
 import dev.hmmmirror.vm.GuestFailure;
+import dev.hmmmirror.vm.GuestImages;
+import dev.hmmmirror.vm.ImageCache;
 import dev.hmmmirror.vm.KernelProfile;
 import dev.hmmmirror.vm.KernelSplatError;
 import dev.hmmmirror.vm.Progress;
@@ -33,7 +35,7 @@ public final class SuiteRunner {
 
     /** Runs the tests chosen by {@code selectors} on {@code profile}; files go to {@code reportDir/<profile>}. */
     public static KernelRun run(KernelProfile profile, List<DiscoverySelector> selectors, Path reportDir) {
-        Path dir = reportDir.resolve(profile.name()).toAbsolutePath();
+        Path dir = reportDir.resolve(profile.dirName()).toAbsolutePath();
         reportDir = reportDir.toAbsolutePath();
         try {
             if (Files.exists(dir)) {
@@ -46,6 +48,14 @@ public final class SuiteRunner {
         System.setProperty("hmm.kernel", profile.name());
         System.setProperty("hmm.run.dir", reportDir.toAbsolutePath().toString());
         Progress.say("suite on %s: starting", profile.name());
+        try {
+            // the image first: a kernel that cannot be had (no source, a tree lacking options) is one clear line
+            new GuestImages(ImageCache.forUser()).ensure(profile);
+        } catch (SetupException e) {
+            Progress.say("suite on %s: could not build or boot: %s", profile.name(), e.getMessage());
+            return new KernelRun(profile.name(), "", List.of(new TestOutcome("(setup)", "image",
+                    TestOutcome.Status.BOOT_FAILED, e.getMessage().replace("\n", " "), "")), dir, List.of());
+        }
         List<TestOutcome> outcomes = new ArrayList<>();
         Map<String, String> consoleLines = new ConcurrentHashMap<>();
         String[] release = {""};
@@ -86,8 +96,12 @@ public final class SuiteRunner {
                         }
                     }
                 });
-        copyArtifacts(reportDir.resolve(profile.name()), dir);
-        KernelRun run = new KernelRun(profile.name(), release[0], List.copyOf(outcomes), dir);
+        if (outcomes.isEmpty()) {
+            outcomes.add(new TestOutcome("(suite)", "discovery", TestOutcome.Status.FAILED,
+                    "no tests found for " + selectors + " on the classpath", ""));
+        }
+        copyDmesg(dir);
+        KernelRun run = new KernelRun(profile.name(), release[0], List.copyOf(outcomes), dir, KernelSelftests.read(dir));
         Progress.say("suite on %s: %d passed, %d failed, %d skipped, %d kernel splat, %d could not boot",
                 profile.name(), run.count(TestOutcome.Status.PASSED), run.count(TestOutcome.Status.FAILED),
                 run.count(TestOutcome.Status.SKIPPED), run.count(TestOutcome.Status.KERNEL_SPLAT),
@@ -130,9 +144,9 @@ public final class SuiteRunner {
     }
 
     /** The run folder already is the report folder; make sure dmesg sits next to the console log. */
-    private static void copyArtifacts(Path runDir, Path dir) {
+    private static void copyDmesg(Path dir) {
         try {
-            Path dmesg = runDir.resolve("out/dmesg.txt");
+            Path dmesg = dir.resolve("out/dmesg.txt");
             if (Files.isRegularFile(dmesg)) {
                 Files.copy(dmesg, dir.resolve("dmesg.txt"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
