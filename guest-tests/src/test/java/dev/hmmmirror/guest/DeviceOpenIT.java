@@ -25,11 +25,22 @@ class DeviceOpenIT {
             assertEquals(2, v.deviceCount(), "the guest loads the module with ndevices=2");
             assertEquals(4096, v.pageSize());
             assertTrue(v.has(Capability.MIRROR), "every profile's kernel has CONFIG_HMM_MIRROR: " + v);
-            // only the sid kernel has CONFIG_DEVICE_PRIVATE among the stock profiles
-            boolean sid = System.getProperty("hmm.kernel", "debian-sid").equals("debian-sid");
-            assertEquals(sid, v.has(Capability.DEVICE_PRIVATE), "DEVICE_PRIVATE capability on "
-                    + System.getProperty("os.version") + ": " + v);
+            // the capabilities follow the booted kernel's own configuration (staged by the host)
+            java.util.Set<String> config = kernelConfig();
+            for (var c : java.util.Map.of(Capability.DEVICE_PRIVATE, "CONFIG_DEVICE_PRIVATE=y",
+                    Capability.MIGRATE, "CONFIG_DEVICE_PRIVATE=y", Capability.EXCLUSIVE, "CONFIG_DEVICE_PRIVATE=y",
+                    Capability.THP, "CONFIG_TRANSPARENT_HUGEPAGE=y").entrySet()) {
+                assertEquals(config.contains(c.getValue()), v.has(c.getKey()), c.getKey() + " capability vs "
+                        + c.getValue() + " in the .config of " + System.getProperty("os.version") + ": " + v);
+            }
         }
+    }
+
+    /** The booted kernel's .config lines, from the host share. */
+    private static java.util.Set<String> kernelConfig() throws java.io.IOException {
+        java.nio.file.Path f = java.nio.file.Path.of("/hmm/host/kernel.config");
+        assertTrue(java.nio.file.Files.isRegularFile(f), "the host stages the kernel's .config at " + f);
+        return java.util.Set.copyOf(java.nio.file.Files.readAllLines(f));
     }
 
     @Test

@@ -66,7 +66,8 @@ final class BuiltKernels {
                 ? modroot.resolve("usr/lib/modules") : modroot.resolve("lib/modules");
         Path boot = images.bootFiles("kboot-" + suffix, p, krel, kernelKey, userland, kb.resolve("build/vmlinux"), modroot, true);
         return new GuestImage(p, krel, userland.root(), root, Map.of(MOUNT, kb), MOUNT + "/build",
-                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, Optional.of(kb.resolve("hmm-tests")),
+                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, kb.resolve("build/.config"),
+                Optional.of(kb.resolve("hmm-tests")),
                 kb.getFileName().toString(), List.of(userland.root().getParent(), root.getParent(), kb, boot));
     }
 
@@ -88,7 +89,7 @@ final class BuiltKernels {
         Progress.say("kernel %s: compiling /usr/src/%s (tinyconfig + %s) with %d jobs: about %s on 2 cores, "
                 + "cached afterwards; log %s", p.name(), srcpkg, String.join(" + ", fragments), jobs,
                 p.debug() ? "14-20 min" : "12-15 min", log);
-        try (AutoCloseable ticker = Progress.every(Duration.ofSeconds(30), () -> status(p, log))) {
+        try (AutoCloseable ticker = Progress.every(Duration.ofSeconds(60), () -> status(p, log))) {
             tc.run(log, 4 * 3600, "sh " + MOUNT + "/scripts/build-kernel.sh /usr/src/" + srcpkg + " " + MOUNT
                     + "/build " + jobs + fragmentArgs);
         }

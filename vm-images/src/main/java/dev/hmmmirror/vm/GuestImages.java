@@ -89,8 +89,11 @@ public final class GuestImages {
                 : kernelRoot.resolve("lib/modules");
         Path boot = bootFiles("boot-" + profile.suite(), profile, krel, kernelKey, userland,
                 kernelRoot.resolve("boot/vmlinuz-" + krel), kernelRoot, true);
+        // Debian ships the config in /boot (6.1, 6.12) or next to the modules (7.x)
+        Path config = Files.exists(kernelRoot.resolve("boot/config-" + krel)) ? kernelRoot.resolve("boot/config-" + krel)
+                : modules.resolve(krel).resolve("config");
         return new GuestImage(profile, krel, userland.root(), kernelRoot, Map.of(), "/usr/src/linux-headers-" + krel,
-                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, Optional.empty(),
+                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, config, Optional.empty(),
                 kernelRoot.getParent().getFileName().toString(),
                 List.of(userland.root().getParent(), kernelRoot.getParent(), boot));
     }

@@ -84,7 +84,7 @@ public final class GuestSession implements AutoCloseable {
 
     /** Ensures the image, builds the module, boots (with the runner of {@link RunnerSelection}) and waits for the agent. */
     public static GuestSession start(KernelProfile profile, List<Path> classpath, boolean echo) {
-        return start(profile, classpath, echo, RunnerSelection.selected());
+        return start(profile, classpath, echo, RunnerSelection.selected(profile));
     }
 
     /** Ensures the image, builds the module, boots with runner {@code kind} and waits for the agent. */
@@ -143,6 +143,9 @@ public final class GuestSession implements AutoCloseable {
             Files.copy(bench, stage.resolve("mirror_bench"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
             Files.writeString(stage.resolve("module-params"), System.getProperty("hmm.module.params", "ndevices=2") + "\n");
             Scripts.install("guest-init.sh", stage);
+            if (Files.isRegularFile(image.config())) {
+                Files.copy(image.config(), stage.resolve("kernel.config")); // what tests expect of this kernel
+            }
             if (image.selftests().isPresent()) {
                 // the kernel's own hmm selftest, run at the end of a suite (KernelSelftests)
                 Files.createDirectories(stage.resolve("kselftest"));

@@ -44,4 +44,13 @@ public final class RunnerSelection {
     public static Kind selected() {
         return select(System.getProperty("hmm.runner"), System.getenv("HMM_RUNNER"), ContainerRunner::dockerAvailable);
     }
+
+    /**
+     * The runner for {@code profile}: as {@link #selected()}, except that {@code auto} stays local for
+     * built kernels and kernel trees (the container images hold the stock kernels' toolchains only).
+     */
+    public static Kind selected(KernelProfile profile) {
+        return select(System.getProperty("hmm.runner"), System.getenv("HMM_RUNNER"),
+                () -> profile.kind() == KernelProfile.Kind.STOCK && ContainerRunner.dockerAvailable());
+    }
 }
