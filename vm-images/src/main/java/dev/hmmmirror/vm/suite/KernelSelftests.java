@@ -12,7 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -56,6 +58,9 @@ public final class KernelSelftests {
                 limit);
         GuestResult r = s.exec("sh /hmm/host/kselftest/kselftest-hmm.sh /hmm/host/kselftest/hmm-tests "
                 + "/hmm/out/kselftest " + limit, Duration.ofSeconds(limit + 120));
+        // the console trails the agent's answer: let the script's last marker arrive
+        s.console().await(t -> t.startsWith("KSELFTEST rmmod") || t.startsWith("KSELFTEST modprobe"),
+                System.nanoTime() + 10_000_000_000L);
         List<KernelSplat> splats = s.newSplats();
         Properties p = new Properties();
         p.setProperty("consoleLines", first + "-" + s.console().lineCount());
@@ -99,7 +104,11 @@ public final class KernelSelftests {
                     + p.getProperty("setupFailure", "no TAP output"), lines));
         } else {
             try {
-                out.addAll(parse(Files.readString(tap, StandardCharsets.ISO_8859_1), lines));
+                Map<String, String> ranges = consoleRanges(runDir.resolve("console.log"));
+                for (TestOutcome o : parse(Files.readString(tap, StandardCharsets.ISO_8859_1), lines)) {
+                    out.add(new TestOutcome(o.testClass(), o.test(), o.status(), o.message(),
+                            ranges.getOrDefault(o.test(), o.consoleLines())));
+                }
             } catch (IOException e) {
                 out.add(new TestOutcome(CLASS, "(run)", TestOutcome.Status.FAILED, "unreadable " + tap, lines));
             }
@@ -107,6 +116,38 @@ public final class KernelSelftests {
         if (p.containsKey("splat")) {
             out.add(new TestOutcome(CLASS, "(kernel)", TestOutcome.Status.KERNEL_SPLAT, p.getProperty("splat"), lines));
         }
+        return out;
+    }
+
+    /**
+     * Where each selftest is on the console ({@code name -> "from-to"}, 1-based lines): from its
+     * {@code #  RUN} line to its result line (or the end of the log), which the guest script echoes
+     * to the console, so the kernel's messages of that test lie in between.
+     */
+    static Map<String, String> consoleRanges(Path console) {
+        Map<String, String> out = new HashMap<>();
+        if (!Files.isRegularFile(console)) {
+            return out;
+        }
+        Map<String, Integer> open = new HashMap<>();
+        int n = 0;
+        try (var lines = Files.newBufferedReader(console, StandardCharsets.ISO_8859_1)) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                n++;
+                int bar = line.indexOf("| ");
+                String text = bar >= 0 && bar < 14 ? line.substring(bar + 2) : line;
+                Matcher m = RUN.matcher(text);
+                if (m.find()) {
+                    open.put(m.group(1), n);
+                } else if ((m = RESULT.matcher(text.stripTrailing())).matches() && open.containsKey(m.group(2))) {
+                    out.put(m.group(2), open.remove(m.group(2)) + "-" + n);
+                }
+            }
+        } catch (IOException e) {
+            return out;
+        }
+        int last = n;
+        open.forEach((name, from) -> out.put(name, from + "-" + last));
         return out;
     }
 

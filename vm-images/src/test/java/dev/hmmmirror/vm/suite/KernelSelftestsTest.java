@@ -67,6 +67,26 @@ class KernelSelftestsTest {
     }
 
     @Test
+    void eachTestPointsAtItsOwnConsoleLines(@TempDir Path run) throws IOException {
+        Files.createDirectories(run.resolve("out/kselftest"));
+        Files.writeString(run.resolve("out/kselftest/hmm-tests.tap"), tap("tap-killed-mid-test.tap"));
+        Files.writeString(run.resolve("kselftest.properties"), "consoleLines=2-8\n");
+        Files.writeString(run.resolve("console.log"), String.join("\n",
+                "   1.000| boot",
+                "  20.000| @@HMM KSELFTEST start /hmm/host/kselftest/hmm-tests (limit 600 s)",
+                "  20.100| #  RUN           hmm.hmm_device_private.open_close ...",
+                "  20.200| ok 1 hmm.hmm_device_private.open_close",
+                "  20.300| #  RUN           hmm.hmm_device_private.migrate ...",
+                "  20.400| [   19.9] WARNING: CPU: 0 PID: 77 at mm/migrate_device.c:1 foo",
+                "  20.500| # hmm-tests.c:991:migrate:Expected ptr[i] (0) == i (1)",
+                "  80.000| @@HMM KSELFTEST end # hmm-mirror: hmm-tests exit status 137") + "\n");
+        Map<String, TestOutcome> o = byName(KernelSelftests.read(run));
+        assertEquals("3-4", o.get("hmm.hmm_device_private.open_close").consoleLines());
+        assertEquals("5-8", o.get("hmm.hmm_device_private.migrate").consoleLines(), "no result line: to the end");
+        assertEquals("2-8", o.get("(not run)").consoleLines(), "the whole selftest run");
+    }
+
+    @Test
     void noTapAtAllIsAFailureNotAnEmptyPass() {
         List<TestOutcome> o = KernelSelftests.parse("# hmm-mirror: hmm-tests exit status 139\n", "");
         assertEquals(1, o.size());
