@@ -22,12 +22,13 @@ import java.util.Optional;
  * @param modulesDir    the directory holding {@code <kernelRelease>/}, shared at {@code /usr/lib/modules}
  * @param config        the kernel's {@code .config} (staged for the guest at {@code /hmm/host/kernel.config})
  * @param selftests     the kernel's own hmm selftest binary ({@code hmm-tests}), where the kernel has test_hmm
+ * @param kernelArgs    what this kernel needs on its command line beyond the common arguments (may be empty)
  * @param buildId       identifies the kernel build for cache keys of things built against it
  * @param cacheEntries  cache entries the guest reads while it runs (held against pruning)
  */
 public record GuestImage(KernelProfile profile, String kernelRelease, Path userland, Path toolRoot,
         Map<String, Path> binds, String kbuild, Path kernel, Path initramfs, Path modulesDir,
-        Path config, Optional<Path> selftests, String buildId, List<Path> cacheEntries) {
+        Path config, Optional<Path> selftests, String kernelArgs, String buildId, List<Path> cacheEntries) {
 
     /** Where our module and C helpers are compiled for this kernel when QEMU runs on this host. */
     public ModuleBuild.Toolchain localToolchain() {

@@ -93,7 +93,7 @@ public final class GuestImages {
         Path config = Files.exists(kernelRoot.resolve("boot/config-" + krel)) ? kernelRoot.resolve("boot/config-" + krel)
                 : modules.resolve(krel).resolve("config");
         return new GuestImage(profile, krel, userland.root(), kernelRoot, Map.of(), "/usr/src/linux-headers-" + krel,
-                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, config, Optional.empty(),
+                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, config, Optional.empty(), "",
                 kernelRoot.getParent().getFileName().toString(),
                 List.of(userland.root().getParent(), kernelRoot.getParent(), boot));
     }
@@ -108,21 +108,23 @@ public final class GuestImages {
      */
     Path bootFiles(String name, KernelProfile profile, String krel, String kernelKey, Userland userland, Path kernelImage,
             Path modulesRoot, boolean extract) {
-        String bootKey = Scripts.hash(List.of("extract-vmlinux.sh", "mkinitramfs.sh", "init"), kernelKey, userland.key());
+        String bootKey = Scripts.hash(List.of("extract-vmlinux.sh", "mkinitramfs.sh", "init"), kernelKey, userland.key(),
+                kernelImage.getFileName().toString(), String.valueOf(extract));
         return cache.ensure(name, bootKey, "boot files " + krel, dir -> {
             long t = System.nanoTime();
             Path log = dir.resolve("build.log");
             Path vmlinux = dir.resolve("vmlinux");
-            try {
-                if (!extract) {
-                    throw new SetupException("no PVH entry point");
+            if (!extract) {
+                Files.copy(kernelImage, vmlinux); // booted as it is, decompressing itself
+            } else {
+                try {
+                    Exec.run(log, 300, List.of("bash", Scripts.install("extract-vmlinux.sh", dir.resolve("scripts")).toString(),
+                            kernelImage.toString(), vmlinux.toString()));
+                } catch (SetupException e) {
+                    Progress.say("image %s: no uncompressed vmlinux in %s, booting the compressed image (slower under TCG)",
+                            profile.name(), kernelImage);
+                    Files.copy(kernelImage, vmlinux);
                 }
-                Exec.run(log, 300, List.of("bash", Scripts.install("extract-vmlinux.sh", dir.resolve("scripts")).toString(),
-                        kernelImage.toString(), vmlinux.toString()));
-            } catch (SetupException e) {
-                Progress.say("image %s: no uncompressed vmlinux in %s, booting the compressed image (slower under TCG)",
-                        profile.name(), kernelImage);
-                Files.copy(kernelImage, vmlinux);
             }
             Exec.run(log, 300, List.of("bash", Scripts.install("mkinitramfs.sh", dir.resolve("scripts")).toString(),
                     modulesRoot.toString(), krel, userland.busybox().toString(),

@@ -102,6 +102,7 @@ public final class GuestVm implements AutoCloseable {
                 "-kernel", spec.image().kernel().toString(), "-initrd", spec.image().initramfs().toString(),
                 "-append", "console=ttyS0 panic=-1 loglevel=5 transparent_hugepage=madvise"
                         + " sysctl.kernel.hung_task_timeout_secs=60"
+                        + (spec.image().kernelArgs().isBlank() ? "" : " " + spec.image().kernelArgs())
                         + (spec.bare() ? " hmm.mode=bare" : "") + (spec.cmdline().isBlank() ? "" : " " + spec.cmdline()),
                 "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
                 "-chardev", "socket,id=agent,path=" + sock + ",server=on,wait=off", "-serial", "chardev:agent",

@@ -113,7 +113,7 @@ final class KernelTrees {
                 kernel, modroot, pvh);
         Optional<Path> selftests = testHmm ? Optional.of(built.resolve("hmm-tests")) : Optional.empty();
         return new GuestImage(p, krel, userland.root(), null, Map.of(), tree.toString(), boot.resolve("vmlinux"),
-                boot.resolve("initramfs.gz"), modules, tree.resolve(".config"), selftests, "tree-" + stamp,
+                boot.resolve("initramfs.gz"), modules, tree.resolve(".config"), selftests, "", "tree-" + stamp,
                 List.of(userland.root().getParent(), built, boot));
     }
 
