@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and booting guests needs, from Debian's packages:
-# QEMU, mmdebstrap, the archivers the image recipes use, gcc (the host-side
-# layout probe), Maven and Debian's Docker engine (docker.io, for the container
-# runner; it is not started here: ci/start-docker.sh). Needs root. Safe to run again.
+# QEMU, mmdebstrap, the archivers the image recipes use, gcc and libc6-dev
+# (the host-side layout probe), make and kmod (depmod: the modules of a
+# --kernel-tree), Maven and Debian's Docker engine (docker.io, for the
+# container runner; it is not started here: ci/start-docker.sh). Needs root.
+# Safe to run again.
 set -euo pipefail
 if [[ $(id -u) -ne 0 ]]; then
   echo "ci/install-deps.sh installs Debian packages: run it as root (sudo ci/install-deps.sh)" >&2
   exit 1
 fi
-packages=(qemu-system-x86 mmdebstrap debootstrap cpio xz-utils zstd gzip util-linux perl gcc libc6-dev maven ca-certificates docker.io)
+packages=(qemu-system-x86 mmdebstrap debootstrap cpio xz-utils zstd gzip util-linux perl gcc libc6-dev make kmod maven ca-certificates docker.io)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

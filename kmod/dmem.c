@@ -167,11 +167,11 @@ static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror)
 		mutex_unlock(&mdev->dmem_lock);
 	}
 	set_page_private(backing, (unsigned long)mirror);
+	/* both forms return the page locked (6.1's locks it too) */
 #ifdef HMM_MIRROR_HAVE_ZONE_DEVICE_PAGE_INIT_ORDER
-	zone_device_page_init(dpage, page_pgmap(dpage), 0);	/* returns it locked */
+	zone_device_page_init(dpage, page_pgmap(dpage), 0);
 #else
 	zone_device_page_init(dpage);
-	lock_page(dpage);
 #endif
 	dpage->zone_device_data = backing;
 	return dpage;
@@ -477,9 +477,9 @@ void hmm_mirror_dmem_fini(struct hmm_mirror_device *mdev)
  * grant: the folio lock and mirror->lock are both held, and the CPU (or
  * another device) needs them to take the page back.
  */
-static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
-				     unsigned long addr, bool word, u64 value,
-				     u64 *old)
+static int __hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
+				       unsigned long addr, bool word,
+				       u64 value, u64 *old)
 {
 	struct mm_struct *mm = mirror->mm;
 	unsigned int attempt;
@@ -507,11 +507,19 @@ static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
 		}
 #else
 		{
-			int n = make_device_exclusive_range(mm, addr & PAGE_MASK,
-							    (addr & PAGE_MASK) + PAGE_SIZE,
-							    &page, mirror);
+			int n;
 
+			mutex_lock(&mirror->lock);
+			mirror->excl_addr = addr & PAGE_MASK;
+			mirror->excl_zapped = false;
+			mutex_unlock(&mirror->lock);
+			n = make_device_exclusive_range(mm, addr & PAGE_MASK,
+							(addr & PAGE_MASK) + PAGE_SIZE,
+							&page, mirror);
 			if (n <= 0 || !page) {
+				mutex_lock(&mirror->lock);
+				mirror->excl_addr = 0;
+				mutex_unlock(&mirror->lock);
 				mmap_read_unlock(mm);
 				return n < 0 ? n : -EBUSY;
 			}
@@ -522,11 +530,18 @@ static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
 		 * The folio is locked: neither the CPU nor another device can
 		 * take the page back until we unlock it. Only a zap (e.g.
 		 * MADV_DONTNEED) can still remove the entry; it unmaps the
-		 * folio, and any later one bumps the sequence.
+		 * folio (older kernels: the callback flags it), and any later
+		 * one bumps the sequence.
 		 */
 		seq = mmu_interval_read_begin(&mirror->notifier);
+#ifdef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
 		retry = !folio_mapped(folio);
 		mutex_lock(&mirror->lock);
+#else
+		mutex_lock(&mirror->lock);
+		retry = mirror->excl_zapped;
+		mirror->excl_addr = 0;
+#endif
 		retry = retry || mmu_interval_read_retry(&mirror->notifier, seq);
 		if (!retry) {
 			xa_store(&mirror->pt, addr >> PAGE_SHIFT,
@@ -550,6 +565,23 @@ static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
 			return 0;
 	}
 	return -EBUSY;
+}
+
+static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
+				     unsigned long addr, bool word, u64 value,
+				     u64 *old)
+{
+#ifdef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
+	return __hmm_mirror_exclusive_page(mirror, addr, word, value, old);
+#else
+	int ret;
+
+	/* one grant at a time: @excl_addr names the page in flight */
+	mutex_lock(&mirror->excl_lock);
+	ret = __hmm_mirror_exclusive_page(mirror, addr, word, value, old);
+	mutex_unlock(&mirror->excl_lock);
+	return ret;
+#endif
 }
 
 int hmm_mirror_exclusive(struct hmm_mirror *mirror, unsigned long start,

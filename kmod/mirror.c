@@ -48,6 +48,12 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 	}
 
 	mmu_interval_set_seq(mni, cur_seq);
+#ifndef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
+	if (mirror->excl_addr && range->start <= mirror->excl_addr &&
+	    mirror->excl_addr < range->end &&
+	    (range->event == MMU_NOTIFY_CLEAR || range->event == MMU_NOTIFY_UNMAP))
+		mirror->excl_zapped = true;
+#endif
 
 	if (mirror->delay_us)
 		fsleep(mirror->delay_us);
@@ -74,6 +80,9 @@ int hmm_mirror_init_mirror(struct hmm_mirror *mirror, struct mm_struct *mm)
 	int ret;
 
 	mutex_init(&mirror->lock);
+#ifndef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
+	mutex_init(&mirror->excl_lock);
+#endif
 	xa_init(&mirror->pt);
 	ret = hmm_mirror_events_init(&mirror->events);
 	if (ret)

@@ -95,13 +95,31 @@ struct hmm_mirror {
 	struct mutex lock;
 	struct xarray pt;		/* device page table: addr >> PAGE_SHIFT -> entry */
 	u64 delay_us;			/* slow-device delay per invalidation, under @lock */
+#ifndef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
+	/*
+	 * make_device_exclusive_range() (before 6.15) drops the rmap of the
+	 * page it makes exclusive, so folio_mapped() cannot tell that a zap
+	 * removed the entry after the grant. The invalidation callback flags
+	 * a zap of the page being granted instead. @excl_lock serialises the
+	 * grants of this mirror (one page in flight); @excl_addr (0: none)
+	 * and @excl_zapped are protected by @lock.
+	 */
+	struct mutex excl_lock;
+	unsigned long excl_addr;
+	bool excl_zapped;
+#endif
 	struct hmm_mirror_events events;
 	struct hmm_mirror_stats stats;
 };
 
-/* Tags of device page table entries: writable, and device-exclusive (writable too). */
+/*
+ * Tags of device page table entries: writable, and device-exclusive
+ * (writable too). The XArray allows pointer tags 0, 1 and 3 only: an entry
+ * with tag 2 is taken for one of its internal entries (a node pointer), and
+ * walking or erasing it loops or reads garbage.
+ */
 #define HMM_MIRROR_PT_WRITE 1UL
-#define HMM_MIRROR_PT_EXCLUSIVE 2UL
+#define HMM_MIRROR_PT_EXCLUSIVE 3UL
 
 /* Attempts of one fault or exclusive grant before giving up with -EBUSY. */
 #define HMM_MIRROR_FAULT_RETRIES 1000

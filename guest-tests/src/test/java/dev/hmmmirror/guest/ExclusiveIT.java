@@ -114,8 +114,13 @@ class ExclusiveIT {
                     LONG.getAndAdd(seg, 0L, 1L); // CPU atomic: revokes the device's exclusive entry
                 }
             }));
+            // every worker must have stopped before the memory is unmapped: a failed one must not leave
+            // the CPU thread touching an unmapped page (it crashed the guest JVM with SIGSEGV on 6.1)
             for (CompletableFuture<Void> w : workers) {
-                w.get(600, TimeUnit.SECONDS);
+                w.handle((v, t) -> null).get(600, TimeUnit.SECONDS);
+            }
+            for (CompletableFuture<Void> w : workers) {
+                w.get();
             }
             assertEquals(4L * perThread, (long) LONG.getVolatile(seg, 0L), "no increment may be lost");
             assertTrue(mirror.counters().deviceAtomics() >= 2L * perThread);

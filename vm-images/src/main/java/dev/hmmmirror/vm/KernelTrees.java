@@ -118,19 +118,29 @@ final class KernelTrees {
     }
 
     /** Installs the tree's modules (and, with test_hmm, builds the kernel's hmm selftest) into {@code dir}. */
-    private static void install(Path tree, boolean testHmm, Path dir) {
+    private static void install(Path tree, boolean testHmm, Path dir) throws IOException {
+        Prerequisites.require("make", "make");
+        Prerequisites.require("gcc", "gcc");
+        Prerequisites.require("depmod", "kmod"); // without it modules_install only warns, leaving no modules.dep
         Path log = dir.resolve("build.log");
         long t = System.nanoTime();
         Progress.say("kernel tree %s: installing its modules into the cache; log %s", tree, log);
         Exec.run(log, 1800, List.of("make", "-C", tree.toString(), "INSTALL_MOD_PATH=" + dir.resolve("modroot"),
                 "INSTALL_MOD_STRIP=1", "modules_install"));
+        try (var found = Files.find(dir.resolve("modroot"), 5, (f, a) -> f.getFileName().toString().equals("modules.dep"))) {
+            if (found.findAny().isEmpty()) {
+                throw new SetupException("make modules_install in " + tree + " left no modules.dep (depmod did not run); see "
+                        + log);
+            }
+        }
         if (testHmm) {
             Path src = Files.isSymbolicLink(tree.resolve("source")) || Files.isDirectory(tree.resolve("source"))
                     ? tree.resolve("source") : tree;
-            Exec.run(log, 900, List.of("make", "-C", tree.toString(), "INSTALL_HDR_PATH=" + dir.resolve("uapi"),
-                    "headers_install"));
+            // the uapi headers for the selftest: `make headers` fills the tree's usr/include (headers_install
+            // would copy them out, but needs rsync)
+            Exec.run(log, 900, List.of("make", "-C", tree.toString(), "headers"));
             Exec.run(log, 900, List.of("sh", Scripts.install("build-kselftest-hmm.sh", dir.resolve("scripts")).toString(),
-                    src.toString(), dir.resolve("uapi/include").toString(), dir.resolve("hmm-tests").toString()));
+                    src.toString(), tree.resolve("usr/include").toString(), dir.resolve("hmm-tests").toString()));
         }
         Progress.say("kernel tree %s: modules%s ready in %s", tree, testHmm ? " and hmm-tests" : "", Progress.since(t));
     }
