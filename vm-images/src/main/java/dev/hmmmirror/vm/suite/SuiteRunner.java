@@ -51,10 +51,11 @@ public final class SuiteRunner {
         try {
             // the image first: a kernel that cannot be had (no source, a tree lacking options) is one clear line
             new GuestImages(ImageCache.forUser()).ensure(profile);
-        } catch (SetupException e) {
-            Progress.say("suite on %s: could not build or boot: %s", profile.name(), e.getMessage());
+        } catch (RuntimeException e) { // SetupException, or I/O trouble with the cache: not the kernel's verdict
+            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            Progress.say("suite on %s: could not build or boot: %s", profile.name(), why);
             return new KernelRun(profile.name(), "", List.of(new TestOutcome("(setup)", "image",
-                    TestOutcome.Status.BOOT_FAILED, e.getMessage().replace("\n", " "), "")), dir, List.of());
+                    TestOutcome.Status.BOOT_FAILED, why.replace("\n", " "), "")), dir, List.of());
         }
         List<TestOutcome> outcomes = new ArrayList<>();
         Map<String, String> consoleLines = new ConcurrentHashMap<>();
