@@ -253,11 +253,7 @@ public final class ContainerRunner implements GuestRunner {
         return new ModuleBuild.Toolchain() {
             @Override
             public Path scratch(String dirName) throws IOException {
-                Path d = runDir.resolve("kbuild").resolve(dirName);
-                if (Files.exists(d)) {
-                    PathUtils.deleteDirectory(d);
-                }
-                return Files.createDirectories(d);
+                return ModuleBuild.Toolchain.emptyDir(runDir.resolve("kbuild").resolve(dirName));
             }
 
             @Override

@@ -56,13 +56,17 @@ public final class ModuleBuild {
         /** Runs {@code script} with {@code sh -c} in the toolchain, its output appended to {@code log}. */
         void run(Path log, long timeoutSeconds, String script);
 
-        /** The local toolchain: {@code chroot} into the kernel root (with its own /proc), needs root. */
-        static Toolchain chroot(Path kernelRoot) {
-            return chroot(kernelRoot, java.util.Map.of());
+        /** {@code dir}, emptied (or made): a fresh scratch directory. */
+        static Path emptyDir(Path dir) throws IOException {
+            if (Files.exists(dir)) {
+                PathUtils.deleteDirectory(dir);
+            }
+            return Files.createDirectories(dir);
         }
 
         /**
-         * {@code chroot} into {@code root} with its own /proc and the host directories of {@code binds}
+         * The local toolchain, needs root: {@code chroot} into {@code root} (a kernel root) with its own
+         * /proc and the host directories of {@code binds}
          * mounted at their paths inside (e.g. a built kernel's build directory at {@code /kbuild}).
          */
         static Toolchain chroot(Path root, java.util.Map<String, Path> binds) {
@@ -71,11 +75,7 @@ public final class ModuleBuild {
                 public Path scratch(String name) throws IOException {
                     Prerequisites.requireRoot("building in the kernel root");
                     Prerequisites.require("unshare", "util-linux");
-                    Path work = root.resolve("tmp").resolve(name);
-                    if (Files.exists(work)) {
-                        PathUtils.deleteDirectory(work);
-                    }
-                    return Files.createDirectories(work);
+                    return emptyDir(root.resolve("tmp").resolve(name));
                 }
 
                 @Override
@@ -106,11 +106,7 @@ public final class ModuleBuild {
             return new Toolchain() {
                 @Override
                 public Path scratch(String name) throws IOException {
-                    Path work = Path.of(System.getProperty("java.io.tmpdir"), name);
-                    if (Files.exists(work)) {
-                        PathUtils.deleteDirectory(work);
-                    }
-                    return Files.createDirectories(work);
+                    return emptyDir(Path.of(System.getProperty("java.io.tmpdir"), name));
                 }
 
                 @Override
