@@ -171,7 +171,8 @@ public final class GuestSession implements AutoCloseable {
             vm.awaitAgent(bootTimeout());
             double init = vm.console().markers().stream().filter(m -> m.text().startsWith("INIT")).findFirst()
                     .map(Console.Marker::seconds).orElse(-1.0);
-            var module = vm.console().markers().stream().filter(m -> m.text().startsWith("MODULE")).findFirst();
+            // the console (ttyS0) can trail the agent's HELLO (ttyS1) on a loaded host: wait for the marker
+            var module = vm.console().await(t -> t.startsWith("MODULE"), System.nanoTime() + 30_000_000_000L);
             if (module.isEmpty() || !module.get().text().startsWith("MODULE rc=0")) {
                 throw new GuestFailure("insmod hmm_mirror.ko failed in the guest (" + module.map(Console.Marker::text)
                         .orElse("no MODULE marker") + ")", vm.console().log(), vm.console().tail(30));
