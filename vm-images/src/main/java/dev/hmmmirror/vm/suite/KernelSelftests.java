@@ -36,7 +36,8 @@ public final class KernelSelftests {
     private static final Pattern SKIP = Pattern.compile("^#\\s+SKIP\\s+(.*)$");
     private static final Pattern PLAN = Pattern.compile("^1\\.\\.(\\d+)");
     private static final Pattern EXIT = Pattern.compile("^# hmm-mirror: hmm-tests exit status (\\d+)");
-    private static final Pattern ASSERTION = Pattern.compile("^#\\s+\\S+\\.c:\\d+:.*");
+    /** Why a test failed: an assertion ("file.c:123:test:Expected ...") or the harness ending it ("x: Test terminated by timeout"). */
+    private static final Pattern ASSERTION = Pattern.compile("^#\\s+(\\S+\\.c:\\d+:.*|\\S+: Test terminated by .*)");
 
     private KernelSelftests() {}
 
