@@ -62,8 +62,7 @@ final class BuiltKernels {
 
         String krel = read(kb.resolve("build/kernelrelease"));
         Path modroot = kb.resolve("build/modroot");
-        Path modules = Files.isDirectory(modroot.resolve("usr/lib/modules").resolve(krel))
-                ? modroot.resolve("usr/lib/modules") : modroot.resolve("lib/modules");
+        Path modules = GuestImages.modulesDir(modroot, krel);
         // QEMU enters a plain built kernel's ELF through PVH (no decompression under TCG); a KASAN kernel
         // entered that way hangs before its first console line (QEMU 7.2, 7.2.13), so debug kernels boot
         // the bzImage

@@ -16,7 +16,7 @@ import java.util.TreeMap;
 public final class GuestImages {
     private static final List<String> USERLAND_PACKAGES = List.of("openjdk-25-jre-headless", "busybox-static", "kmod");
     private static final List<String> KERNEL_PACKAGES = List.of("linux-image-%k", "linux-headers-%k");
-    static final long ROOT_SPACE = 3L << 30;
+    private static final long ROOT_SPACE = 3L << 30;
 
     private final ImageCache cache;
 
@@ -83,10 +83,7 @@ public final class GuestImages {
                             dir.resolve("root").toString(), profile.suite(), mirror, krel));
                     Progress.say("image %s: kernel root mmdebstrap %s", profile.name(), Progress.since(t));
                 }).resolve("root");
-        Path usrModules = kernelRoot.resolve("usr/lib/modules");
-        // bookworm roots keep modules in /lib (not merged into /usr)
-        Path modules = Files.exists(usrModules.resolve(krel).resolve("modules.order")) ? usrModules
-                : kernelRoot.resolve("lib/modules");
+        Path modules = modulesDir(kernelRoot, krel);
         Path boot = bootFiles("boot-" + profile.suite(), profile, krel, kernelKey, userland,
                 kernelRoot.resolve("boot/vmlinuz-" + krel), kernelRoot, true);
         // Debian ships the config in /boot (6.1, 6.12) or next to the modules (7.x)
@@ -131,6 +128,16 @@ public final class GuestImages {
                     Scripts.install("init", dir.resolve("scripts")).toString(), dir.resolve("initramfs.gz").toString()));
             Progress.say("image %s: vmlinux + initramfs %s", profile.name(), Progress.since(t));
         });
+    }
+
+    /**
+     * The modules directory (holding {@code <krel>/}) under {@code root}: {@code usr/lib/modules}, or
+     * {@code lib/modules} where the modules are not merged into /usr (bookworm roots, older
+     * {@code make modules_install}).
+     */
+    static Path modulesDir(Path root, String krel) {
+        Path usr = root.resolve("usr/lib/modules");
+        return Files.exists(usr.resolve(krel).resolve("modules.order")) ? usr : root.resolve("lib/modules");
     }
 
     static void prepareRootBuild(Path dir, String what) {

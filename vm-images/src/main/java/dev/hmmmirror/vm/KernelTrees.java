@@ -107,8 +107,7 @@ final class KernelTrees {
         Path built = cache.ensure("tree-" + Scripts.hash(List.of(), tree.toString()), stamp, "kernel tree " + tree,
                 dir -> install(tree, testHmm, dir));
         Path modroot = built.resolve("modroot");
-        Path modules = Files.isDirectory(modroot.resolve("usr/lib/modules").resolve(krel))
-                ? modroot.resolve("usr/lib/modules") : modroot.resolve("lib/modules");
+        Path modules = GuestImages.modulesDir(modroot, krel);
         Path boot = images.bootFiles("tboot-" + Scripts.hash(List.of(), tree.toString()), p, krel, stamp, userland,
                 kernel, modroot, pvh);
         Optional<Path> selftests = testHmm ? Optional.of(built.resolve("hmm-tests")) : Optional.empty();
