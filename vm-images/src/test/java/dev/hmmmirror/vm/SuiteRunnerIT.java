@@ -41,7 +41,7 @@ class SuiteRunnerIT {
         assertEquals(1, r.count(TestOutcome.Status.PASSED));
         Path dir = REPORTS.resolve("clean");
         assertTrue(Files.readString(dir.resolve("summary.json")).contains("\"exitCode\": 0"));
-        assertTrue(Files.readString(dir.resolve("junit-" + r.profile() + ".xml")).contains("opensTheDevice"));
+        assertTrue(Files.readString(dir.resolve("junit-" + r.reportDir().getFileName() + ".xml")).contains("opensTheDevice"));
         assertTrue(Files.readString(dir.resolve("index.html")).contains("pass"));
         assertTrue(Files.isRegularFile(r.reportDir().resolve("console.log")), "console log kept");
     }

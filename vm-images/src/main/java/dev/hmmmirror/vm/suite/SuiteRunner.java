@@ -2,10 +2,12 @@ package dev.hmmmirror.vm.suite;
 
 import dev.hmmmirror.vm.GuestFailure;
 import dev.hmmmirror.vm.GuestImages;
+import dev.hmmmirror.vm.GuestSession;
 import dev.hmmmirror.vm.ImageCache;
 import dev.hmmmirror.vm.KernelProfile;
 import dev.hmmmirror.vm.KernelSplatError;
 import dev.hmmmirror.vm.Progress;
+import dev.hmmmirror.vm.RunnerSelection;
 import dev.hmmmirror.vm.SetupException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,10 +35,16 @@ import org.junit.platform.launcher.core.LauncherFactory;
 public final class SuiteRunner {
     private SuiteRunner() {}
 
-    /** Runs the tests chosen by {@code selectors} on {@code profile}; files go to {@code reportDir/<profile>}. */
+    /**
+     * Runs the tests chosen by {@code selectors} on {@code profile}; files go to
+     * {@code reportDir/<profile>} ({@code <profile>-container} with the container runner).
+     */
     public static KernelRun run(KernelProfile profile, List<DiscoverySelector> selectors, Path reportDir) {
-        Path dir = reportDir.resolve(profile.dirName()).toAbsolutePath();
         reportDir = reportDir.toAbsolutePath();
+        System.setProperty("hmm.kernel", profile.name());
+        System.setProperty("hmm.run.dir", reportDir.toString());
+        // the guest session's run folder (console log, dmesg, the kernel's selftests) is this kernel's report folder
+        Path dir = GuestSession.runDir(profile, RunnerSelection.selected(profile));
         try {
             if (Files.exists(dir)) {
                 PathUtils.deleteDirectory(dir);
@@ -45,8 +53,6 @@ public final class SuiteRunner {
         } catch (IOException e) {
             throw new SetupException("cannot write the report folder " + dir + ": " + e.getMessage(), e);
         }
-        System.setProperty("hmm.kernel", profile.name());
-        System.setProperty("hmm.run.dir", reportDir.toAbsolutePath().toString());
         Progress.say("suite on %s: starting", profile.name());
         try {
             // the image first: a kernel that cannot be had (no source, a tree lacking options) is one clear line
