@@ -34,6 +34,7 @@ public final class Console {
     private int lines;
     private long bytes;
     private boolean closed;
+    private String kvmError;
 
     /** A {@code @@HMM} marker line: {@code seconds} since QEMU start, the text after the prefix. */
     public record Marker(double seconds, String text) {}
@@ -70,6 +71,9 @@ public final class Console {
                     tail.addLast(line);
                     if (tail.size() > TAIL) {
                         tail.removeFirst();
+                    }
+                    if (kvmError == null && line.startsWith("KVM internal error")) {
+                        kvmError = line.strip();
                     }
                     int at = line.indexOf("@@HMM ");
                     if (at >= 0) {
@@ -133,6 +137,11 @@ public final class Console {
             }
             wait(Math.max(1, left / 1_000_000));
         }
+    }
+
+    /** QEMU's "KVM internal error" line, if it printed one. */
+    public synchronized String kvmError() {
+        return kvmError;
     }
 
     /** Whether QEMU's output ended. */

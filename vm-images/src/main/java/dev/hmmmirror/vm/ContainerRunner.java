@@ -117,7 +117,7 @@ public final class ContainerRunner implements GuestRunner {
     }
 
     /** Ensures the profile's runner image and starts this session's container. */
-    public static ContainerRunner start(ImageCache cache, GuestImage guest, Path runDir) {
+    public static ContainerRunner start(ImageCache cache, GuestImage guest, Path runDir, Accelerator.Choice accel) {
         if (guest.profile().kind() != KernelProfile.Kind.STOCK) {
             throw new SetupException("the container runner runs the stock Debian kernels only; run "
                     + guest.profile().name() + " with --runner local (-Dhmm.runner=local)");
@@ -140,19 +140,15 @@ public final class ContainerRunner implements GuestRunner {
                 + Long.toHexString(System.nanoTime() & 0xffffff);
         try {
             Files.createDirectories(runDir);
-            // leftovers of a killed run in this run directory: agent sockets, module build scratch
-            try (var old = Files.list(runDir)) {
-                for (Path f : old.filter(f -> f.getFileName().toString().matches("hmm-agent-.*\\.sock")).toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
+            // leftovers of a killed run in this run directory: module build scratch
             if (Files.exists(runDir.resolve("kbuild"))) {
                 PathUtils.deleteDirectory(runDir.resolve("kbuild"));
             }
         } catch (IOException e) {
             throw new SetupException("cannot create " + runDir + ": " + e.getMessage(), e);
         }
-        boolean kvm = GuestVm.useKvm() && Prerequisites.kvmUsable();
+        boolean kvm = accel.kvm();
+        Path sockets = GuestRunner.agentSocketDir();
         @SuppressWarnings("resource") // closed by close()
         GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(tag))
                 .withCommand("sleep", "infinity")
@@ -164,7 +160,8 @@ public final class ContainerRunner implements GuestRunner {
                     // "file mounting" by starting a helper image, which it would have to pull
                     cmd.getHostConfig().withBinds(
                             new Bind(cache.root().toString(), new Volume(cache.root().toString()), AccessMode.ro),
-                            new Bind(runDir.toString(), new Volume(runDir.toString()), AccessMode.rw));
+                            new Bind(runDir.toString(), new Volume(runDir.toString()), AccessMode.rw),
+                            new Bind(sockets.toString(), new Volume(sockets.toString()), AccessMode.rw));
                     if (kvm) {
                         cmd.getHostConfig().withDevices(Device.parse("/dev/kvm"));
                     }
@@ -245,7 +242,8 @@ public final class ContainerRunner implements GuestRunner {
 
     @Override
     public Path socketDir() {
-        return runDir; // bind-mounted at the same path: QEMU creates the socket, this JVM connects
+        // bind-mounted at the same path: QEMU creates the socket, this JVM connects
+        return GuestRunner.agentSocketDir();
     }
 
     @Override

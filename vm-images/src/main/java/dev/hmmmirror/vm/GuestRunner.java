@@ -17,8 +17,34 @@ public interface GuestRunner extends AutoCloseable {
     /** The QEMU binary to put in front of the command line. */
     String qemu();
 
-    /** A directory for the agent's unix socket that QEMU (wherever it runs) and this JVM both see. */
+    /**
+     * A directory for the agent's unix socket that QEMU (wherever it runs) and this JVM both see.
+     * Never the run directory: a unix socket's path must stay under 108 bytes, and a checkout can be
+     * as deep as its owner likes.
+     */
     Path socketDir();
+
+    /** The longest unix socket path the kernel takes ({@code sun_path} is 108 bytes with its NUL). */
+    int MAX_SOCKET_PATH = 107;
+
+    /**
+     * The agent sockets' directory: {@code hmm-agent-<user>} (mode 700) in {@code java.io.tmpdir}, or
+     * in {@code /tmp} where the temporary directory itself is too deep for a socket path.
+     */
+    static Path agentSocketDir() {
+        String name = "hmm-agent-" + System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9_.-]", "_");
+        Path dir = Path.of(System.getProperty("java.io.tmpdir"), name).toAbsolutePath();
+        if (dir.toString().length() > 60) {
+            dir = Path.of("/tmp", name);
+        }
+        try {
+            java.nio.file.Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new SetupException("cannot create the agent socket directory " + dir + ": " + e.getMessage(), e);
+        }
+        return dir;
+    }
 
     /** Where {@code hmm_mirror.ko} and the benchmark are compiled with the kernel's own gcc. */
     ModuleBuild.Toolchain toolchain(GuestImage image);
@@ -34,10 +60,11 @@ public interface GuestRunner extends AutoCloseable {
     void close();
 
     /** Makes the runner {@code kind} for {@code image} and the run directory {@code runDir}. */
-    static GuestRunner create(RunnerSelection.Kind kind, ImageCache cache, GuestImage image, Path runDir) {
+    static GuestRunner create(RunnerSelection.Kind kind, ImageCache cache, GuestImage image, Path runDir,
+            Accelerator.Choice accel) {
         return switch (kind) {
             case LOCAL -> new LocalRunner();
-            case CONTAINER -> ContainerRunner.start(cache, image, runDir);
+            case CONTAINER -> ContainerRunner.start(cache, image, runDir, accel);
         };
     }
 }

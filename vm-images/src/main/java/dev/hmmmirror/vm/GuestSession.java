@@ -34,6 +34,7 @@ public final class GuestSession implements AutoCloseable {
     private final GuestRunner runner;
     private final Path runDir;
     private final Timings timings;
+    private final Accelerator.Choice accel;
     private int splatsReported;
 
     /**
@@ -48,7 +49,8 @@ public final class GuestSession implements AutoCloseable {
     private List<AutoCloseable> holds = List.of();
 
     private GuestSession(KernelProfile profile, GuestImage image, GuestVm vm, GuestRunner runner, Path runDir,
-            Timings timings) {
+            Timings timings, Accelerator.Choice accel) {
+        this.accel = accel;
         this.profile = profile;
         this.image = image;
         this.vm = vm;
@@ -58,13 +60,17 @@ public final class GuestSession implements AutoCloseable {
     }
 
     /** Timeout of one request: {@code hmm.test.timeout} seconds, default 600 under TCG, 120 with KVM. */
-    public static Duration requestTimeout() {
-        return Duration.ofSeconds(Long.getLong("hmm.test.timeout", GuestVm.useKvm() ? 120 : 600));
+    public static Duration requestTimeout(Accelerator.Choice accel) {
+        return Duration.ofSeconds(Long.getLong("hmm.test.timeout", accel.kvm() ? 120 : 600));
     }
 
     /** Timeout of a boot up to the agent: {@code hmm.boot.timeout} seconds, default 300 under TCG, 90 with KVM. */
-    public static Duration bootTimeout() {
-        return Duration.ofSeconds(Long.getLong("hmm.boot.timeout", GuestVm.useKvm() ? 90 : 300));
+    public static Duration bootTimeout(Accelerator.Choice accel) {
+        return Duration.ofSeconds(Long.getLong("hmm.boot.timeout", accel.kvm() ? 90 : 300));
+    }
+
+    private Duration requestTimeout() {
+        return requestTimeout(accel);
     }
 
     /** Where a local run's logs go: {@code hmm.run.dir}, else {@code target/hmm-guest/<profile>}. */
@@ -100,14 +106,16 @@ public final class GuestSession implements AutoCloseable {
         List<AutoCloseable> holds = image.cacheEntries().stream().map(cache::use).toList();
         Path runDir = runDir(profile, kind);
         GuestRunner runner;
+        Accelerator.Choice accel;
         try {
-            runner = GuestRunner.create(kind, cache, image, runDir);
+            accel = Accelerator.forGuest(image, cache);
+            runner = GuestRunner.create(kind, cache, image, runDir, accel);
         } catch (RuntimeException e) {
             release(holds);
             throw e;
         }
         try {
-            GuestSession session = start(profile, classpath, echo, cache, image, runner, runDir, t0);
+            GuestSession session = start(profile, classpath, echo, cache, image, runner, runDir, t0, accel);
             session.holds = holds;
             return session;
         } catch (RuntimeException e) {
@@ -128,7 +136,7 @@ public final class GuestSession implements AutoCloseable {
     }
 
     private static GuestSession start(KernelProfile profile, List<Path> classpath, boolean echo, ImageCache cache,
-            GuestImage image, GuestRunner runner, Path runDir, long t0) {
+            GuestImage image, GuestRunner runner, Path runDir, long t0, Accelerator.Choice accel) {
         ModuleBuild builds = new ModuleBuild(cache, ModuleBuild.projectRoot());
         Path ko = builds.build(image, runner.toolchain(image));
         Path bench = builds.buildBench(image, runner.toolchain(image));
@@ -164,11 +172,11 @@ public final class GuestSession implements AutoCloseable {
             throw new UncheckedIOException("cannot stage the guest files in " + stage, e);
         }
         Progress.say("boot %s: kernel %s, %s, %s, console %s", profile.name(), image.kernelRelease(),
-                GuestVm.useKvm() ? "KVM" : "TCG (no usable /dev/kvm)", runner.describe(), runDir.resolve("console.log"));
+                accel.describe(), runner.describe(), runDir.resolve("console.log"));
         GuestVm vm = GuestVm.start(new GuestVm.Spec(image, stage, runDir.resolve("out"), runDir.resolve("console.log"),
-                false, 2048, System.getProperty("hmm.cmdline", ""), Boolean.getBoolean("hmm.verbose")), runner);
+                false, 2048, System.getProperty("hmm.cmdline", ""), Boolean.getBoolean("hmm.verbose"), accel), runner);
         try {
-            vm.awaitAgent(bootTimeout());
+            vm.awaitAgent(bootTimeout(accel));
             double init = vm.console().markers().stream().filter(m -> m.text().startsWith("INIT")).findFirst()
                     .map(Console.Marker::seconds).orElse(-1.0);
             // the console (ttyS0) can trail the agent's HELLO (ttyS1) on a loaded host: wait for the marker
@@ -180,7 +188,7 @@ public final class GuestSession implements AutoCloseable {
             Timings timings = new Timings(imageSeconds, init, vm.helloSeconds());
             Progress.say("boot %s: init at %.1f s, module loaded, guest JVM ready at %.1f s", image.kernelRelease(),
                     init, vm.helloSeconds());
-            return new GuestSession(profile, image, vm, runner, runDir, timings);
+            return new GuestSession(profile, image, vm, runner, runDir, timings, accel);
         } catch (InterruptedException e) {
             vm.kill();
             Thread.currentThread().interrupt();
@@ -303,6 +311,11 @@ public final class GuestSession implements AutoCloseable {
     /** Where this run's files are. */
     public Path runDir() {
         return runDir;
+    }
+
+    /** KVM or TCG, and why. */
+    public Accelerator.Choice accel() {
+        return accel;
     }
 
     /** Start-up timings. */

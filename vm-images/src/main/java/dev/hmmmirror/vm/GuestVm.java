@@ -41,9 +41,13 @@ public final class GuestVm implements AutoCloseable {
      * @param memoryMiB   guest memory
      * @param cmdline     extra kernel command line
      * @param echo        copy the console to stderr as it arrives
+     * @param accel       KVM or TCG ({@link Accelerator})
      */
     public record Spec(GuestImage image, Path hostShare, Path outShare, Path consoleLog, boolean bare, int memoryMiB,
-            String cmdline, boolean echo) {}
+            String cmdline, boolean echo, Accelerator.Choice accel) {}
+
+    /** Under KVM a kernel prints within a second; silence this long means this KVM cannot run it. */
+    static final long KVM_SILENCE_SECONDS = 15;
 
     private final Spec spec;
     private final GuestRunner runner;
@@ -67,16 +71,6 @@ public final class GuestVm implements AutoCloseable {
         this.socket = socket;
     }
 
-    /** Whether this run uses KVM ({@code hmm.accel=auto|kvm|tcg}, auto: when /dev/kvm is usable). */
-    public static boolean useKvm() {
-        String accel = System.getProperty("hmm.accel", System.getenv().getOrDefault("HMM_ACCEL", "auto"));
-        return switch (accel) {
-            case "kvm" -> true;
-            case "tcg" -> false;
-            default -> Prerequisites.kvmUsable();
-        };
-    }
-
     /** Starts QEMU on this host; returns once it runs (the guest is still booting). */
     public static GuestVm start(Spec spec) {
         return start(spec, new LocalRunner());
@@ -85,9 +79,14 @@ public final class GuestVm implements AutoCloseable {
     /** Starts QEMU with {@code runner}; returns once it runs (the guest is still booting). */
     public static GuestVm start(Spec spec, GuestRunner runner) {
         String qemuBin = runner.qemu();
-        boolean kvm = useKvm();
+        boolean kvm = spec.accel().kvm();
         Path sock = runner.socketDir().resolve(
                 "hmm-agent-" + ProcessHandle.current().pid() + "-" + SEQ.incrementAndGet() + ".sock");
+        if (sock.toString().length() > GuestRunner.MAX_SOCKET_PATH) {
+            throw new SetupException("the agent socket path " + sock + " is longer than "
+                    + GuestRunner.MAX_SOCKET_PATH + " bytes (the unix socket limit): set java.io.tmpdir to a short "
+                    + "directory");
+        }
         try {
             Files.deleteIfExists(sock);
             Files.createDirectories(spec.consoleLog().getParent());
@@ -152,6 +151,7 @@ public final class GuestVm implements AutoCloseable {
     public String awaitAgent(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (agent == null) {
+            checkKvmBoot();
             if (!qemu.isAlive()) {
                 throw failure("QEMU exited (rc " + qemu.exitValue() + ") before the guest agent started");
             }
@@ -173,6 +173,24 @@ public final class GuestVm implements AutoCloseable {
         hello = Protocol.text(w[1]);
         helloSeconds = seconds();
         return hello;
+    }
+
+    /**
+     * Under KVM, fails at once when QEMU reported a KVM error or the kernel printed nothing for
+     * {@link #KVM_SILENCE_SECONDS}, instead of waiting for the whole boot timeout.
+     */
+    private void checkKvmBoot() {
+        if (!spec.accel().kvm()) {
+            return;
+        }
+        String error = console.kvmError();
+        boolean silent = console.lineCount() == 0 && seconds() > KVM_SILENCE_SECONDS;
+        if (error != null || silent) {
+            kill();
+            throw failure((error != null ? "QEMU under KVM: " + error : "the kernel printed nothing in "
+                    + KVM_SILENCE_SECONDS + " s under KVM") + "; this host's KVM cannot run the guest kernel"
+                    + Accelerator.pvmHint(Path.of("/sys/module")) + ". Run with -Dhmm.accel=tcg (HMM_ACCEL=tcg)");
+        }
     }
 
     /** Host seconds from QEMU start to the agent's HELLO (or -1). */

@@ -18,7 +18,7 @@ public final class LocalRunner implements GuestRunner {
 
     @Override
     public Path socketDir() {
-        return Path.of(System.getProperty("java.io.tmpdir"));
+        return GuestRunner.agentSocketDir();
     }
 
     @Override

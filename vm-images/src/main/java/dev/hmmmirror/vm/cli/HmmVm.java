@@ -1,5 +1,6 @@
 package dev.hmmmirror.vm.cli;
 
+import dev.hmmmirror.vm.Accelerator;
 import dev.hmmmirror.vm.Console;
 import dev.hmmmirror.vm.GuestFailure;
 import dev.hmmmirror.vm.GuestImage;
@@ -171,11 +172,12 @@ public final class HmmVm {
         GuestImage image = new GuestImages(ImageCache.forUser()).ensure(profile);
         double imageReady = (System.nanoTime() - t0) / 1e9;
         Path dir = GuestSession.runDir(profile).resolve("bench");
+        Accelerator.Choice accel = Accelerator.forGuest(image, ImageCache.forUser());
         // bare boot: the same kernel and initramfs, powering off as soon as /init runs
         double bare;
         try (GuestVm vm = GuestVm.start(new GuestVm.Spec(image, dir, dir.resolve("out"), dir.resolve("bare-console.log"),
-                true, 2048, "", false))) {
-            bare = vm.awaitMarker("BARE", GuestSession.bootTimeout()).map(Console.Marker::seconds)
+                true, 2048, "", false, accel))) {
+            bare = vm.awaitMarker("BARE", GuestSession.bootTimeout(accel)).map(Console.Marker::seconds)
                     .orElseThrow(() -> new GuestFailure("bare boot did not reach /init", vm.console().log(),
                             vm.console().tail(20)));
             vm.awaitExit(Duration.ofSeconds(60));
@@ -201,7 +203,7 @@ public final class HmmVm {
                   QEMU start -> guest JVM ready       %6.1f s   %6.1f s
                   QEMU start -> first result          %6.1f s   %6.1f s
                   first result / bare boot            %6.2f x   %6.2f x   (target: <= 3 x)
-                """, profile.name(), image.kernelRelease(), GuestVm.useKvm() ? "KVM" : "TCG",
+                """, profile.name(), image.kernelRelease(), accel.describe(),
                 Runtime.getRuntime().availableProcessors(),
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                 imageReady, bare, rows[0][0], rows[1][0], rows[0][1], rows[1][1], rows[0][2], rows[1][2],
@@ -214,7 +216,7 @@ public final class HmmVm {
             GuestResult r = s.runMain(mainClass);
             System.out.print(r.output());
             System.out.printf("host: %d CPUs, %s; guest: 1 vCPU, 2 GiB%n", Runtime.getRuntime().availableProcessors(),
-                    GuestVm.useKvm() ? "KVM" : "TCG");
+                    s.accel().describe());
             if (r.status() != GuestResult.Status.PASSED) {
                 System.out.println("benchmark failed in the guest: " + r.message() + "\n" + r.trace());
                 return 1;
