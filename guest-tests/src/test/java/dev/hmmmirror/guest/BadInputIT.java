@@ -1,5 +1,6 @@
 package dev.hmmmirror.guest;
 
+import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -16,7 +17,6 @@ import dev.hmmmirror.internal.gen.hmm_mirror_range;
 import dev.hmmmirror.internal.gen.hmm_mirror_rw;
 import dev.hmmmirror.internal.gen.hmm_mirror_snapshot;
 import dev.hmmmirror.internal.gen.hmm_mirror_version;
-import dev.hmmmirror.vm.junit.GuestTest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.Consumer;

@@ -1,5 +1,6 @@
 package dev.hmmmirror.guest;
 
+import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,7 +11,6 @@ import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Mirror;
-import dev.hmmmirror.vm.junit.GuestTest;
 import org.junit.jupiter.api.Test;
 
 /** Opening the module's devices from Java in the guest, through FFM. */

@@ -1,5 +1,6 @@
 package dev.hmmmirror.guest;
 
+import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,7 +12,6 @@ import dev.hmmmirror.Mirror;
 import dev.hmmmirror.internal.Command;
 import dev.hmmmirror.internal.DeviceFile;
 import dev.hmmmirror.internal.gen.hmm_mirror_version;
-import dev.hmmmirror.vm.junit.GuestTest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;

@@ -1,0 +1,203 @@
+package dev.hmmmirror.agent;
+
+import dev.hmmmirror.agent.protocol.GuestResult;
+import dev.hmmmirror.agent.protocol.Markers;
+import dev.hmmmirror.agent.protocol.Protocol;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.ObjectOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one JVM of a guest run. It reads requests from the host on standard input (the guest's
+ * second serial port), runs them and answers on standard output. Test output goes to a buffer
+ * returned with each result, so that it cannot corrupt the protocol.
+ */
+public final class GuestAgent {
+    private final PrintStream protocol;
+    private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    private TestRunner tests;
+
+    private GuestAgent(PrintStream protocol) {
+        this.protocol = protocol;
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length > 0 && args[0].equals("--train")) {
+            Training.run();
+            return;
+        }
+        PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+        GuestAgent agent = new GuestAgent(protocol);
+        PrintStream capture = new PrintStream(agent.captured, true, StandardCharsets.UTF_8);
+        System.setOut(capture);
+        System.setErr(capture);
+        long uptime = ManagementFactory.getRuntimeMXBean().getUptime();
+        protocol.println(Protocol.line(Protocol.HELLO, Protocol.b64("jvm-ms=" + uptime + " java=" + Runtime.version()
+                + " kernel=" + System.getProperty("os.version"))));
+        agent.serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+    }
+
+    private void serve(BufferedReader in) throws IOException {
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] w = Protocol.parse(line);
+            if (w == null || w.length == 0) {
+                continue;
+            }
+            switch (w[0]) {
+                case Protocol.QUIT -> {
+                    return;
+                }
+                case Protocol.RUN -> answer(w[1], runTest(Protocol.text(w[2])));
+                case Protocol.EXEC -> answer(w[1], exec(Protocol.text(w[2])));
+                case Protocol.MAIN -> answer(w[1], runMain(Protocol.text(w[2])));
+                default -> answer(w.length > 1 ? w[1] : "0", new GuestResult(GuestResult.Status.NOT_FOUND, 0,
+                        "unknown request " + w[0], "", new byte[0], "", ""));
+            }
+        }
+    }
+
+    private void answer(String id, GuestResult r) {
+        protocol.println(Protocol.line(Protocol.RESULT, id, Protocol.b64(r.encode())));
+    }
+
+    private GuestResult runTest(String uniqueId) {
+        if (tests == null) {
+            tests = new TestRunner();
+        }
+        captured.reset();
+        long t0 = System.nanoTime();
+        Thread watchdog = Thread.ofPlatform().daemon().name("hmm-watchdog").start(() -> watch(uniqueId));
+        TestRunner.Outcome o;
+        try {
+            o = tests.run(uniqueId);
+        } finally {
+            watchdog.interrupt();
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        String out = captured.toString(StandardCharsets.UTF_8);
+        if (o.status() == GuestResult.Status.FAILED) {
+            Throwable error = o.error() != null ? o.error() : new AssertionError("failed in the guest without an exception");
+            return new GuestResult(o.status(), ms, String.valueOf(error.getMessage()), trace(error),
+                    serialize(error), out, dmesgTail());
+        }
+        return new GuestResult(o.status(), ms, o.reason(), "", new byte[0], out, "");
+    }
+
+    private GuestResult runMain(String className) {
+        captured.reset();
+        long t0 = System.nanoTime();
+        try {
+            Class.forName(className).getMethod("main", String[].class).invoke(null, (Object) new String[0]);
+            return new GuestResult(GuestResult.Status.PASSED, (System.nanoTime() - t0) / 1_000_000, "", "",
+                    new byte[0], captured.toString(StandardCharsets.UTF_8), "");
+        } catch (ReflectiveOperationException e) {
+            Throwable t = e instanceof java.lang.reflect.InvocationTargetException ite ? ite.getCause() : e;
+            return new GuestResult(GuestResult.Status.FAILED, (System.nanoTime() - t0) / 1_000_000,
+                    String.valueOf(t.getMessage()), trace(t), serialize(t), captured.toString(StandardCharsets.UTF_8),
+                    dmesgTail());
+        }
+    }
+
+    private static GuestResult exec(String command) {
+        long t0 = System.nanoTime();
+        try {
+            Process p = new ProcessBuilder("sh", "-c", command).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int rc = p.waitFor();
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            return new GuestResult(rc == 0 ? GuestResult.Status.PASSED : GuestResult.Status.FAILED, ms,
+                    "exit " + rc, "", new byte[0], out, "");
+        } catch (IOException | InterruptedException e) {
+            return new GuestResult(GuestResult.Status.FAILED, 0, e.toString(), trace(e), new byte[0], "", "");
+        }
+    }
+
+    /**
+     * When a test runs longer than {@code hmm.guest.watchdog} seconds (default 90), writes every
+     * thread of this JVM to the console: Java stack, kernel state, wait channel and kernel stack,
+     * so that a test stuck in (or spinning on) the kernel shows where.
+     */
+    private static void watch(String uniqueId) {
+        try {
+            Thread.sleep(Long.getLong(Protocol.WATCHDOG_PROPERTY, 90) * 1000);
+        } catch (InterruptedException done) {
+            return;
+        }
+        PrintStream console = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        console.println(Markers.line(Markers.WATCHDOG, "test still running: " + uniqueId));
+        for (var e : Thread.getAllStackTraces().entrySet()) {
+            console.println(Markers.line(Markers.WATCHDOG, "java thread " + e.getKey().getName() + " " + e.getKey().getState()));
+            for (StackTraceElement f : e.getValue()) {
+                console.println(Markers.line(Markers.WATCHDOG, "    at " + f));
+            }
+        }
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            for (java.nio.file.Path t : tasks.toList()) {
+                String stat = read(t.resolve("stat"));
+                String wchan = read(t.resolve("wchan"));
+                console.println(Markers.line(Markers.WATCHDOG, "task " + t.getFileName() + " " + stat.replaceAll("^\\d+ ", "")
+                        .split(" ")[0] + " state " + (stat.contains(") ") ? stat.substring(stat.indexOf(") ") + 2, stat.indexOf(") ") + 3) : "?")
+                        + " wchan " + wchan));
+                for (String line : read(t.resolve("stack")).split("\n")) {
+                    if (!line.isBlank()) {
+                        console.println(Markers.line(Markers.WATCHDOG, "    " + line));
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            console.println(Markers.line(Markers.WATCHDOG, "cannot read /proc/self/task: " + e));
+        }
+    }
+
+    private static String read(java.nio.file.Path p) {
+        try {
+            return java.nio.file.Files.readString(p).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    static String trace(Throwable t) {
+        StringWriter w = new StringWriter();
+        t.printStackTrace(new PrintWriter(w));
+        return w.toString();
+    }
+
+    static byte[] serialize(Throwable t) {
+        try {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            try (ObjectOutputStream o = new ObjectOutputStream(b)) {
+                o.writeObject(t);
+            }
+            return b.toByteArray();
+        } catch (IOException | RuntimeException e) {
+            return new byte[0]; // not serializable: the host falls back to the text trace
+        }
+    }
+
+    /** The last 60 lines of the kernel log. */
+    static String dmesgTail() {
+        try {
+            Process p = new ProcessBuilder("dmesg").redirectErrorStream(true).start();
+            String all = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(20, TimeUnit.SECONDS);
+            List<String> lines = all.lines().toList();
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+        } catch (IOException | InterruptedException e) {
+            return "(dmesg unavailable: " + e + ")";
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.hmmmirror.suite;
+
+import dev.hmmmirror.vm.result.TestOutcome;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The suite's results on one kernel.
+ *
+ * @param profile       the kernel profile name
+ * @param kernelRelease {@code uname -r} of the guest (empty when it did not boot)
+ * @param outcomes      one per test, in execution order
+ * @param reportDir     where the console log, dmesg and reports of this kernel are
+ * @param kernelSelftests the kernel's own hmm selftests in the same guest (empty when not run);
+ *                      reported next to ours, not part of {@link #exitCode()}
+ */
+public record KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
+        List<TestOutcome> kernelSelftests) {
+    /** How many outcomes have {@code status}. */
+    public long count(TestOutcome.Status status) {
+        return outcomes.stream().filter(o -> o.status() == status).count();
+    }
+
+    /** The exit code this run alone would give: 125 no boot, 2 splat, 1 failures, 0 all passed. */
+    public int exitCode() {
+        if (count(TestOutcome.Status.BOOT_FAILED) > 0) {
+            return 125;
+        }
+        if (count(TestOutcome.Status.KERNEL_SPLAT) > 0) {
+            return 2;
+        }
+        return count(TestOutcome.Status.FAILED) > 0 ? 1 : 0;
+    }
+}

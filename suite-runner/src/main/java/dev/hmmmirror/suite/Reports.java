@@ -1,0 +1,272 @@
+package dev.hmmmirror.suite;
+
+import dev.hmmmirror.vm.boot.Console;
+import dev.hmmmirror.vm.result.TestOutcome;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The results of suite runs as a table (kernel x test) on the console, and as {@code summary.json},
+ * {@code junit-<profile>.xml} and {@code index.html} in the report folder. A failing test's HTML
+ * row shows the console lines around it.
+ */
+public final class Reports {
+    private Reports() {}
+
+    /** The worst exit code over all runs: 125 no boot, 2 kernel splat, 1 failures, 0 all passed. */
+    public static int exitCode(List<KernelRun> runs) {
+        int worst = 0;
+        for (KernelRun r : runs) {
+            int c = r.exitCode();
+            worst = c == 125 || worst == 125 ? 125 : Math.max(worst, c);
+        }
+        return worst;
+    }
+
+    /** Our suite's outcomes of a run. */
+    static final Function<KernelRun, List<TestOutcome>> OURS = KernelRun::outcomes;
+
+    /** The kernel's own hmm selftests' outcomes of a run. */
+    static final Function<KernelRun, List<TestOutcome>> KERNELS = KernelRun::kernelSelftests;
+
+    private static List<String> testNames(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
+        Set<String> names = new LinkedHashSet<>();
+        runs.forEach(r -> which.apply(r).forEach(o -> names.add(o.name())));
+        return new ArrayList<>(names);
+    }
+
+    private static String cell(List<TestOutcome> outcomes, String test) {
+        return outcomes.stream().filter(o -> o.name().equals(test)).map(o -> o.status().symbol()).findFirst()
+                .orElse("-");
+    }
+
+    private static long count(List<TestOutcome> outcomes, TestOutcome.Status s) {
+        return outcomes.stream().filter(o -> o.status() == s).count();
+    }
+
+    /** Prints the kernel x test table with totals; then the kernel's own selftests' table where they ran. */
+    public static void printTable(List<KernelRun> runs, PrintStream out) {
+        printTable(runs, OURS, out);
+        if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
+            out.println();
+            out.println("the kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the exit code):");
+            printTable(runs, KERNELS, out);
+        }
+    }
+
+    private static void printTable(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which, PrintStream out) {
+        List<String> tests = testNames(runs, which);
+        int w = Math.max(20, tests.stream().mapToInt(String::length).max().orElse(20));
+        int cw = Math.max(16, runs.stream().mapToInt(r -> r.profile().length()).max().orElse(16));
+        String col = "  %-" + cw + "s";
+        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "test"));
+        runs.forEach(r -> head.append(String.format(Locale.ROOT, col, r.profile())));
+        out.println(head);
+        for (String t : tests) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", t));
+            runs.forEach(r -> row.append(String.format(Locale.ROOT, col, cell(which.apply(r), t))));
+            out.println(row);
+        }
+        for (TestOutcome.Status s : TestOutcome.Status.values()) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "total " + s.symbol()));
+            runs.forEach(r -> row.append(String.format(Locale.ROOT, col, count(which.apply(r), s))));
+            out.println(row);
+        }
+        StringBuilder rel = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "kernel"));
+        runs.forEach(r -> rel.append(String.format(Locale.ROOT, col, r.kernelRelease().isEmpty() ? "?" : r.kernelRelease())));
+        out.println(rel);
+    }
+
+    /** Writes summary.json, junit-&lt;profile&gt;.xml and index.html into {@code dir}. */
+    public static void write(List<KernelRun> runs, Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("summary.json"), json(runs), StandardCharsets.UTF_8);
+            for (KernelRun r : runs) {
+                String name = r.reportDir().getFileName().toString();
+                Files.writeString(dir.resolve("junit-" + name + ".xml"), junitXml(r, OURS), StandardCharsets.UTF_8);
+                if (!r.kernelSelftests().isEmpty()) {
+                    Files.writeString(dir.resolve("junit-" + name + "-kselftest.xml"), junitXml(r, KERNELS),
+                            StandardCharsets.UTF_8);
+                }
+            }
+            Files.writeString(dir.resolve("index.html"), html(runs, dir), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String json(List<KernelRun> runs) {
+        StringBuilder b = new StringBuilder("{\n  \"exitCode\": ").append(exitCode(runs)).append(",\n  \"kernels\": [");
+        for (int i = 0; i < runs.size(); i++) {
+            KernelRun r = runs.get(i);
+            b.append(i == 0 ? "\n" : ",\n").append("    {\"profile\": ").append(q(r.profile()))
+                    .append(", \"kernel\": ").append(q(r.kernelRelease()))
+                    .append(", \"exitCode\": ").append(r.exitCode()).append(", ");
+            outcomesJson(b, r.outcomes());
+            if (!r.kernelSelftests().isEmpty()) {
+                b.append(",\n     \"kernelSelftests\": {");
+                outcomesJson(b, r.kernelSelftests());
+                b.append("}");
+            }
+            b.append("}");
+        }
+        return b.append("\n  ]\n}\n").toString();
+    }
+
+    private static void outcomesJson(StringBuilder b, List<TestOutcome> outcomes) {
+        b.append("\"totals\": {");
+        TestOutcome.Status[] all = TestOutcome.Status.values();
+        for (int s = 0; s < all.length; s++) {
+            b.append(s == 0 ? "" : ", ").append(q(all[s].name().toLowerCase(Locale.ROOT))).append(": ")
+                    .append(count(outcomes, all[s]));
+        }
+        b.append("},\n     \"tests\": [");
+        for (int t = 0; t < outcomes.size(); t++) {
+            TestOutcome o = outcomes.get(t);
+            b.append(t == 0 ? "\n" : ",\n").append("       {\"class\": ").append(q(o.testClass()))
+                    .append(", \"test\": ").append(q(o.test())).append(", \"status\": ")
+                    .append(q(o.status().name().toLowerCase(Locale.ROOT))).append(", \"message\": ")
+                    .append(q(o.message())).append(", \"consoleLines\": ").append(q(o.consoleLines())).append("}");
+        }
+        b.append("]");
+    }
+
+    static String junitXml(KernelRun r, Function<KernelRun, List<TestOutcome>> which) {
+        List<TestOutcome> outcomes = which.apply(r);
+        StringBuilder b = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        long failures = count(outcomes, TestOutcome.Status.FAILED);
+        long errors = count(outcomes, TestOutcome.Status.KERNEL_SPLAT) + count(outcomes, TestOutcome.Status.BOOT_FAILED);
+        b.append("<testsuite name=\"").append(which == OURS ? "hmm-mirror guest suite" : "kernel hmm selftests")
+                .append(" (").append(x(r.profile())).append(")\" tests=\"")
+                .append(outcomes.size()).append("\" failures=\"").append(failures).append("\" errors=\"").append(errors)
+                .append("\" skipped=\"").append(count(outcomes, TestOutcome.Status.SKIPPED)).append("\">\n");
+        b.append("  <properties><property name=\"kernel\" value=\"").append(x(r.kernelRelease())).append("\"/></properties>\n");
+        for (TestOutcome o : outcomes) {
+            b.append("  <testcase classname=\"").append(x(o.testClass())).append("\" name=\"").append(x(o.test())).append("\"");
+            switch (o.status()) {
+                case PASSED -> b.append("/>\n");
+                case SKIPPED -> b.append("><skipped message=\"").append(x(o.message())).append("\"/></testcase>\n");
+                case FAILED -> b.append("><failure message=\"").append(x(o.message())).append("\"/></testcase>\n");
+                case KERNEL_SPLAT, BOOT_FAILED -> b.append("><error type=\"").append(o.status()).append("\" message=\"")
+                        .append(x(o.message())).append("\"/></testcase>\n");
+            }
+        }
+        return b.append("</testsuite>\n").toString();
+    }
+
+    static String html(List<KernelRun> runs, Path dir) throws IOException {
+        StringBuilder b = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>hmm-mirror suite</title>"
+                + "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
+                + ".pass{background:#dfd}.FAIL,.SPLAT,.NOBOOT{background:#fdd}.skip{background:#eee}"
+                + "pre{background:#f6f6f6;font-size:11px;max-height:20em;overflow:auto}</style></head><body>");
+        b.append("<h1>hmm-mirror guest suite: exit code ").append(exitCode(runs)).append("</h1>");
+        htmlTable(b, runs, OURS);
+        if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
+            b.append("<h2>The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the exit code)"
+                    + "</h2>");
+            htmlTable(b, runs, KERNELS);
+        }
+        for (KernelRun r : runs) {
+            String folder = r.reportDir().getFileName().toString();
+            for (TestOutcome o : concat(r.outcomes(), r.kernelSelftests())) {
+                if (o.status() == TestOutcome.Status.PASSED || o.status() == TestOutcome.Status.SKIPPED) {
+                    continue;
+                }
+                b.append("<h3 id=\"").append(x(anchor(r, o))).append("\">").append(x(r.profile())).append(": ")
+                        .append(x(o.name())).append(" ").append(o.status()).append("</h3><p>").append(x(o.message()))
+                        .append(" (<a href=\"").append(x(folder)).append("/console.log\">console.log</a> lines ")
+                        .append(x(o.consoleLines())).append(")</p>");
+                b.append("<pre>").append(x(consoleExcerpt(dir.resolve(folder).resolve("console.log"), o.consoleLines())))
+                        .append("</pre>");
+            }
+        }
+        return b.append("</body></html>\n").toString();
+    }
+
+    private static void htmlTable(StringBuilder b, List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
+        b.append("<table><tr><th>test</th>");
+        for (KernelRun r : runs) {
+            String folder = r.reportDir().getFileName().toString();
+            b.append("<th>").append(x(r.profile())).append("<br>").append(x(r.kernelRelease())).append("<br><a href=\"")
+                    .append(x(folder)).append("/console.log\">console</a> <a href=\"").append(x(folder))
+                    .append("/dmesg.txt\">dmesg</a></th>");
+        }
+        b.append("</tr>");
+        for (String t : testNames(runs, which)) {
+            b.append("<tr><td>").append(x(t)).append("</td>");
+            for (KernelRun r : runs) {
+                String s = cell(which.apply(r), t);
+                TestOutcome o = which.apply(r).stream().filter(c -> c.name().equals(t)).findFirst().orElse(null);
+                boolean bad = o != null && o.status() != TestOutcome.Status.PASSED && o.status() != TestOutcome.Status.SKIPPED;
+                b.append("<td class=\"").append(s).append("\" title=\"").append(o == null ? "" : x(o.message())).append("\">")
+                        .append(bad ? "<a href=\"#" + x(anchor(r, o)) + "\">" + s + "</a>" : s).append("</td>");
+            }
+            b.append("</tr>");
+        }
+        b.append("</table>");
+    }
+
+    private static String anchor(KernelRun r, TestOutcome o) {
+        return (r.reportDir().getFileName() + "-" + o.name()).replaceAll("[^A-Za-z0-9_.-]", "_");
+    }
+
+    private static List<TestOutcome> concat(List<TestOutcome> a, List<TestOutcome> b) {
+        List<TestOutcome> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** Console lines {@code from-to} (1-based, inclusive), with 20 lines before, capped at 300. */
+    static String consoleExcerpt(Path console, String range) throws IOException {
+        if (!Files.isRegularFile(console)) {
+            return "(no console log)";
+        }
+        List<String> lines = Files.readAllLines(console, StandardCharsets.ISO_8859_1);
+        int from = 1;
+        int to = lines.size();
+        if (range.matches("\\d+-\\d+")) {
+            from = Integer.parseInt(range.substring(0, range.indexOf('-')));
+            to = Integer.parseInt(range.substring(range.indexOf('-') + 1));
+        } else {
+            from = Math.max(1, to - 60);
+        }
+        from = Math.max(1, from - 20);
+        to = Math.min(lines.size(), Math.min(to, from + 300));
+        return String.join("\n", lines.subList(from - 1, Math.max(from - 1, to)));
+    }
+
+    private static String q(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : (s == null ? "" : s).toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    private static String x(String s) {
+        return (s == null ? "" : s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,59 @@
+package dev.hmmmirror.suite;
+
+import dev.hmmmirror.vm.config.Setting;
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.image.KernelProfile;
+import dev.hmmmirror.vm.result.TestOutcome;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tool's exit codes, proven on real boots: a clean run gives 0, a kernel command line that
+ * cannot boot gives 125, and a WARN injected by the module's debug parameter gives 2.
+ */
+class SuiteRunnerIT {
+    static final Path REPORTS = Path.of("target/hmm-suite-it");
+
+    private static KernelRun run(String name, Setting setting, String value) {
+        Settings settings = Settings.fromEnvironment().with(Setting.RUN_DIR, REPORTS.resolve(name).toString());
+        if (setting != null) {
+            settings = settings.with(setting, value);
+        }
+        KernelRun r = SuiteRunner.run(settings, KernelProfile.named(settings.kernel()),
+                List.of(selectClass(SamplePassingGuestCase.class)));
+        Reports.write(List.of(r), REPORTS.resolve(name));
+        return r;
+    }
+
+    @Test
+    void aCleanRunExitsZeroAndWritesReports() throws Exception {
+        KernelRun r = run("clean", null, null);
+        assertEquals(0, r.exitCode(), r.outcomes().toString());
+        assertEquals(1, r.count(TestOutcome.Status.PASSED));
+        Path dir = REPORTS.resolve("clean");
+        assertTrue(Files.readString(dir.resolve("summary.json")).contains("\"exitCode\": 0"));
+        assertTrue(Files.readString(dir.resolve("junit-" + r.reportDir().getFileName() + ".xml")).contains("opensTheDevice"));
+        assertTrue(Files.readString(dir.resolve("index.html")).contains("pass"));
+        assertTrue(Files.isRegularFile(r.reportDir().resolve("console.log")), "console log kept");
+    }
+
+    @Test
+    void aKernelThatCannotBootExits125() {
+        KernelRun r = run("noboot", Setting.CMDLINE, "rdinit=/no/such/init");
+        assertEquals(125, r.exitCode(), r.outcomes().toString());
+    }
+
+    @Test
+    void anInjectedKernelWarningExits2() throws Exception {
+        KernelRun r = run("splat", Setting.MODULE_PARAMS, "ndevices=2 inject_warn=1");
+        assertEquals(2, r.exitCode(), r.outcomes().toString());
+        assertTrue(Files.readString(REPORTS.resolve("splat/index.html")).contains("WARN injected"),
+                "the report shows the console around the failing test");
+    }
+}

@@ -1,0 +1,204 @@
+package dev.hmmmirror.vm.build;
+
+import dev.hmmmirror.vm.host.Exec;
+import dev.hmmmirror.vm.host.Prerequisites;
+import dev.hmmmirror.vm.host.Progress;
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.image.GuestImage;
+import dev.hmmmirror.vm.image.ImageCache;
+import dev.hmmmirror.vm.image.Scripts;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.commons.io.file.PathUtils;
+
+/**
+ * Builds {@code hmm_mirror.ko} from the project's {@code kmod/} and {@code native-headers/} against
+ * a guest image's kernel headers, inside the kernel root (a chroot, or the container runner's
+ * container, whose image is that root), so that the module is built by the gcc the kernel was
+ * built with. Builds are cached by source content and kernel, whichever toolchain built them.
+ */
+public final class ModuleBuild {
+    private final ImageCache cache;
+    private final Path projectRoot;
+
+    public ModuleBuild(ImageCache cache, Path projectRoot) {
+        this.cache = cache;
+        this.projectRoot = projectRoot;
+    }
+
+    /** The project root of {@code settings}, or a setup failure that says how to name it. */
+    public static Path projectRoot(Settings settings) {
+        return settings.projectRoot().orElseThrow(() -> new SetupException("cannot find the hmm-mirror project "
+                + "(kmod/ and native-headers/): run from the project directory or pass -Dhmm.root=/path/to/hmm-mirror "
+                + "(HMM_ROOT)"));
+    }
+
+    /**
+     * Where the module and the benchmark are compiled, with the kernel root's own gcc and headers:
+     * a chroot of the kernel root on this host (local runner) or the runner's container, whose
+     * image is that root (container runner).
+     */
+    public interface Toolchain {
+        /** A fresh, empty scratch directory (a host path) that the toolchain sees. */
+        Path scratch(String name) throws IOException;
+
+        /** The path under which the toolchain sees {@code hostPath} (inside {@link #scratch}). */
+        String path(Path hostPath);
+
+        /** Runs {@code script} with {@code sh -c} in the toolchain, its output appended to {@code log}. */
+        void run(Path log, long timeoutSeconds, String script);
+
+        /** {@code dir}, emptied (or made): a fresh scratch directory. */
+        static Path emptyDir(Path dir) throws IOException {
+            if (Files.exists(dir)) {
+                PathUtils.deleteDirectory(dir);
+            }
+            return Files.createDirectories(dir);
+        }
+
+        /**
+         * The local toolchain, needs root: {@code chroot} into {@code root} (a kernel root) with its own
+         * /proc and the host directories of {@code binds}
+         * mounted at their paths inside (e.g. a built kernel's build directory at {@code /kbuild}).
+         */
+        static Toolchain chroot(Path root, java.util.Map<String, Path> binds) {
+            return new Toolchain() {
+                @Override
+                public Path scratch(String name) throws IOException {
+                    Prerequisites.requireRoot("building in the kernel root");
+                    Prerequisites.require("unshare", "util-linux");
+                    return emptyDir(root.resolve("tmp").resolve(name));
+                }
+
+                @Override
+                public String path(Path hostPath) {
+                    return "/" + root.relativize(hostPath);
+                }
+
+                @Override
+                public void run(Path log, long timeoutSeconds, String script) {
+                    StringBuilder mounts = new StringBuilder("mount -t proc proc \"$1/proc\"");
+                    List<String> cmd = new java.util.ArrayList<>(List.of("unshare", "-m", "--propagation", "private",
+                            "sh", "-c", "", "sh", root.toString(), script));
+                    for (var b : binds.entrySet()) {
+                        int n = cmd.size() - 7; // $3, $4, ...: inside path, host path
+                        mounts.append(" && mkdir -p \"$1${").append(n).append("}\" && mount --bind \"${")
+                                .append(n + 1).append("}\" \"$1${").append(n).append("}\"");
+                        cmd.add(b.getKey());
+                        cmd.add(b.getValue().toString());
+                    }
+                    cmd.set(6, mounts + " && exec chroot \"$1\" sh -c \"$2\"");
+                    Exec.run(log, timeoutSeconds, cmd);
+                }
+            };
+        }
+
+        /** This host's own tools (a kernel tree built by its owner, with this host's gcc). */
+        static Toolchain host() {
+            return new Toolchain() {
+                @Override
+                public Path scratch(String name) throws IOException {
+                    return emptyDir(Path.of(System.getProperty("java.io.tmpdir"), name));
+                }
+
+                @Override
+                public String path(Path hostPath) {
+                    return hostPath.toString();
+                }
+
+                @Override
+                public void run(Path log, long timeoutSeconds, String script) {
+                    Exec.run(log, timeoutSeconds, List.of("sh", "-c", script));
+                }
+            };
+        }
+    }
+
+    /** Builds (or reuses) the module for {@code image} with {@code toolchain}; returns the path of the .ko. */
+    public Path build(GuestImage image, Toolchain toolchain) {
+        String key = sourceHash(image.kernelRelease(), image.buildId());
+        Path entry = cache.ensure("kmod-" + image.kernelRelease(), key, "hmm_mirror.ko for " + image.kernelRelease(), dir -> {
+            long t = System.nanoTime();
+            Path work = toolchain.scratch("hmm-kmod-" + ProcessHandle.current().pid() + "-" + key);
+            try {
+                Files.createDirectories(work.resolve("kmod"));
+                Files.createDirectories(work.resolve("native-headers"));
+                PathUtils.copyDirectory(projectRoot.resolve("kmod"), work.resolve("kmod"));
+                PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
+                toolchain.run(dir.resolve("build.log"), 900, "make -C " + image.kbuild() + " M="
+                        + toolchain.path(work.resolve("kmod")) + " W=1 modules");
+                Files.copy(work.resolve("kmod/hmm_mirror.ko"), dir.resolve("hmm_mirror.ko"));
+            } finally {
+                if (Files.exists(work)) {
+                    PathUtils.deleteDirectory(work);
+                }
+            }
+            List<String> warnings = Files.readAllLines(dir.resolve("build.log")).stream()
+                    .filter(l -> l.contains("warning:")).toList();
+            Progress.say("kmod %s: built with the kernel's gcc in %s, %d warning(s)%s", image.kernelRelease(),
+                    Progress.since(t), warnings.size(), warnings.isEmpty() ? "" : ":\n  " + String.join("\n  ", warnings));
+        });
+        return entry.resolve("hmm_mirror.ko");
+    }
+
+    /**
+     * Builds a static C program for the guest ({@code name}, from {@code source}, with the uapi
+     * header on its include path) with {@code toolchain}: the kernel root's gcc. Cached by source.
+     */
+    public Path buildProgram(GuestImage image, Toolchain toolchain, String name, byte[] source) {
+        String key = sourceHash(image.kernelRelease(), image.buildId(), name,
+                new String(source, java.nio.charset.StandardCharsets.ISO_8859_1));
+        Path entry = cache.ensure("prog-" + image.kernelRelease(), key, name + " for " + image.kernelRelease(), dir -> {
+            Path work = toolchain.scratch("hmm-prog-" + ProcessHandle.current().pid() + "-" + key);
+            try {
+                PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
+                Files.write(work.resolve(name + ".c"), source);
+                String in = toolchain.path(work);
+                toolchain.run(dir.resolve("build.log"), 300,
+                        "cc=$(ls /usr/bin/x86_64-linux-gnu-gcc-[0-9]* | head -n 1) && $cc -O2 -static -Wall -Werror"
+                                + " -I " + in + "/native-headers -o " + in + "/" + name + " " + in + "/" + name + ".c");
+                Files.copy(work.resolve(name), dir.resolve(name));
+            } finally {
+                if (Files.exists(work)) {
+                    PathUtils.deleteDirectory(work);
+                }
+            }
+        });
+        return entry.resolve(name);
+    }
+
+    private String sourceHash(String... extra) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String dir : List.of("kmod", "native-headers")) {
+                try (Stream<Path> files = Files.walk(projectRoot.resolve(dir))) {
+                    for (Path f : files.filter(Files::isRegularFile).filter(ModuleBuild::isSource).sorted().toList()) {
+                        md.update(projectRoot.relativize(f).toString().getBytes());
+                        md.update(Files.readAllBytes(f));
+                    }
+                }
+            }
+            for (String e : extra) {
+                md.update(e.getBytes());
+            }
+            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean isSource(Path f) {
+        String n = f.getFileName().toString();
+        return n.endsWith(".c") || n.endsWith(".h") || n.equals("Kbuild") || n.equals("Makefile");
+    }
+}

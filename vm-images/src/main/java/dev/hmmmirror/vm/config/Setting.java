@@ -1,0 +1,86 @@
+package dev.hmmmirror.vm.config;
+
+/**
+ * Every setting of the host harness: its system property (also a JUnit configuration parameter),
+ * environment variable and command-line flag, its default and what it does. {@link Settings}
+ * reads them all, in one place; the README's settings table is checked against this list.
+ */
+public enum Setting {
+    KERNEL("hmm.kernel", "HMM_KERNEL", "--kernel", "debian-sid",
+            "kernel profile to boot: debian-sid|trixie|bookworm, built-7.2|6.12|6.1[-debug], tree:DIR"),
+    RUNNER("hmm.runner", "HMM_RUNNER", "--runner", "auto",
+            "where QEMU runs: auto (a container when a Docker engine answers), local, container"),
+    ACCEL("hmm.accel", "HMM_ACCEL", "--accel", "auto",
+            "auto (KVM when a probe boot under /dev/kvm reaches /init, else TCG), kvm (required), tcg"),
+    ROOT("hmm.root", "HMM_ROOT", null, "(the checkout holding kmod/)",
+            "project root: where kmod/ and native-headers/ are read from"),
+    RUN_DIR("hmm.run.dir", "HMM_RUN_DIR", null, "target/hmm-guest",
+            "parent of each run's folder (console log, staged files, guest output)"),
+    REPORT_DIR("hmm.report.dir", "HMM_REPORT_DIR", null, "target/hmm-report",
+            "where hmm-suite writes index.html, summary.json, junit-*.xml"),
+    SUITE_PACKAGE("hmm.suite.package", "HMM_SUITE_PACKAGE", null, "dev.hmmmirror.guest",
+            "package whose @GuestTest classes hmm-suite runs"),
+    CACHE("hmm.cache", "HMM_MIRROR_CACHE", null, "$XDG_CACHE_HOME/hmm-mirror or ~/.cache/hmm-mirror",
+            "cache of guest images, kernel builds, module builds, KVM probe verdicts"),
+    DEBIAN_MIRROR("hmm.debian.mirror", "HMM_DEBIAN_MIRROR", null, "(the mirror in /etc/apt)",
+            "Debian mirror the images are built from"),
+    TEST_TIMEOUT("hmm.test.timeout", "HMM_TEST_TIMEOUT", null, "600 (TCG) / 120 (KVM)",
+            "seconds one guest request (a test) may take before the guest is killed"),
+    BOOT_TIMEOUT("hmm.boot.timeout", "HMM_BOOT_TIMEOUT", null, "300 (TCG) / 90 (KVM)",
+            "seconds from QEMU start to the guest agent's HELLO"),
+    MODULE_PARAMS("hmm.module.params", "HMM_MODULE_PARAMS", null, "ndevices=2",
+            "insmod parameters of hmm_mirror.ko in the guest"),
+    CMDLINE("hmm.cmdline", "HMM_CMDLINE", null, "",
+            "extra guest kernel command line"),
+    VERBOSE("hmm.verbose", "HMM_VERBOSE", "--verbose", "false",
+            "copy the guest console to stderr as it arrives"),
+    AOT("hmm.aot", "HMM_AOT", null, "false",
+            "record and use a JDK AOT cache for the guest JVM (needs root)"),
+    GUEST_JIT("hmm.guest.jit", "HMM_GUEST_JIT", null, "false",
+            "guest JVM with C1 instead of the interpreter (compute-heavy tests)"),
+    GUEST_WATCHDOG("hmm.guest.watchdog", "HMM_GUEST_WATCHDOG", null, "90",
+            "seconds after which the guest agent dumps every thread's Java and kernel stack"),
+    KSELFTEST("hmm.kselftest", "HMM_KSELFTEST", "--no-kselftest", "true",
+            "run the kernel's own hmm selftests after our suite where the kernel has test_hmm"),
+    KSELFTEST_TIMEOUT("hmm.kselftest.timeout", "HMM_KSELFTEST_TIMEOUT", null, "600 / 1800 (debug)",
+            "seconds the kernel's hmm-tests may run");
+
+    private final String property;
+    private final String env;
+    private final String flag;
+    private final String defaultText;
+    private final String description;
+
+    Setting(String property, String env, String flag, String defaultText, String description) {
+        this.property = property;
+        this.env = env;
+        this.flag = flag;
+        this.defaultText = defaultText;
+        this.description = description;
+    }
+
+    /** The system property and JUnit configuration parameter, e.g. {@code hmm.kernel}. */
+    public String property() {
+        return property;
+    }
+
+    /** The environment variable, e.g. {@code HMM_KERNEL}. */
+    public String env() {
+        return env;
+    }
+
+    /** The command-line flag of hmm-vm / hmm-suite, or null. */
+    public String flag() {
+        return flag;
+    }
+
+    /** The default, as the README shows it. */
+    public String defaultText() {
+        return defaultText;
+    }
+
+    /** One line on what it does. */
+    public String description() {
+        return description;
+    }
+}

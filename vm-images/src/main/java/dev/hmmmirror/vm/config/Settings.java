@@ -1,0 +1,202 @@
+package dev.hmmmirror.vm.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Function;
+
+/**
+ * The one configuration of a run: every {@link Setting}, read once from (first wins) explicit
+ * values (command-line flags, JUnit configuration parameters), system properties, environment
+ * variables, then defaults. Immutable: code below the entry points takes a {@code Settings} and
+ * never reads a property or variable itself.
+ */
+public final class Settings {
+    private final Map<Setting, String> values;
+    private final Function<String, String> env;
+
+    private Settings(Map<Setting, String> values, Function<String, String> env) {
+        this.values = values;
+        this.env = env;
+    }
+
+    /** From this JVM's system properties and environment. */
+    public static Settings fromEnvironment() {
+        return from(System::getProperty, System::getenv);
+    }
+
+    /**
+     * From {@code properties} (system properties or JUnit configuration parameters, which fall back
+     * to system properties) and {@code env}; blank values count as unset.
+     */
+    public static Settings from(Function<String, String> properties, Function<String, String> env) {
+        Map<Setting, String> v = new EnumMap<>(Setting.class);
+        for (Setting s : Setting.values()) {
+            String p = blankToNull(properties.apply(s.property()));
+            String e = blankToNull(env.apply(s.env()));
+            if (p != null) {
+                v.put(s, p.strip());
+            } else if (e != null) {
+                v.put(s, e.strip());
+            }
+        }
+        return new Settings(v, env);
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+
+    /** A copy with {@code setting} set to {@code value} (a command-line flag, say). */
+    public Settings with(Setting setting, String value) {
+        Map<Setting, String> v = new EnumMap<>(Setting.class);
+        v.putAll(values);
+        v.put(setting, value);
+        return new Settings(v, env);
+    }
+
+    /** The raw value, when one was given. */
+    public Optional<String> raw(Setting s) {
+        return Optional.ofNullable(values.get(s));
+    }
+
+    private String or(Setting s, String dflt) {
+        return values.getOrDefault(s, dflt);
+    }
+
+    private boolean flag(Setting s, boolean dflt) {
+        String v = values.get(s);
+        return v == null ? dflt : !v.equalsIgnoreCase("false") && !v.equals("0") && !v.equalsIgnoreCase("no");
+    }
+
+    private OptionalLong number(Setting s) {
+        String v = values.get(s);
+        if (v == null) {
+            return OptionalLong.empty();
+        }
+        try {
+            return OptionalLong.of(Long.parseLong(v));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(s.property() + " (" + s.env() + ") must be a number of seconds, not '"
+                    + v + "'");
+        }
+    }
+
+    /** Kernel profile name, e.g. {@code debian-sid} or {@code tree:/src/linux}. */
+    public String kernel() {
+        return or(Setting.KERNEL, "debian-sid");
+    }
+
+    /** {@code auto}, {@code local} or {@code container} (lower case, unchecked). */
+    public String runner() {
+        return or(Setting.RUNNER, "auto").toLowerCase(Locale.ROOT);
+    }
+
+    /** {@code auto}, {@code kvm} or {@code tcg} (unchecked). */
+    public String accel() {
+        return or(Setting.ACCEL, "auto");
+    }
+
+    /** The project root holding {@code kmod/} and {@code native-headers/}, when one can be found. */
+    public Optional<Path> projectRoot() {
+        String p = values.get(Setting.ROOT);
+        if (p != null && Files.isDirectory(Path.of(p, "kmod"))) {
+            return Optional.of(Path.of(p).toAbsolutePath().normalize());
+        }
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("kmod")) && Files.isDirectory(d.resolve("native-headers"))) {
+                return Optional.of(d);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Parent of the run folders. */
+    public Path runDir() {
+        return Path.of(or(Setting.RUN_DIR, "target/hmm-guest")).toAbsolutePath();
+    }
+
+    /** Where the suite runner writes its reports. */
+    public Path reportDir() {
+        return Path.of(or(Setting.REPORT_DIR, "target/hmm-report")).toAbsolutePath();
+    }
+
+    /** The package of the guest suite. */
+    public String suitePackage() {
+        return or(Setting.SUITE_PACKAGE, "dev.hmmmirror.guest");
+    }
+
+    /** The per-user cache directory. */
+    public Path cacheDir() {
+        String v = values.get(Setting.CACHE);
+        if (v != null) {
+            return Path.of(v);
+        }
+        String xdg = blankToNull(env.apply("XDG_CACHE_HOME"));
+        return (xdg != null ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache")).resolve("hmm-mirror");
+    }
+
+    /** The Debian mirror, when set (else the one apt uses). */
+    public Optional<String> debianMirror() {
+        return raw(Setting.DEBIAN_MIRROR);
+    }
+
+    /** Seconds one guest request may take, when set (else by accelerator). */
+    public OptionalLong testTimeoutSeconds() {
+        return number(Setting.TEST_TIMEOUT);
+    }
+
+    /** Seconds a boot may take up to the agent, when set (else by accelerator). */
+    public OptionalLong bootTimeoutSeconds() {
+        return number(Setting.BOOT_TIMEOUT);
+    }
+
+    /** insmod parameters. */
+    public String moduleParams() {
+        return or(Setting.MODULE_PARAMS, "ndevices=2");
+    }
+
+    /** Extra guest kernel command line. */
+    public String cmdline() {
+        return or(Setting.CMDLINE, "");
+    }
+
+    /** Whether the console is echoed to stderr. */
+    public boolean verbose() {
+        return flag(Setting.VERBOSE, false);
+    }
+
+    /** Whether the guest JVM uses a host-recorded AOT cache. */
+    public boolean aot() {
+        return flag(Setting.AOT, false);
+    }
+
+    /** Whether the guest JVM runs C1 instead of the interpreter. */
+    public boolean guestJit() {
+        return flag(Setting.GUEST_JIT, false);
+    }
+
+    /** Seconds before the guest agent's watchdog dumps stacks. */
+    public long guestWatchdogSeconds() {
+        return number(Setting.GUEST_WATCHDOG).orElse(90);
+    }
+
+    /** Whether the kernel's own selftests run where the kernel has them. */
+    public boolean kselftest() {
+        return flag(Setting.KSELFTEST, true);
+    }
+
+    /** Seconds the kernel's selftests may run, when set (else by kernel kind). */
+    public OptionalLong kselftestTimeoutSeconds() {
+        return number(Setting.KSELFTEST_TIMEOUT);
+    }
+
+    /** An environment variable that is not a setting of ours (Docker's, Testcontainers'). */
+    public Optional<String> foreignEnv(String name) {
+        return Optional.ofNullable(blankToNull(env.apply(name)));
+    }
+}

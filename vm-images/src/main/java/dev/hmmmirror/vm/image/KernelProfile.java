@@ -1,0 +1,112 @@
+package dev.hmmmirror.vm.image;
+
+import dev.hmmmirror.vm.host.SetupException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * A kernel the guest tests can boot.
+ * <ul>
+ * <li>{@link Kind#STOCK}: a Debian release's own kernel package, unchanged (no compile);</li>
+ * <li>{@link Kind#BUILT}: built here from that release's {@code linux-source-X} package with the
+ * {@code kconfig/hmm.config} fragment (plus {@code kconfig/debug.config} for the debug variant),
+ * with the kernel's own {@code test_hmm} and hmm selftests;</li>
+ * <li>{@link Kind#TREE}: a kernel tree the user already built ({@code --kernel-tree DIR}).</li>
+ * </ul>
+ *
+ * @param name        what users pass as {@code -Dhmm.kernel=} (a tree: {@code tree:/path/to/linux})
+ * @param kind        where the kernel comes from
+ * @param suite       the Debian suite the kernel (stock) or its source and gcc (built) come from
+ * @param source      the linux-source version of a built kernel, e.g. {@code 7.2} (empty otherwise)
+ * @param debug       a built kernel with the debug fragment (KASAN, lockdep, DEBUG_VM, kmemleak)
+ * @param tree        the kernel tree of a {@link Kind#TREE} profile (null otherwise)
+ * @param description one line for listings
+ */
+public record KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
+        String description) {
+    /** Where a profile's kernel comes from. */
+    public enum Kind {
+        STOCK, BUILT, TREE
+    }
+
+    /** The profile used when none is given. */
+    public static final String DEFAULT = "debian-sid";
+
+    /** The Debian suite the shared guest userland (with its Java 25 runtime) comes from. */
+    public static final String USERLAND_SUITE = "sid";
+
+    /** Prefix of a tree profile's name: {@code tree:/path/to/linux}. */
+    public static final String TREE_PREFIX = "tree:";
+
+    private static final List<KernelProfile> STOCK = List.of(
+            stock("debian-sid", "sid", "Debian sid stock kernel (7.x): HMM_MIRROR + DEVICE_PRIVATE, the full feature set"),
+            stock("debian-trixie", "trixie", "Debian 13 stock kernel (6.12): HMM_MIRROR only, no device-private memory"),
+            stock("debian-bookworm", "bookworm", "Debian 12 stock kernel (6.1): HMM_MIRROR only, no device-private memory"));
+
+    /** linux-source version -> the Debian suite that ships it (and whose gcc builds it). */
+    private static final List<String[]> SOURCES = List.of(
+            new String[] {"7.2", "sid"}, new String[] {"6.12", "trixie"}, new String[] {"6.1", "bookworm"});
+
+    private static final List<KernelProfile> BUILT = built();
+
+    private static KernelProfile stock(String name, String suite, String description) {
+        return new KernelProfile(name, Kind.STOCK, suite, "", false, null, description);
+    }
+
+    private static List<KernelProfile> built() {
+        List<KernelProfile> out = new ArrayList<>();
+        for (String[] s : SOURCES) {
+            out.add(new KernelProfile("built-" + s[0], Kind.BUILT, s[1], s[0], false, null,
+                    "Linux " + s[0] + " from Debian " + s[1] + "'s linux-source-" + s[0]
+                            + ", small config with full HMM and test_hmm (compiled here, ~12 min, cached)"));
+            out.add(new KernelProfile("built-" + s[0] + "-debug", Kind.BUILT, s[1], s[0], true, null,
+                    "built-" + s[0] + " + KASAN, lockdep, DEBUG_VM, kmemleak, DEBUG_ATOMIC_SLEEP"));
+        }
+        return List.copyOf(out);
+    }
+
+    /** The stock profiles. */
+    public static List<KernelProfile> stock() {
+        return STOCK;
+    }
+
+    /** The built profiles (plain and debug per source version). */
+    public static List<KernelProfile> builtProfiles() {
+        return BUILT;
+    }
+
+    /** A profile for the kernel tree {@code dir} that its owner already built. */
+    public static KernelProfile tree(Path dir) {
+        Path abs = dir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(abs)) {
+            throw new SetupException("--kernel-tree " + dir + ": no such directory");
+        }
+        return new KernelProfile(TREE_PREFIX + abs, Kind.TREE, "", "", false, abs, "the kernel tree " + abs);
+    }
+
+    /** The profile called {@code name} ({@code tree:DIR} for a tree); fails with the list of known names. */
+    public static KernelProfile named(String name) {
+        String n = name == null || name.isBlank() ? DEFAULT : name.strip();
+        if (n.startsWith(TREE_PREFIX)) {
+            return tree(Path.of(n.substring(TREE_PREFIX.length())));
+        }
+        return all().stream().filter(p -> p.name.equals(n)).findFirst()
+                .orElseThrow(() -> new SetupException("unknown kernel profile '" + n + "': use one of "
+                        + all().stream().map(KernelProfile::name).collect(Collectors.joining(", "))
+                        + ", or tree:/path/to/a/built/linux"));
+    }
+
+    private static List<KernelProfile> all() {
+        List<KernelProfile> all = new ArrayList<>(STOCK);
+        all.addAll(BUILT);
+        return all;
+    }
+
+    /** A name usable as a directory name (report and run folders). */
+    public String dirName() {
+        return kind == Kind.TREE ? "tree-" + tree.getFileName() : name;
+    }
+}

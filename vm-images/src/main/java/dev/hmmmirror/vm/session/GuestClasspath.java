@@ -1,0 +1,192 @@
+package dev.hmmmirror.vm.session;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+
+/**
+ * What of a host JVM's classpath goes into a guest: the guest agent with its dependencies, the
+ * test classes and whatever the tests depend on, but nothing that only the host needs (the
+ * harness, the JUnit extension, the suite runner, Testcontainers, docker-java, Commons IO ...).
+ *
+ * <p>Host-only means: a module of ours that carries {@code META-INF/hmm-mirror/host-side}, or an
+ * artifact on the harness's runtime classpath ({@code META-INF/hmm-mirror/host-classpath.txt},
+ * written by the build) that is not on the agent's ({@code guest-classpath.txt}). Entries are
+ * named by the {@code pom.properties} a Maven-built jar carries, or by their place in a Maven
+ * repository; anything unnamed (a test-classes folder, a user's own jar) goes in.
+ */
+public final class GuestClasspath {
+    static final String HOST_MARKER = "META-INF/hmm-mirror/host-side";
+    static final String HOST_LIST = "META-INF/hmm-mirror/host-classpath.txt";
+    static final String GUEST_LIST = "META-INF/hmm-mirror/guest-classpath.txt";
+
+    private GuestClasspath() {}
+
+    /** The classpath of this JVM, as files (manifest-only jars expanded, build-tool jars left out). */
+    public static List<Path> current() {
+        Set<Path> out = new LinkedHashSet<>();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (!e.isBlank()) {
+                addEntry(Path.of(e).toAbsolutePath().normalize(), out);
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    private static void addEntry(Path p, Set<Path> out) {
+        String s = p.toString();
+        if (s.contains("/org/apache/maven/surefire/") || s.contains("/surefire/") || s.contains("surefirebooter")) {
+            if (Files.isRegularFile(p) && s.endsWith(".jar")) {
+                try (JarFile jar = new JarFile(p.toFile())) {
+                    Manifest m = jar.getManifest();
+                    String cp = m == null ? null : m.getMainAttributes().getValue("Class-Path");
+                    if (cp != null) {
+                        for (String u : cp.trim().split("\\s+")) {
+                            URI uri = URI.create(u);
+                            addEntry(Path.of(uri.isAbsolute() ? uri : p.getParent().toUri().resolve(u)), out);
+                        }
+                    }
+                } catch (IOException e) {
+                    // not a readable jar: skip it
+                }
+            }
+            return;
+        }
+        if (Files.exists(p)) {
+            out.add(p);
+        }
+    }
+
+    /** The entries of {@code classpath} that go into a guest, in order. */
+    public static List<Path> forGuest(List<Path> classpath) {
+        Set<String> hostOnly = new HashSet<>(artifacts(HOST_LIST));
+        hostOnly.removeAll(artifacts(GUEST_LIST));
+        List<Path> out = new ArrayList<>();
+        for (Path p : classpath) {
+            if (!hasEntry(p, HOST_MARKER) && !hostOnly.contains(artifactOf(p))) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** group:artifact lines of a classpath list resource (Maven's dependency:list output). */
+    static Set<String> artifacts(String resource) {
+        Set<String> out = new HashSet<>();
+        try (InputStream in = GuestClasspath.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + resource + ": build the project with Maven");
+            }
+            // "   group:artifact:type:version[:scope] [-- module ...]"; other lines are headers
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String[] c = line.strip().split(" ")[0].split(":");
+                if (c.length >= 4) {
+                    out.add(c[0] + ":" + c[1]);
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("unreadable resource " + resource, e);
+        }
+        return out;
+    }
+
+    /** group:artifact of a classpath entry, or "" when it does not say. */
+    static String artifactOf(Path p) {
+        if (Files.isRegularFile(p) && p.toString().endsWith(".jar")) {
+            try (JarFile jar = new JarFile(p.toFile())) {
+                var props = jar.stream().filter(e -> e.getName().startsWith("META-INF/maven/")
+                        && e.getName().endsWith("/pom.properties")).toList();
+                if (props.size() == 1) {
+                    Properties pp = new Properties();
+                    try (InputStream in = jar.getInputStream(props.getFirst())) {
+                        pp.load(in);
+                    }
+                    return pp.getProperty("groupId") + ":" + pp.getProperty("artifactId");
+                }
+            } catch (IOException e) {
+                return "";
+            }
+            // .../<group path>/<artifact>/<version>/<artifact>-<version>[-classifier].jar
+            Path version = p.getParent();
+            Path artifact = version == null ? null : version.getParent();
+            if (artifact != null && p.getFileName().toString().startsWith(artifact.getFileName() + "-"
+                    + version.getFileName())) {
+                for (Path root = artifact.getParent(); root != null; root = root.getParent()) {
+                    if (root.getFileName() != null && root.getFileName().toString().equals("repository")) {
+                        return root.relativize(artifact.getParent()).toString().replace('/', '.') + ":"
+                                + artifact.getFileName();
+                    }
+                }
+            }
+        }
+        return "";
+    }
+
+    /** Whether a jar or class folder holds {@code name}. */
+    static boolean hasEntry(Path p, String name) {
+        if (Files.isDirectory(p)) {
+            return Files.exists(p.resolve(name));
+        }
+        try (JarFile jar = new JarFile(p.toFile())) {
+            return jar.getEntry(name) != null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Copies {@code classpath} into {@code lib} (class folders as jars: AOT caches and 9p both
+     * prefer them) and returns the guest paths ({@code /hmm/host/lib/...}).
+     */
+    static List<String> stage(List<Path> classpath, Path lib) throws IOException {
+        List<String> jars = new ArrayList<>();
+        int i = 0;
+        for (Path p : classpath) {
+            String name = String.format("%02d-%s", i++, p.getFileName().toString());
+            if (Files.isDirectory(p)) {
+                name = name + ".jar";
+                jarDirectory(p, lib.resolve(name));
+            } else {
+                // keep the timestamp: an AOT cache stays valid while its jars are unchanged
+                Files.copy(p, lib.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+            jars.add("/hmm/host/lib/" + name);
+        }
+        return jars;
+    }
+
+    /** Zips a class tree deterministically: same content, same bytes and timestamp. */
+    private static void jarDirectory(Path dir, Path jar) throws IOException {
+        long newest = 0;
+        try (OutputStream o = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(o);
+                Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                ZipEntry e = new ZipEntry(dir.relativize(f).toString().replace('\\', '/'));
+                e.setTime(0);
+                j.putNextEntry(e);
+                try (InputStream in = Files.newInputStream(f)) {
+                    in.transferTo(j);
+                }
+                j.closeEntry();
+                newest = Math.max(newest, Files.getLastModifiedTime(f).toMillis());
+            }
+        }
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(newest));
+    }
+}

@@ -1,0 +1,34 @@
+package dev.hmmmirror.vm.session;
+
+import dev.hmmmirror.agent.GuestAgent;
+import dev.hmmmirror.agent.protocol.Protocol;
+import dev.hmmmirror.vm.config.Settings;
+import java.util.List;
+
+/** The guest agent's JVM: the guest's Java, its flags and its command line. */
+final class GuestJvm {
+    /** The guest's Java runtime (from the userland). */
+    static final String JAVA = "/usr/lib/jvm/java-25-openjdk-amd64/bin/java";
+
+    private GuestJvm() {}
+
+    /** Flags of the guest JVM; the AOT training run uses the same ones. */
+    static List<String> flags(Settings settings) {
+        // Under TCG the JIT compiler runs emulated too and costs more than it saves: with the AOT
+        // cache, the agent's first request took 4.4-5.5 s interpreted vs 8.4-13 s with C1 only
+        // (README, Performance). hmm.guest.jit=true turns C1 on for compute-heavy tests.
+        return List.of(settings.guestJit() ? "-XX:TieredStopAtLevel=1" : "-Xint",
+                "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:ErrorFile=/hmm/out/hs_err_pid%p.log",
+                "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp",
+                "-D" + Protocol.IN_GUEST_PROPERTY + "=true",
+                "-D" + Protocol.WATCHDOG_PROPERTY + "=" + settings.guestWatchdogSeconds(),
+                "-Dhmm.kernel=" + settings.kernel());
+    }
+
+    /** The shell line that starts the agent from the staged jars. */
+    static String command(List<String> jars, Settings settings, boolean aot) {
+        return "exec " + JAVA + " " + String.join(" ", flags(settings))
+                + (aot ? " -XX:AOTCache=/hmm/host/" + AgentCache.FILE : "")
+                + " -cp " + String.join(":", jars) + " " + GuestAgent.class.getName();
+    }
+}

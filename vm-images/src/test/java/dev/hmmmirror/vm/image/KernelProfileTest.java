@@ -1,0 +1,66 @@
+package dev.hmmmirror.vm.image;
+
+import dev.hmmmirror.vm.host.Prerequisites;
+import dev.hmmmirror.vm.host.SetupException;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class KernelProfileTest {
+    @Test
+    void stockProfilesAndDefault() {
+        assertEquals("sid", KernelProfile.named("debian-sid").suite());
+        assertEquals("trixie", KernelProfile.named("debian-trixie").suite());
+        assertEquals("bookworm", KernelProfile.named("debian-bookworm").suite());
+        assertEquals("debian-sid", KernelProfile.named("").name());
+    }
+
+    @Test
+    void builtProfilesNameTheirSourceAndSuite() {
+        KernelProfile p = KernelProfile.named("built-6.1");
+        assertEquals(KernelProfile.Kind.BUILT, p.kind());
+        assertEquals("6.1", p.source());
+        assertEquals("bookworm", p.suite());
+        assertTrue(!p.debug());
+        KernelProfile d = KernelProfile.named("built-7.2-debug");
+        assertEquals("sid", d.suite());
+        assertTrue(d.debug());
+        assertEquals("trixie", KernelProfile.named("built-6.12").suite());
+    }
+
+    @Test
+    void aTreeProfileIsNamedByItsPath(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        KernelProfile p = KernelProfile.named("tree:" + dir);
+        assertEquals(KernelProfile.Kind.TREE, p.kind());
+        assertEquals(dir.toAbsolutePath().normalize(), p.tree());
+        assertEquals("tree-" + dir.getFileName(), p.dirName());
+        assertEquals(p, KernelProfile.named(p.name()), "the name round-trips through -Dhmm.kernel");
+        SetupException e = assertThrows(SetupException.class, () -> KernelProfile.tree(dir.resolve("missing")));
+        assertTrue(e.getMessage().contains("no such directory"), e.getMessage());
+    }
+
+    @Test
+    void unknownProfileNamesTheKnownOnes() {
+        SetupException e = assertThrows(SetupException.class, () -> KernelProfile.named("debian-potato"));
+        assertTrue(e.getMessage().contains("debian-potato") && e.getMessage().contains("debian-trixie")
+                && e.getMessage().contains("built-7.2-debug") && e.getMessage().contains("tree:"), e.getMessage());
+    }
+
+    @Test
+    void missingProgramSaysWhichPackageToInstall() {
+        SetupException e = assertThrows(SetupException.class,
+                () -> Prerequisites.require("no-such-program-hmm", "some-package"));
+        assertTrue(e.getMessage().contains("apt-get install some-package"), e.getMessage());
+    }
+
+    @Test
+    void tooLittleDiskSpaceIsOneActionableLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        SetupException e = assertThrows(SetupException.class,
+                () -> Prerequisites.requireFreeSpace(dir, Long.MAX_VALUE, "the guest userland"));
+        assertTrue(e.getMessage().contains("not enough disk space") && e.getMessage().contains("HMM_MIRROR_CACHE"),
+                e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+}

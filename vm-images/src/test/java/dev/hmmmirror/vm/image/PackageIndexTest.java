@@ -1,0 +1,28 @@
+package dev.hmmmirror.vm.image;
+
+import dev.hmmmirror.vm.host.SetupException;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PackageIndexTest {
+    @Test
+    void anUnreachableMirrorIsOneActionableMessage(@TempDir Path dir) {
+        PackageIndex index = new PackageIndex(new ImageCache(dir), "file:///nonexistent/debian");
+        SetupException e = assertThrows(SetupException.class, () -> index.resolve("sid", List.of("kmod")));
+        String first = e.getMessage().lines().findFirst().orElse("");
+        assertTrue(first.contains("is the mirror reachable") && first.contains("HMM_DEBIAN_MIRROR"), first);
+    }
+
+    @Test
+    void fieldsOfAnAptStanza() {
+        String stanza = "Package: linux-image-amd64\nVersion: 7.2.13-1\nDepends: linux-image-7.2.13+deb14-amd64 (= 7.2.13-1)\n";
+        assertEquals("7.2.13-1", PackageIndex.field(stanza, "Version"));
+        assertEquals("", PackageIndex.field(stanza, "Recommends"));
+    }
+}

@@ -1,0 +1,60 @@
+package dev.hmmmirror.vm.runner;
+
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.runner.RunnerSelection.Kind;
+
+import dev.hmmmirror.vm.host.SetupException;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+
+/** Runner selection without a Docker engine: the availability check is injected. */
+class RunnerSelectionTest {
+    private static final BooleanSupplier DOCKER = () -> true;
+    private static final BooleanSupplier NO_DOCKER = () -> false;
+
+    @Test
+    void autoPicksTheContainerOnlyWhenDockerAnswers() {
+        assertEquals(Kind.CONTAINER, RunnerSelection.select("auto", null, DOCKER));
+        assertEquals(Kind.LOCAL, RunnerSelection.select("auto", null, NO_DOCKER));
+        assertEquals(Kind.LOCAL, RunnerSelection.select(null, null, NO_DOCKER), "unset means auto");
+        assertEquals(Kind.CONTAINER, RunnerSelection.select("", "  ", DOCKER), "blank means auto");
+    }
+
+    @Test
+    void explicitChoicesDoNotAskDocker() {
+        AtomicInteger asked = new AtomicInteger();
+        BooleanSupplier counting = () -> asked.incrementAndGet() > 0;
+        assertEquals(Kind.LOCAL, RunnerSelection.select("local", null, counting));
+        assertEquals(Kind.CONTAINER, RunnerSelection.select("container", null, counting));
+        assertEquals(Kind.CONTAINER, RunnerSelection.select(" Container ", null, counting));
+        assertEquals(0, asked.get());
+    }
+
+    @Test
+    void thePropertyWinsOverTheEnvironment() {
+        assertEquals(Kind.LOCAL, RunnerSelection.select("local", "container", DOCKER));
+        assertEquals(Kind.CONTAINER, RunnerSelection.select(null, "container", NO_DOCKER));
+        assertEquals(Kind.LOCAL, RunnerSelection.select("", "local", DOCKER));
+    }
+
+    @Test
+    void aBadValueFailsNamingTheChoices() {
+        SetupException e = assertThrows(SetupException.class, () -> RunnerSelection.select("docker", null, DOCKER));
+        assertTrue(e.getMessage().contains("auto, local or container"), e.getMessage());
+        assertThrows(SetupException.class, () -> RunnerSelection.select(null, "qemu", NO_DOCKER));
+    }
+
+    @Test
+    void theCheapDockerCheckNeverThrows() {
+        // true or false depending on the machine; it must answer quickly and not throw
+        long t0 = System.nanoTime();
+        boolean available = ContainerRunner.dockerAvailable(Settings.fromEnvironment());
+        assertFalse((System.nanoTime() - t0) / 1e9 > 10, "took too long; available=" + available);
+    }
+}
