@@ -69,7 +69,7 @@ public final class HmmVm {
                     case "--runner" -> {
                         String r = value(args, ++i, "--runner");
                         RunnerSelection.select(r, null, () -> false); // validates the name
-                        System.setProperty("hmm.runner", r);
+                        settings = settings.with(Setting.RUNNER, r);
                     }
                     default -> throw new SetupException("unknown option " + args[i] + "; see hmm-vm help");
                 }

@@ -47,9 +47,10 @@ public final class Accelerator {
             return kind == Kind.KVM;
         }
 
-        /** For progress lines: {@code KVM} or {@code TCG (reason)}. */
+        /** For progress lines: {@code KVM} or {@code TCG (reason)}, the reason cut at its first detail. */
         public String describe() {
-            return kind == Kind.KVM ? "KVM" : "TCG (" + reason + ")";
+            int cut = reason.indexOf(" (");
+            return kind == Kind.KVM ? "KVM" : "TCG (" + (cut > 0 ? reason.substring(0, cut) : reason) + ")";
         }
     }
 

@@ -7,7 +7,7 @@ package dev.hmmmirror.vm.config;
  */
 public enum Setting {
     KERNEL("hmm.kernel", "HMM_KERNEL", "--kernel", "debian-sid",
-            "kernel profile to boot: debian-sid|trixie|bookworm, built-7.2|6.12|6.1[-debug], tree:DIR"),
+            "kernel profile to boot: debian-sid, -trixie, -bookworm, built-7.2, -6.12, -6.1 (+ -debug), tree:DIR"),
     RUNNER("hmm.runner", "HMM_RUNNER", "--runner", "auto",
             "where QEMU runs: auto (a container when a Docker engine answers), local, container"),
     ACCEL("hmm.accel", "HMM_ACCEL", "--accel", "auto",

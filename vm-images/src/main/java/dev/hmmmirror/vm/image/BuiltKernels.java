@@ -1,6 +1,6 @@
 package dev.hmmmirror.vm.image;
 
-import dev.hmmmirror.vm.build.ModuleBuild;
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.host.Exec;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
@@ -27,14 +27,14 @@ final class BuiltKernels {
     static final String MOUNT = "/kbuild";
 
     private final ImageCache cache;
-    private final GuestImages images;
+    private final BootFiles boot;
 
-    BuiltKernels(ImageCache cache, GuestImages images) {
+    BuiltKernels(ImageCache cache, BootFiles boot) {
         this.cache = cache;
-        this.images = images;
+        this.boot = boot;
     }
 
-    GuestImage ensure(KernelProfile p, PackageIndex index, String mirror, GuestImages.Userland userland) {
+    GuestImage ensure(KernelProfile p, PackageIndex index, String mirror, Userland userland) {
         String srcpkg = "linux-source-" + p.source();
         Map<String, String> versions = new TreeMap<>(index.resolve(p.suite(), List.of(srcpkg, "gcc")));
         versions.remove("kernel.release");
@@ -44,7 +44,7 @@ final class BuiltKernels {
         String rootKey = Scripts.hash(List.of("build-source-root.sh"), p.suite(), versions.toString());
         Path root = cache.ensure("ksrc-" + p.source(), rootKey, "source root " + srcpkg + " " + versions.get(srcpkg),
                 dir -> {
-                    GuestImages.prepareRootBuild(dir, "the source root of " + p.name());
+                    BootFiles.prepareRootBuild(dir, "the source root of " + p.name());
                     long t = System.nanoTime();
                     Progress.say("image %s: building the source root (%s %s, %s's gcc, make, flex, bison, libelf) "
                             + "with mmdebstrap, about 3-6 min; log %s", p.name(), srcpkg, versions.get(srcpkg), p.suite(),
@@ -67,19 +67,19 @@ final class BuiltKernels {
 
         String krel = read(kb.resolve("build/kernelrelease"));
         Path modroot = kb.resolve("build/modroot");
-        Path modules = GuestImages.modulesDir(modroot, krel);
+        Path modules = BootFiles.modulesDir(modroot, krel);
         // QEMU enters a plain built kernel's ELF through PVH (no decompression under TCG); a KASAN kernel
         // entered that way hangs before its first console line (QEMU 7.2, 7.2.13), so debug kernels boot
         // the bzImage
         Path image = kb.resolve(p.debug() ? "build/arch/x86/boot/bzImage" : "build/vmlinux");
-        Path boot = images.bootFiles("kboot-" + suffix, p, krel, kernelKey, userland, image, modroot, !p.debug());
+        Path bootDir = boot.ensure("kboot-" + suffix, p, krel, kernelKey, userland, image, modroot, !p.debug());
         return new GuestImage(p, krel, userland.root(), root, Map.of(MOUNT, kb), MOUNT + "/build",
-                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, kb.resolve("build/.config"),
+                bootDir.resolve("vmlinux"), bootDir.resolve("initramfs.gz"), modules, kb.resolve("build/.config"),
                 Optional.of(kb.resolve("hmm-tests")),
                 // under KASAN + TCG the pc machine's ACPI _PRT method runs into ACPICA's 30 s loop timeout
                 // once per PCI device (2 min per boot); the BIOS routing table serves as well
                 p.debug() ? "pci=noacpi" : "",
-                kb.getFileName().toString(), List.of(userland.root().getParent(), root.getParent(), kb, boot));
+                kb.getFileName().toString(), List.of(userland.root().getParent(), root.getParent(), kb, bootDir));
     }
 
     private static void build(KernelProfile p, String srcpkg, Path root, List<String> fragments, Path dir)
@@ -93,7 +93,7 @@ final class BuiltKernels {
             Files.write(scripts.resolve(f), Scripts.resource("kconfig/" + f));
             fragmentArgs.append(' ').append(MOUNT).append("/scripts/").append(f);
         }
-        ModuleBuild.Toolchain tc = ModuleBuild.Toolchain.chroot(root, Map.of(MOUNT, dir));
+        Toolchain tc = Toolchain.chroot(root, Map.of(MOUNT, dir));
         Path log = dir.resolve("build.log");
         int jobs = Runtime.getRuntime().availableProcessors();
         long t = System.nanoTime();

@@ -21,14 +21,15 @@ import java.util.TreeMap;
 public final class GuestImages {
     private static final List<String> USERLAND_PACKAGES = List.of("openjdk-25-jre-headless", "busybox-static", "kmod");
     private static final List<String> KERNEL_PACKAGES = List.of("linux-image-%k", "linux-headers-%k");
-    private static final long ROOT_SPACE = 3L << 30;
 
     private final ImageCache cache;
     private final Settings settings;
+    private final BootFiles boot;
 
     public GuestImages(ImageCache cache, Settings settings) {
         this.cache = cache;
         this.settings = settings;
+        this.boot = new BootFiles(cache);
     }
 
     /** The guest image of {@code profile}, built if needed. */
@@ -42,19 +43,12 @@ public final class GuestImages {
         Userland userland = userland(profile, index, mirror);
         GuestImage image = switch (profile.kind()) {
             case STOCK -> stock(profile, index, mirror, userland);
-            case BUILT -> new BuiltKernels(cache, this).ensure(profile, index, mirror, userland);
-            case TREE -> new KernelTrees(cache, this).ensure(profile, userland);
+            case BUILT -> new BuiltKernels(cache, boot).ensure(profile, index, mirror, userland);
+            case TREE -> new KernelTrees(cache, boot).ensure(profile, userland);
         };
         Progress.say("image %s: ready in %s (kernel %s, cache %s)", profile.name(), Progress.since(t0),
                 image.kernelRelease(), cache.root());
         return image;
-    }
-
-    /** The shared guest userland: its root directory and the cache key it was built under. */
-    record Userland(Path root, String key) {
-        Path busybox() {
-            return root.resolve("usr/bin/busybox");
-        }
     }
 
     private Userland userland(KernelProfile profile, PackageIndex index, String mirror) {
@@ -63,7 +57,7 @@ public final class GuestImages {
         String userlandKey = Scripts.hash(List.of("build-userland.sh"), KernelProfile.USERLAND_SUITE, uv.toString());
         Path userland = cache.ensure("userland-" + KernelProfile.USERLAND_SUITE, userlandKey,
                 "guest userland (" + KernelProfile.USERLAND_SUITE + ", Java 25)", dir -> {
-                    prepareRootBuild(dir, "the guest userland");
+                    BootFiles.prepareRootBuild(dir, "the guest userland");
                     long t = System.nanoTime();
                     Progress.say("image %s: building the guest userland (%s: %s) with mmdebstrap, about 1-4 min; log %s",
                             profile.name(), KernelProfile.USERLAND_SUITE, uv, dir.resolve("build.log"));
@@ -81,7 +75,7 @@ public final class GuestImages {
         String kernelKey = Scripts.hash(List.of("build-kernel-root.sh"), profile.suite(), kv.toString());
         Path kernelRoot = cache.ensure("kernel-" + profile.suite(), kernelKey,
                 "kernel root " + profile.suite() + " " + krel, dir -> {
-                    prepareRootBuild(dir, "the kernel root of " + profile.name());
+                    BootFiles.prepareRootBuild(dir, "the kernel root of " + profile.name());
                     long t = System.nanoTime();
                     Progress.say("image %s: building the kernel root (%s %s, headers, gcc) with mmdebstrap, about 2-5 min; log %s",
                             profile.name(), profile.suite(), krel, dir.resolve("build.log"));
@@ -90,66 +84,15 @@ public final class GuestImages {
                             dir.resolve("root").toString(), profile.suite(), mirror, krel));
                     Progress.say("image %s: kernel root mmdebstrap %s", profile.name(), Progress.since(t));
                 }).resolve("root");
-        Path modules = modulesDir(kernelRoot, krel);
-        Path boot = bootFiles("boot-" + profile.suite(), profile, krel, kernelKey, userland,
+        Path modules = BootFiles.modulesDir(kernelRoot, krel);
+        Path bootDir = boot.ensure("boot-" + profile.suite(), profile, krel, kernelKey, userland,
                 kernelRoot.resolve("boot/vmlinuz-" + krel), kernelRoot, true);
         // Debian ships the config in /boot (6.1, 6.12) or next to the modules (7.x)
         Path config = Files.exists(kernelRoot.resolve("boot/config-" + krel)) ? kernelRoot.resolve("boot/config-" + krel)
                 : modules.resolve(krel).resolve("config");
         return new GuestImage(profile, krel, userland.root(), kernelRoot, Map.of(), "/usr/src/linux-headers-" + krel,
-                boot.resolve("vmlinux"), boot.resolve("initramfs.gz"), modules, config, Optional.empty(), "",
+                bootDir.resolve("vmlinux"), bootDir.resolve("initramfs.gz"), modules, config, Optional.empty(), "",
                 kernelRoot.getParent().getFileName().toString(),
-                List.of(userland.root().getParent(), kernelRoot.getParent(), boot));
-    }
-
-    /**
-     * The boot files of a kernel: {@code vmlinux} (the uncompressed ELF, extracted from
-     * {@code kernelImage} when it is compressed) and {@code initramfs.gz} (busybox + the 9p/overlay
-     * modules of {@code modulesRoot} that are not built in). Cached as entry {@code name}.
-     *
-     * @param modulesRoot a root holding {@code lib/modules/<krel>} or {@code usr/lib/modules/<krel>}
-     * @param extract     whether QEMU may boot the kernel's ELF (it has PVH); else the image is booted as it is
-     */
-    Path bootFiles(String name, KernelProfile profile, String krel, String kernelKey, Userland userland, Path kernelImage,
-            Path modulesRoot, boolean extract) {
-        String bootKey = Scripts.hash(List.of("extract-vmlinux.sh", "mkinitramfs.sh", "init"), kernelKey, userland.key(),
-                kernelImage.getFileName().toString(), String.valueOf(extract));
-        return cache.ensure(name, bootKey, "boot files " + krel, dir -> {
-            long t = System.nanoTime();
-            Path log = dir.resolve("build.log");
-            Path vmlinux = dir.resolve("vmlinux");
-            if (!extract) {
-                Files.copy(kernelImage, vmlinux); // booted as it is, decompressing itself
-            } else {
-                try {
-                    Exec.run(log, 300, List.of("bash", Scripts.install("extract-vmlinux.sh", dir.resolve("scripts")).toString(),
-                            kernelImage.toString(), vmlinux.toString()));
-                } catch (SetupException e) {
-                    Progress.say("image %s: no uncompressed vmlinux in %s, booting the compressed image (slower under TCG)",
-                            profile.name(), kernelImage);
-                    Files.copy(kernelImage, vmlinux);
-                }
-            }
-            Exec.run(log, 300, List.of("bash", Scripts.install("mkinitramfs.sh", dir.resolve("scripts")).toString(),
-                    modulesRoot.toString(), krel, userland.busybox().toString(),
-                    Scripts.install("init", dir.resolve("scripts")).toString(), dir.resolve("initramfs.gz").toString()));
-            Progress.say("image %s: vmlinux + initramfs %s", profile.name(), Progress.since(t));
-        });
-    }
-
-    /**
-     * The modules directory (holding {@code <krel>/}) under {@code root}: {@code usr/lib/modules}, or
-     * {@code lib/modules} where the modules are not merged into /usr (bookworm roots, older
-     * {@code make modules_install}).
-     */
-    static Path modulesDir(Path root, String krel) {
-        Path usr = root.resolve("usr/lib/modules");
-        return Files.exists(usr.resolve(krel).resolve("modules.order")) ? usr : root.resolve("lib/modules");
-    }
-
-    static void prepareRootBuild(Path dir, String what) {
-        Prerequisites.requireRoot("building " + what);
-        Prerequisites.require("mmdebstrap", "mmdebstrap");
-        Prerequisites.requireFreeSpace(dir, ROOT_SPACE, what);
+                List.of(userland.root().getParent(), kernelRoot.getParent(), bootDir));
     }
 }

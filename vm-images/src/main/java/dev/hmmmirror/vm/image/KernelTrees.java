@@ -32,11 +32,11 @@ final class KernelTrees {
             "CONFIG_TEST_HMM", "the kernel's own hmm selftests do not run (needs CONFIG_TEST_HMM=m)");
 
     private final ImageCache cache;
-    private final GuestImages images;
+    private final BootFiles boot;
 
-    KernelTrees(ImageCache cache, GuestImages images) {
+    KernelTrees(ImageCache cache, BootFiles boot) {
         this.cache = cache;
-        this.images = images;
+        this.boot = boot;
     }
 
     private static Map<String, List<String>> required() {
@@ -89,7 +89,7 @@ final class KernelTrees {
         return config;
     }
 
-    GuestImage ensure(KernelProfile p, GuestImages.Userland userland) {
+    GuestImage ensure(KernelProfile p, Userland userland) {
         Path tree = p.tree();
         Map<String, String> config = check(tree);
         OPTIONAL.forEach((k, lost) -> {
@@ -111,13 +111,13 @@ final class KernelTrees {
         Path built = cache.ensure("tree-" + Scripts.hash(List.of(), tree.toString()), stamp, "kernel tree " + tree,
                 dir -> install(tree, testHmm, dir));
         Path modroot = built.resolve("modroot");
-        Path modules = GuestImages.modulesDir(modroot, krel);
-        Path boot = images.bootFiles("tboot-" + Scripts.hash(List.of(), tree.toString()), p, krel, stamp, userland,
+        Path modules = BootFiles.modulesDir(modroot, krel);
+        Path bootDir = boot.ensure("tboot-" + Scripts.hash(List.of(), tree.toString()), p, krel, stamp, userland,
                 kernel, modroot, pvh);
         Optional<Path> selftests = testHmm ? Optional.of(built.resolve("hmm-tests")) : Optional.empty();
-        return new GuestImage(p, krel, userland.root(), null, Map.of(), tree.toString(), boot.resolve("vmlinux"),
-                boot.resolve("initramfs.gz"), modules, tree.resolve(".config"), selftests, "", "tree-" + stamp,
-                List.of(userland.root().getParent(), built, boot));
+        return new GuestImage(p, krel, userland.root(), null, Map.of(), tree.toString(), bootDir.resolve("vmlinux"),
+                bootDir.resolve("initramfs.gz"), modules, tree.resolve(".config"), selftests, "", "tree-" + stamp,
+                List.of(userland.root().getParent(), built, bootDir));
     }
 
     /** Installs the tree's modules (and, with test_hmm, builds the kernel's hmm selftest) into {@code dir}. */

@@ -1,9 +1,9 @@
 package dev.hmmmirror.vm.runner;
 
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.boot.QemuHost;
 import dev.hmmmirror.vm.boot.Accelerator;
 import dev.hmmmirror.vm.boot.Console;
-import dev.hmmmirror.vm.build.ModuleBuild;
 import dev.hmmmirror.vm.host.Exec;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
@@ -263,11 +263,11 @@ public final class ContainerRunner implements GuestRunner {
     }
 
     @Override
-    public ModuleBuild.Toolchain toolchain(GuestImage guest) {
-        return new ModuleBuild.Toolchain() {
+    public Toolchain toolchain(GuestImage guest) {
+        return new Toolchain() {
             @Override
             public Path scratch(String dirName) throws IOException {
-                return ModuleBuild.Toolchain.emptyDir(runDir.resolve("kbuild").resolve(dirName));
+                return Toolchain.emptyDir(runDir.resolve("kbuild").resolve(dirName));
             }
 
             @Override

@@ -1,9 +1,9 @@
 package dev.hmmmirror.vm.runner;
 
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.boot.QemuHost;
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.boot.Accelerator;
-import dev.hmmmirror.vm.build.ModuleBuild;
 import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.ImageCache;
@@ -19,7 +19,7 @@ import java.util.List;
  */
 public interface GuestRunner extends QemuHost, AutoCloseable {
     /** Where {@code hmm_mirror.ko} and the benchmark are compiled with the kernel's own gcc. */
-    ModuleBuild.Toolchain toolchain(GuestImage image);
+    Toolchain toolchain(GuestImage image);
 
     /** Releases what the runner holds (removes the container); QEMU must have ended or is killed. */
     @Override

@@ -1,7 +1,7 @@
 package dev.hmmmirror.vm.runner;
 
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.boot.QemuHost;
-import dev.hmmmirror.vm.build.ModuleBuild;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.image.GuestImage;
 import java.io.IOException;
@@ -26,9 +26,9 @@ public final class LocalRunner implements GuestRunner {
     }
 
     @Override
-    public ModuleBuild.Toolchain toolchain(GuestImage image) {
-        return image.toolRoot() == null ? ModuleBuild.Toolchain.host()
-                : ModuleBuild.Toolchain.chroot(image.toolRoot(), image.binds());
+    public Toolchain toolchain(GuestImage image) {
+        return image.toolRoot() == null ? Toolchain.host()
+                : Toolchain.chroot(image.toolRoot(), image.binds());
     }
 
     @Override

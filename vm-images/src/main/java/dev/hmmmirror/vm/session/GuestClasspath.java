@@ -1,5 +1,6 @@
 package dev.hmmmirror.vm.session;
 
+import dev.hmmmirror.agent.GuestAgent;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -77,6 +78,7 @@ public final class GuestClasspath {
     public static List<Path> forGuest(List<Path> classpath) {
         Set<String> hostOnly = new HashSet<>(artifacts(HOST_LIST));
         hostOnly.removeAll(artifacts(GUEST_LIST));
+        hostOnly.remove(agentArtifact());
         List<Path> out = new ArrayList<>();
         for (Path p : classpath) {
             if (!hasEntry(p, HOST_MARKER) && !hostOnly.contains(artifactOf(p))) {
@@ -84,6 +86,16 @@ public final class GuestClasspath {
             }
         }
         return out;
+    }
+
+    /** group:artifact of the guest agent's own jar (its list names only what it depends on). */
+    static String agentArtifact() {
+        try {
+            var src = GuestAgent.class.getProtectionDomain().getCodeSource();
+            return src == null ? "" : artifactOf(Path.of(src.getLocation().toURI()));
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "";
+        }
     }
 
     /** group:artifact lines of a classpath list resource (Maven's dependency:list output). */

@@ -9,6 +9,7 @@ import dev.hmmmirror.vm.boot.GuestFailure;
 import dev.hmmmirror.vm.boot.GuestVm;
 import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.build.ModuleBuild;
+import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
@@ -90,6 +91,10 @@ public final class GuestSession implements AutoCloseable {
      */
     public record Spec(Settings settings, KernelProfile profile, List<Path> classpath, Map<String, byte[]> programs,
             List<SessionHook<?>> hooks) {
+        public Spec {
+            settings = settings.with(Setting.KERNEL, profile.name()); // one name for the kernel, whoever asks
+        }
+
         /** The tests' usual session: this JVM's classpath, no extra programs. */
         public static Spec of(Settings settings, KernelProfile profile, List<SessionHook<?>> hooks) {
             return new Spec(settings, profile, GuestClasspath.current(), Map.of(), hooks);

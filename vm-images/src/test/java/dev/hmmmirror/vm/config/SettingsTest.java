@@ -1,0 +1,93 @@
+package dev.hmmmirror.vm.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** One configuration: read in one place, documented in one table that stays in step with the code. */
+class SettingsTest {
+    private static Path root() {
+        return Settings.fromEnvironment().projectRoot().orElseThrow();
+    }
+
+    @Test
+    void propertyWinsOverEnvironmentWhichWinsOverDefault() {
+        Map<String, String> props = Map.of("hmm.kernel", "debian-trixie");
+        Map<String, String> env = Map.of("HMM_KERNEL", "debian-bookworm", "HMM_RUNNER", "local", "HMM_ACCEL", " ");
+        Settings s = Settings.from(props::get, env::get);
+        assertEquals("debian-trixie", s.kernel());
+        assertEquals("local", s.runner());
+        assertEquals("auto", s.accel(), "blank is unset");
+        assertEquals("tcg", s.with(Setting.ACCEL, "tcg").accel());
+        assertEquals("auto", s.accel(), "with() leaves the original alone");
+        assertTrue(s.kselftest());
+        assertFalse(s.with(Setting.KSELFTEST, "false").kselftest());
+        assertThrows(IllegalArgumentException.class,
+                () -> s.with(Setting.TEST_TIMEOUT, "soon").testTimeoutSeconds());
+    }
+
+    /** The README's settings table: one row per setting, with its property, variable and flag. */
+    @Test
+    void readmeTableListsEverySettingAsTheCodeHasIt() throws IOException {
+        List<String> lines = Files.readAllLines(root().resolve("README.md"));
+        int at = lines.indexOf("## Settings");
+        assertTrue(at >= 0, "README.md has no '## Settings' section");
+        Map<String, String[]> rows = new LinkedHashMap<>();
+        for (String line : lines.subList(at + 1, lines.size())) {
+            if (line.startsWith("## ")) {
+                break;
+            }
+            if (line.startsWith("| `hmm.")) {
+                String[] cells = line.split("\\|");
+                rows.put(strip(cells[1]), new String[] {strip(cells[2]), strip(cells[3])});
+            }
+        }
+        List<String> expected = new ArrayList<>();
+        for (Setting s : Setting.values()) {
+            expected.add(s.property());
+            String[] row = rows.get(s.property());
+            assertTrue(row != null, "README settings table lacks " + s.property());
+            assertEquals(s.env(), row[0], "environment variable of " + s.property());
+            assertEquals(s.flag() == null ? "" : s.flag(), row[1], "flag of " + s.property());
+        }
+        assertEquals(expected, List.copyOf(rows.keySet()), "README rows, in the order of Setting");
+    }
+
+    private static String strip(String cell) {
+        String c = cell.strip();
+        return c.equals("-") ? "" : c.replace("`", "");
+    }
+
+    /** No host code reads an hmm property or HMM variable itself: it takes a Settings. */
+    @Test
+    void onlyTheConfigPackageReadsSettings() throws IOException {
+        List<String> offenders = new ArrayList<>();
+        for (String module : List.of("vm-images", "junit-extension", "suite-runner")) {
+            Path src = root().resolve(module).resolve("src/main/java");
+            try (Stream<Path> files = Files.walk(src)) {
+                for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                    if (f.toString().contains("/vm/config/")) {
+                        continue;
+                    }
+                    String text = Files.readString(f);
+                    if (text.matches("(?s).*(getProperty|getBoolean|getLong|getInteger)\\(\"hmm\\..*")
+                            || text.matches("(?s).*getenv\\(\"HMM_.*") || text.contains("System.setProperty(")) {
+                        offenders.add(root().relativize(f).toString());
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), offenders, "read settings through dev.hmmmirror.vm.config.Settings");
+    }
+}

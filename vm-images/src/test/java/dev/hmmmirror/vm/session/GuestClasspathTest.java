@@ -1,0 +1,35 @@
+package dev.hmmmirror.vm.session;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.hmmmirror.agent.GuestAgent;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What of this JVM's classpath (the harness's own test classpath: Testcontainers, docker-java,
+ * Commons IO, the harness) goes into a guest: the agent and its dependencies, and nothing that
+ * only the host needs. Before the split, the whole classpath was staged.
+ */
+class GuestClasspathTest {
+    private static boolean holds(List<Path> entries, String classFile) {
+        return entries.stream().anyMatch(p -> GuestClasspath.hasEntry(p, classFile));
+    }
+
+    @Test
+    void theGuestGetsTheAgentAndNotTheHostsLibraries() throws Exception {
+        List<Path> all = GuestClasspath.current();
+        assertTrue(holds(all, "org/testcontainers/DockerClientFactory.class"), "precondition: Testcontainers on the host");
+        List<Path> guest = GuestClasspath.forGuest(all);
+        assertTrue(holds(guest, GuestAgent.class.getName().replace('.', '/') + ".class"), "the agent: " + guest);
+        assertTrue(holds(guest, "org/junit/platform/launcher/Launcher.class"), "the JUnit launcher: " + guest);
+        assertTrue(holds(guest, "dev/hmmmirror/HmmDevice.class"), "java-bindings: " + guest);
+        for (String hostOnly : List.of("org/testcontainers/DockerClientFactory.class",
+                "com/github/dockerjava/api/DockerClient.class", "org/apache/commons/io/FileUtils.class",
+                "dev/hmmmirror/vm/session/GuestSession.class")) {
+            assertFalse(holds(guest, hostOnly), hostOnly + " staged: " + guest);
+        }
+    }
+}
