@@ -9,7 +9,7 @@ import dev.hmmmirror.vm.boot.GuestFailure;
 import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.boot.KernelSplatError;
 import dev.hmmmirror.vm.image.KernelProfile;
-import dev.hmmmirror.vm.selftest.KernelSelftests;
+import dev.hmmmirror.vm.selftest.SuiteHooks;
 import dev.hmmmirror.vm.session.GuestSession;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -175,7 +175,7 @@ public final class GuestExtension implements InvocationInterceptor {
 
     /**
      * The session of a run and kernel: one lent by its owner (the suite runner, which closes it), or
-     * one started here and finished when the test run ends, with the kernel's selftests as its hook.
+     * one started here and finished when the test run ends, running the suite's hooks ({@link SuiteHooks}).
      */
     static final class SessionHolder implements AutoCloseable {
         private final Settings settings;
@@ -202,7 +202,7 @@ public final class GuestExtension implements InvocationInterceptor {
                 try {
                     owned = true;
                     session = GuestSession.start(GuestSession.Spec.of(settings, KernelProfile.named(settings.kernel()),
-                            List.of(new KernelSelftests(settings))));
+                            SuiteHooks.of(settings)));
                     List<KernelSplat> boot = session.newSplats();
                     if (!boot.isEmpty()) {
                         throw splatError(boot, session);

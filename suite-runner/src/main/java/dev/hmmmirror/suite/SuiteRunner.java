@@ -12,6 +12,7 @@ import dev.hmmmirror.vm.image.KernelProfile;
 import dev.hmmmirror.vm.result.TestOutcome;
 import dev.hmmmirror.vm.runner.RunnerSelection;
 import dev.hmmmirror.vm.selftest.KernelSelftests;
+import dev.hmmmirror.vm.selftest.SuiteHooks;
 import dev.hmmmirror.vm.session.GuestClasspath;
 import dev.hmmmirror.vm.session.GuestSession;
 import dev.hmmmirror.vm.session.GuestSessions;
@@ -64,7 +65,7 @@ public final class SuiteRunner {
             throw new SetupException("cannot write the report folder " + dir + ": " + e.getMessage(), e);
         }
         Progress.say("suite on %s: starting", profile.name());
-        KernelSelftests selftests = new KernelSelftests(settings);
+        KernelSelftests selftests = SuiteHooks.kernelSelftests(settings);
         GuestSession session;
         try {
             session = GuestSession.start(new GuestSession.Spec(settings, profile, GuestClasspath.current(), Map.of(),

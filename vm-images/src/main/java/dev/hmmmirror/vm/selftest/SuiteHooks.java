@@ -1,0 +1,24 @@
+package dev.hmmmirror.vm.selftest;
+
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.session.SessionHook;
+import java.util.List;
+
+/**
+ * The hooks of a suite's session, whoever starts it (the JUnit extension under Maven, the suite
+ * runner from the command line): today the kernel's own hmm selftests, after our tests, in the
+ * same guest.
+ */
+public final class SuiteHooks {
+    private SuiteHooks() {}
+
+    /** The kernel's selftests ({@link KernelSelftests}), configured by {@code settings}. */
+    public static KernelSelftests kernelSelftests(Settings settings) {
+        return new KernelSelftests(settings);
+    }
+
+    /** Every hook a suite's session runs before the guest powers off. */
+    public static List<SessionHook<?>> of(Settings settings) {
+        return List.of(kernelSelftests(settings));
+    }
+}
