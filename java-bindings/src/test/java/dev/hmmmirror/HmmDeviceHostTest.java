@@ -42,15 +42,15 @@ class HmmDeviceHostTest {
     @Test
     void memoryIsPageAlignedWritableAndUnmappedOnClose() throws Exception {
         try (Memory m = Memory.anonymous(4)) {
-            assertEquals(0, m.address() % Memory.PAGE_SIZE);
-            m.segment().fill((byte) 5);
-            assertEquals(5, m.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 3 * Memory.PAGE_SIZE));
+            assertEquals(0, m.address() % Memory.pageSize());
+            m.fill((byte) 5);
+            assertEquals(5, m.getByte(3 * Memory.pageSize()));
             m.close();
-            assertThrows(IllegalStateException.class, m::segment);
+            assertThrows(IllegalStateException.class, () -> m.getByte(0));
         }
         try (Memory h = Memory.hugeAnonymous(1)) {
-            assertEquals(0, h.address() % Memory.HUGE_PAGE_SIZE);
-            assertEquals(512, h.pages());
+            assertEquals(0, h.address() % Memory.hugePageSize());
+            assertEquals(Memory.hugePageSize() / Memory.pageSize(), h.pages());
         }
     }
 

@@ -67,7 +67,7 @@ class BadInputIT {
         hmm_mirror_rw.size(r, (int) hmm_mirror_rw.sizeof());
         hmm_mirror_rw.addr(r, mem.address());
         hmm_mirror_rw.npages(r, 1);
-        hmm_mirror_rw.ptr(r, arena.allocate(Memory.PAGE_SIZE).address());
+        hmm_mirror_rw.ptr(r, arena.allocate(Memory.pageSize()).address());
         edit.accept(r);
         return r;
     }
@@ -95,7 +95,7 @@ class BadInputIT {
     @Test
     void overflowingAndKernelRangesAreEinval() {
         assertEquals(Errno.EINVAL.number(), errno(Command.FAULT, range(r -> {
-            hmm_mirror_range.addr(r, -Memory.PAGE_SIZE);
+            hmm_mirror_range.addr(r, -Memory.pageSize());
             hmm_mirror_range.npages(r, 2);
         })));
         assertEquals(Errno.EINVAL.number(), errno(Command.FAULT,

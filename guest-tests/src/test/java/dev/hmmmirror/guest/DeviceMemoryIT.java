@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /** Migration to device-private memory and back (needs CONFIG_DEVICE_PRIVATE: the sid kernel). */
 @GuestTest
 class DeviceMemoryIT {
-    private static final int PAGE = (int) Memory.PAGE_SIZE;
+    private static final int PAGE = (int) Memory.pageSize();
     private Mirror mirror;
 
     @BeforeEach

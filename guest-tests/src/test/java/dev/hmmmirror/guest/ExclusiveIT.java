@@ -57,7 +57,7 @@ class ExclusiveIT {
             assertTrue(mirror.snapshot(mem).page(0).contains(PageState.CPU_WRITE));
             assertTrue(!mirror.snapshot(mem).page(0).contains(PageState.EXCLUSIVE));
             assertTrue(mirror.counters().exclusiveRevocations() > revokedBefore);
-            List<Invalidation> ev = InvalidationIT.eventsFor(mirror, mem.address(), mem.address() + Memory.PAGE_SIZE);
+            List<Invalidation> ev = InvalidationIT.eventsFor(mirror, mem.address(), mem.address() + Memory.pageSize());
             assertTrue(!ev.isEmpty(), "the revocation shows in the event stream");
         }
     }

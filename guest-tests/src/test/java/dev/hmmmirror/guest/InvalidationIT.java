@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 /** The mmu notifier keeps the device page table coherent: every CPU change invalidates the device. */
 @GuestTest
 class InvalidationIT {
-    private static final long PAGE = Memory.PAGE_SIZE;
+    private static final long PAGE = Memory.pageSize();
     private Mirror mirror;
 
     @BeforeEach

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /** What the device sees through its own page table: reads, writes, permissions, kinds of memory. */
 @GuestTest
 class MirrorAccessIT {
-    private static final int PAGE = (int) Memory.PAGE_SIZE;
+    private static final int PAGE = (int) Memory.pageSize();
     private Mirror mirror;
 
     @BeforeEach
