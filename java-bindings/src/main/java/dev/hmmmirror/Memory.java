@@ -213,6 +213,11 @@ public final class Memory implements AutoCloseable {
      */
     @Deprecated
     public MemorySegment segment() {
+        return ownedSegment();
+    }
+
+    /** The whole range as a segment, for the library's own calls; every page must still be owned. */
+    MemorySegment ownedSegment() {
         ensureOwned(0, byteSize());
         return segment;
     }

@@ -35,7 +35,7 @@ class HmmDeviceHostTest {
         f.close();
         assertTrue(f.isClosed());
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> f.issue(dev.hmmmirror.internal.Command.VERSION, java.lang.foreign.MemorySegment.NULL));
+                () -> f.issue(dev.hmmmirror.raw.Command.VERSION, java.lang.foreign.MemorySegment.NULL));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
     }
 
