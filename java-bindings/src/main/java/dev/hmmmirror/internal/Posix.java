@@ -329,7 +329,8 @@ public final class Posix {
             return LINKER.downcallHandle(symbol, fd, options);
         } catch (IllegalCallerException e) {
             throw new IllegalCallerException("native access to libc is refused: run java with "
-                    + "--enable-native-access=ALL-UNNAMED (or the module name of hmm-mirror)", e);
+                    + "--enable-native-access=ALL-UNNAMED (java-bindings on the class path) or "
+                    + "--enable-native-access=dev.hmmmirror (on the module path)", e);
         }
     }
 
