@@ -3,12 +3,14 @@ package dev.hmmmirror;
 import java.util.Optional;
 
 /**
- * The Linux errno values the hmm_mirror module and the system calls around it report,
- * with their symbolic names as a kernel developer reads them in {@code errno.h}.
+ * The Linux errno values the hmm_mirror module and the system calls around it report, with their
+ * symbolic names as a kernel developer reads them in {@code errno.h}. The library's one errno
+ * vocabulary: the FFM layer, the error hints and the tests name errnos only through this enum.
  */
 public enum Errno {
     EPERM(1, "Operation not permitted"),
     ENOENT(2, "No such file or directory"),
+    ESRCH(3, "No such process"),
     EINTR(4, "Interrupted system call"),
     EIO(5, "Input/output error"),
     ENXIO(6, "No such device or address"),
@@ -25,11 +27,14 @@ public enum Errno {
     EMFILE(24, "Too many open files"),
     ENOTTY(25, "Inappropriate ioctl for device"),
     ENOSPC(28, "No space left on device"),
+    EPIPE(32, "Broken pipe"),
     ERANGE(34, "Numerical result out of range"),
     ENOSYS(38, "Function not implemented"),
     EOVERFLOW(75, "Value too large for defined data type"),
     EOPNOTSUPP(95, "Operation not supported"),
     ETIMEDOUT(110, "Connection timed out");
+
+    private static final Errno[] VALUES = values();
 
     private final int number;
     private final String description;
@@ -51,12 +56,22 @@ public enum Errno {
 
     /** The constant with this number, if it is one this enum knows. */
     public static Optional<Errno> of(int number) {
-        for (Errno e : values()) {
+        return Optional.ofNullable(orNull(number));
+    }
+
+    /** The constant with this number, or {@code null}: for {@code switch} with {@code case null}. */
+    public static Errno orNull(int number) {
+        for (Errno e : VALUES) {
             if (e.number == number) {
-                return Optional.of(e);
+                return e;
             }
         }
-        return Optional.empty();
+        return null;
+    }
+
+    /** Whether {@code number} is this errno. */
+    public boolean is(int number) {
+        return this.number == number;
     }
 
     /** The symbolic name of an errno number, e.g. {@code "ENOTTY"}, or {@code "errno 123"}. */

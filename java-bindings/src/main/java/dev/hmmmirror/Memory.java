@@ -2,21 +2,33 @@ package dev.hmmmirror;
 
 import dev.hmmmirror.internal.Posix;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Page-aligned memory mapped into this process with {@code mmap}: what a mirror mirrors.
  * Anonymous private, anonymous shared (shmem), memfd (shmem file), a file (e.g. on tmpfs), or
- * THP-backed. {@link #close()} unmaps whatever is still mapped; it is idempotent.
+ * THP-backed.
  *
- * <p>{@link #segment()} gives CPU access. Never touch it after {@link #unmap}, {@link #close} or
- * {@code protect(Protection.NONE)}: like C, the process gets SIGSEGV.
+ * <p>A {@code Memory} owns its pages until it unmaps them: {@link #unmap} gives up part of the
+ * range, and once given up, a page may be mapped again by anything in the process (the JVM, a
+ * library). No later call touches such a page: {@link #close()} unmaps only the pages still
+ * owned, {@link #protect} changes only them, and CPU access to a page given up throws
+ * {@link IllegalStateException}. {@link #close()} is idempotent. Like C, CPU access to memory
+ * protected {@link Protection#NONE} (or given to the device in ways the CPU may not touch) gets
+ * SIGSEGV.
+ *
+ * <p>The CPU accessors ({@link #fill}, {@link #getLong}, {@link #bytes()} ...) take byte offsets
+ * from {@link #address()}.
  */
 public final class Memory implements AutoCloseable {
-    /** The x86-64 base page size. */
-    public static final long PAGE_SIZE = 4096;
-    /** The x86-64 PMD (transparent huge page) size. */
-    public static final long HUGE_PAGE_SIZE = 2L << 20;
+    private static final long PAGE_SIZE = Posix.pageSize();
+    private static final long HUGE_PAGE_SIZE = hugePageSizeOfTheSystem();
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     /** Protection for {@link #protect}. */
     public enum Protection {
@@ -32,12 +44,38 @@ public final class Memory implements AutoCloseable {
     private final long address;
     private final long pages;
     private final String kind;
-    private boolean mapped = true;
+    private final MemorySegment segment;
+    /** The page runs still owned, first page -> end page (exclusive); guarded by {@code this}. */
+    private final TreeMap<Long, Long> owned = new TreeMap<>();
 
     private Memory(long address, long pages, String kind) {
         this.address = address;
         this.pages = pages;
         this.kind = kind;
+        this.segment = MemorySegment.ofAddress(address).reinterpret(pages * PAGE_SIZE);
+        owned.put(0L, pages);
+    }
+
+    /** The running kernel's base page size in bytes ({@code sysconf(_SC_PAGESIZE)}). */
+    public static long pageSize() {
+        return PAGE_SIZE;
+    }
+
+    /**
+     * The size of a PMD-mapped transparent huge page on this system: the kernel's
+     * {@code hpage_pmd_size} where it says, else what one page table page maps.
+     */
+    public static long hugePageSize() {
+        return HUGE_PAGE_SIZE;
+    }
+
+    private static long hugePageSizeOfTheSystem() {
+        try {
+            return Long.parseLong(Files.readString(
+                    Path.of("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")).strip());
+        } catch (java.io.IOException | RuntimeException e) {
+            return PAGE_SIZE * (PAGE_SIZE / Long.BYTES); // a page table page holds PAGE_SIZE / 8 entries
+        }
     }
 
     private static long check(long pages) {
@@ -50,7 +88,8 @@ public final class Memory implements AutoCloseable {
     private static long map(long length, int flags, int fd, String what) throws HmmException {
         long a = Posix.mmap(0, length, Posix.PROT_READ | Posix.PROT_WRITE, flags, fd, 0);
         if (a < 0) {
-            throw new HmmException("mmap", what, (int) -a, null);
+            throw new HmmException("mmap", what, (int) -a, Errno.ENOMEM.is((int) -a)
+                    ? "the process is out of address space or memory (see vm.max_map_count, ulimit -v)" : null);
         }
         return a;
     }
@@ -71,8 +110,9 @@ public final class Memory implements AutoCloseable {
     }
 
     /**
-     * Private anonymous memory aligned to 2 MiB and advised {@code MADV_HUGEPAGE}, so that the
-     * kernel backs it with transparent huge pages when it can (first touch of each 2 MiB).
+     * Private anonymous memory aligned to {@link #hugePageSize()} and advised
+     * {@code MADV_HUGEPAGE}, so that the kernel backs it with transparent huge pages when it can
+     * (first touch of each huge page).
      */
     public static Memory hugeAnonymous(long hugePages) throws HmmException {
         if (hugePages <= 0 || hugePages > 512) {
@@ -92,7 +132,7 @@ public final class Memory implements AutoCloseable {
         if (rc < 0) {
             Posix.munmap(aligned, length);
             throw new HmmException("madvise MADV_HUGEPAGE", "THP memory", -rc,
-                    "the kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)");
+                    "the kernel has no transparent huge pages (build it with CONFIG_TRANSPARENT_HUGEPAGE=y)");
         }
         return new Memory(aligned, length / PAGE_SIZE, "THP");
     }
@@ -139,7 +179,7 @@ public final class Memory implements AutoCloseable {
         return address;
     }
 
-    /** Number of base pages. */
+    /** Number of base pages (of the range as mapped; {@link #unmap} leaves it unchanged). */
     public long pages() {
         return pages;
     }
@@ -157,24 +197,97 @@ public final class Memory implements AutoCloseable {
         return address + i * PAGE_SIZE;
     }
 
-    /** The memory as a segment, for CPU reads and writes. */
-    public MemorySegment segment() {
-        ensureMapped();
-        return MemorySegment.ofAddress(address).reinterpret(byteSize());
+    /** Whether page {@code i} is still mapped by this {@code Memory}. */
+    public synchronized boolean isMapped(long i) {
+        pageAddress(i);
+        Map.Entry<Long, Long> run = owned.floorEntry(i);
+        return run != null && i < run.getValue();
     }
 
-    /** {@code mprotect} of the whole range. */
-    public void protect(Protection protection) throws HmmException {
-        ensureMapped();
-        int rc = Posix.mprotect(address, byteSize(), protection.bits);
-        if (rc < 0) {
-            throw new HmmException("mprotect", describe(), -rc, null);
+    /** The whole range as a segment, for the library's own calls; every page must still be owned. */
+    MemorySegment ownedSegment() {
+        ensureOwned(0, byteSize());
+        return segment;
+    }
+
+    // --- CPU access ------------------------------------------------------------------------------
+
+    /** Sets every byte to {@code value} (the first write to each page populates it). */
+    public void fill(byte value) {
+        ensureOwned(0, byteSize());
+        segment.fill(value);
+    }
+
+    /** The byte at {@code offset}. */
+    public byte getByte(long offset) {
+        ensureOwned(offset, 1);
+        return segment.get(ValueLayout.JAVA_BYTE, offset);
+    }
+
+    /** Stores {@code value} at {@code offset}. */
+    public void setByte(long offset, byte value) {
+        ensureOwned(offset, 1);
+        segment.set(ValueLayout.JAVA_BYTE, offset, value);
+    }
+
+    /** The 64-bit word at {@code offset} (8-byte aligned), in native byte order. */
+    public long getLong(long offset) {
+        ensureOwned(offset, Long.BYTES);
+        return segment.get(ValueLayout.JAVA_LONG, offset);
+    }
+
+    /** Stores the 64-bit word {@code value} at {@code offset} (8-byte aligned). */
+    public void setLong(long offset, long value) {
+        ensureOwned(offset, Long.BYTES);
+        segment.set(ValueLayout.JAVA_LONG, offset, value);
+    }
+
+    /** A CPU atomic fetch-and-add ({@code lock xadd}) on the 64-bit word at {@code offset}; returns the old value. */
+    public long getAndAddLong(long offset, long delta) {
+        ensureOwned(offset, Long.BYTES);
+        return (long) LONG.getAndAdd(segment, offset, delta);
+    }
+
+    /** A copy of the whole range. */
+    public byte[] bytes() {
+        if (byteSize() > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException(describe() + " is too large for one byte[]: use bytes(offset, length)");
+        }
+        return bytes(0, (int) byteSize());
+    }
+
+    /** A copy of {@code length} bytes from {@code offset}. */
+    public byte[] bytes(long offset, int length) {
+        ensureOwned(offset, length);
+        byte[] out = new byte[length];
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, offset, out, 0, length);
+        return out;
+    }
+
+    /** Copies {@code data} to {@code offset}. */
+    public void write(long offset, byte[] data) {
+        ensureOwned(offset, data.length);
+        MemorySegment.copy(data, 0, segment, ValueLayout.JAVA_BYTE, offset, data.length);
+    }
+
+    // --- the mapping -----------------------------------------------------------------------------
+
+    /** {@code mprotect} of every page still owned. */
+    public synchronized void protect(Protection protection) throws HmmException {
+        ensureAnyOwned();
+        for (Map.Entry<Long, Long> run : owned.entrySet()) {
+            int rc = Posix.mprotect(address + run.getKey() * PAGE_SIZE, (run.getValue() - run.getKey()) * PAGE_SIZE,
+                    protection.bits);
+            if (rc < 0) {
+                throw new HmmException("mprotect", describe(), -rc, null);
+            }
         }
     }
 
-    /** {@code madvise(MADV_DONTNEED)} of {@code count} pages from page {@code first}. */
-    public void adviseDontNeed(long first, long count) throws HmmException {
-        ensureMapped();
+    /** {@code madvise(MADV_DONTNEED)} of {@code count} pages from page {@code first}, all still owned. */
+    public synchronized void adviseDontNeed(long first, long count) throws HmmException {
+        checkPages(first, count);
+        ensureOwned(first * PAGE_SIZE, count * PAGE_SIZE);
         int rc = Posix.madvise(pageAddress(first), count * PAGE_SIZE, Posix.MADV_DONTNEED);
         if (rc < 0) {
             throw new HmmException("madvise MADV_DONTNEED", describe(), -rc, null);
@@ -182,22 +295,80 @@ public final class Memory implements AutoCloseable {
     }
 
     /**
-     * {@code munmap} of {@code count} pages from page {@code first}. Unmapping part of the range
-     * leaves a hole; {@link #close()} unmaps the rest (unmapping a hole again is harmless).
+     * {@code munmap} of the pages of {@code [first, first + count)} this {@code Memory} still owns,
+     * leaving a hole it no longer owns: pages already unmapped are left alone, since something
+     * else may be mapped there by now.
      */
-    public void unmap(long first, long count) throws HmmException {
-        ensureMapped();
-        int rc = Posix.munmap(pageAddress(first), count * PAGE_SIZE);
-        if (rc < 0) {
-            throw new HmmException("munmap", describe(), -rc, null);
-        }
-        if (first == 0 && count == pages) {
-            mapped = false;
+    public synchronized void unmap(long first, long count) throws HmmException {
+        checkPages(first, count);
+        ensureAnyOwned();
+        long end = first + count;
+        for (long[] run : ownedRuns(first, end)) {
+            int rc = Posix.munmap(address + run[0] * PAGE_SIZE, (run[1] - run[0]) * PAGE_SIZE);
+            if (rc < 0) {
+                throw new HmmException("munmap", describe(), -rc, null);
+            }
+            disown(run[0], run[1]);
         }
     }
 
-    private void ensureMapped() {
-        if (!mapped) {
+    private void checkPages(long first, long count) {
+        if (count <= 0 || first < 0 || first > pages - count) {
+            throw new IndexOutOfBoundsException("pages " + first + ".." + (first + count - 1) + " of " + pages);
+        }
+    }
+
+    /** The owned runs clipped to {@code [from, to)}, as {first, end} pairs. */
+    private java.util.List<long[]> ownedRuns(long from, long to) {
+        java.util.List<long[]> runs = new java.util.ArrayList<>();
+        Map.Entry<Long, Long> before = owned.floorEntry(from);
+        long start = before != null && before.getValue() > from ? before.getKey() : from;
+        for (Map.Entry<Long, Long> run : owned.subMap(start, true, to, false).entrySet()) {
+            long a = Math.max(run.getKey(), from);
+            long b = Math.min(run.getValue(), to);
+            if (a < b) {
+                runs.add(new long[] {a, b});
+            }
+        }
+        return runs;
+    }
+
+    private void disown(long from, long to) {
+        Map.Entry<Long, Long> run = owned.floorEntry(from);
+        long start = run.getKey();
+        long end = run.getValue();
+        owned.remove(start);
+        if (start < from) {
+            owned.put(start, from);
+        }
+        if (to < end) {
+            owned.put(to, end);
+        }
+    }
+
+    private synchronized void ensureOwned(long offset, long length) {
+        if (offset < 0 || length < 0 || offset > byteSize() - length) {
+            throw new IndexOutOfBoundsException("bytes " + offset + "+" + length + " of " + describe() + " ("
+                    + byteSize() + " bytes)");
+        }
+        ensureAnyOwned();
+        long first = offset / PAGE_SIZE;
+        long end = length == 0 ? first : (offset + length - 1) / PAGE_SIZE + 1;
+        long covered = first;
+        for (long[] run : ownedRuns(first, end)) {
+            if (run[0] != covered) {
+                break;
+            }
+            covered = run[1];
+        }
+        if (covered < end) {
+            throw new IllegalStateException("page " + covered + " of " + describe()
+                    + " was unmapped: it is no longer this Memory's to touch");
+        }
+    }
+
+    private void ensureAnyOwned() {
+        if (owned.isEmpty()) {
             throw new IllegalStateException(describe() + " is unmapped");
         }
     }
@@ -206,17 +377,19 @@ public final class Memory implements AutoCloseable {
         return kind + " memory at 0x" + Long.toHexString(address);
     }
 
-    /** Unmaps the whole range; idempotent. */
+    /** Unmaps the pages still owned (never a hole left by {@link #unmap}); idempotent. */
     @Override
-    public void close() {
-        if (mapped) {
-            mapped = false;
-            Posix.munmap(address, byteSize());
+    public synchronized void close() {
+        for (Map.Entry<Long, Long> run : owned.entrySet()) {
+            Posix.munmap(address + run.getKey() * PAGE_SIZE, (run.getValue() - run.getKey()) * PAGE_SIZE);
         }
+        owned.clear();
     }
 
     @Override
-    public String toString() {
-        return "Memory[" + describe() + ", " + pages + " pages" + (mapped ? "]" : ", unmapped]");
+    public synchronized String toString() {
+        long mapped = owned.entrySet().stream().mapToLong(e -> e.getValue() - e.getKey()).sum();
+        return "Memory[" + describe() + ", " + pages + " pages"
+                + (mapped == pages ? "]" : mapped == 0 ? ", unmapped]" : ", " + mapped + " still mapped]");
     }
 }

@@ -1,6 +1,6 @@
 package dev.hmmmirror;
 
-import dev.hmmmirror.internal.Command;
+import dev.hmmmirror.raw.Command;
 import dev.hmmmirror.internal.DeviceFile;
 import dev.hmmmirror.internal.gen.HmmMirrorH;
 import dev.hmmmirror.internal.gen.hmm_mirror_atomic;
@@ -37,18 +37,21 @@ public final class Mirror implements AutoCloseable {
     private final HmmDevice device;
     private final DeviceFile file;
     private final long pageSize;
+    /** What the kernel can do, read at open: decides what an errno of a command means. */
+    private final Set<Capability> capabilities;
 
-    private Mirror(HmmDevice device, DeviceFile file, long pageSize) {
+    private Mirror(HmmDevice device, DeviceFile file, AbiVersion version) {
         this.device = device;
         this.file = file;
-        this.pageSize = pageSize;
+        this.pageSize = version.pageSize();
+        this.capabilities = version.capabilities();
     }
 
     /** Opens a mirror on {@code device}. */
     public static Mirror open(HmmDevice device) throws HmmException {
         DeviceFile f = DeviceFile.open(device.path());
         try {
-            return new Mirror(device, f, version(f).pageSize());
+            return new Mirror(device, f, version(f));
         } catch (HmmException | RuntimeException e) {
             try {
                 f.close();
@@ -83,7 +86,7 @@ public final class Mirror implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = hmm_mirror_version.allocate(arena);
             hmm_mirror_version.size(v, (int) hmm_mirror_version.sizeof());
-            file.issue(Command.VERSION, v);
+            issue(file, Set.of(), Command.VERSION, v);
             return new AbiVersion(hmm_mirror_version.abi_version(v),
                     Capability.fromBits(hmm_mirror_version.caps(v)),
                     Integer.toUnsignedLong(hmm_mirror_version.page_size(v)),
@@ -106,7 +109,7 @@ public final class Mirror implements AutoCloseable {
             hmm_mirror_range.flags(r, access == Access.WRITE ? (int) HmmMirrorH.HMM_MIRROR_FAULT_WRITE() : 0);
             hmm_mirror_range.addr(r, address);
             hmm_mirror_range.npages(r, pages);
-            file.issue(Command.FAULT, r);
+            issue(Command.FAULT, r);
             return hmm_mirror_range.faulted(r);
         }
     }
@@ -126,16 +129,16 @@ public final class Mirror implements AutoCloseable {
     }
 
     /**
-     * Reads {@code dst.byteSize() / pageSize} pages at {@code address} into {@code dst} (a native
-     * segment, a whole number of pages): no allocation, for loops and benchmarks.
+     * Reads {@code dst.pages()} pages at {@code address} into {@code dst}: no allocation, for
+     * loops and benchmarks. {@code dst} must be wholly mapped.
      *
      * @return pages faulted on the way
      */
-    public long read(long address, MemorySegment dst) throws HmmException {
-        if (!dst.isNative() || dst.byteSize() == 0 || dst.byteSize() % pageSize != 0) {
-            throw new IllegalArgumentException("dst must be a native segment of whole " + pageSize + "-byte pages");
+    public long read(long address, Memory dst) throws HmmException {
+        if (dst.byteSize() % pageSize != 0) {
+            throw new IllegalArgumentException("dst must be a whole number of " + pageSize + "-byte pages");
         }
-        return rw(Command.READ, address, dst.byteSize() / pageSize, dst);
+        return rw(Command.READ, address, dst.byteSize() / pageSize, dst.ownedSegment());
     }
 
     /** Writes {@code data} (a whole number of pages) at {@code address} through the device page table. */
@@ -152,14 +155,14 @@ public final class Mirror implements AutoCloseable {
     }
 
     /** The READ/WRITE command with a caller-provided buffer; returns pages faulted on the way. */
-    long rw(Command command, long address, long pages, MemorySegment buffer) throws HmmException {
+    private long rw(Command command, long address, long pages, MemorySegment buffer) throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment r = hmm_mirror_rw.allocate(arena);
             hmm_mirror_rw.size(r, (int) hmm_mirror_rw.sizeof());
             hmm_mirror_rw.addr(r, address);
             hmm_mirror_rw.npages(r, pages);
             hmm_mirror_rw.ptr(r, buffer.address());
-            file.issue(command, r);
+            issue(command, r);
             return hmm_mirror_rw.faulted(r);
         }
     }
@@ -176,7 +179,7 @@ public final class Mirror implements AutoCloseable {
             hmm_mirror_snapshot.addr(s, address);
             hmm_mirror_snapshot.npages(s, pages);
             hmm_mirror_snapshot.ptr(s, states.address());
-            file.issue(Command.SNAPSHOT, s);
+            issue(Command.SNAPSHOT, s);
             List<Set<PageState>> list = new ArrayList<>((int) pages);
             for (long i = 0; i < pages; i++) {
                 list.add(PageState.decode(states.get(ValueLayout.JAVA_BYTE, i)));
@@ -195,7 +198,7 @@ public final class Mirror implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment c = hmm_mirror_counters.allocate(arena);
             hmm_mirror_counters.size(c, (int) hmm_mirror_counters.sizeof());
-            file.issue(Command.COUNTERS, c);
+            issue(Command.COUNTERS, c);
             return new Counters(hmm_mirror_counters.faults(c), hmm_mirror_counters.pages_faulted(c),
                     hmm_mirror_counters.fault_retries(c), hmm_mirror_counters.invalidations(c),
                     hmm_mirror_counters.pages_invalidated(c), hmm_mirror_counters.events_dropped(c),
@@ -232,7 +235,7 @@ public final class Mirror implements AutoCloseable {
                     (int) hmm_mirror_migrate.sizeof());
             hmm_mirror_migrate.addr(m, address);
             hmm_mirror_migrate.npages(m, pages);
-            file.issue(command, m);
+            issue(command, m);
             return new Migration(hmm_mirror_migrate.migrated(m),
                     hmm_mirror_migrate.skipped(m));
         }
@@ -250,7 +253,7 @@ public final class Mirror implements AutoCloseable {
             hmm_mirror_range.size(r, (int) hmm_mirror_range.sizeof());
             hmm_mirror_range.addr(r, address);
             hmm_mirror_range.npages(r, pages);
-            file.issue(Command.EXCLUSIVE, r);
+            issue(Command.EXCLUSIVE, r);
             return hmm_mirror_range.faulted(r);
         }
     }
@@ -267,7 +270,7 @@ public final class Mirror implements AutoCloseable {
             hmm_mirror_atomic.size(a, (int) hmm_mirror_atomic.sizeof());
             hmm_mirror_atomic.addr(a, address);
             hmm_mirror_atomic.value(a, value);
-            file.issue(Command.ATOMIC_ADD, a);
+            issue(Command.ATOMIC_ADD, a);
             return hmm_mirror_atomic.old(a);
         }
     }
@@ -282,7 +285,7 @@ public final class Mirror implements AutoCloseable {
             MemorySegment d = hmm_mirror_delay.allocate(arena);
             hmm_mirror_delay.size(d, (int) hmm_mirror_delay.sizeof());
             hmm_mirror_delay.delay_us(d, us);
-            file.issue(Command.SET_DELAY, d);
+            issue(Command.SET_DELAY, d);
         }
     }
 
@@ -314,6 +317,18 @@ public final class Mirror implements AutoCloseable {
     /** The invalidations received so far and not yet returned, without waiting. */
     public List<Invalidation> invalidations() throws HmmException {
         return invalidations(Duration.ZERO);
+    }
+
+    private void issue(Command command, MemorySegment arg) throws HmmException {
+        issue(file, capabilities, command, arg);
+    }
+
+    private static void issue(DeviceFile file, Set<Capability> capabilities, Command command, MemorySegment arg)
+            throws HmmException {
+        int rc = file.issue(command, arg);
+        if (rc < 0) {
+            throw CommandErrors.exception(command, file.path(), -rc, capabilities);
+        }
     }
 
     /** Whether {@link #close()} was called. */

@@ -11,7 +11,8 @@ public class MissingCapabilityException extends HmmException {
 
     public MissingCapabilityException(String operation, String target, int errno, Capability capability) {
         super(operation, target, errno, "this kernel lacks " + capability + " (build it with "
-                + capability.kernelOption() + "=y)");
+                + capability.kernelOption() + "=y, or pick a kernel that has it; Mirror.version().has("
+                + capability + ") tells beforehand)");
         this.capability = capability;
     }
 

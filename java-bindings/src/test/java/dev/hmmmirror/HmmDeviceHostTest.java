@@ -35,22 +35,22 @@ class HmmDeviceHostTest {
         f.close();
         assertTrue(f.isClosed());
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> f.issue(dev.hmmmirror.internal.Command.VERSION, java.lang.foreign.MemorySegment.NULL));
+                () -> f.issue(dev.hmmmirror.raw.Command.VERSION, java.lang.foreign.MemorySegment.NULL));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
     }
 
     @Test
     void memoryIsPageAlignedWritableAndUnmappedOnClose() throws Exception {
         try (Memory m = Memory.anonymous(4)) {
-            assertEquals(0, m.address() % Memory.PAGE_SIZE);
-            m.segment().fill((byte) 5);
-            assertEquals(5, m.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 3 * Memory.PAGE_SIZE));
+            assertEquals(0, m.address() % Memory.pageSize());
+            m.fill((byte) 5);
+            assertEquals(5, m.getByte(3 * Memory.pageSize()));
             m.close();
-            assertThrows(IllegalStateException.class, m::segment);
+            assertThrows(IllegalStateException.class, () -> m.getByte(0));
         }
         try (Memory h = Memory.hugeAnonymous(1)) {
-            assertEquals(0, h.address() % Memory.HUGE_PAGE_SIZE);
-            assertEquals(512, h.pages());
+            assertEquals(0, h.address() % Memory.hugePageSize());
+            assertEquals(Memory.hugePageSize() / Memory.pageSize(), h.pages());
         }
     }
 

@@ -3,7 +3,7 @@ package dev.hmmmirror;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.hmmmirror.internal.Command;
+import dev.hmmmirror.raw.Command;
 import dev.hmmmirror.internal.gen.HmmMirrorH;
 import java.io.IOException;
 import java.lang.foreign.GroupLayout;

@@ -42,7 +42,7 @@ public final class MigrationBench {
         int rounds = 0;
         long deadline = System.nanoTime() + 4_000_000_000L;
         while (System.nanoTime() < deadline || rounds < 3) {
-            mem.segment().fill((byte) rounds); // populated system pages (THP: first touch allocates it)
+            mem.fill((byte) rounds); // populated system pages (THP: first touch allocates it)
             long t0 = System.nanoTime();
             Migration m = mirror.migrateToDevice(mem.address(), mem.pages());
             long t1 = System.nanoTime();

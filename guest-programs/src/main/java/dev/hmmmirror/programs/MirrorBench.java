@@ -89,8 +89,8 @@ public final class MirrorBench {
                 for (String a : args) {
                     long pages = Long.parseLong(a);
                     try (Memory mem = Memory.anonymous(pages); Memory buf = Memory.anonymous(pages)) {
-                        mem.segment().fill((byte) 0x5a);
-                        java.lang.foreign.MemorySegment dst = buf.segment(); // reused, like the C side's buffer
+                        mem.fill((byte) 0x5a);
+                        Memory dst = buf; // reused, like the C side's buffer
                         long deadline = System.nanoTime() + 3_000_000_000L; // warm-up: let the JIT settle
                         while (System.nanoTime() < deadline) {
                             mirror.fault(mem, Access.READ);

@@ -18,7 +18,7 @@ import dev.hmmmirror.Migration;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
-import dev.hmmmirror.internal.Posix;
+import dev.hmmmirror.raw.RawPipe;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /** Migration to device-private memory and back (needs CONFIG_DEVICE_PRIVATE: the sid kernel). */
 @GuestTest
 class DeviceMemoryIT {
-    private static final int PAGE = (int) Memory.PAGE_SIZE;
+    private static final int PAGE = (int) Memory.pageSize();
     private Mirror mirror;
 
     @BeforeEach
@@ -55,7 +55,7 @@ class DeviceMemoryIT {
 
     private static Memory filled(int pages, int seed) throws HmmException {
         Memory m = Memory.anonymous(pages);
-        m.segment().copyFrom(MemorySegment.ofArray(pattern(pages, seed)));
+        m.write(0, pattern(pages, seed));
         return m;
     }
 
@@ -66,7 +66,7 @@ class DeviceMemoryIT {
             assertEquals(8, m.migrated(), m.toString());
             assertTrue(mirror.snapshot(mem).all(PageState.DEVICE_PRIVATE), mirror.snapshot(mem).toString());
             long before = mirror.counters().cpuFaultMigrations();
-            assertArrayEquals(pattern(8, 1), mem.segment().toArray(ValueLayout.JAVA_BYTE), "CPU reads the data back");
+            assertArrayEquals(pattern(8, 1), mem.bytes(), "CPU reads the data back");
             Snapshot s = mirror.snapshot(mem);
             assertTrue(s.none(PageState.DEVICE_PRIVATE) && s.all(PageState.CPU_READ), s.toString());
             assertEquals(8, mirror.counters().cpuFaultMigrations() - before, "each page came back by a CPU fault");
@@ -93,7 +93,7 @@ class DeviceMemoryIT {
             mirror.migrateToDevice(mem.address(), 2);
             byte[] data = pattern(2, 77);
             mirror.write(mem.address(), data);
-            assertArrayEquals(data, mem.segment().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(data, mem.bytes());
         }
     }
 
@@ -105,7 +105,7 @@ class DeviceMemoryIT {
             assertEquals(6, back.migrated(), back.toString());
             assertTrue(mirror.snapshot(mem).none(PageState.DEVICE_PRIVATE));
             assertArrayEquals(pattern(6, 4), mirror.read(mem.address(), 6));
-            assertArrayEquals(pattern(6, 4), mem.segment().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(pattern(6, 4), mem.bytes());
         }
     }
 
@@ -115,8 +115,8 @@ class DeviceMemoryIT {
             mirror.migrateToDevice(mem.address(), 2);
             try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
                 // the parent's CPU write makes its own copy; the child keeps the original
-                mem.segment().set(ValueLayout.JAVA_BYTE, 0, (byte) 0x7f);
-                assertEquals(0x7f, mem.segment().get(ValueLayout.JAVA_BYTE, 0));
+                mem.setByte(0, (byte) 0x7f);
+                assertEquals(0x7f, mem.getByte(0));
                 byte[] seen = mirror.read(mem.address(), 2);
                 assertEquals(0x7f, seen[0], "the device sees the parent's new data");
                 byte[] expected = pattern(2, 5);
@@ -131,8 +131,8 @@ class DeviceMemoryIT {
     @Test
     void migrateARangeWithHolesAndZeroPages() throws Exception {
         try (Memory mem = Memory.anonymous(8)) {
-            mem.segment().set(ValueLayout.JAVA_LONG, 0, 42L);          // page 0 written
-            mem.segment().get(ValueLayout.JAVA_LONG, 2L * PAGE);       // page 2 read: the zero page
+            mem.setLong(0, 42L);          // page 0 written
+            mem.getLong(2L * PAGE);       // page 2 read: the zero page
             mem.unmap(5, 1);                                          // page 5: a hole between mappings
             Migration m = mirror.migrateToDevice(mem.address(), 8);
             assertEquals(7, m.migrated(), "untouched and zero pages move as zero pages: " + m);
@@ -140,7 +140,7 @@ class DeviceMemoryIT {
             byte[] seen = mirror.read(mem.address(), 5);
             assertEquals(42L, MemorySegment.ofArray(seen).get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
             assertEquals(0L, MemorySegment.ofArray(seen).get(ValueLayout.JAVA_LONG_UNALIGNED, 2L * PAGE));
-            assertEquals(42L, mem.segment().get(ValueLayout.JAVA_LONG, 0));
+            assertEquals(42L, mem.getLong(0));
         }
     }
 
@@ -149,7 +149,7 @@ class DeviceMemoryIT {
         Path file = Files.createTempFile(Path.of("/tmp"), "hmm", ".bin");
         try (Memory shm = Memory.sharedAnonymous(2); Memory f = Memory.file(file, 2)) {
             for (Memory m : new Memory[] {shm, f}) {
-                m.segment().fill((byte) 1);
+                m.fill((byte) 1);
                 HmmException e = assertThrows(HmmException.class, () -> mirror.migrateToDevice(m.address(), 2));
                 assertEquals(Errno.EINVAL.number(), e.errno(), m + ": " + e.getMessage());
             }
@@ -179,7 +179,7 @@ class DeviceMemoryIT {
             Snapshot s = mirror.snapshot(mem);
             assertTrue(s.none(PageState.DEVICE_PRIVATE_REMOTE) && s.all(PageState.CPU_WRITE), s.toString());
             long cpuFaults = mirror.counters().cpuFaultMigrations();
-            assertArrayEquals(pattern(16, 8), mem.segment().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(pattern(16, 8), mem.bytes());
             assertEquals(cpuFaults, mirror.counters().cpuFaultMigrations(), "no CPU fault was needed");
         }
     }
@@ -188,26 +188,11 @@ class DeviceMemoryIT {
     void getUserPagesOnMigratedPagesForcesMigrationBack() throws Exception {
         try (Memory mem = filled(4, 9)) {
             assertEquals(4, mirror.migrateToDevice(mem.address(), 4).migrated());
-            int[] fds = new int[2];
-            assertEquals(0, Posix.pipe(fds));
-            try {
+            try (RawPipe pipe = RawPipe.open()) {
                 // vmsplice pins the user pages (get_user_pages): device pages must come back first
-                long n = Posix.vmsplice(fds[1], mem.address(), 4L * PAGE);
-                assertEquals(4L * PAGE, n, "vmsplice: " + Errno.name((int) -n));
+                assertEquals(4L * PAGE, pipe.vmsplice(mem.address(), 4L * PAGE), "vmsplice");
                 assertTrue(mirror.snapshot(mem).none(PageState.DEVICE_PRIVATE), mirror.snapshot(mem).toString());
-                try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                    MemorySegment buf = arena.allocate(4L * PAGE);
-                    long got = 0;
-                    while (got < 4L * PAGE) {
-                        long r = Posix.read(fds[0], buf.asSlice(got), 4L * PAGE - got);
-                        assertTrue(r > 0, "read from pipe: " + r);
-                        got += r;
-                    }
-                    assertArrayEquals(pattern(4, 9), buf.toArray(ValueLayout.JAVA_BYTE), "the pipe has the data");
-                }
-            } finally {
-                Posix.close(fds[0]);
-                Posix.close(fds[1]);
+                assertArrayEquals(pattern(4, 9), pipe.read(4 * PAGE), "the pipe has the data");
             }
         }
     }

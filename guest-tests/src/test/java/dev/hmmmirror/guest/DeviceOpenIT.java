@@ -10,6 +10,7 @@ import dev.hmmmirror.Capability;
 import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
+import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,7 @@ class DeviceOpenIT {
             assertEquals(HmmDevice.ABI_VERSION, v.abiVersion(), "module and bindings disagree on the ABI");
             assertEquals(0, v.deviceIndex());
             assertEquals(2, v.deviceCount(), "the guest loads the module with ndevices=2");
-            assertEquals(4096, v.pageSize());
+            assertEquals(Memory.pageSize(), v.pageSize(), "the kernel's PAGE_SIZE is what sysconf says");
             assertTrue(v.has(Capability.MIRROR), "every profile's kernel has CONFIG_HMM_MIRROR: " + v);
             // the capabilities follow the booted kernel's own configuration (staged by the host)
             java.util.Set<String> config = kernelConfig();

@@ -4,6 +4,7 @@ import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Capability;
@@ -13,10 +14,8 @@ import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Invalidation;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.MissingCapabilityException;
 import dev.hmmmirror.PageState;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -28,7 +27,6 @@ import org.junit.jupiter.api.Test;
 /** Device-exclusive access for device atomics (needs CONFIG_DEVICE_PRIVATE: the sid kernel). */
 @GuestTest
 class ExclusiveIT {
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private Mirror mirror;
 
     @BeforeEach
@@ -46,18 +44,18 @@ class ExclusiveIT {
     @Test
     void exclusiveThenCpuWriteRevokesAndTheValueIsIntact() throws Exception {
         try (Memory mem = Memory.anonymous(2)) {
-            mem.segment().set(ValueLayout.JAVA_LONG, 0, 1000L);
+            mem.setLong(0, 1000L);
             assertEquals(2, mirror.makeExclusive(mem.address(), 2));
             assertTrue(mirror.snapshot(mem).all(PageState.EXCLUSIVE), mirror.snapshot(mem).toString());
             assertEquals(1000L, mirror.atomicAdd(mem.address(), 5));
             mirror.invalidations();
             long revokedBefore = mirror.counters().exclusiveRevocations();
-            mem.segment().set(ValueLayout.JAVA_LONG, 8, 7L); // CPU write: revokes the device's exclusive entry
-            assertEquals(1005L, mem.segment().get(ValueLayout.JAVA_LONG, 0), "the device's atomic result is intact");
+            mem.setLong(8, 7L); // CPU write: revokes the device's exclusive entry
+            assertEquals(1005L, mem.getLong(0), "the device's atomic result is intact");
             assertTrue(mirror.snapshot(mem).page(0).contains(PageState.CPU_WRITE));
             assertTrue(!mirror.snapshot(mem).page(0).contains(PageState.EXCLUSIVE));
             assertTrue(mirror.counters().exclusiveRevocations() > revokedBefore);
-            List<Invalidation> ev = InvalidationIT.eventsFor(mirror, mem.address(), mem.address() + Memory.PAGE_SIZE);
+            List<Invalidation> ev = InvalidationIT.eventsFor(mirror, mem.address(), mem.address() + Memory.pageSize());
             assertTrue(!ev.isEmpty(), "the revocation shows in the event stream");
         }
     }
@@ -65,27 +63,27 @@ class ExclusiveIT {
     @Test
     void exclusiveAfterMprotectReadOnlyIsRefused() throws Exception {
         try (Memory mem = Memory.anonymous(1)) {
-            mem.segment().set(ValueLayout.JAVA_LONG, 0, 1L);
+            mem.setLong(0, 1L);
             mem.protect(Memory.Protection.READ);
             HmmException e = assertThrows(HmmException.class, () -> mirror.makeExclusive(mem.address(), 1));
             assertEquals(Errno.EPERM.number(), e.errno(), "documented errno: " + e.getMessage());
             HmmException w = assertThrows(HmmException.class, () -> mirror.atomicAdd(mem.address(), 1));
             assertEquals(e.errno(), w.errno(), "atomics take the same path: " + w.getMessage());
-            assertEquals(1L, mem.segment().get(ValueLayout.JAVA_LONG, 0));
+            assertEquals(1L, mem.getLong(0));
         }
     }
 
     @Test
     void exclusiveAndFork() throws Exception {
         try (Memory mem = Memory.anonymous(1)) {
-            mem.segment().set(ValueLayout.JAVA_LONG, 0, 10L);
+            mem.setLong(0, 10L);
             mirror.makeExclusive(mem.address(), 1);
             try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
                 // fork restores a normal CPU entry in the parent first
                 assertTrue(!mirror.snapshot(mem).page(0).contains(PageState.EXCLUSIVE), mirror.snapshot(mem).toString());
-                mem.segment().set(ValueLayout.JAVA_LONG, 0, 20L); // parent's COW copy
+                mem.setLong(0, 20L); // parent's COW copy
                 assertEquals(20L, mirror.atomicAdd(mem.address(), 1), "the device atomic works on the parent's page");
-                assertEquals(21L, mem.segment().get(ValueLayout.JAVA_LONG, 0));
+                assertEquals(21L, mem.getLong(0));
                 assertTrue(child.pid() > 0);
             }
         }
@@ -94,8 +92,7 @@ class ExclusiveIT {
     @Test
     void atomicCounterFromJavaThreadsThroughTheDeviceAndTheCpuEndsAtTheExactTotal() throws Exception {
         try (Memory mem = Memory.anonymous(1); Mirror second = Mirror.open(1)) {
-            MemorySegment seg = mem.segment();
-            seg.set(ValueLayout.JAVA_LONG, 0, 0L);
+            mem.setLong(0, 0L);
             int perThread = 300;
             List<CompletableFuture<Void>> workers = new ArrayList<>();
             for (Mirror m : new Mirror[] {mirror, mirror, second}) {
@@ -111,7 +108,7 @@ class ExclusiveIT {
             }
             workers.add(CompletableFuture.runAsync(() -> {
                 for (int i = 0; i < perThread; i++) {
-                    LONG.getAndAdd(seg, 0L, 1L); // CPU atomic: revokes the device's exclusive entry
+                    mem.getAndAddLong(0, 1L); // CPU atomic: revokes the device's exclusive entry
                 }
             }));
             // every worker must have stopped before the memory is unmapped: a failed one must not leave
@@ -122,7 +119,7 @@ class ExclusiveIT {
             for (CompletableFuture<Void> w : workers) {
                 w.get();
             }
-            assertEquals(4L * perThread, (long) LONG.getVolatile(seg, 0L), "no increment may be lost");
+            assertEquals(4L * perThread, mem.getLong(0), "no increment may be lost");
             assertTrue(mirror.counters().deviceAtomics() >= 2L * perThread);
         }
     }
@@ -132,6 +129,26 @@ class ExclusiveIT {
         try (Memory mem = Memory.anonymous(1)) {
             HmmException e = assertThrows(HmmException.class, () -> mirror.atomicAdd(mem.address() + 4, 1));
             assertEquals(Errno.EINVAL.number(), e.errno());
+        }
+    }
+
+    @Test
+    void exclusiveOnSharedMemoryIsARefusedPageNotAMissingKernelOption() throws Exception {
+        // make_device_exclusive takes private anonymous pages only; since 6.15 it refuses others
+        // with EOPNOTSUPP, on a kernel that has device-exclusive access (issue 10, bug 4)
+        try (Memory mem = Memory.sharedAnonymous(1)) {
+            mem.fill((byte) 1);
+            try {
+                mirror.makeExclusive(mem.address(), 1);
+            } catch (MissingCapabilityException e) {
+                fail("this kernel has device-exclusive access: EOPNOTSUPP here is a refused page, "
+                        + "not a missing kernel option: " + e.getMessage());
+            } catch (HmmException e) {
+                if (e.errno() == Errno.EOPNOTSUPP.number()) {
+                    assertTrue(e.getMessage().contains("make_device_exclusive"), e.getMessage());
+                }
+            }
+            assertEquals(1, mem.getByte(0), "the CPU still reads the page");
         }
     }
 }

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 /** The mmu notifier keeps the device page table coherent: every CPU change invalidates the device. */
 @GuestTest
 class InvalidationIT {
-    private static final long PAGE = Memory.PAGE_SIZE;
+    private static final long PAGE = Memory.pageSize();
     private Mirror mirror;
 
     @BeforeEach
@@ -59,7 +59,7 @@ class InvalidationIT {
 
     private Memory faulted(int pages) throws HmmException {
         Memory mem = Memory.anonymous(pages);
-        mem.segment().fill((byte) 0x5a);
+        mem.fill((byte) 0x5a);
         mirror.fault(mem, Access.WRITE);
         mirror.invalidations(); // drop what came before
         assertTrue(mirror.snapshot(mem).all(PageState.DEVICE_WRITE));
@@ -110,14 +110,14 @@ class InvalidationIT {
     @Test
     void forkThenWriteBreaksCopyOnWriteAndTheDeviceSeesTheNewPage() throws Exception {
         try (Memory mem = faulted(1)) {
-            mem.segment().set(ValueLayout.JAVA_LONG, 0, 0x1111L);
+            mem.setLong(0, 0x1111L);
             try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
                 // fork write-protects the parent's pages: the device loses its writable mapping
                 Snapshot afterFork = mirror.snapshot(mem);
                 assertTrue(afterFork.none(PageState.DEVICE_WRITE), afterFork.toString());
                 mirror.fault(mem, Access.READ);
                 mirror.invalidations();
-                mem.segment().set(ValueLayout.JAVA_LONG, 0, 0x2222L); // CPU write: copy-on-write break
+                mem.setLong(0, 0x2222L); // CPU write: copy-on-write break
                 List<Invalidation> ev = eventsFor(mirror, mem.address(), mem.address() + PAGE);
                 assertFalse(ev.isEmpty(), "the COW break must invalidate the device's mapping of the old page");
                 assertTrue(mirror.snapshot(mem).none(PageState.DEVICE_READ));
@@ -132,7 +132,7 @@ class InvalidationIT {
     void twoDevicesAndTwoMirrorsAreAllInvalidated() throws Exception {
         try (Mirror onDevice1 = Mirror.open(1); Mirror secondOnDevice0 = Mirror.open(0)) {
             Memory mem = Memory.anonymous(3);
-            mem.segment().fill((byte) 3);
+            mem.fill((byte) 3);
             Mirror[] all = {mirror, onDevice1, secondOnDevice0};
             for (Mirror m : all) {
                 m.fault(mem, Access.READ);
@@ -154,7 +154,7 @@ class InvalidationIT {
         for (int round = 0; round < 40; round++) {
             long value = 0x5100_0000L + round;
             Memory mem = Memory.anonymous(1);
-            mem.segment().set(ValueLayout.JAVA_LONG, 0, value);
+            mem.setLong(0, value);
             mirror.fault(mem, Access.READ);
             long a = mem.address();
             AtomicBoolean unmapped = new AtomicBoolean();

@@ -9,11 +9,10 @@ import dev.hmmmirror.Access;
 import dev.hmmmirror.Errno;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
-import dev.hmmmirror.internal.Command;
-import dev.hmmmirror.internal.DeviceFile;
-import dev.hmmmirror.internal.gen.hmm_mirror_version;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import dev.hmmmirror.raw.Command;
+import dev.hmmmirror.raw.RawDevice;
+import dev.hmmmirror.raw.RawStruct;
+import dev.hmmmirror.raw.Struct;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +34,7 @@ class LifecycleIT {
             Mirror a = Mirror.open(0);
             Mirror b = Mirror.open(1);
             Memory mem = Memory.anonymous(64);
-            mem.segment().fill((byte) 1);
+            mem.fill((byte) 1);
             a.fault(mem, Access.WRITE);
             b.fault(mem, Access.READ);
             System.out.println("faulted " + a.counters().pagesFaulted() + " " + b.counters().pagesFaulted());
@@ -77,11 +76,10 @@ class LifecycleIT {
 
     @Test
     void commandsFromAnotherProcessAreRefusedWithEperm() throws Exception {
-        try (DeviceFile f = DeviceFile.open("/dev/hmm_mirror0"); Arena arena = Arena.ofConfined()) {
-            MemorySegment v = hmm_mirror_version.allocate(arena);
-            hmm_mirror_version.size(v, (int) hmm_mirror_version.sizeof());
-            assertEquals(0, f.issue(Command.VERSION, v), "the owner may issue commands");
-            assertEquals(Errno.EPERM.number(), f.issueFromOtherProcess(Command.VERSION, v),
+        try (RawDevice f = RawDevice.open("/dev/hmm_mirror0")) {
+            RawStruct v = RawStruct.of(Struct.VERSION);
+            assertEquals(0, f.ioctl(Command.VERSION, v), "the owner may issue commands");
+            assertEquals(Errno.EPERM.number(), f.errnoFromOtherProcess(Command.VERSION, v),
                     "a forked child shares the file but not the mm");
         }
     }
@@ -90,7 +88,7 @@ class LifecycleIT {
     void closeWhileAnotherThreadIsFaultingIsSafe() throws Exception {
         int before = moduleRefcount();
         try (Memory mem = Memory.anonymous(512)) {
-            mem.segment().fill((byte) 3);
+            mem.fill((byte) 3);
             for (int round = 0; round < 5; round++) {
                 Mirror m = Mirror.open(0);
                 java.util.concurrent.CompletableFuture<String> faulter = java.util.concurrent.CompletableFuture

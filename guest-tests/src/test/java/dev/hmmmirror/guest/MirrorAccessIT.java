@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /** What the device sees through its own page table: reads, writes, permissions, kinds of memory. */
 @GuestTest
 class MirrorAccessIT {
-    private static final int PAGE = (int) Memory.PAGE_SIZE;
+    private static final int PAGE = (int) Memory.pageSize();
     private Mirror mirror;
 
     @BeforeEach
@@ -51,7 +51,7 @@ class MirrorAccessIT {
     void deviceReadOfAnonymousMemoryMatchesTheCpu() throws Exception {
         try (Memory mem = Memory.anonymous(16)) {
             byte[] data = pattern(16, 7);
-            mem.segment().copyFrom(java.lang.foreign.MemorySegment.ofArray(data));
+            mem.write(0, data);
             assertArrayEquals(data, mirror.read(mem.address(), 16));
             Snapshot s = mirror.snapshot(mem);
             assertTrue(s.all(PageState.DEVICE_READ), s.toString());
@@ -64,7 +64,7 @@ class MirrorAccessIT {
         try (Memory mem = Memory.anonymous(8)) {
             byte[] data = pattern(8, 99);
             mirror.write(mem.address(), data);
-            assertArrayEquals(data, mem.segment().toArray(ValueLayout.JAVA_BYTE));
+            assertArrayEquals(data, mem.bytes());
             assertTrue(mirror.snapshot(mem).all(PageState.DEVICE_WRITE));
         }
     }
@@ -81,7 +81,7 @@ class MirrorAccessIT {
     @Test
     void readOnlyMappingRefusesDeviceWriteWithEperm() throws Exception {
         try (Memory mem = Memory.anonymous(2)) {
-            mem.segment().fill((byte) 1);
+            mem.fill((byte) 1);
             mem.protect(Memory.Protection.READ);
             HmmException e = assertThrows(HmmException.class, () -> mirror.write(mem.address(), new byte[2 * PAGE]));
             assertEquals(Errno.EPERM.number(), e.errno(), e.getMessage());
@@ -91,7 +91,7 @@ class MirrorAccessIT {
             assertEquals(2, mirror.fault(mem, Access.READ));
             Snapshot s = mirror.snapshot(mem);
             assertTrue(s.all(PageState.DEVICE_READ) && s.none(PageState.DEVICE_WRITE), s.toString());
-            assertEquals(1, mem.segment().get(ValueLayout.JAVA_BYTE, PAGE), "CPU contents unchanged");
+            assertEquals(1, mem.getByte(PAGE), "CPU contents unchanged");
         }
     }
 
@@ -119,11 +119,11 @@ class MirrorAccessIT {
         try (Memory shm = Memory.sharedAnonymous(4); Memory memfd = Memory.memfd(4)) {
             for (Memory m : new Memory[] {shm, memfd}) {
                 byte[] a = pattern(4, 3);
-                m.segment().copyFrom(java.lang.foreign.MemorySegment.ofArray(a));
+                m.write(0, a);
                 assertArrayEquals(a, mirror.read(m.address(), 4), m.toString());
                 byte[] b = pattern(4, 11);
                 mirror.write(m.address(), b);
-                assertArrayEquals(b, m.segment().toArray(ValueLayout.JAVA_BYTE), m.toString());
+                assertArrayEquals(b, m.bytes(), m.toString());
             }
         }
     }
@@ -147,7 +147,7 @@ class MirrorAccessIT {
         String thp = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
         assumeTrue(!thp.contains("[never]"), "THP is disabled in this kernel: " + thp.strip());
         try (Memory m = Memory.hugeAnonymous(1)) {
-            m.segment().fill((byte) 9); // first touch allocates the huge page
+            m.fill((byte) 9); // first touch allocates the huge page
             mirror.fault(m, Access.WRITE);
             Snapshot s = mirror.snapshot(m);
             long huge = s.count(PageState.HUGE);
@@ -167,7 +167,7 @@ class MirrorAccessIT {
     void countersCountFaultsReadsWritesAndInvalidations() throws Exception {
         Counters before = mirror.counters();
         try (Memory mem = Memory.anonymous(8)) {
-            mem.segment().fill((byte) 1);
+            mem.fill((byte) 1);
             assertEquals(8, mirror.fault(mem, Access.WRITE));
             mirror.read(mem.address(), 8);
             mirror.write(mem.address(), new byte[2 * PAGE]);

@@ -21,7 +21,7 @@ class NoDevicePrivateIT {
         try (Mirror mirror = Mirror.open(0); Memory mem = Memory.anonymous(1)) {
             assumeFalse(mirror.version().has(Capability.DEVICE_PRIVATE),
                     "this kernel has CONFIG_DEVICE_PRIVATE; DeviceMemoryIT and ExclusiveIT cover it");
-            mem.segment().fill((byte) 1);
+            mem.fill((byte) 1);
             for (Runnable r : new Runnable[] {
                 () -> assertMissing(() -> mirror.migrateToDevice(mem.address(), 1)),
                 () -> assertMissing(() -> mirror.migrateToSystem(mem.address(), 1)),

@@ -1,6 +1,8 @@
 package dev.hmmmirror.internal;
 
+import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
+import dev.hmmmirror.raw.Command;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -35,30 +37,12 @@ public final class DeviceFile implements AutoCloseable {
     }
 
     static String openHint(int errno) {
-        return switch (errno) {
-            case 2 -> "the device node does not exist: is hmm_mirror.ko loaded "
+        return switch (Errno.orNull(errno)) {
+            case ENOENT -> "the device node does not exist: is hmm_mirror.ko loaded "
                     + "(insmod hmm_mirror.ko, see README) and is the index below its ndevices parameter?";
-            case 13, 1 -> "the device node is root-only (mode 0600): run as root or change its mode";
-            case 19, 6 -> "the node exists but no driver is bound to it: load hmm_mirror.ko";
-            default -> null;
-        };
-    }
-
-    static String commandHint(Command command, int errno) {
-        return switch (errno) {
-            case 1 -> command == Command.FAULT || command == Command.WRITE
-                    ? "the range is mapped without write permission (or the mirror belongs to another process)"
-                    : "the mirror belongs to another process: use it from the process that opened it";
-            case 14 -> "part of the range is not mapped, or mapped PROT_NONE (or a buffer pointer is bad)";
-            case 22 -> "invalid argument: ranges must be page aligned, 1.." + dev.hmmmirror.internal.gen.HmmMirrorH
-                    .HMM_MIRROR_MAX_PAGES() + " pages inside the address space, flags and reserved fields zero";
-            case 16 -> "the range kept being invalidated while faulting; retry";
-            case 25 -> "the device does not know this command: is the loaded hmm_mirror.ko older than these bindings?";
-            case 3 -> "the mirrored process has exited";
-            case 95 -> "this kernel has no device-private memory (it needs CONFIG_DEVICE_PRIVATE=y)";
-            case 12 -> command == Command.MIGRATE_TO_DEV
-                    ? "device memory is exhausted (module parameter dmem_mib)" : null;
-            default -> null;
+            case EACCES, EPERM -> "the device node is root-only (mode 0600): run as root or change its mode";
+            case ENODEV, ENXIO -> "the node exists but no driver is bound to it: load hmm_mirror.ko";
+            case null, default -> null;
         };
     }
 
@@ -68,27 +52,34 @@ public final class DeviceFile implements AutoCloseable {
     }
 
     /**
-     * Issues {@code command} with {@code arg} as its argument.
+     * Issues {@code command} with {@code arg} as its argument. What an errno means depends on the
+     * command and on what the kernel can do: the caller (the public API, or the raw package)
+     * turns it into an exception.
      *
-     * @return the ioctl's non-negative result
-     * @throws HmmException carrying the errno when the kernel refuses the command
+     * @return the ioctl's non-negative result, or {@code -errno}
      */
-    public int issue(Command command, MemorySegment arg) throws HmmException {
-        int rc;
+    public int issue(Command command, MemorySegment arg) {
+        return issue(command.request(), arg);
+    }
+
+    /** Issues the ioctl {@code request} (known or not) with {@code arg}; the result or {@code -errno}. */
+    public int issue(long request, MemorySegment arg) {
         acquire();
         try {
-            rc = Posix.ioctl(fd, command.request(), arg);
+            return Posix.ioctl(fd, request, arg);
         } finally {
             release();
         }
-        if (rc < 0) {
-            if (-rc == 95) { // EOPNOTSUPP: the kernel lacks what the command needs
-                throw new dev.hmmmirror.MissingCapabilityException("ioctl " + command.ioctlName(), path, -rc,
-                        dev.hmmmirror.Capability.DEVICE_PRIVATE);
-            }
-            throw new HmmException("ioctl " + command.ioctlName(), path, -rc, commandHint(command, -rc));
+    }
+
+    /** {@code read(2)} of the device file into {@code buf}, blocking; bytes read or {@code -errno}. */
+    public long read(MemorySegment buf) {
+        acquire();
+        try {
+            return Posix.read(fd, buf, buf.byteSize());
+        } finally {
+            release();
         }
-        return rc;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.hmmmirror.internal;
 
+import dev.hmmmirror.Errno;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -27,6 +28,7 @@ public final class Posix {
     public static final int MAP_SHARED = 0x01;
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_FIXED_NOREPLACE = 0x100000;
     public static final int MADV_DONTNEED = 4;
     public static final int MADV_HUGEPAGE = 14;
     public static final int MADV_NOHUGEPAGE = 15;
@@ -36,7 +38,8 @@ public final class Posix {
     public static final int SIGKILL = 9;
     public static final int MFD_CLOEXEC = 1;
 
-    private static final int EINTR = 4;
+    private static final int EINTR = Errno.EINTR.number();
+    private static final int SC_PAGESIZE = 30;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
@@ -90,6 +93,8 @@ public final class Posix {
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    private static final MethodHandle SYSCONF = downcall("sysconf",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
     private Posix() {}
 
@@ -291,6 +296,20 @@ public final class Posix {
         }
     }
 
+    /** {@code sysconf(_SC_PAGESIZE)}: the running kernel's base page size in bytes. */
+    public static long pageSize() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long size = (long) SYSCONF.invokeExact(state, SC_PAGESIZE);
+            if (size <= 0) {
+                throw new IllegalStateException("sysconf(_SC_PAGESIZE) failed: " + Errno.name(errno(state)));
+            }
+            return size;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** This process's id. */
     public static int getpid() {
         try (Arena arena = Arena.ofConfined()) {
@@ -310,7 +329,8 @@ public final class Posix {
             return LINKER.downcallHandle(symbol, fd, options);
         } catch (IllegalCallerException e) {
             throw new IllegalCallerException("native access to libc is refused: run java with "
-                    + "--enable-native-access=ALL-UNNAMED (or the module name of hmm-mirror)", e);
+                    + "--enable-native-access=ALL-UNNAMED (java-bindings on the class path) or "
+                    + "--enable-native-access=dev.hmmmirror (on the module path)", e);
         }
     }
 

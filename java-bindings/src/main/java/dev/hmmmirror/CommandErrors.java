@@ -1,0 +1,80 @@
+package dev.hmmmirror;
+
+import dev.hmmmirror.raw.Command;
+import dev.hmmmirror.internal.gen.HmmMirrorH;
+import java.util.Set;
+
+/**
+ * What an errno from an hmm_mirror command means, per command and per what the kernel can do
+ * (the errors each command documents in native-headers/hmm_mirror.h). The low-level layer only
+ * returns the errno; this is the one place that gives it a meaning, a capability and a hint.
+ */
+final class CommandErrors {
+    private CommandErrors() {}
+
+    /**
+     * The exception for {@code errno} from {@code command} on {@code target}, on a kernel whose
+     * module reports {@code capabilities}.
+     */
+    static HmmException exception(Command command, String target, int errno, Set<Capability> capabilities) {
+        String operation = "ioctl " + command.ioctlName();
+        Capability needed = capabilityOf(command);
+        if (Errno.EOPNOTSUPP.is(errno) && needed != null && !capabilities.contains(needed)) {
+            return new MissingCapabilityException(operation, target, errno, needed);
+        }
+        return new HmmException(operation, target, errno, hint(command, Errno.orNull(errno)));
+    }
+
+    /** The capability without which the module refuses {@code command} with EOPNOTSUPP, if any. */
+    static Capability capabilityOf(Command command) {
+        return switch (command) {
+            case MIGRATE_TO_DEV, MIGRATE_TO_SYS -> Capability.MIGRATE;
+            case EXCLUSIVE, ATOMIC_ADD -> Capability.EXCLUSIVE;
+            default -> null;
+        };
+    }
+
+    /** What to do about {@code errno} from {@code command} (the capability being there), or null. */
+    static String hint(Command command, Errno errno) {
+        boolean exclusive = command == Command.EXCLUSIVE || command == Command.ATOMIC_ADD;
+        boolean migrate = command == Command.MIGRATE_TO_DEV || command == Command.MIGRATE_TO_SYS;
+        return switch (errno) {
+            case EPERM -> command == Command.FAULT || command == Command.WRITE || exclusive
+                    ? "the range is mapped without write permission"
+                            + (exclusive ? " (device atomics write)" : "")
+                            + ", or the mirror belongs to another process"
+                    : "the mirror belongs to another process: use it from the process that opened it";
+            case EFAULT -> migrate ? "nothing in the range is mapped"
+                    : "part of the range is not mapped, or mapped PROT_NONE (or a buffer pointer is bad)";
+            case EINVAL -> switch (command) {
+                case MIGRATE_TO_DEV -> "only private anonymous memory moves to the device: the range has a shared "
+                        + "or file-backed mapping (or is not page aligned, or not 1.." + maxPages() + " pages)";
+                case ATOMIC_ADD -> "the address must be 8-byte aligned (and the struct's flags and reserved fields zero)";
+                case SET_DELAY -> "the delay must be 0.." + HmmMirrorH.HMM_MIRROR_MAX_DELAY_US()
+                        + " microseconds (flags and reserved fields zero)";
+                case VERSION, COUNTERS -> "the struct's size, pad or reserved fields are wrong: are these bindings "
+                        + "from another ABI version than the loaded module?";
+                default -> "invalid argument: ranges must be page aligned, 1.." + maxPages()
+                        + " pages inside the address space, flags and reserved fields zero";
+            };
+            case EBUSY -> exclusive ? "the page kept changing while it was being made exclusive; retry"
+                    : "the range kept being invalidated while faulting; retry";
+            case ENOTTY -> "the device does not know this command: is the loaded hmm_mirror.ko older than these bindings?";
+            case ESRCH -> "the mirrored process has exited";
+            case EINTR -> "a fatal signal interrupted the command; the process is going away";
+            case ENOMEM -> command == Command.MIGRATE_TO_DEV
+                    ? "device memory is exhausted (module parameter dmem_mib): migrate fewer pages or move some back"
+                    : "the kernel is out of memory";
+            case EOPNOTSUPP -> exclusive
+                    ? "make_device_exclusive refused a page of the range: only private anonymous pages (not "
+                            + "shared, file-backed or hugetlb ones) can be made exclusive"
+                    : migrate ? "unexpected: the module reports HMM_MIRROR_CAP_MIGRATE; see dmesg"
+                    : "the module or the kernel does not support this here; see dmesg";
+            case null, default -> null;
+        };
+    }
+
+    private static long maxPages() {
+        return HmmMirrorH.HMM_MIRROR_MAX_PAGES();
+    }
+}

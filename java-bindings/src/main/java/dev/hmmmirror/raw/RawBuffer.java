@@ -1,0 +1,56 @@
+package dev.hmmmirror.raw;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Zeroed native bytes whose address a raw command may carry (the {@code ptr} of READ, WRITE,
+ * SNAPSHOT) or a raw read may fill. The memory is freed once the buffer is unreachable: a
+ * {@link RawStruct} that points to it through {@link RawStruct#set(String, RawBuffer)} keeps it
+ * reachable.
+ */
+public final class RawBuffer {
+    private final MemorySegment segment;
+
+    private RawBuffer(MemorySegment segment) {
+        this.segment = segment;
+    }
+
+    /** {@code bytes} zeroed bytes, aligned to 4096. */
+    public static RawBuffer allocate(long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("bytes must be > 0, got " + bytes);
+        }
+        return new RawBuffer(Arena.ofAuto().allocate(bytes, 4096));
+    }
+
+    /** The first byte's address. */
+    public long address() {
+        return segment.address();
+    }
+
+    /** Size in bytes. */
+    public long byteSize() {
+        return segment.byteSize();
+    }
+
+    /** A copy of the whole buffer. */
+    public byte[] bytes() {
+        return segment.toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /** A copy of {@code length} bytes from {@code offset}. */
+    public byte[] bytes(long offset, int length) {
+        return segment.asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    MemorySegment segment() {
+        return segment;
+    }
+
+    @Override
+    public String toString() {
+        return "RawBuffer[0x" + Long.toHexString(address()) + ", " + byteSize() + " bytes]";
+    }
+}

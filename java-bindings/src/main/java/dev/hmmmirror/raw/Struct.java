@@ -1,0 +1,85 @@
+package dev.hmmmirror.raw;
+
+import dev.hmmmirror.internal.gen.hmm_mirror_atomic;
+import dev.hmmmirror.internal.gen.hmm_mirror_counters;
+import dev.hmmmirror.internal.gen.hmm_mirror_delay;
+import dev.hmmmirror.internal.gen.hmm_mirror_event;
+import dev.hmmmirror.internal.gen.hmm_mirror_migrate;
+import dev.hmmmirror.internal.gen.hmm_mirror_range;
+import dev.hmmmirror.internal.gen.hmm_mirror_rw;
+import dev.hmmmirror.internal.gen.hmm_mirror_snapshot;
+import dev.hmmmirror.internal.gen.hmm_mirror_version;
+import java.lang.foreign.GroupLayout;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.SequenceLayout;
+import java.lang.foreign.ValueLayout;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The structs of native-headers/hmm_mirror.h, with their fields as the C compiler lays them out. */
+public enum Struct {
+    VERSION(hmm_mirror_version.layout()),
+    RANGE(hmm_mirror_range.layout()),
+    RW(hmm_mirror_rw.layout()),
+    SNAPSHOT(hmm_mirror_snapshot.layout()),
+    COUNTERS(hmm_mirror_counters.layout()),
+    DELAY(hmm_mirror_delay.layout()),
+    EVENT(hmm_mirror_event.layout()),
+    MIGRATE(hmm_mirror_migrate.layout()),
+    ATOMIC(hmm_mirror_atomic.layout());
+
+    /** One field: {@code count} words of {@code width} bytes at {@code offset} (count 1 unless an array). */
+    record Field(String name, long offset, int width, long count) {}
+
+    private final GroupLayout layout;
+    private final Map<String, Field> fields = new LinkedHashMap<>();
+
+    Struct(GroupLayout layout) {
+        this.layout = layout;
+        for (MemoryLayout member : layout.memberLayouts()) {
+            if (member.name().isEmpty()) {
+                continue; // padding
+            }
+            String name = member.name().get();
+            long offset = layout.byteOffset(MemoryLayout.PathElement.groupElement(name));
+            if (member instanceof SequenceLayout seq) {
+                fields.put(name, new Field(name, offset, (int) seq.elementLayout().byteSize(), seq.elementCount()));
+            } else {
+                fields.put(name, new Field(name, offset, (int) ((ValueLayout) member).byteSize(), 1));
+            }
+        }
+    }
+
+    /** The C name, e.g. {@code struct hmm_mirror_range}. */
+    public String cName() {
+        return "struct " + layout.name().orElse("hmm_mirror_" + name().toLowerCase());
+    }
+
+    /** {@code sizeof} the struct. */
+    public long byteSize() {
+        return layout.byteSize();
+    }
+
+    /** The field names in declaration order, as in the header. */
+    public List<String> fieldNames() {
+        return List.copyOf(fields.keySet());
+    }
+
+    /** Whether the struct starts with the {@code __u32 size} field every command struct has. */
+    public boolean hasSizeField() {
+        return fields.containsKey("size");
+    }
+
+    Field field(String name) {
+        Field f = fields.get(name);
+        if (f == null) {
+            throw new IllegalArgumentException(cName() + " has no field " + name + "; it has " + fields.keySet());
+        }
+        return f;
+    }
+
+    long alignment() {
+        return layout.byteAlignment();
+    }
+}
