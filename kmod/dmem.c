@@ -9,8 +9,8 @@
  * kept in a system page (the "backing" page) hung off zone_device_data,
  * since simulated device memory has no storage of its own.
  *
- * Device-exclusive access (make_device_exclusive) for device atomics lives
- * here too: it needs CONFIG_DEVICE_PRIVATE as well.
+ * Built only where the kernel has CONFIG_DEVICE_PRIVATE (Kbuild); dmem.h
+ * has the stubs for the others.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,81 +20,90 @@
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
-#include <linux/rmap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "compat.h"
+#include "dmem.h"
 #include "mirror.h"
 
-/* Owner of all our device-private pages: any of our devices may map them. */
-int hmm_mirror_pgmap_owner;
-
-#if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
+/* Device-private memory is added in chunks of this size (section aligned). */
+#define HMM_MIRROR_CHUNK_SIZE (128UL << 20)
 
 /* Pages handled by one migrate_vma_setup() call. */
 #define HMM_MIRROR_MIGRATE_CHUNK 64UL
+
+/* One memremap_pages() region of device-private memory. */
+struct hmm_mirror_chunk {
+	struct dev_pagemap pagemap;
+	struct hmm_mirror_dmem *dmem;
+};
+
+/* Owner of all our device-private pages: any of our devices may map them. */
+static int hmm_mirror_pgmap_owner;
 
 static unsigned int dmem_mib = 256;
 module_param(dmem_mib, uint, 0444);
 MODULE_PARM_DESC(dmem_mib, "device-private memory per device in MiB, allocated in 128 MiB chunks (default 256)");
 
-static struct hmm_mirror_chunk *hmm_mirror_page_chunk(struct page *page)
+void *hmm_mirror_dmem_owner(void)
 {
-#ifdef HMM_MIRROR_HAVE_PAGE_PGMAP
-	return container_of(page_pgmap(page), struct hmm_mirror_chunk, pagemap);
-#else
-	return container_of(page->pgmap, struct hmm_mirror_chunk, pagemap);
-#endif
+	return &hmm_mirror_pgmap_owner;
 }
 
-struct hmm_mirror_device *hmm_mirror_page_device(struct page *page)
+/* The device memory a device-private page of ours belongs to. */
+static struct hmm_mirror_dmem *hmm_mirror_page_dmem(struct page *page)
 {
-	return hmm_mirror_page_chunk(page)->mdev;
+	return container_of(hmm_mirror_page_pgmap(page),
+			    struct hmm_mirror_chunk, pagemap)->dmem;
 }
 
-static void hmm_mirror_dmem_free(struct page *page)
+/* Whether @dpage, a device-private page of our owner, belongs to @dmem. */
+bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem, struct page *dpage)
 {
-	struct hmm_mirror_device *mdev = hmm_mirror_page_device(page);
+	return hmm_mirror_page_dmem(dpage) == dmem;
+}
+
+/* The system page holding a device page's data. */
+struct page *hmm_mirror_dmem_backing(struct page *dpage)
+{
+	return dpage->zone_device_data;
+}
+
+/* dev_pagemap_ops.page_free / .folio_free (compat.h): the last put. */
+static void hmm_mirror_dmem_free(struct hmm_mirror_pgmap_freed *freed)
+{
+	struct page *page = hmm_mirror_pgmap_freed_page(freed);
+	struct hmm_mirror_dmem *dmem = hmm_mirror_page_dmem(page);
 	struct page *backing = page->zone_device_data;
 
 	if (backing)
 		__free_page(backing);
-	spin_lock(&mdev->free_lock);
-	page->zone_device_data = mdev->free_pages;
-	mdev->free_pages = page;
-	mdev->used_pages--;
-	spin_unlock(&mdev->free_lock);
+	spin_lock(&dmem->free_lock);
+	page->zone_device_data = dmem->free_pages;
+	dmem->free_pages = page;
+	dmem->used_pages--;
+	spin_unlock(&dmem->free_lock);
 }
-
-#ifdef HMM_MIRROR_HAVE_FOLIO_FREE
-static void hmm_mirror_folio_free(struct folio *folio)
-{
-	hmm_mirror_dmem_free(&folio->page);
-}
-#endif
 
 static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf);
 
 static const struct dev_pagemap_ops hmm_mirror_dmem_ops = {
-#ifdef HMM_MIRROR_HAVE_FOLIO_FREE
-	.folio_free = hmm_mirror_folio_free,
-#else
-	.page_free = hmm_mirror_dmem_free,
-#endif
+	.HMM_MIRROR_PGMAP_FREE_OP = hmm_mirror_dmem_free,
 	.migrate_to_ram = hmm_mirror_migrate_to_ram,
 };
 
-/* Adds one chunk of device memory; called with mdev->dmem_lock held. */
-static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_device *mdev)
+/* Adds one chunk of device memory; called with dmem->lock held. */
+static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 {
 	struct hmm_mirror_chunk *chunk;
 	unsigned long pfn, first, last;
 	struct resource *res;
 	void *ptr;
 
-	lockdep_assert_held(&mdev->dmem_lock);
-	if (mdev->nchunks >= ARRAY_SIZE(mdev->chunks) ||
-	    (u64)(mdev->nchunks + 1) * HMM_MIRROR_CHUNK_SIZE > (u64)dmem_mib << 20)
+	lockdep_assert_held(&dmem->lock);
+	if (dmem->nchunks >= ARRAY_SIZE(dmem->chunks) ||
+	    (u64)(dmem->nchunks + 1) * HMM_MIRROR_CHUNK_SIZE > (u64)dmem_mib << 20)
 		return -ENOMEM;
 	chunk = kzalloc_obj(*chunk, GFP_KERNEL);
 	if (!chunk)
@@ -105,7 +114,7 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_device *mdev)
 		kfree(chunk);
 		return PTR_ERR(res);
 	}
-	chunk->mdev = mdev;
+	chunk->dmem = dmem;
 	chunk->pagemap.type = MEMORY_DEVICE_PRIVATE;
 	chunk->pagemap.range.start = res->start;
 	chunk->pagemap.range.end = res->end;
@@ -120,17 +129,17 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_device *mdev)
 	}
 	first = chunk->pagemap.range.start >> PAGE_SHIFT;
 	last = chunk->pagemap.range.end >> PAGE_SHIFT;
-	spin_lock(&mdev->free_lock);
+	spin_lock(&dmem->free_lock);
 	for (pfn = first; pfn <= last; pfn++) {
 		struct page *page = pfn_to_page(pfn);
 
-		page->zone_device_data = mdev->free_pages;
-		mdev->free_pages = page;
+		page->zone_device_data = dmem->free_pages;
+		dmem->free_pages = page;
 	}
-	spin_unlock(&mdev->free_lock);
-	mdev->chunks[mdev->nchunks++] = chunk;
-	pr_info("%s: device memory chunk %u at [%#llx-%#llx]\n", mdev->name,
-		mdev->nchunks, (u64)chunk->pagemap.range.start,
+	spin_unlock(&dmem->free_lock);
+	dmem->chunks[dmem->nchunks++] = chunk;
+	pr_info("%s: device memory chunk %u at [%#llx-%#llx]\n", dmem->name,
+		dmem->nchunks, (u64)chunk->pagemap.range.start,
 		(u64)chunk->pagemap.range.end);
 	return 0;
 }
@@ -141,46 +150,36 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_device *mdev)
  */
 static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror)
 {
-	struct hmm_mirror_device *mdev = mirror->mdev;
+	struct hmm_mirror_dmem *dmem = &mirror->mdev->dmem;
 	struct page *dpage, *backing;
 
 	backing = alloc_page(GFP_HIGHUSER);
 	if (!backing)
 		return NULL;
 	for (;;) {
-		spin_lock(&mdev->free_lock);
-		dpage = mdev->free_pages;
+		spin_lock(&dmem->free_lock);
+		dpage = dmem->free_pages;
 		if (dpage) {
-			mdev->free_pages = dpage->zone_device_data;
-			mdev->used_pages++;
+			dmem->free_pages = dpage->zone_device_data;
+			dmem->used_pages++;
 		}
-		spin_unlock(&mdev->free_lock);
+		spin_unlock(&dmem->free_lock);
 		if (dpage)
 			break;
-		mutex_lock(&mdev->dmem_lock);
-		if (!READ_ONCE(mdev->free_pages) &&
-		    hmm_mirror_dmem_add_chunk(mdev)) {
-			mutex_unlock(&mdev->dmem_lock);
+		mutex_lock(&dmem->lock);
+		if (!READ_ONCE(dmem->free_pages) &&
+		    hmm_mirror_dmem_add_chunk(dmem)) {
+			mutex_unlock(&dmem->lock);
 			__free_page(backing);
 			return NULL;
 		}
-		mutex_unlock(&mdev->dmem_lock);
+		mutex_unlock(&dmem->lock);
 	}
+	/* the mirror that owns the data, for hmm_mirror_dmem_evict(only) */
 	set_page_private(backing, (unsigned long)mirror);
-	/* both forms return the page locked (6.1's locks it too) */
-#ifdef HMM_MIRROR_HAVE_ZONE_DEVICE_PAGE_INIT_ORDER
-	zone_device_page_init(dpage, page_pgmap(dpage), 0);
-#else
-	zone_device_page_init(dpage);
-#endif
+	hmm_mirror_zone_device_page_init(dpage);
 	dpage->zone_device_data = backing;
 	return dpage;
-}
-
-/* The system page holding a device page's data. */
-struct page *hmm_mirror_dmem_backing(struct page *dpage)
-{
-	return dpage->zone_device_data;
 }
 
 static struct page *hmm_mirror_alloc_system_page(struct vm_area_struct *vma,
@@ -213,7 +212,7 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 	};
 	bool exhausted = false;
 	unsigned long i;
-	int ret;
+	int ret, err = 0;
 
 	ret = migrate_vma_setup(&args);
 	if (ret)
@@ -240,22 +239,21 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 	migrate_vma_pages(&args);
 
 	/* the device now owns the pages that moved: map them */
-	mutex_lock(&mirror->lock);
 	for (i = 0; i < n; i++) {
-		void *entry;
-
 		if (!dst[i] || !(src[i] & MIGRATE_PFN_MIGRATE)) {
 			(*skipped)++;
 			continue;
 		}
-		entry = migrate_pfn_to_page(dst[i]);
-		if (dst[i] & MIGRATE_PFN_WRITE)
-			entry = xa_tag_pointer(entry, HMM_MIRROR_PT_WRITE);
-		xa_store(&mirror->pt, (start >> PAGE_SHIFT) + i, entry, GFP_ATOMIC);
 		(*migrated)++;
+		/* not mapped: the device faults the page in when it needs it */
+		if (!err)
+			err = hmm_mirror_map_page(mirror, start + (i << PAGE_SHIFT),
+						  migrate_pfn_to_page(dst[i]),
+						  dst[i] & MIGRATE_PFN_WRITE);
 	}
-	mutex_unlock(&mirror->lock);
 	migrate_vma_finalize(&args);
+	if (err)
+		return err;
 	return exhausted && !*migrated ? -ENOMEM : 0;
 }
 
@@ -287,7 +285,7 @@ static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
 		struct page *dpage;
 
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
-		    hmm_mirror_page_device(spage) != mirror->mdev)
+		    !hmm_mirror_dmem_is_local(&mirror->mdev->dmem, spage))
 			continue;
 		dpage = hmm_mirror_alloc_system_page(vma, start + (i << PAGE_SHIFT));
 		if (!dpage)
@@ -363,7 +361,7 @@ int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 
 static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf)
 {
-	struct hmm_mirror_device *mdev = hmm_mirror_page_device(vmf->page);
+	struct hmm_mirror_dmem *dmem = hmm_mirror_page_dmem(vmf->page);
 	unsigned long src = 0, dst = 0;
 	struct migrate_vma args = {
 		.vma = vmf->vma,
@@ -393,7 +391,7 @@ static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf)
 	}
 	migrate_vma_pages(&args);
 	if (dst && (src & MIGRATE_PFN_MIGRATE))
-		atomic64_inc(&mdev->cpu_fault_migrations);
+		atomic64_inc(&dmem->cpu_fault_migrations);
 	migrate_vma_finalize(&args);
 	return 0;
 }
@@ -437,243 +435,40 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 		atomic64_add(moved, &only->stats.migrated_to_system);
 }
 
-void hmm_mirror_dmem_evict(struct hmm_mirror_device *mdev,
+/*
+ * Brings back to system memory what @only migrated to @dmem (everything
+ * when @only is NULL), e.g. before the mirror goes away.
+ */
+void hmm_mirror_dmem_evict(struct hmm_mirror_dmem *dmem,
 			   struct hmm_mirror *only)
 {
 	unsigned int i;
 
-	mutex_lock(&mdev->dmem_lock);
-	for (i = 0; i < mdev->nchunks; i++)
-		hmm_mirror_dmem_evict_chunk(mdev->chunks[i], only);
-	mutex_unlock(&mdev->dmem_lock);
+	mutex_lock(&dmem->lock);
+	for (i = 0; i < dmem->nchunks; i++)
+		hmm_mirror_dmem_evict_chunk(dmem->chunks[i], only);
+	mutex_unlock(&dmem->lock);
 }
 
-void hmm_mirror_dmem_init(struct hmm_mirror_device *mdev)
+void hmm_mirror_dmem_init(struct hmm_mirror_dmem *dmem, const char *name)
 {
-	mutex_init(&mdev->dmem_lock);
-	spin_lock_init(&mdev->free_lock);
+	dmem->name = name;
+	mutex_init(&dmem->lock);
+	spin_lock_init(&dmem->free_lock);
 }
 
-void hmm_mirror_dmem_fini(struct hmm_mirror_device *mdev)
+void hmm_mirror_dmem_fini(struct hmm_mirror_dmem *dmem)
 {
 	unsigned int i;
 
-	hmm_mirror_dmem_evict(mdev, NULL);
-	for (i = 0; i < mdev->nchunks; i++) {
-		struct hmm_mirror_chunk *chunk = mdev->chunks[i];
+	hmm_mirror_dmem_evict(dmem, NULL);
+	for (i = 0; i < dmem->nchunks; i++) {
+		struct hmm_mirror_chunk *chunk = dmem->chunks[i];
 
 		memunmap_pages(&chunk->pagemap);
 		release_mem_region(chunk->pagemap.range.start,
 				   range_len(&chunk->pagemap.range));
 		kfree(chunk);
 	}
-	mdev->nchunks = 0;
+	dmem->nchunks = 0;
 }
-
-/*
- * Makes the page at @addr device-exclusive for @mirror and maps it in the
- * device page table. When @word is set, also adds @value to the 64-bit word
- * at @addr (storing the old value in *@old) before anyone can revoke the
- * grant: the folio lock and mirror->lock are both held, and the CPU (or
- * another device) needs them to take the page back.
- */
-static int __hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
-				       unsigned long addr, bool word,
-				       u64 value, u64 *old)
-{
-	struct mm_struct *mm = mirror->mm;
-	unsigned int attempt;
-
-	for (attempt = 0; attempt < HMM_MIRROR_FAULT_RETRIES; attempt++) {
-		struct vm_area_struct *vma;
-		struct folio *folio;
-		struct page *page;
-		unsigned long seq;
-		bool retry;
-
-		/* held until the entry is in: munmap cannot run meanwhile */
-		mmap_read_lock(mm);
-		vma = vma_lookup(mm, addr);
-		if (!vma || !(vma->vm_flags & VM_WRITE)) {
-			/* atomics write: like a device write, a read-only mapping refuses */
-			mmap_read_unlock(mm);
-			return vma ? -EPERM : -EFAULT;
-		}
-#ifdef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
-		page = make_device_exclusive(mm, addr & PAGE_MASK, mirror, &folio);
-		if (IS_ERR(page)) {
-			mmap_read_unlock(mm);
-			return PTR_ERR(page);
-		}
-#else
-		{
-			int n;
-
-			mutex_lock(&mirror->lock);
-			mirror->excl_addr = addr & PAGE_MASK;
-			mirror->excl_zapped = false;
-			mutex_unlock(&mirror->lock);
-			n = make_device_exclusive_range(mm, addr & PAGE_MASK,
-							(addr & PAGE_MASK) + PAGE_SIZE,
-							&page, mirror);
-			if (n <= 0 || !page) {
-				mutex_lock(&mirror->lock);
-				mirror->excl_addr = 0;
-				mutex_unlock(&mirror->lock);
-				mmap_read_unlock(mm);
-				return n < 0 ? n : -EBUSY;
-			}
-			folio = page_folio(page);
-		}
-#endif
-		/*
-		 * The folio is locked: neither the CPU nor another device can
-		 * take the page back until we unlock it. Only a zap (e.g.
-		 * MADV_DONTNEED) can still remove the entry; it unmaps the
-		 * folio (older kernels: the callback flags it), and any later
-		 * one bumps the sequence.
-		 */
-		seq = mmu_interval_read_begin(&mirror->notifier);
-#ifdef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
-		retry = !folio_mapped(folio);
-		mutex_lock(&mirror->lock);
-#else
-		mutex_lock(&mirror->lock);
-		retry = mirror->excl_zapped;
-		mirror->excl_addr = 0;
-#endif
-		retry = retry || mmu_interval_read_retry(&mirror->notifier, seq);
-		if (!retry) {
-			xa_store(&mirror->pt, addr >> PAGE_SHIFT,
-				 xa_tag_pointer(page, HMM_MIRROR_PT_EXCLUSIVE),
-				 GFP_ATOMIC);
-			atomic64_inc(&mirror->stats.exclusive_grants);
-			if (word) {
-				void *kaddr = kmap_local_page(page);
-				atomic64_t *w = kaddr + offset_in_page(addr);
-
-				*old = atomic64_fetch_add(value, w);
-				kunmap_local(kaddr);
-				atomic64_inc(&mirror->stats.device_atomics);
-			}
-		}
-		mutex_unlock(&mirror->lock);
-		mmap_read_unlock(mm);
-		folio_unlock(folio);
-		folio_put(folio);
-		if (!retry)
-			return 0;
-	}
-	return -EBUSY;
-}
-
-static int hmm_mirror_exclusive_page(struct hmm_mirror *mirror,
-				     unsigned long addr, bool word, u64 value,
-				     u64 *old)
-{
-#ifdef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
-	return __hmm_mirror_exclusive_page(mirror, addr, word, value, old);
-#else
-	int ret;
-
-	/* one grant at a time: @excl_addr names the page in flight */
-	mutex_lock(&mirror->excl_lock);
-	ret = __hmm_mirror_exclusive_page(mirror, addr, word, value, old);
-	mutex_unlock(&mirror->excl_lock);
-	return ret;
-#endif
-}
-
-int hmm_mirror_exclusive(struct hmm_mirror *mirror, unsigned long start,
-			 unsigned long npages, u64 *done)
-{
-	unsigned long i;
-	int ret = 0;
-
-	if (!mmget_not_zero(mirror->mm))
-		return -ESRCH;
-	for (i = 0; i < npages; i++) {
-		ret = hmm_mirror_exclusive_page(mirror, start + (i << PAGE_SHIFT),
-						false, 0, NULL);
-		if (ret)
-			break;
-		(*done)++;
-	}
-	mmput(mirror->mm);
-	return ret;
-}
-
-int hmm_mirror_atomic_add(struct hmm_mirror *mirror, unsigned long addr,
-			  u64 value, u64 *old)
-{
-	void *entry;
-	int ret;
-
-	/* fast path: the page is still exclusive for this mirror */
-	mutex_lock(&mirror->lock);
-	entry = xa_load(&mirror->pt, addr >> PAGE_SHIFT);
-	if (entry && xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE) {
-		void *kaddr = kmap_local_page(xa_untag_pointer(entry));
-
-		atomic64_t *w = kaddr + offset_in_page(addr);
-
-		*old = atomic64_fetch_add(value, w);
-		kunmap_local(kaddr);
-		mutex_unlock(&mirror->lock);
-		atomic64_inc(&mirror->stats.device_atomics);
-		return 0;
-	}
-	mutex_unlock(&mirror->lock);
-
-	if (!mmget_not_zero(mirror->mm))
-		return -ESRCH;
-	ret = hmm_mirror_exclusive_page(mirror, addr, true, value, old);
-	mmput(mirror->mm);
-	return ret;
-}
-
-#else /* !CONFIG_DEVICE_PRIVATE */
-
-struct hmm_mirror_device *hmm_mirror_page_device(struct page *page)
-{
-	return NULL;
-}
-
-struct page *hmm_mirror_dmem_backing(struct page *dpage)
-{
-	return dpage;
-}
-
-int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
-		       unsigned long npages, bool to_device, u64 *migrated,
-		       u64 *skipped)
-{
-	return -EOPNOTSUPP;
-}
-
-void hmm_mirror_dmem_evict(struct hmm_mirror_device *mdev,
-			   struct hmm_mirror *only)
-{
-}
-
-void hmm_mirror_dmem_init(struct hmm_mirror_device *mdev)
-{
-}
-
-void hmm_mirror_dmem_fini(struct hmm_mirror_device *mdev)
-{
-}
-
-int hmm_mirror_exclusive(struct hmm_mirror *mirror, unsigned long start,
-			 unsigned long npages, u64 *done)
-{
-	return -EOPNOTSUPP;
-}
-
-int hmm_mirror_atomic_add(struct hmm_mirror *mirror, unsigned long addr,
-			  u64 value, u64 *old)
-{
-	return -EOPNOTSUPP;
-}
-
-#endif /* CONFIG_DEVICE_PRIVATE */

@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "mirror.h"
+#include "events.h"
 
 int hmm_mirror_events_init(struct hmm_mirror_events *ev)
 {
@@ -18,6 +18,7 @@ int hmm_mirror_events_init(struct hmm_mirror_events *ev)
 	if (!ev->ring)
 		return -ENOMEM;
 	spin_lock_init(&ev->lock);
+	atomic64_set(&ev->dropped, 0);
 	init_waitqueue_head(&ev->wait);
 	return 0;
 }
@@ -53,11 +54,10 @@ static u32 hmm_mirror_reason(enum mmu_notifier_event event)
 }
 
 /* Called from the invalidation callback; must not sleep. */
-void hmm_mirror_events_record(struct hmm_mirror *mirror,
+void hmm_mirror_events_record(struct hmm_mirror_events *ev,
 			      const struct mmu_notifier_range *range,
 			      unsigned long cur_seq, u64 pages)
 {
-	struct hmm_mirror_events *ev = &mirror->events;
 	struct hmm_mirror_event *e;
 	unsigned long flags;
 
@@ -66,7 +66,7 @@ void hmm_mirror_events_record(struct hmm_mirror *mirror,
 		ev->head = (ev->head + 1) % HMM_MIRROR_EVENT_RING;
 		ev->count--;
 		ev->overflow = true;
-		atomic64_inc(&mirror->stats.events_dropped);
+		atomic64_inc(&ev->dropped);
 	}
 	e = &ev->ring[(ev->head + ev->count) % HMM_MIRROR_EVENT_RING];
 	e->seq = ev->next_seq++;
@@ -95,10 +95,9 @@ static bool hmm_mirror_events_pending(struct hmm_mirror_events *ev)
 	return pending;
 }
 
-ssize_t hmm_mirror_events_read(struct hmm_mirror *mirror, char __user *buf,
+ssize_t hmm_mirror_events_read(struct hmm_mirror_events *ev, char __user *buf,
 			       size_t count, bool nonblock)
 {
-	struct hmm_mirror_events *ev = &mirror->events;
 	struct hmm_mirror_event batch[16];
 	size_t want = min_t(size_t, count / sizeof(batch[0]), ARRAY_SIZE(batch));
 	unsigned long flags;
@@ -133,10 +132,10 @@ ssize_t hmm_mirror_events_read(struct hmm_mirror *mirror, char __user *buf,
 	return n * sizeof(batch[0]);
 }
 
-__poll_t hmm_mirror_events_poll(struct hmm_mirror *mirror, struct file *file,
-				poll_table *wait)
+__poll_t hmm_mirror_events_poll(struct hmm_mirror_events *ev,
+				struct file *file, poll_table *wait)
 {
-	poll_wait(file, &mirror->events.wait, wait);
-	return hmm_mirror_events_pending(&mirror->events) ?
+	poll_wait(file, &ev->wait, wait);
+	return hmm_mirror_events_pending(ev) ?
 	       EPOLLIN | EPOLLRDNORM : 0;
 }

@@ -5,7 +5,9 @@
  *
  * This file holds the module lifetime, the misc devices, the checks of
  * every user argument and the ioctl dispatch. The ABI lives in
- * native-headers/hmm_mirror.h; the mirror itself in mirror.c.
+ * native-headers/hmm_mirror.h; the mirror itself in mirror.c (with its
+ * device page table in pt.c), device memory in dmem.c, device-exclusive
+ * access in exclusive.c, the event ring in events.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "mirror.h"
 
 #define HMM_MIRROR_MAX_DEVICES 16
@@ -201,12 +204,13 @@ static long hmm_mirror_ioc_counters(struct hmm_mirror *mirror,
 	c.fault_retries = atomic64_read(&s->fault_retries);
 	c.invalidations = atomic64_read(&s->invalidations);
 	c.pages_invalidated = atomic64_read(&s->pages_invalidated);
-	c.events_dropped = atomic64_read(&s->events_dropped);
+	c.events_dropped = hmm_mirror_events_dropped(&mirror->events);
 	c.device_reads = atomic64_read(&s->device_reads);
 	c.device_writes = atomic64_read(&s->device_writes);
 	c.migrated_to_device = atomic64_read(&s->migrated_to_device);
 	c.migrated_to_system = atomic64_read(&s->migrated_to_system);
-	c.cpu_fault_migrations = atomic64_read(&mirror->mdev->cpu_fault_migrations);
+	c.cpu_fault_migrations =
+		hmm_mirror_dmem_cpu_fault_migrations(&mirror->mdev->dmem);
 	c.exclusive_grants = atomic64_read(&s->exclusive_grants);
 	c.exclusive_revocations = atomic64_read(&s->exclusive_revocations);
 	c.device_atomics = atomic64_read(&s->device_atomics);
@@ -314,8 +318,9 @@ static int hmm_mirror_open(struct inode *inode, struct file *file)
 	mirror = kzalloc_obj(*mirror, GFP_KERNEL);
 	if (!mirror)
 		return -ENOMEM;
-	mirror->mdev = container_of(misc, struct hmm_mirror_device, misc);
-	ret = hmm_mirror_init_mirror(mirror, current->mm);
+	ret = hmm_mirror_init_mirror(mirror,
+				     container_of(misc, struct hmm_mirror_device, misc),
+				     current->mm);
 	if (ret) {
 		kfree(mirror);
 		return ret;
@@ -328,6 +333,8 @@ static int hmm_mirror_release(struct inode *inode, struct file *file)
 {
 	struct hmm_mirror *mirror = file->private_data;
 
+	/* bring back whatever this mirror moved to device memory */
+	hmm_mirror_dmem_evict(&mirror->mdev->dmem, mirror);
 	hmm_mirror_fini_mirror(mirror);
 	kfree(mirror);
 	return 0;
@@ -373,13 +380,17 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 static ssize_t hmm_mirror_read_events(struct file *file, char __user *buf,
 				      size_t count, loff_t *ppos)
 {
-	return hmm_mirror_events_read(file->private_data, buf, count,
+	struct hmm_mirror *mirror = file->private_data;
+
+	return hmm_mirror_events_read(&mirror->events, buf, count,
 				      file->f_flags & O_NONBLOCK);
 }
 
 static __poll_t hmm_mirror_poll(struct file *file, poll_table *wait)
 {
-	return hmm_mirror_events_poll(file->private_data, file, wait);
+	struct hmm_mirror *mirror = file->private_data;
+
+	return hmm_mirror_events_poll(&mirror->events, file, wait);
 }
 
 static const struct file_operations hmm_mirror_fops = {
@@ -396,7 +407,7 @@ static void hmm_mirror_unregister(unsigned int count)
 {
 	while (count--) {
 		misc_deregister(&devices[count].misc);
-		hmm_mirror_dmem_fini(&devices[count]);
+		hmm_mirror_dmem_fini(&devices[count].dmem);
 	}
 }
 
@@ -419,8 +430,8 @@ static int __init hmm_mirror_init(void)
 		struct hmm_mirror_device *mdev = &devices[i];
 
 		mdev->index = i;
-		hmm_mirror_dmem_init(mdev);
 		snprintf(mdev->name, sizeof(mdev->name), "hmm_mirror%u", i);
+		hmm_mirror_dmem_init(&mdev->dmem, mdev->name);
 		mdev->misc.minor = MISC_DYNAMIC_MINOR;
 		mdev->misc.name = mdev->name;
 		mdev->misc.fops = &hmm_mirror_fops;

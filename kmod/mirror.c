@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hmm_mirror device page table: an interval notifier over the whole
- * address space keeps it coherent with the CPU page table, and the fault
- * path fills it with hmm_range_fault() following Documentation/mm/hmm.rst.
+ * hmm_mirror mirroring: an interval notifier over the whole address space
+ * keeps the device page table (pt.c) coherent with the CPU page table, and
+ * the fault path fills it with hmm_range_fault() following
+ * Documentation/mm/hmm.rst. Device reads and writes go through it, and
+ * snapshots report both tables side by side.
  */
 #include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
+#include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -23,15 +27,11 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 				  unsigned long cur_seq)
 {
 	struct hmm_mirror *mirror = container_of(mni, struct hmm_mirror, notifier);
-	unsigned long first = range->start >> PAGE_SHIFT;
-	unsigned long last = (range->end - 1) >> PAGE_SHIFT;
-	unsigned long index;
-	u64 pages = 0;
-	void *entry;
+	unsigned long pages, exclusive;
 
 	/*
 	 * Our own exclusive grant: the entry is installed by the grant itself,
-	 * under the sequence check of hmm_mirror_exclusive_page().
+	 * under the checks of exclusive.c.
 	 */
 	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == mirror)
 		return true;
@@ -48,25 +48,17 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 	}
 
 	mmu_interval_set_seq(mni, cur_seq);
-#ifndef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
-	if (mirror->excl_addr && range->start <= mirror->excl_addr &&
-	    mirror->excl_addr < range->end &&
-	    (range->event == MMU_NOTIFY_CLEAR || range->event == MMU_NOTIFY_UNMAP))
-		mirror->excl_zapped = true;
-#endif
+	hmm_mirror_excl_invalidate(mirror, range);
 
 	if (mirror->delay_us)
 		fsleep(mirror->delay_us);
 
-	xa_for_each_range(&mirror->pt, index, entry, first, last) {
-		if (xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE)
-			atomic64_inc(&mirror->stats.exclusive_revocations);
-		xa_erase(&mirror->pt, index);
-		pages++;
-	}
+	pages = hmm_mirror_pt_clear(&mirror->pt, range->start, range->end,
+				    &exclusive);
+	atomic64_add(exclusive, &mirror->stats.exclusive_revocations);
 	atomic64_inc(&mirror->stats.invalidations);
 	atomic64_add(pages, &mirror->stats.pages_invalidated);
-	hmm_mirror_events_record(mirror, range, cur_seq, pages);
+	hmm_mirror_events_record(&mirror->events, range, cur_seq, pages);
 	mutex_unlock(&mirror->lock);
 	return true;
 }
@@ -75,15 +67,25 @@ static const struct mmu_interval_notifier_ops hmm_mirror_notifier_ops = {
 	.invalidate = hmm_mirror_invalidate,
 };
 
-int hmm_mirror_init_mirror(struct hmm_mirror *mirror, struct mm_struct *mm)
+int hmm_mirror_init_mirror(struct hmm_mirror *mirror,
+			   struct hmm_mirror_device *mdev, struct mm_struct *mm)
 {
 	int ret;
 
+	mirror->mdev = mdev;
 	mutex_init(&mirror->lock);
-#ifndef HMM_MIRROR_HAVE_MAKE_DEVICE_EXCLUSIVE
-	mutex_init(&mirror->excl_lock);
-#endif
-	xa_init(&mirror->pt);
+	/*
+	 * Reclaim may invalidate, and the callback takes @lock: tell lockdep
+	 * now (as drm_gpusvm does), so that an allocation under @lock shows
+	 * on the first debug boot rather than under memory pressure.
+	 */
+	if (IS_ENABLED(CONFIG_LOCKDEP)) {
+		fs_reclaim_acquire(GFP_KERNEL);
+		might_lock(&mirror->lock);
+		fs_reclaim_release(GFP_KERNEL);
+	}
+	hmm_mirror_pt_init(&mirror->pt, &mirror->lock);
+	hmm_mirror_excl_init(&mirror->excl);
 	ret = hmm_mirror_events_init(&mirror->events);
 	if (ret)
 		return ret;
@@ -100,12 +102,11 @@ int hmm_mirror_init_mirror(struct hmm_mirror *mirror, struct mm_struct *mm)
 	return 0;
 }
 
+/* The caller has brought back whatever the mirror moved to device memory. */
 void hmm_mirror_fini_mirror(struct hmm_mirror *mirror)
 {
-	/* bring back whatever this mirror moved to device memory */
-	hmm_mirror_dmem_evict(mirror->mdev, mirror);
 	mmu_interval_notifier_remove(&mirror->notifier);
-	xa_destroy(&mirror->pt);
+	hmm_mirror_pt_destroy(&mirror->pt);
 	mmdrop(mirror->mm);
 	hmm_mirror_events_fini(&mirror->events);
 }
@@ -117,29 +118,125 @@ void hmm_mirror_set_delay(struct hmm_mirror *mirror, u64 delay_us)
 	mutex_unlock(&mirror->lock);
 }
 
-/* Stores a successful hmm_range_fault() result; called under mirror->lock. */
+/*
+ * Retry policy of every sample-then-commit loop (fault, snapshot, device
+ * read/write, exclusive grant): a deadline, HMM_RANGE_DEFAULT_TIMEOUT after
+ * the first attempt, as lib/test_hmm.c and nouveau use, rather than a bound
+ * on attempts. What a caller can afford to wait for a stable range is time;
+ * the duration of N attempts varies by orders of magnitude with the work
+ * of one attempt (up to HMM_MIRROR_FAULT_CHUNK pages faulted) and with the
+ * machine (an emulated guest is ~50x slower than hardware), while the rate
+ * of invalidations that forces retries is set by other threads in time.
+ * The deadline is checked only before a retry: the first attempt always
+ * runs, and an attempt that waits in mmu_interval_read_begin() (e.g.
+ * behind a slow-device invalidation) is not cut short.
+ */
+void hmm_mirror_retry_init(struct hmm_mirror_retry *r,
+			   struct hmm_mirror *mirror)
+{
+	r->mirror = mirror;
+	r->deadline = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	r->seq = 0;
+	r->started = false;
+}
+
+/*
+ * Called before each attempt: 0 to make it, -EBUSY once a retry would
+ * start past the deadline, -EINTR when the task is being killed.
+ */
+int hmm_mirror_retry_next(struct hmm_mirror_retry *r)
+{
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if (r->started && time_after(jiffies, r->deadline))
+		return -EBUSY;
+	r->started = true;
+	return 0;
+}
+
+/* Notes the notifier sequence before sampling the CPU page table. */
+void hmm_mirror_retry_sample(struct hmm_mirror_retry *r)
+{
+	r->seq = mmu_interval_read_begin(&r->mirror->notifier);
+}
+
+/* Under mirror->lock: true when an invalidation ran since the sample. */
+bool hmm_mirror_retry_stale(struct hmm_mirror_retry *r)
+{
+	lockdep_assert_held(&r->mirror->lock);
+	return mmu_interval_read_retry(&r->mirror->notifier, r->seq);
+}
+
+/*
+ * The loop of Documentation/mm/hmm.rst: hmm_range_fault() on @range, then
+ * mirror->lock and the sequence check. Returns 0 with mirror->lock held
+ * and @range->hmm_pfns current until it is dropped, or an error without
+ * the lock. For a @snapshot, a range that hmm_range_fault() refuses with
+ * -EFAULT (no VMA somewhere) reads as HMM_PFN_ERROR pages instead, and
+ * retries do not count as fault retries.
+ */
+static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
+				 struct hmm_range *range, bool snapshot)
+{
+	unsigned long npages = (range->end - range->start) >> PAGE_SHIFT;
+	struct mm_struct *mm = mirror->mm;
+	struct hmm_mirror_retry r;
+	unsigned long i;
+	int ret;
+
+	hmm_mirror_retry_init(&r, mirror);
+	for (;;) {
+		ret = hmm_mirror_retry_next(&r);
+		if (ret)
+			return ret;
+		memset(range->hmm_pfns, 0, npages * sizeof(*range->hmm_pfns));
+		hmm_mirror_retry_sample(&r);
+		range->notifier_seq = r.seq;
+		mmap_read_lock(mm);
+		ret = hmm_range_fault(range);
+		mmap_read_unlock(mm);
+		if (ret == -EFAULT && snapshot) {
+			for (i = 0; i < npages; i++)
+				range->hmm_pfns[i] = HMM_PFN_ERROR;
+			ret = 0;
+		}
+		if (ret == -EBUSY) {
+			if (!snapshot)
+				atomic64_inc(&mirror->stats.fault_retries);
+			continue;
+		}
+		if (ret)
+			return ret;
+
+		mutex_lock(&mirror->lock);
+		if (!hmm_mirror_retry_stale(&r))
+			return 0;
+		mutex_unlock(&mirror->lock);
+		if (!snapshot)
+			atomic64_inc(&mirror->stats.fault_retries);
+	}
+}
+
+/* Stores a current hmm_range_fault() result; called under mirror->lock. */
 static int hmm_mirror_commit(struct hmm_mirror *mirror, struct hmm_range *range)
 {
 	unsigned long npages = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long i;
+	int ret;
 
 	lockdep_assert_held(&mirror->lock);
 	for (i = 0; i < npages; i++) {
 		unsigned long pfn = range->hmm_pfns[i];
-		struct page *page;
-		void *entry;
 
 		if (!(pfn & HMM_PFN_VALID))
 			return -EFAULT;
-		page = hmm_pfn_to_page(pfn);
-		entry = page;
-		if (pfn & HMM_PFN_WRITE)
-			entry = xa_tag_pointer(entry, HMM_MIRROR_PT_WRITE);
-		/* no sleeping allocation: reclaim could call our notifier */
-		entry = xa_store(&mirror->pt, (range->start >> PAGE_SHIFT) + i,
-				 entry, GFP_ATOMIC);
-		if (xa_is_err(entry))
-			return xa_err(entry);
+		ret = hmm_mirror_pt_store(&mirror->pt,
+					  range->start + (i << PAGE_SHIFT),
+					  hmm_pfn_to_page(pfn),
+					  pfn & HMM_PFN_WRITE ?
+					  HMM_MIRROR_PT_WRITE : HMM_MIRROR_PT_READ);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -148,7 +245,6 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 				  unsigned long start, unsigned long end,
 				  unsigned long *pfns, bool write)
 {
-	struct mm_struct *mm = mirror->mm;
 	struct hmm_range range = {
 		.notifier = &mirror->notifier,
 		.start = start,
@@ -157,42 +253,21 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (write ? HMM_PFN_REQ_WRITE : 0),
 		/* our devices' private pages are mapped, not migrated back */
-		.dev_private_owner = &hmm_mirror_pgmap_owner,
+		.dev_private_owner = hmm_mirror_dmem_owner(),
 	};
-	unsigned int attempt;
 	int ret;
 
-	for (attempt = 0; attempt < HMM_MIRROR_FAULT_RETRIES; attempt++) {
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		memset(pfns, 0, ((end - start) >> PAGE_SHIFT) * sizeof(*pfns));
-		range.notifier_seq = mmu_interval_read_begin(range.notifier);
-		mmap_read_lock(mm);
-		ret = hmm_range_fault(&range);
-		mmap_read_unlock(mm);
-		if (ret == -EBUSY) {
-			atomic64_inc(&mirror->stats.fault_retries);
-			continue;
-		}
-		if (ret)
-			return ret;
-
-		mutex_lock(&mirror->lock);
-		if (mmu_interval_read_retry(range.notifier, range.notifier_seq)) {
-			mutex_unlock(&mirror->lock);
-			atomic64_inc(&mirror->stats.fault_retries);
-			continue;
-		}
-		ret = hmm_mirror_commit(mirror, &range);
-		mutex_unlock(&mirror->lock);
-		if (!ret) {
-			atomic64_inc(&mirror->stats.faults);
-			atomic64_add((end - start) >> PAGE_SHIFT,
-				     &mirror->stats.pages_faulted);
-		}
+	ret = hmm_mirror_range_lock(mirror, &range, false);
+	if (ret)
 		return ret;
+	ret = hmm_mirror_commit(mirror, &range);
+	mutex_unlock(&mirror->lock);
+	if (!ret) {
+		atomic64_inc(&mirror->stats.faults);
+		atomic64_add((end - start) >> PAGE_SHIFT,
+			     &mirror->stats.pages_faulted);
 	}
-	return -EBUSY;
+	return ret;
 }
 
 int hmm_mirror_fault(struct hmm_mirror *mirror, unsigned long start,
@@ -226,6 +301,22 @@ out_put:
 }
 
 /*
+ * Maps a device page at @addr in the device page table, for a migration
+ * that just moved the page there (dmem.c).
+ */
+int hmm_mirror_map_page(struct hmm_mirror *mirror, unsigned long addr,
+			struct page *page, bool write)
+{
+	int ret;
+
+	mutex_lock(&mirror->lock);
+	ret = hmm_mirror_pt_store(&mirror->pt, addr, page,
+				  write ? HMM_MIRROR_PT_WRITE : HMM_MIRROR_PT_READ);
+	mutex_unlock(&mirror->lock);
+	return ret;
+}
+
+/*
  * Copies one page between the device's view and @bounce. The page is only
  * touched while its device page table entry exists, under mirror->lock, so
  * that an invalidation (which removes the entry first) can never leave the
@@ -235,17 +326,16 @@ out_put:
 static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 				void *bounce, bool write)
 {
+	enum hmm_mirror_pt_access access;
 	struct page *page;
-	void *entry;
 	void *kaddr;
 
 	mutex_lock(&mirror->lock);
-	entry = xa_load(&mirror->pt, addr >> PAGE_SHIFT);
-	if (!entry || (write && !xa_pointer_tag(entry))) {
+	page = hmm_mirror_pt_lookup(&mirror->pt, addr, &access);
+	if (!page || (write && access == HMM_MIRROR_PT_READ)) {
 		mutex_unlock(&mirror->lock);
 		return -ENOENT;
 	}
-	page = xa_untag_pointer(entry);
 	if (is_device_private_page(page)) {
 		/* device memory: the data lives in its backing page */
 		page = hmm_mirror_dmem_backing(page);
@@ -262,6 +352,27 @@ static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 	return 0;
 }
 
+/* One page of a device read or write: fault it in until the copy finds it. */
+static int hmm_mirror_access_page(struct hmm_mirror *mirror, unsigned long addr,
+				  void *bounce, bool write, u64 *faulted)
+{
+	struct hmm_mirror_retry r;
+	int ret;
+
+	hmm_mirror_retry_init(&r, mirror);
+	for (;;) {
+		ret = hmm_mirror_retry_next(&r);
+		if (ret)
+			return ret;
+		ret = hmm_mirror_copy_page(mirror, addr, bounce, write);
+		if (ret != -ENOENT)
+			return ret;
+		ret = hmm_mirror_fault(mirror, addr, 1, write, faulted);
+		if (ret)
+			return ret;
+	}
+}
+
 static int hmm_mirror_access(struct hmm_mirror *mirror, unsigned long start,
 			     unsigned long npages, void __user *ubuf,
 			     bool write, u64 *faulted)
@@ -276,24 +387,13 @@ static int hmm_mirror_access(struct hmm_mirror *mirror, unsigned long start,
 	for (i = 0; i < npages; i++) {
 		unsigned long addr = start + (i << PAGE_SHIFT);
 		void __user *u = ubuf + (i << PAGE_SHIFT);
-		unsigned int attempt;
 
 		/* user copies happen outside mirror->lock: they may fault */
 		if (write && copy_from_user(bounce, u, PAGE_SIZE)) {
 			ret = -EFAULT;
 			break;
 		}
-		for (attempt = 0; attempt < HMM_MIRROR_FAULT_RETRIES; attempt++) {
-			ret = hmm_mirror_copy_page(mirror, addr, bounce, write);
-			if (ret != -ENOENT)
-				break;
-			ret = hmm_mirror_fault(mirror, addr, 1, write, faulted);
-			if (ret)
-				break;
-			ret = -ENOENT;
-		}
-		if (ret == -ENOENT)
-			ret = -EBUSY;
+		ret = hmm_mirror_access_page(mirror, addr, bounce, write, faulted);
 		if (ret)
 			break;
 		if (!write && copy_to_user(u, bounce, PAGE_SIZE)) {
@@ -322,10 +422,11 @@ int hmm_mirror_write(struct hmm_mirror *mirror, unsigned long start,
 				 true, faulted);
 }
 
+/* The snapshot byte of one page; called under mirror->lock. */
 static u8 hmm_mirror_page_state(struct hmm_mirror *mirror, unsigned long addr,
 				unsigned long pfn)
 {
-	void *entry;
+	enum hmm_mirror_pt_access access;
 	u8 state = 0;
 
 	if (pfn & HMM_PFN_ERROR)
@@ -341,16 +442,15 @@ static u8 hmm_mirror_page_state(struct hmm_mirror *mirror, unsigned long addr,
 		if (is_zero_pfn(page_to_pfn(page)))
 			state |= HMM_MIRROR_PAGE_ZERO;
 		if (is_device_private_page(page))
-			state |= hmm_mirror_page_device(page) == mirror->mdev ?
+			state |= hmm_mirror_dmem_is_local(&mirror->mdev->dmem, page) ?
 				 HMM_MIRROR_PAGE_KIND_PRIVATE :
 				 HMM_MIRROR_PAGE_KIND_REMOTE;
 	}
-	entry = xa_load(&mirror->pt, addr >> PAGE_SHIFT);
-	if (entry) {
+	if (hmm_mirror_pt_lookup(&mirror->pt, addr, &access)) {
 		state |= HMM_MIRROR_PAGE_DEV_READ;
-		if (xa_pointer_tag(entry))
+		if (access != HMM_MIRROR_PT_READ)
 			state |= HMM_MIRROR_PAGE_DEV_WRITE;
-		if (xa_pointer_tag(entry) == HMM_MIRROR_PT_EXCLUSIVE)
+		if (access == HMM_MIRROR_PT_EXCLUSIVE)
 			state = (state & ~HMM_MIRROR_PAGE_KIND_MASK) |
 				HMM_MIRROR_PAGE_KIND_EXCLUSIVE;
 	}
@@ -360,13 +460,12 @@ static u8 hmm_mirror_page_state(struct hmm_mirror *mirror, unsigned long addr,
 int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 			unsigned long npages, u8 __user *states)
 {
-	struct mm_struct *mm = mirror->mm;
+	unsigned long addr, end = start + (npages << PAGE_SHIFT);
 	unsigned long *pfns;
 	u8 *out;
-	unsigned long addr, end = start + (npages << PAGE_SHIFT);
 	int ret = 0;
 
-	if (!mmget_not_zero(mm))
+	if (!mmget_not_zero(mirror->mm))
 		return -ESRCH;
 	pfns = kmalloc_array(HMM_MIRROR_FAULT_CHUNK, sizeof(*pfns), GFP_KERNEL);
 	out = kmalloc(HMM_MIRROR_FAULT_CHUNK, GFP_KERNEL);
@@ -383,42 +482,17 @@ int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 			.end = next,
 			.hmm_pfns = pfns,
 			.default_flags = 0,	/* snapshot: never fault */
-			.dev_private_owner = &hmm_mirror_pgmap_owner,
+			.dev_private_owner = hmm_mirror_dmem_owner(),
 		};
-		unsigned int attempt;
 		unsigned long i;
 
-		for (attempt = 0; attempt < HMM_MIRROR_FAULT_RETRIES; attempt++) {
-			memset(pfns, 0, n * sizeof(*pfns));
-			range.notifier_seq = mmu_interval_read_begin(range.notifier);
-			mmap_read_lock(mm);
-			ret = hmm_range_fault(&range);
-			mmap_read_unlock(mm);
-			if (ret == -EBUSY)
-				continue;
-			if (ret == -EFAULT) {
-				/* no VMA somewhere in the chunk: report per page */
-				for (i = 0; i < n; i++)
-					pfns[i] = HMM_PFN_ERROR;
-				ret = 0;
-			}
-			if (ret)
-				break;
-			mutex_lock(&mirror->lock);
-			if (mmu_interval_read_retry(range.notifier, range.notifier_seq)) {
-				mutex_unlock(&mirror->lock);
-				ret = -EBUSY;
-				continue;
-			}
-			for (i = 0; i < n; i++)
-				out[i] = hmm_mirror_page_state(mirror,
-							       addr + (i << PAGE_SHIFT),
-							       pfns[i]);
-			mutex_unlock(&mirror->lock);
-			break;
-		}
+		ret = hmm_mirror_range_lock(mirror, &range, true);
 		if (ret)
 			break;
+		for (i = 0; i < n; i++)
+			out[i] = hmm_mirror_page_state(mirror, addr + (i << PAGE_SHIFT),
+						       pfns[i]);
+		mutex_unlock(&mirror->lock);
 		if (copy_to_user(states + ((addr - start) >> PAGE_SHIFT), out, n)) {
 			ret = -EFAULT;
 			break;
@@ -427,6 +501,6 @@ int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 out:
 	kfree(out);
 	kfree(pfns);
-	mmput(mm);
+	mmput(mirror->mm);
 	return ret;
 }
