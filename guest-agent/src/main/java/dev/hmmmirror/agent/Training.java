@@ -1,10 +1,10 @@
 package dev.hmmmirror.agent;
 
-import dev.hmmmirror.agent.protocol.GuestResult;
-import dev.hmmmirror.agent.protocol.Protocol;
 import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.agent.protocol.GuestResult;
+import dev.hmmmirror.agent.protocol.Protocol;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -1,12 +1,12 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
+import dev.hmmmirror.junit.GuestTest;
 import dev.hmmmirror.raw.Abi;
 import dev.hmmmirror.raw.Command;
 import dev.hmmmirror.raw.RawBuffer;

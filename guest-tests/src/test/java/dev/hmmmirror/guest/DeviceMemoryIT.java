@@ -1,6 +1,5 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,6 +17,7 @@ import dev.hmmmirror.Migration;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.junit.GuestTest;
 import dev.hmmmirror.raw.RawPipe;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

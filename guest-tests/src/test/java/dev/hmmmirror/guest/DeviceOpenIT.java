@@ -1,6 +1,5 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +11,7 @@ import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.junit.GuestTest;
 import org.junit.jupiter.api.Test;
 
 /** Opening the module's devices from Java in the guest, through FFM. */

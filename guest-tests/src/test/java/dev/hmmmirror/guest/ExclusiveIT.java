@@ -1,6 +1,5 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +15,7 @@ import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.MissingCapabilityException;
 import dev.hmmmirror.PageState;
+import dev.hmmmirror.junit.GuestTest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

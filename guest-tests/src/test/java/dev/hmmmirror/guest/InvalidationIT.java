@@ -1,6 +1,5 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,6 +16,7 @@ import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.junit.GuestTest;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,6 +1,5 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +8,7 @@ import dev.hmmmirror.Access;
 import dev.hmmmirror.Errno;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.junit.GuestTest;
 import dev.hmmmirror.raw.Command;
 import dev.hmmmirror.raw.RawDevice;
 import dev.hmmmirror.raw.RawStruct;

@@ -1,6 +1,5 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +14,7 @@ import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.junit.GuestTest;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;

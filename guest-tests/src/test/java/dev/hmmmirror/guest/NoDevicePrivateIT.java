@@ -1,6 +1,5 @@
 package dev.hmmmirror.guest;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +10,7 @@ import dev.hmmmirror.Errno;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.MissingCapabilityException;
+import dev.hmmmirror.junit.GuestTest;
 import org.junit.jupiter.api.Test;
 
 /** On kernels without CONFIG_DEVICE_PRIVATE the module still mirrors, and says what is missing. */

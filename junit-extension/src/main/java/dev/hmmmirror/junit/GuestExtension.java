@@ -1,22 +1,22 @@
 package dev.hmmmirror.junit;
 
-import java.util.Map;
-import dev.hmmmirror.agent.protocol.Protocol;
-import dev.hmmmirror.vm.session.GuestSessions;
-import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.agent.protocol.GuestResult;
+import dev.hmmmirror.agent.protocol.Protocol;
 import dev.hmmmirror.vm.boot.GuestFailure;
 import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.boot.KernelSplatError;
+import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.image.KernelProfile;
 import dev.hmmmirror.vm.selftest.SuiteHooks;
 import dev.hmmmirror.vm.session.GuestSession;
+import dev.hmmmirror.vm.session.GuestSessions;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectStreamClass;
 import java.lang.reflect.Method;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.InvocationInterceptor;
 import org.junit.jupiter.api.extension.ReflectiveInvocationContext;

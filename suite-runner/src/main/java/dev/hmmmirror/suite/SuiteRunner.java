@@ -80,15 +80,18 @@ public final class SuiteRunner {
                     bootSplats.getFirst().kind() + ": " + bootSplats.getFirst().headline(), ""));
         }
         Map<String, String> consoleLines = new ConcurrentHashMap<>();
-        try (AutoCloseable lent = GuestSessions.lend(session)) {
+        GuestSessions.lend(session);
+        try {
             LauncherDiscoveryRequestBuilder request = LauncherDiscoveryRequestBuilder.request().selectors(selectors);
             for (Setting s : Setting.values()) {
                 settings.raw(s).ifPresent(v -> request.configurationParameter(s.property(), v));
             }
             request.configurationParameter(Setting.RUN_DIR.property(), settings.runDir().toString());
             LauncherFactory.create().execute(request.build(), listener(outcomes, consoleLines));
-        } catch (Exception e) {
+        } catch (RuntimeException e) {
             outcomes.add(new TestOutcome("(run)", "launcher", TestOutcome.Status.FAILED, firstLine(e), ""));
+        } finally {
+            GuestSessions.takeBack(session);
         }
         boolean healthy = session.isAlive();
         GuestSession.End end = session.finish(healthy);

@@ -1,11 +1,11 @@
 package dev.hmmmirror.suite;
 
-import dev.hmmmirror.vm.result.TestOutcome;
-import dev.hmmmirror.vm.selftest.KernelSelftests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.result.TestOutcome;
+import dev.hmmmirror.vm.selftest.KernelSelftests;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -1,10 +1,10 @@
 package dev.hmmmirror.suite;
 
-import dev.hmmmirror.junit.GuestTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.junit.GuestTest;
 import org.junit.jupiter.api.Test;
 
 /** A guest test that passes on any kernel; {@link SuiteRunnerIT} runs it to check exit codes. */

@@ -1,13 +1,13 @@
 package dev.hmmmirror.suite;
 
-import dev.hmmmirror.vm.config.Setting;
-import dev.hmmmirror.vm.config.Settings;
-import dev.hmmmirror.vm.image.KernelProfile;
-import dev.hmmmirror.vm.result.TestOutcome;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
+import dev.hmmmirror.vm.config.Setting;
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.image.KernelProfile;
+import dev.hmmmirror.vm.result.TestOutcome;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

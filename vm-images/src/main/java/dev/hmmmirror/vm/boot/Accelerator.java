@@ -1,12 +1,12 @@
 package dev.hmmmirror.vm.boot;
 
+import dev.hmmmirror.agent.protocol.Markers;
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
 import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.ImageCache;
-import dev.hmmmirror.agent.protocol.Markers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

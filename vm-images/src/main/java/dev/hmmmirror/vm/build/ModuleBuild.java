@@ -1,11 +1,11 @@
 package dev.hmmmirror.vm.build;
 
-import dev.hmmmirror.vm.host.Toolchain;
+import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Exec;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
-import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.ImageCache;
 import dev.hmmmirror.vm.image.Scripts;

@@ -1,10 +1,10 @@
 package dev.hmmmirror.vm.image;
 
-import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.host.Exec;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
 import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.host.Toolchain;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,10 +1,10 @@
 package dev.hmmmirror.vm.runner;
 
-import dev.hmmmirror.vm.host.Toolchain;
+import dev.hmmmirror.vm.boot.Accelerator;
 import dev.hmmmirror.vm.boot.QemuHost;
 import dev.hmmmirror.vm.config.Settings;
-import dev.hmmmirror.vm.boot.Accelerator;
 import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.ImageCache;
 import java.io.IOException;

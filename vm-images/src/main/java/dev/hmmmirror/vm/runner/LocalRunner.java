@@ -1,8 +1,8 @@
 package dev.hmmmirror.vm.runner;
 
-import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.boot.QemuHost;
 import dev.hmmmirror.vm.host.Prerequisites;
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.image.GuestImage;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,20 +1,20 @@
 package dev.hmmmirror.vm.selftest;
 
 import dev.hmmmirror.agent.protocol.GuestResult;
-import dev.hmmmirror.vm.boot.KernelSplat;
-import dev.hmmmirror.vm.host.Progress;
-import dev.hmmmirror.vm.result.TestOutcome;
-import dev.hmmmirror.vm.session.GuestSession;
 import dev.hmmmirror.agent.protocol.Markers;
+import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.host.Progress;
 import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.Scripts;
+import dev.hmmmirror.vm.result.TestOutcome;
+import dev.hmmmirror.vm.session.GuestSession;
 import dev.hmmmirror.vm.session.SessionHook;
 import java.io.IOException;
-import java.nio.file.StandardCopyOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -20,11 +20,18 @@ public final class GuestSessions {
         return kernel + "@" + runDir.toAbsolutePath().normalize();
     }
 
-    /** Lends {@code session} until the returned handle is closed; the owner still closes the session. */
-    public static AutoCloseable lend(GuestSession session) {
-        String k = key(session.settings().kernel(), session.runDir().getParent());
-        LENT.put(k, session);
-        return () -> LENT.remove(k, session);
+    /** Lends {@code session} until {@link #takeBack}; the owner still closes the session. */
+    public static void lend(GuestSession session) {
+        LENT.put(keyOf(session), session);
+    }
+
+    /** Ends the loan of {@code session}. */
+    public static void takeBack(GuestSession session) {
+        LENT.remove(keyOf(session), session);
+    }
+
+    private static String keyOf(GuestSession session) {
+        return key(session.settings().kernel(), session.runDir().getParent());
     }
 
     /** A lent session for {@code key}, if any. */

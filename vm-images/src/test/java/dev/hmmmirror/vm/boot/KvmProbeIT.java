@@ -1,5 +1,8 @@
 package dev.hmmmirror.vm.boot;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
@@ -7,9 +10,6 @@ import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.GuestImages;
 import dev.hmmmirror.vm.image.ImageCache;
 import dev.hmmmirror.vm.image.KernelProfile;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,9 @@
 package dev.hmmmirror.vm.image;
 
-import dev.hmmmirror.vm.config.Settings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.config.Settings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;

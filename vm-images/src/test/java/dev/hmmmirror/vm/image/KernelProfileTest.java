@@ -1,11 +1,11 @@
 package dev.hmmmirror.vm.image;
 
-import dev.hmmmirror.vm.host.Prerequisites;
-import dev.hmmmirror.vm.host.SetupException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.host.Prerequisites;
+import dev.hmmmirror.vm.host.SetupException;
 import org.junit.jupiter.api.Test;
 
 class KernelProfileTest {

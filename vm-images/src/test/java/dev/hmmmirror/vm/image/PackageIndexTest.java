@@ -1,10 +1,10 @@
 package dev.hmmmirror.vm.image;
 
-import dev.hmmmirror.vm.host.SetupException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.host.SetupException;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;

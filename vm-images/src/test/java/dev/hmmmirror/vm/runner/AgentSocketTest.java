@@ -1,10 +1,9 @@
 package dev.hmmmirror.vm.runner;
 
-import dev.hmmmirror.vm.boot.QemuHost;
-
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.boot.QemuHost;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 

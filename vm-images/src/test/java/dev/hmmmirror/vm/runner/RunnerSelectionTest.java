@@ -1,14 +1,13 @@
 package dev.hmmmirror.vm.runner;
 
-import dev.hmmmirror.vm.config.Settings;
-import dev.hmmmirror.vm.runner.RunnerSelection.Kind;
-
-import dev.hmmmirror.vm.host.SetupException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.runner.RunnerSelection.Kind;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;

@@ -1,9 +1,9 @@
 package dev.hmmmirror.vm.selftest;
 
-import dev.hmmmirror.vm.result.TestOutcome;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.result.TestOutcome;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,16 +1,16 @@
 package dev.hmmmirror.vm.session;
 
-import dev.hmmmirror.vm.config.Setting;
-import dev.hmmmirror.vm.config.Settings;
-import dev.hmmmirror.agent.protocol.GuestResult;
-import dev.hmmmirror.vm.boot.GuestFailure;
-import dev.hmmmirror.vm.boot.KernelSplat;
-import dev.hmmmirror.vm.image.KernelProfile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.agent.protocol.GuestResult;
+import dev.hmmmirror.vm.boot.GuestFailure;
+import dev.hmmmirror.vm.boot.KernelSplat;
+import dev.hmmmirror.vm.config.Setting;
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.image.KernelProfile;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
