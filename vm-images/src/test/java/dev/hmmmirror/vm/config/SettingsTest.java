@@ -69,6 +69,43 @@ class SettingsTest {
         return c.equals("-") ? "" : c.replace("`", "");
     }
 
+    /** Every HMM_* variable a ci/ script reads is a setting or a row of the scripts' table, and no row is stale. */
+    @Test
+    void everyScriptVariableIsDocumented() throws IOException {
+        List<String> readme = Files.readAllLines(root().resolve("README.md"));
+        java.util.Set<String> scriptRows = new java.util.TreeSet<>();
+        for (String line : readme) {
+            var m = java.util.regex.Pattern.compile("^\\| `(HMM_[A-Z_]+)` \\| `(ci/|\\.ci/)").matcher(line);
+            if (m.find()) {
+                scriptRows.add(m.group(1));
+            }
+        }
+        java.util.Set<String> settingsEnv = new java.util.TreeSet<>();
+        for (Setting s : Setting.values()) {
+            settingsEnv.add(s.env());
+        }
+        java.util.Set<String> used = new java.util.TreeSet<>();
+        List<Path> scripts = new ArrayList<>();
+        try (Stream<Path> ci = Files.list(root().resolve("ci"))) {
+            scripts.addAll(ci.toList());
+        }
+        scripts.add(root().resolve(".ci/run"));
+        var var = java.util.regex.Pattern.compile("\\$\\{?(HMM_[A-Z_]*[A-Z])\\b");
+        for (Path script : scripts) {
+            var m = var.matcher(Files.readString(script));
+            while (m.find()) {
+                used.add(m.group(1));
+            }
+        }
+        for (String v : used) {
+            assertTrue(settingsEnv.contains(v) || scriptRows.contains(v), v + " is read by a ci/ script but is "
+                    + "neither a Setting nor in the README's table of script variables");
+        }
+        for (String v : scriptRows) {
+            assertTrue(used.contains(v), "README lists " + v + " but no ci/ script reads it");
+        }
+    }
+
     /** No host code reads an hmm property or HMM variable itself: it takes a Settings. */
     @Test
     void onlyTheConfigPackageReadsSettings() throws IOException {
