@@ -352,6 +352,10 @@ public final class Memory implements AutoCloseable {
                     + byteSize() + " bytes)");
         }
         ensureAnyOwned();
+        Long whole = owned.size() == 1 ? owned.get(0L) : null;
+        if (whole != null && whole == pages) {
+            return; // all still ours (the usual case): no run list to build on every access
+        }
         long first = offset / PAGE_SIZE;
         long end = length == 0 ? first : (offset + length - 1) / PAGE_SIZE + 1;
         long covered = first;

@@ -103,15 +103,14 @@ public final class Mirror implements AutoCloseable {
      *                      for a write to a read-only mapping, {@link Errno#EINVAL} for a bad range
      */
     public long fault(long address, long pages, Access access) throws HmmException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment r = hmm_mirror_range.allocate(arena);
-            hmm_mirror_range.size(r, (int) hmm_mirror_range.sizeof());
-            hmm_mirror_range.flags(r, access == Access.WRITE ? (int) HmmMirrorH.HMM_MIRROR_FAULT_WRITE() : 0);
-            hmm_mirror_range.addr(r, address);
-            hmm_mirror_range.npages(r, pages);
-            issue(Command.FAULT, r);
-            return hmm_mirror_range.faulted(r);
-        }
+        MemorySegment r = Scratch.range(); // this thread's: a fault allocates nothing
+        hmm_mirror_range.size(r, (int) hmm_mirror_range.sizeof());
+        hmm_mirror_range.flags(r, access == Access.WRITE ? (int) HmmMirrorH.HMM_MIRROR_FAULT_WRITE() : 0);
+        hmm_mirror_range.addr(r, address);
+        hmm_mirror_range.npages(r, pages);
+        hmm_mirror_range.faulted(r, 0);
+        issue(Command.FAULT, r);
+        return hmm_mirror_range.faulted(r);
     }
 
     /** Faults all of {@code memory} into the device page table. */
@@ -156,14 +155,33 @@ public final class Mirror implements AutoCloseable {
 
     /** The READ/WRITE command with a caller-provided buffer; returns pages faulted on the way. */
     private long rw(Command command, long address, long pages, MemorySegment buffer) throws HmmException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment r = hmm_mirror_rw.allocate(arena);
-            hmm_mirror_rw.size(r, (int) hmm_mirror_rw.sizeof());
-            hmm_mirror_rw.addr(r, address);
-            hmm_mirror_rw.npages(r, pages);
-            hmm_mirror_rw.ptr(r, buffer.address());
-            issue(command, r);
-            return hmm_mirror_rw.faulted(r);
+        MemorySegment r = Scratch.rw(); // this thread's: a read or write allocates nothing
+        hmm_mirror_rw.size(r, (int) hmm_mirror_rw.sizeof());
+        hmm_mirror_rw.addr(r, address);
+        hmm_mirror_rw.npages(r, pages);
+        hmm_mirror_rw.ptr(r, buffer.address());
+        hmm_mirror_rw.faulted(r, 0);
+        issue(command, r);
+        return hmm_mirror_rw.faulted(r);
+    }
+
+    /**
+     * Each thread's command structs for the hot commands (fault, read, write), zeroed once: the
+     * kernel never writes their reserved words and every other field is set before each call, so
+     * they are reused instead of allocating a confined arena per call.
+     */
+    private static final class Scratch {
+        private static final ThreadLocal<MemorySegment> RANGE =
+                ThreadLocal.withInitial(() -> hmm_mirror_range.allocate(Arena.ofAuto()));
+        private static final ThreadLocal<MemorySegment> RW =
+                ThreadLocal.withInitial(() -> hmm_mirror_rw.allocate(Arena.ofAuto()));
+
+        static MemorySegment range() {
+            return RANGE.get();
+        }
+
+        static MemorySegment rw() {
+            return RW.get();
         }
     }
 

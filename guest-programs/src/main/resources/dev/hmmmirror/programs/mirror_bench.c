@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The C side of the Java/C benchmark: times HMM_MIRROR_IOC_FAULT followed
- * by HMM_MIRROR_IOC_READ of the same range, for each page count given on
- * the command line. Prints "pages iterations nanoseconds-per-iteration".
- * Built statically in a kernel root, run in the guest next to the Java
- * version (dev.hmmmirror.vm.bench.MirrorBench), which prints the ratio.
+ * The C side of the Java/C benchmark (dev.hmmmirror.programs.MirrorBench):
+ * HMM_MIRROR_IOC_FAULT followed by HMM_MIRROR_IOC_READ of the same range,
+ * into a buffer mapped like the Java side's (anonymous, page aligned). It
+ * serves the same line protocol as the Java worker, so that the controller
+ * can interleave the two sides' repetitions on the same memory state:
+ *
+ *   prepare N   map N pages to mirror and N pages of buffer, fill the first
+ *               with 0x5a, one fault + read       -> "ok"
+ *   warm S      fault + read for S seconds        -> "warm OPS NS_PER_OP"
+ *   run OPS     OPS timed fault + reads           -> "run OPS TOTAL_NS 0"
+ *   release     unmap both                        -> "ok"
+ *   quit
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +25,11 @@
 #include <unistd.h>
 #include <hmm_mirror.h>
 
+static int fd;
+static void *mem, *buf;
+static uint64_t npages;
+static size_t len;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -26,7 +38,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int fault_read(int fd, void *mem, void *buf, uint64_t npages)
+static int fault_read(void)
 {
 	struct hmm_mirror_range r = { .size = sizeof(r) };
 	struct hmm_mirror_rw rw = { .size = sizeof(rw) };
@@ -43,49 +55,71 @@ static int fault_read(int fd, void *mem, void *buf, uint64_t npages)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void fail(const char *what, int err)
+{
+	printf("error %s: %s\n", what, strerror(err));
+	fflush(stdout);
+	exit(1);
+}
+
+int main(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	int fd = open("/dev/hmm_mirror0", O_RDWR | O_CLOEXEC);
-	int i;
+	char line[128];
+	unsigned long long arg;
+	int rc;
 
-	if (fd < 0) {
-		perror("open /dev/hmm_mirror0");
-		return 1;
-	}
-	for (i = 1; i < argc; i++) {
-		uint64_t npages = strtoull(argv[i], NULL, 0);
-		size_t len = npages * page;
-		void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		void *buf = malloc(len);
-		uint64_t iters = 0, t0, t;
-		int rc;
+	fd = open("/dev/hmm_mirror0", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fail("open /dev/hmm_mirror0", errno);
+	while (fgets(line, sizeof(line), stdin)) {
+		if (sscanf(line, "prepare %llu", &arg) == 1) {
+			npages = arg;
+			len = npages * page;
+			mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (mem == MAP_FAILED || buf == MAP_FAILED)
+				fail("mmap", errno);
+			memset(mem, 0x5a, len);
+			memset(buf, 0, len);
+			rc = fault_read();
+			if (rc)
+				fail("ioctl", -rc);
+			printf("ok\n");
+		} else if (sscanf(line, "warm %llu", &arg) == 1) {
+			uint64_t t0 = now_ns(), t, ops = 0;
 
-		if (mem == MAP_FAILED || !buf) {
-			perror("mmap/malloc");
-			return 1;
-		}
-		memset(mem, 0x5a, len);
-		for (int w = 0; w < 3; w++) {
-			rc = fault_read(fd, mem, buf, npages);
-			if (rc) {
-				fprintf(stderr, "ioctl: %s\n", strerror(-rc));
-				return 1;
+			do {
+				rc = fault_read();
+				if (rc)
+					fail("ioctl", -rc);
+				ops++;
+				t = now_ns();
+			} while (t - t0 < arg * 1000000000ull);
+			printf("warm %llu %llu\n", (unsigned long long)ops,
+			       (unsigned long long)((t - t0) / ops));
+		} else if (sscanf(line, "run %llu", &arg) == 1) {
+			uint64_t t0 = now_ns(), i;
+
+			for (i = 0; i < arg; i++) {
+				rc = fault_read();
+				if (rc)
+					fail("ioctl", -rc);
 			}
+			printf("run %llu %llu 0\n", arg,
+			       (unsigned long long)(now_ns() - t0));
+		} else if (!strncmp(line, "release", 7)) {
+			munmap(mem, len);
+			munmap(buf, len);
+			printf("ok\n");
+		} else if (!strncmp(line, "quit", 4)) {
+			break;
+		} else {
+			printf("error unknown command %s", line);
 		}
-		t0 = now_ns();
-		do {
-			if (fault_read(fd, mem, buf, npages))
-				return 1;
-			iters++;
-			t = now_ns();
-		} while (t - t0 < 2000000000ull && iters < 100000);
-		printf("%llu %llu %llu\n", (unsigned long long)npages,
-		       (unsigned long long)iters,
-		       (unsigned long long)((t - t0) / iters));
-		munmap(mem, len);
-		free(buf);
+		fflush(stdout);
 	}
 	close(fd);
 	return 0;

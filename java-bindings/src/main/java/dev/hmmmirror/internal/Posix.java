@@ -96,6 +96,13 @@ public final class Posix {
     private static final MethodHandle SYSCONF = downcall("sysconf",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
+    /**
+     * Each thread's errno capture segment for {@link #ioctl}: the hot path of every command, where a
+     * confined arena per call (malloc + free + arena bookkeeping) cost more than the downcall.
+     */
+    private static final ThreadLocal<MemorySegment> IOCTL_STATE =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
+
     private Posix() {}
 
     /** {@code read(fd, buf, count)} retried on EINTR; returns bytes read or {@code -errno}. */
@@ -371,8 +378,8 @@ public final class Posix {
 
     /** {@code ioctl(fd, request, arg)}; returns the non-negative result or {@code -errno}. */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
+        MemorySegment state = IOCTL_STATE.get(); // this thread's: an ioctl allocates nothing
+        try {
             while (true) {
                 int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
                 if (rc >= 0) {
