@@ -68,7 +68,7 @@ public final class HmmVm {
                     case "--help", "-h" -> command = "help";
                     case "--runner" -> {
                         String r = value(args, ++i, "--runner");
-                        RunnerSelection.select(r, null, () -> false); // validates the name
+                        RunnerSelection.select(r, () -> false); // validates the name
                         settings = settings.with(Setting.RUNNER, r);
                     }
                     default -> throw new SetupException("unknown option " + args[i] + "; see hmm-vm help");

@@ -192,6 +192,12 @@ public final class Accelerator {
         });
     }
 
+    /** Whether QEMU's output line says that KVM failed (to open, or to run the guest). */
+    static boolean isKvmError(String line) {
+        return line.contains("KVM internal error") || line.contains("failed to initialize kvm")
+                || line.contains("Could not access KVM");
+    }
+
     /** This host boot's id, or empty. */
     public static String bootId() {
         try {
@@ -234,8 +240,7 @@ public final class Accelerator {
                     }
                     if (line.contains(Markers.PREFIX + Markers.INIT)) {
                         seen.compareAndSet(null, "init");
-                    } else if (line.contains("KVM internal error") || line.contains("failed to initialize kvm")
-                            || line.contains("Could not access KVM")) {
+                    } else if (isKvmError(line)) {
                         seen.compareAndSet(null, "error: " + line);
                     }
                 }

@@ -73,7 +73,7 @@ public final class Console {
                     if (tail.size() > TAIL) {
                         tail.removeFirst();
                     }
-                    if (kvmError == null && line.startsWith("KVM internal error")) {
+                    if (kvmError == null && Accelerator.isKvmError(line)) {
                         kvmError = line.strip();
                     }
                     int at = line.indexOf(Markers.PREFIX);
@@ -140,7 +140,7 @@ public final class Console {
         }
     }
 
-    /** QEMU's "KVM internal error" line, if it printed one. */
+    /** QEMU's first line saying that KVM failed ({@link Accelerator#isKvmError}), if it printed one. */
     public synchronized String kvmError() {
         return kvmError;
     }

@@ -71,10 +71,4 @@ public final class Prerequisites {
                     + "; set HMM_MIRROR_CACHE to a writable directory", e);
         }
     }
-
-    /** Whether KVM can be used: {@code /dev/kvm} exists and this process may open it. */
-    public static boolean kvmUsable() {
-        Path kvm = Path.of("/dev/kvm");
-        return Files.isReadable(kvm) && Files.isWritable(kvm);
-    }
 }

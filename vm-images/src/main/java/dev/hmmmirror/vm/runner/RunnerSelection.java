@@ -7,9 +7,8 @@ import java.util.Locale;
 import java.util.function.BooleanSupplier;
 
 /**
- * Which runner boots guests: {@code hmm.runner=auto|local|container} (system property; the
- * environment variable {@code HMM_RUNNER} when the property is unset or blank; default
- * {@code auto}). {@code auto} picks the container runner only when a Docker engine answers, else
+ * Which runner boots guests: the setting {@code hmm.runner} ({@link Settings#runner()}: auto,
+ * local or container; default auto). {@code auto} picks the container runner only when a Docker engine answers, else
  * the local one (QEMU and the toolchain on this host).
  */
 public final class RunnerSelection {
@@ -26,14 +25,13 @@ public final class RunnerSelection {
     /**
      * Picks a runner.
      *
-     * @param property        the {@code hmm.runner} system property (may be null or blank)
-     * @param env             the {@code HMM_RUNNER} environment variable (may be null or blank)
+     * @param value           {@code auto}, {@code local} or {@code container} (null or blank: auto);
+     *                        where it comes from is {@link Settings}' business
      * @param dockerAvailable asked only for {@code auto}
      * @throws SetupException for an unknown value
      */
-    public static Kind select(String property, String env, BooleanSupplier dockerAvailable) {
-        String v = property != null && !property.isBlank() ? property : env;
-        v = v == null || v.isBlank() ? "auto" : v.strip().toLowerCase(Locale.ROOT);
+    public static Kind select(String value, BooleanSupplier dockerAvailable) {
+        String v = value == null || value.isBlank() ? "auto" : value.strip().toLowerCase(Locale.ROOT);
         return switch (v) {
             case "local" -> Kind.LOCAL;
             case "container" -> Kind.CONTAINER;
@@ -49,7 +47,7 @@ public final class RunnerSelection {
      * built kernels and kernel trees (the container images hold the stock kernels' toolchains only).
      */
     public static Kind selected(Settings settings, KernelProfile profile) {
-        return select(settings.runner(), null,
+        return select(settings.runner(),
                 () -> profile.kind() == KernelProfile.Kind.STOCK && ContainerRunner.dockerAvailable(settings));
     }
 }

@@ -28,6 +28,10 @@ class SettingsTest {
         Settings s = Settings.from(props::get, env::get);
         assertEquals("debian-trixie", s.kernel());
         assertEquals("local", s.runner());
+        assertEquals("container", Settings.from(Map.of("hmm.runner", "container")::get,
+                Map.of("HMM_RUNNER", "local")::get).runner(), "the property wins over the environment");
+        assertEquals("local", Settings.from(Map.of("hmm.runner", "")::get, Map.of("HMM_RUNNER", "local")::get).runner(),
+                "a blank property (the poms pass hmm.runner empty) leaves the environment's");
         assertEquals("auto", s.accel(), "blank is unset");
         assertEquals("tcg", s.with(Setting.ACCEL, "tcg").accel());
         assertEquals("auto", s.accel(), "with() leaves the original alone");

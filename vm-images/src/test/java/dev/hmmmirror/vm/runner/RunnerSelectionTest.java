@@ -19,34 +19,27 @@ class RunnerSelectionTest {
 
     @Test
     void autoPicksTheContainerOnlyWhenDockerAnswers() {
-        assertEquals(Kind.CONTAINER, RunnerSelection.select("auto", null, DOCKER));
-        assertEquals(Kind.LOCAL, RunnerSelection.select("auto", null, NO_DOCKER));
-        assertEquals(Kind.LOCAL, RunnerSelection.select(null, null, NO_DOCKER), "unset means auto");
-        assertEquals(Kind.CONTAINER, RunnerSelection.select("", "  ", DOCKER), "blank means auto");
+        assertEquals(Kind.CONTAINER, RunnerSelection.select("auto", DOCKER));
+        assertEquals(Kind.LOCAL, RunnerSelection.select("auto", NO_DOCKER));
+        assertEquals(Kind.LOCAL, RunnerSelection.select(null, NO_DOCKER), "unset means auto");
+        assertEquals(Kind.CONTAINER, RunnerSelection.select("  ", DOCKER), "blank means auto");
     }
 
     @Test
     void explicitChoicesDoNotAskDocker() {
         AtomicInteger asked = new AtomicInteger();
         BooleanSupplier counting = () -> asked.incrementAndGet() > 0;
-        assertEquals(Kind.LOCAL, RunnerSelection.select("local", null, counting));
-        assertEquals(Kind.CONTAINER, RunnerSelection.select("container", null, counting));
-        assertEquals(Kind.CONTAINER, RunnerSelection.select(" Container ", null, counting));
+        assertEquals(Kind.LOCAL, RunnerSelection.select("local", counting));
+        assertEquals(Kind.CONTAINER, RunnerSelection.select("container", counting));
+        assertEquals(Kind.CONTAINER, RunnerSelection.select(" Container ", counting));
         assertEquals(0, asked.get());
     }
 
     @Test
-    void thePropertyWinsOverTheEnvironment() {
-        assertEquals(Kind.LOCAL, RunnerSelection.select("local", "container", DOCKER));
-        assertEquals(Kind.CONTAINER, RunnerSelection.select(null, "container", NO_DOCKER));
-        assertEquals(Kind.LOCAL, RunnerSelection.select("", "local", DOCKER));
-    }
-
-    @Test
     void aBadValueFailsNamingTheChoices() {
-        SetupException e = assertThrows(SetupException.class, () -> RunnerSelection.select("docker", null, DOCKER));
+        SetupException e = assertThrows(SetupException.class, () -> RunnerSelection.select("docker", DOCKER));
         assertTrue(e.getMessage().contains("auto, local or container"), e.getMessage());
-        assertThrows(SetupException.class, () -> RunnerSelection.select(null, "qemu", NO_DOCKER));
+        assertThrows(SetupException.class, () -> RunnerSelection.select("qemu", NO_DOCKER));
     }
 
     @Test
