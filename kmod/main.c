@@ -186,6 +186,29 @@ static long hmm_mirror_ioc_snapshot(struct hmm_mirror *mirror,
 				   u64_to_user_ptr(snap.ptr));
 }
 
+static long hmm_mirror_ioc_pages(struct hmm_mirror *mirror, void __user *uarg)
+{
+	struct hmm_mirror_pages req;
+	int ret;
+
+	ret = hmm_mirror_copy_in(&req, sizeof(req), uarg, req.reserved,
+				 ARRAY_SIZE(req.reserved));
+	if (ret)
+		return ret;
+	if (req.flags)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = hmm_mirror_check_range(req.addr, req.npages);
+	if (ret)
+		return ret;
+	if (!access_ok(u64_to_user_ptr(req.ptr),
+		       req.npages * sizeof(struct hmm_mirror_page)))
+		return -EFAULT;
+	return hmm_mirror_pages(mirror, req.addr, req.npages,
+				u64_to_user_ptr(req.ptr));
+}
+
 static long hmm_mirror_ioc_counters(struct hmm_mirror *mirror,
 				    void __user *uarg)
 {
@@ -372,6 +395,8 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 		return hmm_mirror_ioc_exclusive(mirror, uarg);
 	case HMM_MIRROR_IOC_ATOMIC_ADD:
 		return hmm_mirror_ioc_atomic_add(mirror, uarg);
+	case HMM_MIRROR_IOC_PAGES:
+		return hmm_mirror_ioc_pages(mirror, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -457,19 +457,68 @@ static u8 hmm_mirror_page_state(struct hmm_mirror *mirror, unsigned long addr,
 	return state;
 }
 
-int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
-			unsigned long npages, u8 __user *states)
+/* The snapshot byte of each of @n pages from @addr; under mirror->lock. */
+static void hmm_mirror_fill_states(struct hmm_mirror *mirror,
+				   unsigned long addr, const unsigned long *pfns,
+				   unsigned long n, void *buf)
+{
+	u8 *out = buf;
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		out[i] = hmm_mirror_page_state(mirror, addr + (i << PAGE_SHIFT),
+					       pfns[i]);
+}
+
+/* The page frames and counts of each of @n pages; under mirror->lock. */
+static void hmm_mirror_fill_pages(struct hmm_mirror *mirror,
+				  unsigned long addr, const unsigned long *pfns,
+				  unsigned long n, void *buf)
+{
+	struct hmm_mirror_page *out = buf;
+	enum hmm_mirror_pt_access access;
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		struct page *dev = hmm_mirror_pt_lookup(&mirror->pt,
+							addr + (i << PAGE_SHIFT),
+							&access);
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].cpu_pfn = HMM_MIRROR_PFN_NONE;
+		out[i].dev_pfn = dev ? page_to_pfn(dev) : HMM_MIRROR_PFN_NONE;
+		if ((pfns[i] & HMM_PFN_VALID) && !(pfns[i] & HMM_PFN_ERROR)) {
+			struct page *page = hmm_pfn_to_page(pfns[i]);
+
+			out[i].cpu_pfn = page_to_pfn(page);
+			out[i].refcount = page_ref_count(page);
+			out[i].mapcount = folio_mapcount(page_folio(page));
+		}
+	}
+}
+
+/*
+ * Walks [start, start + npages pages) in chunks without faulting: @fill
+ * turns each chunk's CPU pfns into @size-byte entries under mirror->lock,
+ * and they are copied to @out once the lock is dropped.
+ */
+static int hmm_mirror_walk(struct hmm_mirror *mirror, unsigned long start,
+			   unsigned long npages, size_t size, void __user *out,
+			   void (*fill)(struct hmm_mirror *mirror,
+					unsigned long addr,
+					const unsigned long *pfns,
+					unsigned long n, void *buf))
 {
 	unsigned long addr, end = start + (npages << PAGE_SHIFT);
 	unsigned long *pfns;
-	u8 *out;
+	void *buf;
 	int ret = 0;
 
 	if (!mmget_not_zero(mirror->mm))
 		return -ESRCH;
 	pfns = kmalloc_array(HMM_MIRROR_FAULT_CHUNK, sizeof(*pfns), GFP_KERNEL);
-	out = kmalloc(HMM_MIRROR_FAULT_CHUNK, GFP_KERNEL);
-	if (!pfns || !out) {
+	buf = kmalloc_array(HMM_MIRROR_FAULT_CHUNK, size, GFP_KERNEL);
+	if (!pfns || !buf) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -481,26 +530,38 @@ int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 			.start = addr,
 			.end = next,
 			.hmm_pfns = pfns,
-			.default_flags = 0,	/* snapshot: never fault */
+			.default_flags = 0,	/* never fault */
 			.dev_private_owner = hmm_mirror_dmem_owner(),
 		};
-		unsigned long i;
 
 		ret = hmm_mirror_range_lock(mirror, &range, true);
 		if (ret)
 			break;
-		for (i = 0; i < n; i++)
-			out[i] = hmm_mirror_page_state(mirror, addr + (i << PAGE_SHIFT),
-						       pfns[i]);
+		fill(mirror, addr, pfns, n, buf);
 		mutex_unlock(&mirror->lock);
-		if (copy_to_user(states + ((addr - start) >> PAGE_SHIFT), out, n)) {
+		if (copy_to_user(out + ((addr - start) >> PAGE_SHIFT) * size, buf,
+				 n * size)) {
 			ret = -EFAULT;
 			break;
 		}
 	}
 out:
-	kfree(out);
+	kfree(buf);
 	kfree(pfns);
 	mmput(mirror->mm);
 	return ret;
+}
+
+int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
+			unsigned long npages, u8 __user *states)
+{
+	return hmm_mirror_walk(mirror, start, npages, 1, states,
+			       hmm_mirror_fill_states);
+}
+
+int hmm_mirror_pages(struct hmm_mirror *mirror, unsigned long start,
+		     unsigned long npages, struct hmm_mirror_page __user *pages)
+{
+	return hmm_mirror_walk(mirror, start, npages, sizeof(*pages), pages,
+			       hmm_mirror_fill_pages);
 }

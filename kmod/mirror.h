@@ -116,6 +116,8 @@ int hmm_mirror_write(struct hmm_mirror *mirror, unsigned long start,
 		     u64 *faulted);
 int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 			unsigned long npages, u8 __user *states);
+int hmm_mirror_pages(struct hmm_mirror *mirror, unsigned long start,
+		     unsigned long npages, struct hmm_mirror_page __user *pages);
 int hmm_mirror_map_page(struct hmm_mirror *mirror, unsigned long addr,
 			struct page *page, bool write);
 

@@ -125,6 +125,53 @@ struct hmm_mirror_rw {
 	__u64 reserved[4];
 };
 
+/* HMM_MIRROR_IOC_PAGES: no page in this table (not mapped / not present) */
+#define HMM_MIRROR_PFN_NONE (~(__u64)0)
+
+/**
+ * struct hmm_mirror_page - one page of HMM_MIRROR_IOC_PAGES
+ * @cpu_pfn: the page frame the CPU page table maps (as hmm_range_fault()
+ *	sees it without faulting), or HMM_MIRROR_PFN_NONE
+ * @dev_pfn: the page frame the device page table maps, or
+ *	HMM_MIRROR_PFN_NONE
+ * @refcount: page_ref_count() of the CPU's page (0 without one)
+ * @mapcount: folio_mapcount() of the CPU's page's folio (0 without one)
+ *
+ * Counts are read without a reference: a diagnostic, exact only while
+ * nothing else touches the page.
+ */
+struct hmm_mirror_page {
+	__u64 cpu_pfn;
+	__u64 dev_pfn;
+	__u32 refcount;
+	__s32 mapcount;
+};
+
+/**
+ * struct hmm_mirror_pages - HMM_MIRROR_IOC_PAGES argument
+ * @size: in: sizeof(struct hmm_mirror_pages)
+ * @flags: in: must be zero
+ * @addr: in: page-aligned start address
+ * @npages: in: number of pages, 1 .. HMM_MIRROR_MAX_PAGES
+ * @ptr: in: user array of npages struct hmm_mirror_page, filled
+ * @reserved: must be zero
+ *
+ * Which physical pages the CPU and the device map, and the reference and
+ * map counts of the CPU's pages, without faulting anything in: the way to
+ * see that the device follows a page the kernel moved (NUMA migration,
+ * compaction, KSM, THP collapse) and that mirroring takes no reference.
+ * Page frame numbers are as sensitive as /proc/PID/pagemap's: -EPERM
+ * without CAP_SYS_ADMIN.
+ */
+struct hmm_mirror_pages {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 npages;
+	__u64 ptr;
+	__u64 reserved[4];
+};
+
 /*
  * Page state byte of HMM_MIRROR_IOC_SNAPSHOT. Bits 0-3 describe the CPU
  * page table as hmm_range_fault() sees it without faulting, bits 4-5 the
@@ -363,5 +410,7 @@ struct hmm_mirror_atomic {
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x09, struct hmm_mirror_range)
 #define HMM_MIRROR_IOC_ATOMIC_ADD \
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0a, struct hmm_mirror_atomic)
+#define HMM_MIRROR_IOC_PAGES \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0b, struct hmm_mirror_pages)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

@@ -47,6 +47,18 @@ int main(void)
 	OFF(hmm_mirror_snapshot, npages);
 	OFF(hmm_mirror_snapshot, ptr);
 	OFF(hmm_mirror_snapshot, reserved);
+	SIZE(hmm_mirror_page);
+	OFF(hmm_mirror_page, cpu_pfn);
+	OFF(hmm_mirror_page, dev_pfn);
+	OFF(hmm_mirror_page, refcount);
+	OFF(hmm_mirror_page, mapcount);
+	SIZE(hmm_mirror_pages);
+	OFF(hmm_mirror_pages, size);
+	OFF(hmm_mirror_pages, flags);
+	OFF(hmm_mirror_pages, addr);
+	OFF(hmm_mirror_pages, npages);
+	OFF(hmm_mirror_pages, ptr);
+	OFF(hmm_mirror_pages, reserved);
 	SIZE(hmm_mirror_counters);
 	OFF(hmm_mirror_counters, size);
 	OFF(hmm_mirror_counters, pad);
@@ -106,6 +118,7 @@ int main(void)
 	CONST(HMM_MIRROR_PAGE_WRITE);
 	CONST(HMM_MIRROR_PAGE_HUGE);
 	CONST(HMM_MIRROR_PAGE_ZERO);
+	CONST(HMM_MIRROR_PFN_NONE);
 	CONST(HMM_MIRROR_PAGE_DEV_READ);
 	CONST(HMM_MIRROR_PAGE_DEV_WRITE);
 	CONST(HMM_MIRROR_PAGE_KIND_MASK);
@@ -139,5 +152,6 @@ int main(void)
 	CONST(HMM_MIRROR_IOC_MIGRATE_TO_SYS);
 	CONST(HMM_MIRROR_IOC_EXCLUSIVE);
 	CONST(HMM_MIRROR_IOC_ATOMIC_ADD);
+	CONST(HMM_MIRROR_IOC_PAGES);
 	return 0;
 }

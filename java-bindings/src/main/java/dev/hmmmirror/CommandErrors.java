@@ -39,7 +39,9 @@ final class CommandErrors {
         boolean exclusive = command == Command.EXCLUSIVE || command == Command.ATOMIC_ADD;
         boolean migrate = command == Command.MIGRATE_TO_DEV || command == Command.MIGRATE_TO_SYS;
         return switch (errno) {
-            case EPERM -> command == Command.FAULT || command == Command.WRITE || exclusive
+            case EPERM -> command == Command.PAGES
+                    ? "page frame numbers need CAP_SYS_ADMIN (as /proc/PID/pagemap's do): run as root"
+                    : command == Command.FAULT || command == Command.WRITE || exclusive
                     ? "the range is mapped without write permission"
                             + (exclusive ? " (device atomics write)" : "")
                             + ", or the mirror belongs to another process"

@@ -8,6 +8,8 @@ import dev.hmmmirror.internal.gen.hmm_mirror_counters;
 import dev.hmmmirror.internal.gen.hmm_mirror_delay;
 import dev.hmmmirror.internal.gen.hmm_mirror_event;
 import dev.hmmmirror.internal.gen.hmm_mirror_migrate;
+import dev.hmmmirror.internal.gen.hmm_mirror_page;
+import dev.hmmmirror.internal.gen.hmm_mirror_pages;
 import dev.hmmmirror.internal.gen.hmm_mirror_range;
 import dev.hmmmirror.internal.gen.hmm_mirror_rw;
 import dev.hmmmirror.internal.gen.hmm_mirror_snapshot;
@@ -203,6 +205,37 @@ public final class Mirror implements AutoCloseable {
                 list.add(PageState.decode(states.get(ValueLayout.JAVA_BYTE, i)));
             }
             return new Snapshot(address, list);
+        }
+    }
+
+    /**
+     * The physical pages the CPU and the device map over a range, and the CPU pages' reference and
+     * map counts, without faulting anything: the way to see that the device follows a page the
+     * kernel moved, and that mirroring takes no reference.
+     *
+     * @throws HmmException {@link Errno#EPERM} without {@code CAP_SYS_ADMIN} (page frame numbers are as
+     *                      sensitive as {@code /proc/PID/pagemap}'s)
+     */
+    public List<PageFrame> pageFrames(long address, long pages) throws HmmException {
+        if (pages <= 0 || pages > Integer.MAX_VALUE / hmm_mirror_page.sizeof()) {
+            throw new IllegalArgumentException("pages must be 1.." + Integer.MAX_VALUE / hmm_mirror_page.sizeof()
+                    + ", got " + pages);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment frames = hmm_mirror_page.allocateArray(pages, arena);
+            MemorySegment s = hmm_mirror_pages.allocate(arena);
+            hmm_mirror_pages.size(s, (int) hmm_mirror_pages.sizeof());
+            hmm_mirror_pages.addr(s, address);
+            hmm_mirror_pages.npages(s, pages);
+            hmm_mirror_pages.ptr(s, frames.address());
+            issue(Command.PAGES, s);
+            List<PageFrame> list = new ArrayList<>((int) pages);
+            for (long i = 0; i < pages; i++) {
+                MemorySegment f = hmm_mirror_page.asSlice(frames, i);
+                list.add(new PageFrame(hmm_mirror_page.cpu_pfn(f), hmm_mirror_page.dev_pfn(f),
+                        hmm_mirror_page.refcount(f), hmm_mirror_page.mapcount(f)));
+            }
+            return List.copyOf(list);
         }
     }
 

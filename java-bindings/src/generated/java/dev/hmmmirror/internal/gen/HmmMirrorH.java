@@ -314,6 +314,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static int HMM_MIRROR_FAULT_WRITE() {
         return HMM_MIRROR_FAULT_WRITE;
     }
+    private static final long HMM_MIRROR_PFN_NONE = -1L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_PFN_NONE -1
+     * }
+     */
+    public static long HMM_MIRROR_PFN_NONE() {
+        return HMM_MIRROR_PFN_NONE;
+    }
     private static final long HMM_MIRROR_MAX_DELAY_US = 10000000L;
     /**
      * {@snippet lang=c :
@@ -439,6 +448,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static long HMM_MIRROR_IOC_ATOMIC_ADD() {
         return HMM_MIRROR_IOC_ATOMIC_ADD;
+    }
+    private static final long HMM_MIRROR_IOC_PAGES = 3225466379L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_PAGES 3225466379
+     * }
+     */
+    public static long HMM_MIRROR_IOC_PAGES() {
+        return HMM_MIRROR_IOC_PAGES;
     }
 }
 

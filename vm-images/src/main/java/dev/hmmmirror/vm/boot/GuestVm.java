@@ -97,6 +97,11 @@ public final class GuestVm implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(qemuBin,
                 "-machine", "pc", "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
                 "-m", spec.memoryMiB() + "M", "-smp", "1",
+                // two NUMA nodes (the CPU and half the memory on node 0, the rest on node 1): the guest
+                // migrates mirrored pages between them with move_pages(2), mbind(2), migrate_pages(2)
+                "-object", "memory-backend-ram,id=node0,size=" + (spec.memoryMiB() / 2) + "M",
+                "-object", "memory-backend-ram,id=node1,size=" + (spec.memoryMiB() - spec.memoryMiB() / 2) + "M",
+                "-numa", "node,nodeid=0,cpus=0,memdev=node0", "-numa", "node,nodeid=1,memdev=node1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", spec.image().kernel().toString(), "-initrd", spec.image().initramfs().toString(),
                 "-append", "console=ttyS0 panic=-1 loglevel=5 transparent_hugepage=madvise"

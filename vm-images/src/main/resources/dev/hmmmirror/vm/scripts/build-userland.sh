@@ -1,12 +1,12 @@
 #!/bin/bash
 # Builds the guest userland: a minimal Debian root with a Java 25 runtime,
-# busybox and kmod. It is shared by every kernel profile (the guest's
+# busybox, kmod and e2fsprogs (ext4 on a loop device for the writeback tests). It is shared by every kernel profile (the guest's
 # userspace need not come from the kernel's release).
 #   build-userland.sh OUT_DIR SUITE MIRROR_URL
 set -euo pipefail
 out=$1 suite=$2 mirror=$3
 mmdebstrap --variant=minbase \
-  --include=openjdk-25-jre-headless,busybox-static,kmod \
+  --include=openjdk-25-jre-headless,busybox-static,kmod,e2fsprogs \
   --aptopt='Acquire::Check-Valid-Until "false"' \
   --aptopt='APT::Install-Recommends "false"' \
   --dpkgopt='path-exclude=/usr/share/doc/*' \

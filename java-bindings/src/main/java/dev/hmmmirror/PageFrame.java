@@ -1,0 +1,41 @@
+package dev.hmmmirror;
+
+/**
+ * Which physical page the CPU and the device map at one address ({@code HMM_MIRROR_IOC_PAGES}),
+ * with the reference and map counts of the CPU's page. Read without faulting and without a
+ * reference: exact while nothing else touches the page.
+ *
+ * @param cpuPfn   page frame number the CPU page table maps, or {@link #NONE}
+ * @param devicePfn page frame number the device page table maps, or {@link #NONE}
+ * @param refCount {@code page_ref_count()} of the CPU's page (0 without one)
+ * @param mapCount {@code folio_mapcount()} of the CPU's page's folio (0 without one)
+ */
+public record PageFrame(long cpuPfn, long devicePfn, int refCount, int mapCount) {
+    /** No page in that page table. */
+    public static final long NONE = -1L;
+
+    /** Whether the CPU page table maps a page. */
+    public boolean cpuMapped() {
+        return cpuPfn != NONE;
+    }
+
+    /** Whether the device page table maps a page. */
+    public boolean deviceMapped() {
+        return devicePfn != NONE;
+    }
+
+    /** Whether the device maps the very page the CPU maps. */
+    public boolean coherent() {
+        return devicePfn != NONE && devicePfn == cpuPfn;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("PageFrame[cpu %s, device %s, ref %d, map %d]", pfn(cpuPfn), pfn(devicePfn), refCount,
+                mapCount);
+    }
+
+    private static String pfn(long pfn) {
+        return pfn == NONE ? "-" : String.format("0x%x", pfn);
+    }
+}
