@@ -21,6 +21,21 @@
 #define kzalloc_obj(obj, gfp) kzalloc(sizeof(obj), gfp)
 #endif
 
+/*
+ * How many page tables map the folio of @page. folio_mapcount() became an
+ * inline in 6.9; before, it was out of line and not exported, and
+ * page_mapcount() (exported through __page_mapcount()) counted the same
+ * for the pages a mirror sees.
+ */
+static inline int hmm_mirror_mapcount(struct page *page)
+{
+#ifdef HMM_MIRROR_HAVE_INLINE_FOLIO_MAPCOUNT
+	return folio_mapcount(page_folio(page));
+#else
+	return page_mapcount(page);
+#endif
+}
+
 #if IS_ENABLED(CONFIG_DEVICE_PRIVATE)
 
 /* The dev_pagemap of a ZONE_DEVICE page: page_pgmap() since 6.15. */

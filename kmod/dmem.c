@@ -472,3 +472,14 @@ void hmm_mirror_dmem_fini(struct hmm_mirror_dmem *dmem)
 	}
 	dmem->nchunks = 0;
 }
+
+/* Device pages allocated now (migrated pages not yet freed). */
+unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem)
+{
+	unsigned long used;
+
+	spin_lock(&dmem->free_lock);
+	used = dmem->used_pages;
+	spin_unlock(&dmem->free_lock);
+	return used;
+}

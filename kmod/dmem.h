@@ -47,6 +47,7 @@ void *hmm_mirror_dmem_owner(void);
 bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem,
 			      struct page *dpage);
 struct page *hmm_mirror_dmem_backing(struct page *dpage);
+unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem);
 
 #else /* !CONFIG_DEVICE_PRIVATE */
 
@@ -75,6 +76,11 @@ static inline int hmm_mirror_migrate(struct hmm_mirror *mirror,
 static inline void *hmm_mirror_dmem_owner(void)
 {
 	return NULL;
+}
+
+static inline unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem)
+{
+	return 0;
 }
 
 static inline bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem,

@@ -349,6 +349,7 @@ static int hmm_mirror_open(struct inode *inode, struct file *file)
 		return ret;
 	}
 	file->private_data = mirror;
+	atomic_inc(&mirror->mdev->mirrors);
 	return 0;
 }
 
@@ -358,6 +359,7 @@ static int hmm_mirror_release(struct inode *inode, struct file *file)
 
 	/* bring back whatever this mirror moved to device memory */
 	hmm_mirror_dmem_evict(&mirror->mdev->dmem, mirror);
+	atomic_dec(&mirror->mdev->mirrors);
 	hmm_mirror_fini_mirror(mirror);
 	kfree(mirror);
 	return 0;
@@ -418,6 +420,41 @@ static __poll_t hmm_mirror_poll(struct file *file, poll_table *wait)
 	return hmm_mirror_events_poll(&mirror->events, file, wait);
 }
 
+/*
+ * Read-only state of a device in /sys/class/misc/hmm_mirrorN/: what must
+ * return to zero once every process using the device is gone, however it
+ * went (exit, kill, OOM).
+ */
+static struct hmm_mirror_device *hmm_mirror_sysfs_device(struct device *dev)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+
+	return container_of(misc, struct hmm_mirror_device, misc);
+}
+
+static ssize_t mirrors_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  atomic_read(&hmm_mirror_sysfs_device(dev)->mirrors));
+}
+static DEVICE_ATTR_RO(mirrors);
+
+static ssize_t dmem_used_pages_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n",
+			  hmm_mirror_dmem_used(&hmm_mirror_sysfs_device(dev)->dmem));
+}
+static DEVICE_ATTR_RO(dmem_used_pages);
+
+static struct attribute *hmm_mirror_attrs[] = {
+	&dev_attr_mirrors.attr,
+	&dev_attr_dmem_used_pages.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(hmm_mirror);
+
 static const struct file_operations hmm_mirror_fops = {
 	.owner = THIS_MODULE,
 	.open = hmm_mirror_open,
@@ -461,6 +498,7 @@ static int __init hmm_mirror_init(void)
 		mdev->misc.name = mdev->name;
 		mdev->misc.fops = &hmm_mirror_fops;
 		mdev->misc.mode = 0600;
+		mdev->misc.groups = hmm_mirror_groups;
 		ret = misc_register(&mdev->misc);
 		if (ret) {
 			pr_err("misc_register(%s) failed: %d\n", mdev->name, ret);

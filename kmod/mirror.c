@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "mirror.h"
 
 /* Pages handled by one hmm_range_fault() call. */
@@ -492,7 +493,7 @@ static void hmm_mirror_fill_pages(struct hmm_mirror *mirror,
 
 			out[i].cpu_pfn = page_to_pfn(page);
 			out[i].refcount = page_ref_count(page);
-			out[i].mapcount = folio_mapcount(page_folio(page));
+			out[i].mapcount = hmm_mirror_mapcount(page);
 		}
 	}
 }

@@ -47,6 +47,7 @@ struct hmm_mirror_device {
 	unsigned int index;
 	char name[32];
 	struct hmm_mirror_dmem dmem;
+	atomic_t mirrors;	/* open files (mirrors) of this device */
 };
 
 /* Counters of one mirror (HMM_MIRROR_IOC_COUNTERS), updated atomically. */

@@ -135,7 +135,8 @@ struct hmm_mirror_rw {
  * @dev_pfn: the page frame the device page table maps, or
  *	HMM_MIRROR_PFN_NONE
  * @refcount: page_ref_count() of the CPU's page (0 without one)
- * @mapcount: folio_mapcount() of the CPU's page's folio (0 without one)
+ * @mapcount: how many page tables map the CPU's page (folio_mapcount(),
+ *	page_mapcount() before 6.9; 0 without a page)
  *
  * Counts are read without a reference: a diagnostic, exact only while
  * nothing else touches the page.

@@ -8,7 +8,7 @@ package dev.hmmmirror;
  * @param cpuPfn   page frame number the CPU page table maps, or {@link #NONE}
  * @param devicePfn page frame number the device page table maps, or {@link #NONE}
  * @param refCount {@code page_ref_count()} of the CPU's page (0 without one)
- * @param mapCount {@code folio_mapcount()} of the CPU's page's folio (0 without one)
+ * @param mapCount how many page tables map the CPU's page ({@code folio_mapcount()}; 0 without one)
  */
 public record PageFrame(long cpuPfn, long devicePfn, int refCount, int mapCount) {
     /** No page in that page table. */

@@ -1,0 +1,65 @@
+package dev.hmmmirror.guest.mm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.hmmmirror.Access;
+import dev.hmmmirror.Invalidation.Reason;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.junit.GuestTest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Compaction: {@code /proc/sys/vm/compact_memory} moves movable pages to make free memory
+ * contiguous. Mirrored pages are movable (the mirror pins nothing); whichever the kernel moves, the
+ * device must have been invalidated and must then map the new page.
+ */
+@GuestTest
+class CompactionIT {
+    private static final int PAGES = 512;
+
+    @Test
+    void compactMemoryKeepsTheMirrorCoherent() throws Exception {
+        Path compact = Path.of("/proc/sys/vm/compact_memory");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(compact), "the kernel lacks CONFIG_COMPACTION");
+        try (Mirror mirror = Mirror.open(0); Memory mem = Memory.anonymous(PAGES)) {
+            long a = mem.address();
+            Coherence.pattern(a, PAGES, 0x11);
+            // holes between the mirrored pages: every other page given back, so that the zone is fragmented
+            for (int i = 1; i < PAGES; i += 2) {
+                Sys.madvise(a + i * Coherence.PAGE, Coherence.PAGE, Sys.MADV_DONTNEED);
+            }
+            mirror.fault(mem, Access.READ);
+            long[] before = Coherence.cpuPfns(mirror, a, PAGES);
+            Set<Reason> reasons;
+            Set<Integer> moved = new HashSet<>();
+            try (EventWatch w = EventWatch.start(mirror)) {
+                Machinery.write(compact, "1");
+                w.close();
+                long[] after = Coherence.cpuPfns(mirror, a, PAGES);
+                for (int i = 0; i < PAGES; i++) {
+                    if (before[i] != after[i]) {
+                        moved.add(i);
+                    }
+                }
+                Set<Integer> missed = w.uncovered(a, PAGES);
+                missed.retainAll(moved);
+                assertEquals(Set.of(), missed, "pages compaction moved without an invalidation (dropped: "
+                        + w.dropped() + ")");
+                reasons = w.reasons(a, a + PAGES * Coherence.PAGE);
+            }
+            Coherence.assertDeviceDropped(mirror, a, PAGES, moved);
+            byte[] expected = Coherence.expected(PAGES, 0x11);
+            for (int i = 1; i < PAGES; i += 2) {
+                java.util.Arrays.fill(expected, (int) (i * Coherence.PAGE), (int) ((i + 1) * Coherence.PAGE), (byte) 0);
+            }
+            Coherence.assertDeviceFollows(mirror, a, PAGES, expected);
+            MmReport.record("compaction: compact_memory", moved.isEmpty() ? Set.of() : reasons,
+                    "pass: " + moved.size() + "/" + PAGES + " mirrored pages moved, device follows");
+        }
+    }
+}

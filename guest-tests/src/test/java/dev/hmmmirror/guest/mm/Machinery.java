@@ -1,0 +1,172 @@
+package dev.hmmmirror.guest.mm;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The guest's memory-management machinery, set up on demand and detected, never assumed: a test
+ * whose kernel lacks a piece is skipped naming the kernel option that is missing.
+ * Swap is a zram device (the guest root is 9p, which cannot hold a swap file; zram works the same
+ * on the stock kernels, as a module, and on the built ones, built in).
+ */
+final class Machinery {
+    static final Path CGROUP = Path.of("/sys/fs/cgroup");
+
+    private Machinery() {}
+
+    /** Runs a command in the guest; returns its exit code and output. */
+    record Result(int code, String output) {}
+
+    static Result sh(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError(String.join(" ", cmd) + ": no exit within 120 s");
+            }
+            return new Result(p.exitValue(), out.strip());
+        } catch (IOException e) {
+            throw new AssertionError(String.join(" ", cmd) + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    static void write(Path file, String value) {
+        try {
+            Files.writeString(file, value);
+        } catch (IOException e) {
+            throw new AssertionError("writing '" + value.strip() + "' to " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static String read(Path file) {
+        try {
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            throw new AssertionError("reading " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    static long readLong(Path file) {
+        return Long.parseLong(read(file).split("\\s+")[0]);
+    }
+
+    /** The kernel profile this guest runs ({@code -Dhmm.kernel} from the host). */
+    static String kernel() {
+        return System.getProperty("hmm.kernel", System.getProperty("os.version"));
+    }
+
+    /** Two online NUMA nodes, or the test is skipped. */
+    static void requireTwoNodes() {
+        assumeTrue(Files.isDirectory(Path.of("/sys/devices/system/node/node1")),
+                "the guest has one NUMA node: the kernel lacks CONFIG_NUMA (or CONFIG_ACPI_NUMA to read QEMU's SRAT)");
+    }
+
+    /** Swap on zram, set up once per guest. */
+    static synchronized void requireSwap() {
+        if (read(Path.of("/proc/swaps")).lines().count() > 1) {
+            return;
+        }
+        assumeTrue(Files.exists(Path.of("/proc/swaps")), "the kernel lacks CONFIG_SWAP");
+        if (!Files.exists(Path.of("/sys/block/zram0"))) {
+            Result r = sh("modprobe", "zram", "num_devices=1");
+            assumeTrue(Files.exists(Path.of("/sys/block/zram0")),
+                    "no zram device: the kernel lacks CONFIG_ZRAM (modprobe zram: " + r.output() + ")");
+        }
+        write(Path.of("/sys/block/zram0/disksize"), "256M");
+        Result mk = sh("mkswap", "/dev/zram0");
+        if (mk.code() != 0) {
+            throw new AssertionError("mkswap /dev/zram0: " + mk.output());
+        }
+        Result on = sh("swapon", "/dev/zram0");
+        assumeTrue(on.code() == 0, "swapon /dev/zram0 failed (CONFIG_SWAP?): " + on.output());
+    }
+
+    /** KSM's sysfs control, or the test is skipped. */
+    static Path requireKsm() {
+        Path ksm = Path.of("/sys/kernel/mm/ksm");
+        assumeTrue(Files.isDirectory(ksm), "the kernel lacks CONFIG_KSM");
+        return ksm;
+    }
+
+    /** {@code n} free 2 MiB hugetlb pages reserved, or the test is skipped. */
+    static void requireHugetlbPages(int n) {
+        Path nr = Path.of("/proc/sys/vm/nr_hugepages");
+        assumeTrue(Files.exists(nr), "the kernel lacks CONFIG_HUGETLBFS");
+        Path free = Path.of("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+        if (readLong(free) < n) {
+            write(nr, Long.toString(readLong(nr) + n - readLong(free)));
+        }
+        assumeTrue(readLong(free) >= n, "could not reserve " + n + " hugetlb pages (memory too fragmented?)");
+    }
+
+    /** The cgroup v2 hierarchy with the memory controller for child groups, mounted on demand. */
+    static synchronized Path requireMemcg() {
+        if (!Files.exists(CGROUP.resolve("cgroup.controllers"))) {
+            sh("mkdir", "-p", CGROUP.toString());
+            Result r = sh("mount", "-t", "cgroup2", "none", CGROUP.toString());
+            assumeTrue(r.code() == 0, "cannot mount cgroup2: the kernel lacks CONFIG_CGROUPS (" + r.output() + ")");
+        }
+        assumeTrue(read(CGROUP.resolve("cgroup.controllers")).contains("memory"),
+                "no memory controller: the kernel lacks CONFIG_MEMCG");
+        if (!read(CGROUP.resolve("cgroup.subtree_control")).contains("memory")) {
+            write(CGROUP.resolve("cgroup.subtree_control"), "+memory");
+        }
+        return CGROUP;
+    }
+
+    /** A fresh child memory cgroup. */
+    static Path memcg(String name) {
+        Path g = requireMemcg().resolve(name);
+        try {
+            if (Files.isDirectory(g)) {
+                Files.delete(g);
+            }
+            Files.createDirectory(g);
+        } catch (IOException e) {
+            throw new AssertionError("creating cgroup " + g + ": " + e.getMessage(), e);
+        }
+        return g;
+    }
+
+    /** An ext4 file system on a loop device over a tmpfs file, mounted at {@code dir}. */
+    static void requireExt4(Path dir, int mib) {
+        sh("modprobe", "loop");
+        sh("modprobe", "ext4");
+        assumeTrue(read(Path.of("/proc/filesystems")).contains("ext4"), "the kernel lacks CONFIG_EXT4_FS");
+        assumeTrue(sh("sh", "-c", "command -v mkfs.ext4").code() == 0, "the guest userland lacks e2fsprogs");
+        Path img = Path.of("/tmp/hmm-ext4.img");
+        List<String[]> steps = List.of(
+                new String[] {"truncate", "-s", mib + "M", img.toString()},
+                new String[] {"mkfs.ext4", "-q", "-F", img.toString()},
+                new String[] {"mkdir", "-p", dir.toString()},
+                new String[] {"mount", "-o", "loop", img.toString(), dir.toString()});
+        for (String[] s : steps) {
+            Result r = sh(s);
+            if (s[0].equals("mount")) {
+                assumeTrue(r.code() == 0, "cannot mount ext4 on a loop device (CONFIG_BLK_DEV_LOOP?): " + r.output());
+            } else if (r.code() != 0) {
+                throw new AssertionError(String.join(" ", s) + ": " + r.output());
+            }
+        }
+    }
+
+    static void unmountExt4(Path dir) {
+        sh("umount", dir.toString());
+        sh("rm", "-f", "/tmp/hmm-ext4.img");
+    }
+
+    /** Drops the clean page cache (and slab), as {@code echo 3 > /proc/sys/vm/drop_caches}. */
+    static void dropCaches() {
+        write(Path.of("/proc/sys/vm/drop_caches"), "3");
+    }
+}

@@ -1,0 +1,171 @@
+package dev.hmmmirror.guest.mm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.hmmmirror.Access;
+import dev.hmmmirror.Invalidation.Reason;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.junit.GuestTest;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * NUMA migration: the kernel moves mirrored pages to the other node (a new physical page each),
+ * invalidates the device first, and the device then maps the new page, never the old one.
+ */
+@GuestTest
+class NumaMigrationIT {
+    private static final int PAGES = 16;
+    private Mirror mirror;
+
+    @BeforeEach
+    void open() throws Exception {
+        Machinery.requireTwoNodes();
+        mirror = Mirror.open(0);
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (mirror != null) {
+            mirror.close();
+        }
+    }
+
+    @Test
+    void movePagesMovesMirroredPagesAndTheDeviceFollows() throws Exception {
+        migrate("NUMA: move_pages(2)", (a) -> {
+            int target = other(PageMap.nodes(a, PAGES)[0]);
+            int[] status = PageMap.movePages(a, PAGES, target);
+            assertTrue(Arrays.stream(status).allMatch(s -> s == target), "move_pages status " + Arrays.toString(status));
+            return target;
+        });
+    }
+
+    @Test
+    void mbindMovesMirroredPagesAndTheDeviceFollows() throws Exception {
+        migrate("NUMA: mbind(MPOL_MF_MOVE)", (a) -> {
+            int target = other(PageMap.nodes(a, PAGES)[0]);
+            PageMap.mbind(a, PAGES * Coherence.PAGE, target);
+            return target;
+        });
+    }
+
+    @Test
+    void migratePagesMovesTheWholeProcessWithItsMirroredPages() throws Exception {
+        migrate("NUMA: migrate_pages(2)", (a) -> {
+            int from = PageMap.nodes(a, PAGES)[0];
+            PageMap.migrateProcess(from, other(from));
+            return other(from);
+        });
+    }
+
+    interface Move {
+        int apply(long address) throws Exception;
+    }
+
+    private void migrate(String event, Move move) throws Exception {
+        try (Memory mem = Memory.anonymous(PAGES)) {
+            long a = mem.address();
+            Coherence.pattern(a, PAGES, 0x30);
+            mirror.fault(mem, Access.WRITE);
+            Coherence.assertDeviceMapsAll(mirror, a, PAGES);
+            long[] before = Coherence.cpuPfns(mirror, a, PAGES);
+            int target;
+            Set<Reason> reasons;
+            try (EventWatch w = EventWatch.start(mirror)) {
+                target = move.apply(a);
+                w.close();
+                assertEquals(Set.of(), w.uncovered(a, PAGES), "pages migrated without an invalidation (dropped: "
+                        + w.dropped() + ")");
+                reasons = w.reasons(a, a + PAGES * Coherence.PAGE);
+            }
+            int[] nodes = PageMap.nodes(a, PAGES);
+            assertTrue(Arrays.stream(nodes).allMatch(n -> n == target),
+                    "every page must be on node " + target + " now: " + Arrays.toString(nodes));
+            long[] after = Coherence.cpuPfns(mirror, a, PAGES);
+            for (int i = 0; i < PAGES; i++) {
+                assertNotEquals(before[i], after[i], "page " + i + " changed node but kept its page frame");
+            }
+            Coherence.assertDeviceDropped(mirror, a, PAGES, IntStream.range(0, PAGES).boxed().collect(Collectors.toSet()));
+            Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.expected(PAGES, 0x30));
+            MmReport.record(event, reasons, "pass: " + PAGES + " pages to node " + target
+                    + ", device maps the new pages");
+        }
+    }
+
+    private static int other(int node) {
+        return node == 0 ? 1 : 0;
+    }
+
+    /**
+     * A device reader reads the pages in a loop while the CPU writes a new generation into them
+     * and the kernel migrates them between the nodes: each 64-bit word the device reads holds a
+     * generation at least as new as the last one completely written before the read began and
+     * no newer than the last one begun (never a stale page left behind by a migration).
+     */
+    @Test
+    void deviceReaderNeverSeesAStalePageWhileTheKernelMigrates() throws Exception {
+        int rounds = 12;
+        try (Memory mem = Memory.anonymous(PAGES)) {
+            long a = mem.address();
+            MemorySegment cpu = MemorySegment.ofAddress(a).reinterpret(PAGES * Coherence.PAGE);
+            AtomicLong begun = new AtomicLong(0), done = new AtomicLong(0);
+            LongConsumer writeGen = g -> {
+                begun.set(g);
+                for (long off = 0; off < cpu.byteSize(); off += 8) {
+                    cpu.set(ValueLayout.JAVA_LONG, off, g);
+                }
+                done.set(g);
+            };
+            writeGen.accept(1);
+            mirror.fault(mem, Access.READ);
+            AtomicReference<String> bad = new AtomicReference<>();
+            AtomicLong reads = new AtomicLong();
+            Thread reader = Thread.ofPlatform().name("device-reader").start(() -> {
+                try {
+                    while (bad.get() == null && done.get() < rounds + 1) {
+                        long lo = done.get();
+                        MemorySegment got = MemorySegment.ofArray(mirror.read(a, PAGES));
+                        long hi = begun.get();
+                        for (long off = 0; off < got.byteSize(); off += 8) {
+                            long v = got.get(ValueLayout.JAVA_LONG_UNALIGNED, off);
+                            if (v < lo || v > hi) {
+                                bad.set("word at +" + off + " read " + v + ", expected a generation in [" + lo + ", "
+                                        + hi + "]");
+                                break;
+                            }
+                        }
+                        reads.incrementAndGet();
+                    }
+                } catch (Exception e) {
+                    bad.set(e.toString());
+                }
+            });
+            int node = PageMap.nodes(a, 1)[0];
+            for (int r = 2; r <= rounds + 1; r++) {
+                node = other(node);
+                PageMap.movePages(a, PAGES, node);
+                writeGen.accept(r);
+            }
+            reader.join(120_000);
+            assertEquals(null, bad.get());
+            assertTrue(reads.get() >= 2, "the reader must have overlapped the migrations: " + reads.get() + " reads");
+            Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.cpuBytes(a, PAGES));
+            MmReport.record("NUMA: migration under a device reader", Set.of(), "pass: " + rounds + " migrations, "
+                    + reads.get() + " device reads, none stale");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.hmmmirror.guest.mm;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * What the kernel itself says about this process's pages, independent of the module:
+ * {@code /proc/self/pagemap} (present, swapped, page frame; root sees frames),
+ * {@code /proc/kpagecount} and the node a page is on ({@code move_pages} without target nodes).
+ */
+final class PageMap {
+    static final long PAGE = 4096;
+    private static final long PRESENT = 1L << 63, SWAPPED = 1L << 62, PFN_MASK = (1L << 55) - 1;
+
+    private PageMap() {}
+
+    /** One pagemap entry. */
+    record Entry(boolean present, boolean swapped, long pfn) {}
+
+    static Entry[] entries(long address, int pages) {
+        try (RandomAccessFile f = new RandomAccessFile("/proc/self/pagemap", "r")) {
+            byte[] raw = new byte[pages * 8];
+            f.seek(address / PAGE * 8);
+            f.readFully(raw);
+            MemorySegment s = MemorySegment.ofArray(raw);
+            Entry[] e = new Entry[pages];
+            for (int i = 0; i < pages; i++) {
+                long v = s.get(ValueLayout.JAVA_LONG_UNALIGNED, i * 8L);
+                e[i] = new Entry((v & PRESENT) != 0, (v & SWAPPED) != 0, (v & PRESENT) != 0 ? v & PFN_MASK : -1);
+            }
+            return e;
+        } catch (IOException ex) {
+            throw new AssertionError("reading /proc/self/pagemap", ex);
+        }
+    }
+
+    static int swapped(long address, int pages) {
+        int n = 0;
+        for (Entry e : entries(address, pages)) {
+            n += e.swapped() ? 1 : 0;
+        }
+        return n;
+    }
+
+    static int present(long address, int pages) {
+        int n = 0;
+        for (Entry e : entries(address, pages)) {
+            n += e.present() ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** {@code /proc/kpagecount} of a page frame: how many times it is mapped. */
+    static long kpagecount(long pfn) {
+        try (RandomAccessFile f = new RandomAccessFile("/proc/kpagecount", "r")) {
+            f.seek(pfn * 8);
+            byte[] raw = new byte[8];
+            f.readFully(raw);
+            return MemorySegment.ofArray(raw).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        } catch (IOException ex) {
+            throw new AssertionError("reading /proc/kpagecount", ex);
+        }
+    }
+
+    /** The node of each page ({@code move_pages} with no target: status is the node or -errno). */
+    static int[] nodes(long address, int pages) {
+        return movePages(address, pages, null);
+    }
+
+    /**
+     * {@code move_pages(0, pages, ..., nodes, status, MPOL_MF_MOVE)}: moves each page to
+     * {@code node} (all to the same one), or only queries with {@code node == null}.
+     * Returns the status array (node, or -errno per page).
+     */
+    static int[] movePages(long address, int pages, Integer node) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addrs = arena.allocate(ValueLayout.JAVA_LONG, pages);
+            MemorySegment nodes = node == null ? MemorySegment.NULL : arena.allocate(ValueLayout.JAVA_INT, pages);
+            MemorySegment status = arena.allocate(ValueLayout.JAVA_INT, pages);
+            for (int i = 0; i < pages; i++) {
+                addrs.setAtIndex(ValueLayout.JAVA_LONG, i, address + i * PAGE);
+                if (node != null) {
+                    nodes.setAtIndex(ValueLayout.JAVA_INT, i, node);
+                }
+            }
+            Sys.call("move_pages", Sys.MOVE_PAGES, 0, pages, addrs.address(), nodes.address(), status.address(),
+                    node == null ? 0 : Sys.MPOL_MF_MOVE);
+            int[] out = new int[pages];
+            for (int i = 0; i < pages; i++) {
+                out[i] = status.getAtIndex(ValueLayout.JAVA_INT, i);
+            }
+            return out;
+        }
+    }
+
+    /** {@code mbind(MPOL_BIND to node, MPOL_MF_MOVE)}: binds the range to {@code node} and moves it there. */
+    static void mbind(long address, long len, int node) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG);
+            mask.set(ValueLayout.JAVA_LONG, 0, 1L << node);
+            Sys.call("mbind", Sys.MBIND, address, len, Sys.MPOL_BIND, mask.address(), 64, Sys.MPOL_MF_MOVE);
+        }
+    }
+
+    /** {@code migrate_pages(self, from, to)}: moves every page of this process on {@code from} to {@code to}. */
+    static long migrateProcess(int from, int to) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment oldMask = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment newMask = arena.allocate(ValueLayout.JAVA_LONG);
+            oldMask.set(ValueLayout.JAVA_LONG, 0, 1L << from);
+            newMask.set(ValueLayout.JAVA_LONG, 0, 1L << to);
+            return Sys.call("migrate_pages", Sys.MIGRATE_PAGES, 0, 64, oldMask.address(), newMask.address());
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package dev.hmmmirror.guest.mm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.hmmmirror.Access;
+import dev.hmmmirror.Invalidation.Reason;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.junit.GuestTest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Reclaim: the kernel swaps out pages the device has mapped (the mirror holds no reference, so
+ * nothing stops it), invalidates the device first, and the device's next read swaps them back in.
+ */
+@GuestTest
+class ReclaimIT {
+    private static final int PAGES = 32;
+    private Mirror mirror;
+
+    @BeforeEach
+    void open() throws Exception {
+        Machinery.requireSwap();
+        mirror = Mirror.open(0);
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (mirror != null) {
+            mirror.close();
+        }
+    }
+
+    @Test
+    void madvPageoutSwapsMirroredAnonymousPagesOut() throws Exception {
+        try (Memory mem = Memory.anonymous(PAGES)) {
+            long a = mem.address();
+            Coherence.pattern(a, PAGES, 0x20);
+            mirror.fault(mem, Access.READ);
+            Coherence.assertDeviceMapsAll(mirror, a, PAGES);
+            Set<Reason> reasons;
+            try (EventWatch w = EventWatch.start(mirror)) {
+                Sys.madvise(a, PAGES * Coherence.PAGE, Sys.MADV_PAGEOUT);
+                w.close();
+                assertEquals(PAGES, PageMap.swapped(a, PAGES), "MADV_PAGEOUT must swap every mirrored page out: "
+                        + "a reference held by the mirror would keep them in");
+                assertEquals(Set.of(), w.uncovered(a, PAGES), "pages swapped out without an invalidation");
+                reasons = w.reasons(a, a + PAGES * Coherence.PAGE);
+            }
+            Coherence.assertDeviceDropped(mirror, a, PAGES, all());
+            Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.expected(PAGES, 0x20));
+            assertEquals(0, PageMap.swapped(a, PAGES), "the device read must have swapped the pages back in");
+            MmReport.record("reclaim: MADV_PAGEOUT, anonymous", reasons, "pass: " + PAGES + "/" + PAGES
+                    + " swapped, device re-read them");
+        }
+    }
+
+    @Test
+    void madvPageoutSwapsMirroredMemfdPagesOut() throws Exception {
+        try (Memory mem = Memory.memfd(PAGES)) {
+            long a = mem.address();
+            Coherence.pattern(a, PAGES, 0x40);
+            mirror.fault(mem, Access.READ);
+            Coherence.assertDeviceMapsAll(mirror, a, PAGES);
+            long swapBefore = swapUsedKb();
+            Set<Reason> reasons;
+            try (EventWatch w = EventWatch.start(mirror)) {
+                Sys.madvise(a, PAGES * Coherence.PAGE, Sys.MADV_PAGEOUT);
+                w.close();
+                assertEquals(0, PageMap.present(a, PAGES), "MADV_PAGEOUT must unmap every mirrored shmem page");
+                assertEquals(Set.of(), w.uncovered(a, PAGES), "pages reclaimed without an invalidation");
+                reasons = w.reasons(a, a + PAGES * Coherence.PAGE);
+            }
+            long swapped = swapUsedKb() - swapBefore;
+            assertTrue(swapped >= PAGES * 4, "the memfd's pages must be in swap: swap use grew by " + swapped + " kB");
+            Coherence.assertDeviceDropped(mirror, a, PAGES, all());
+            Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.expected(PAGES, 0x40));
+            assertEquals(PAGES, PageMap.present(a, PAGES));
+            MmReport.record("reclaim: MADV_PAGEOUT, memfd (shmem)", reasons, "pass: " + swapped
+                    + " kB to swap, device re-read them");
+        }
+    }
+
+    /**
+     * Reclaim under memory pressure: this JVM in a memory cgroup whose limit ({@code memory.high})
+     * is set below its working set; the kernel's cgroup reclaim picks the mirrored pages (made
+     * cold first, so that they are the ones it finds).
+     */
+    @Test
+    void memcgLimitBelowTheWorkingSetReclaimsMirroredPages() throws Exception {
+        Path g = Machinery.memcg("hmm-reclaim");
+        String pid = Long.toString(ProcessHandle.current().pid());
+        Machinery.write(g.resolve("cgroup.procs"), pid);
+        try (Memory mem = Memory.anonymous(PAGES * 2)) {
+            int n = PAGES * 2;
+            long a = mem.address();
+            Coherence.pattern(a, n, 0x60);
+            mirror.fault(mem, Access.READ);
+            Coherence.assertDeviceMapsAll(mirror, a, n);
+            Sys.madvise(a, n * Coherence.PAGE, Sys.MADV_COLD);
+            Set<Reason> reasons;
+            Set<Integer> out;
+            try (EventWatch w = EventWatch.start(mirror)) {
+                long current = Machinery.readLong(g.resolve("memory.current"));
+                Machinery.write(g.resolve("memory.high"), Long.toString(Math.max(current - n * Coherence.PAGE, 4096)));
+                Machinery.write(g.resolve("memory.high"), "max");
+                w.close();
+                out = swappedPages(a, n);
+                assertTrue(out.size() >= n / 2, "a limit " + n + " pages below the cgroup's usage must reclaim most "
+                        + "of the cold mirrored pages; swapped: " + out.size());
+                Set<Integer> missed = w.uncovered(a, n);
+                missed.retainAll(out);
+                assertEquals(Set.of(), missed, "reclaimed pages without an invalidation (events dropped: "
+                        + w.dropped() + ")");
+                reasons = w.reasons(a, a + n * Coherence.PAGE);
+            }
+            Coherence.assertDeviceDropped(mirror, a, n, out);
+            Coherence.assertDeviceFollows(mirror, a, n, Coherence.expected(n, 0x60));
+            assertEquals(0, PageMap.swapped(a, n));
+            MmReport.record("reclaim: memory cgroup limit", reasons, "pass: " + out.size() + "/" + n
+                    + " swapped, device re-read them");
+        } finally {
+            Machinery.write(Machinery.CGROUP.resolve("cgroup.procs"), pid);
+            Files.deleteIfExists(g);
+        }
+    }
+
+    private static Set<Integer> swappedPages(long a, int n) {
+        PageMap.Entry[] e = PageMap.entries(a, n);
+        return IntStream.range(0, n).filter(i -> e[i].swapped()).boxed().collect(Collectors.toSet());
+    }
+
+    private static Set<Integer> all() {
+        return IntStream.range(0, PAGES).boxed().collect(Collectors.toSet());
+    }
+
+    private static long swapUsedKb() {
+        return Machinery.read(Path.of("/proc/swaps")).lines().skip(1)
+                .mapToLong(l -> Long.parseLong(l.trim().split("\\s+")[3])).sum();
+    }
+}
