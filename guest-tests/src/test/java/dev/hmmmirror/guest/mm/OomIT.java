@@ -65,10 +65,11 @@ class OomIT {
                 Machinery.write(g.resolve("memory.swap.max"), "0");
             }
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            String cmd = "echo $$ > " + g.resolve("cgroup.procs") + " && exec " + java
-                    + " -Xint -Xmx24m -XX:+UseSerialGC -XX:-UsePerfData --enable-native-access=ALL-UNNAMED -cp "
-                    + System.getProperty("java.class.path") + " " + Victim.class.getName();
-            Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true).start();
+            // the shell puts itself into the cgroup, then becomes the JVM: all of its memory is charged there
+            Process p = new ProcessBuilder("sh", "-c", "echo $$ > \"$0\" && exec \"$@\"",
+                    g.resolve("cgroup.procs").toString(), java, "-Xint", "-Xmx24m", "-XX:+UseSerialGC",
+                    "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED", "-cp",
+                    System.getProperty("java.class.path"), Victim.class.getName()).redirectErrorStream(true).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             StringBuilder log = new StringBuilder();
             String line;
