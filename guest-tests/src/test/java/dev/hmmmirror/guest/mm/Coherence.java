@@ -43,16 +43,20 @@ final class Coherence {
 
     /** The device maps every page of the range (after a fault). */
     static void assertDeviceMapsAll(Mirror m, long address, int pages) throws HmmException {
-        assertEquals(pages, m.snapshot(address, pages).count(PageState.DEVICE_READ),
-                "the device must map every page: " + m.snapshot(address, pages));
+        long mapped = m.snapshot(address, pages).count(PageState.DEVICE_READ);
+        if (mapped != pages) {
+            throw new AssertionError("the device must map every page, maps " + mapped + " of " + pages);
+        }
     }
 
     /** The device maps none of the given pages (their mappings were invalidated). */
     static void assertDeviceDropped(Mirror m, long address, int pages, Set<Integer> which) throws HmmException {
         var snap = m.snapshot(address, pages);
         for (int i : which) {
-            assertTrue(!snap.page(i).contains(PageState.DEVICE_READ),
-                    "page " + i + " was moved or reclaimed by the kernel but the device still maps it: " + snap);
+            if (snap.page(i).contains(PageState.DEVICE_READ)) {
+                throw new AssertionError("page " + i + " was moved or reclaimed by the kernel but the device still "
+                        + "maps it: " + snap.page(i));
+            }
         }
     }
 
@@ -66,7 +70,9 @@ final class Coherence {
         m.fault(address, pages, Access.READ);
         List<PageFrame> f = m.pageFrames(address, pages);
         for (int i = 0; i < pages; i++) {
-            assertTrue(f.get(i).coherent(), "page " + i + ": the device maps another page than the CPU: " + f.get(i));
+            if (!f.get(i).coherent()) {
+                throw new AssertionError("page " + i + ": the device maps another page than the CPU: " + f.get(i));
+            }
         }
     }
 
