@@ -79,13 +79,15 @@ class ReclaimIT {
                 assertEquals(Set.of(), w.uncovered(a, PAGES), "pages reclaimed without an invalidation");
                 reasons = w.reasons(a, a + PAGES * Coherence.PAGE);
             }
+            // 7.2 and 6.1 write the unmapped shmem pages to swap at once; 6.12 unmaps them (the
+            // invalidation is what matters to the mirror) and leaves them in the page cache
             long swapped = swapUsedKb() - swapBefore;
-            assertTrue(swapped >= PAGES * 4, "the memfd's pages must be in swap: swap use grew by " + swapped + " kB");
             Coherence.assertDeviceDropped(mirror, a, PAGES, all());
             Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.expected(PAGES, 0x40));
             assertEquals(PAGES, PageMap.present(a, PAGES));
-            MmReport.record("reclaim: MADV_PAGEOUT, memfd (shmem)", reasons, "pass: " + swapped
-                    + " kB to swap, device re-read them");
+            MmReport.record("reclaim: MADV_PAGEOUT, memfd (shmem)", reasons, "pass: unmapped, " + (swapped >= PAGES * 4
+                    ? swapped + " kB to swap" : "kept in the page cache (swap use +" + swapped + " kB)")
+                    + ", device re-read them");
         }
     }
 
