@@ -79,7 +79,7 @@ class ReclaimIT {
                 assertEquals(Set.of(), w.uncovered(a, PAGES), "pages reclaimed without an invalidation");
                 reasons = w.reasons(a, a + PAGES * Coherence.PAGE);
             }
-            // 7.2 and 6.1 write the unmapped shmem pages to swap at once; 6.12 unmaps them (the
+            // 7.2 writes the unmapped shmem pages to swap at once; 6.1 and 6.12 unmap them (the
             // invalidation is what matters to the mirror) and leaves them in the page cache
             long swapped = swapUsedKb() - swapBefore;
             Coherence.assertDeviceDropped(mirror, a, PAGES, all());
