@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 source ci/env.sh
 roots=("$@")
 if ((${#roots[@]} == 0)); then
-  roots=(guest-tests/target/hmm-guest target/hmm-report-built target/hmm-report)
+  roots=(guest-tests/target target)
 fi
 mkdir -p target
 "$JAVA_HOME/bin/java" -cp suite-runner/target/classes dev.hmmmirror.suite.MmEventsTable "${roots[@]}" \
