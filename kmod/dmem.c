@@ -210,7 +210,7 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 		.pgmap_owner = &hmm_mirror_pgmap_owner,
 		.flags = MIGRATE_VMA_SELECT_SYSTEM,
 	};
-	bool exhausted = false;
+	bool exhausted = false, injected = false;
 	unsigned long i;
 	int ret, err = 0;
 
@@ -223,6 +223,12 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 
 		if (!(src[i] & MIGRATE_PFN_MIGRATE) || exhausted)
 			continue;
+		if (hmm_mirror_inject_copy(&mirror->inject))
+			continue;	/* the copy failed: the page stays */
+		if (hmm_mirror_inject_alloc_fails(&mirror->inject)) {
+			injected = true;
+			continue;
+		}
 		dpage = hmm_mirror_dmem_alloc(mirror);
 		if (!dpage) {
 			exhausted = true;
@@ -254,7 +260,7 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 	migrate_vma_finalize(&args);
 	if (err)
 		return err;
-	return exhausted && !*migrated ? -ENOMEM : 0;
+	return (exhausted || injected) && !*migrated ? -ENOMEM : 0;
 }
 
 static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
@@ -287,6 +293,9 @@ static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !hmm_mirror_dmem_is_local(&mirror->mdev->dmem, spage))
 			continue;
+		if (hmm_mirror_inject_copy(&mirror->inject) ||
+		    hmm_mirror_inject_alloc_fails(&mirror->inject))
+			continue;	/* the page stays in device memory */
 		dpage = hmm_mirror_alloc_system_page(vma, start + (i << PAGE_SHIFT));
 		if (!dpage)
 			continue;
@@ -333,8 +342,13 @@ int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 			continue;
 		}
 		any_vma = true;
-		if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
-			ret = -EINVAL;	/* only private anonymous memory moves */
+		/*
+		 * Only private memory moves: in a private file mapping the
+		 * pages the process wrote (its anonymous copies) move, the
+		 * file's own pages stay (migrate_vma_pages() skips them).
+		 */
+		if ((vma->vm_flags & VM_SHARED) || !(vma->vm_flags & VM_READ)) {
+			ret = -EINVAL;
 			break;
 		}
 		next = min3(end, vma->vm_end,
