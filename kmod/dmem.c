@@ -39,16 +39,32 @@ struct hmm_mirror_chunk {
 	struct hmm_mirror_dmem *dmem;
 };
 
-/* Owner of all our device-private pages: any of our devices may map them. */
+/*
+ * Owner of our device-private pages when the devices share one (the
+ * default): any of our devices maps any other's memory in place, as GPUs
+ * on a fast link do. With shared_owner=N each device owns its memory (its
+ * struct hmm_mirror_dmem is the owner), as test_hmm does: another device's
+ * access migrates the page back to system memory.
+ */
 static int hmm_mirror_pgmap_owner;
+
+static bool shared_owner = true;
+module_param(shared_owner, bool, 0444);
+MODULE_PARM_DESC(shared_owner, "devices share one device-memory owner and map each other's memory in place (default Y); N: each device its own owner, a remote access migrates the page back");
 
 static unsigned int dmem_mib = 256;
 module_param(dmem_mib, uint, 0444);
 MODULE_PARM_DESC(dmem_mib, "device-private memory per device in MiB, allocated in 128 MiB chunks (default 256)");
 
-void *hmm_mirror_dmem_owner(void)
+/* The pgmap owner of @dmem's pages: what hmm_range_fault() maps in place. */
+void *hmm_mirror_dmem_owner(struct hmm_mirror_dmem *dmem)
 {
-	return &hmm_mirror_pgmap_owner;
+	return shared_owner ? (void *)&hmm_mirror_pgmap_owner : (void *)dmem;
+}
+
+bool hmm_mirror_dmem_shared_owner(void)
+{
+	return shared_owner;
 }
 
 /* The device memory a device-private page of ours belongs to. */
@@ -120,7 +136,7 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 	chunk->pagemap.range.end = res->end;
 	chunk->pagemap.nr_range = 1;
 	chunk->pagemap.ops = &hmm_mirror_dmem_ops;
-	chunk->pagemap.owner = &hmm_mirror_pgmap_owner;
+	chunk->pagemap.owner = hmm_mirror_dmem_owner(dmem);
 	ptr = memremap_pages(&chunk->pagemap, numa_node_id());
 	if (IS_ERR(ptr)) {
 		release_mem_region(res->start, resource_size(res));
@@ -207,7 +223,7 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 		.dst = dst,
 		.start = start,
 		.end = end,
-		.pgmap_owner = &hmm_mirror_pgmap_owner,
+		.pgmap_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 		.flags = MIGRATE_VMA_SELECT_SYSTEM,
 	};
 	bool exhausted = false, injected = false;
@@ -277,7 +293,7 @@ static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
 		.dst = dst,
 		.start = start,
 		.end = end,
-		.pgmap_owner = &hmm_mirror_pgmap_owner,
+		.pgmap_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 	};
 	unsigned long i;
@@ -383,7 +399,7 @@ static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf)
 		.end = (vmf->address & PAGE_MASK) + PAGE_SIZE,
 		.src = &src,
 		.dst = &dst,
-		.pgmap_owner = &hmm_mirror_pgmap_owner,
+		.pgmap_owner = hmm_mirror_dmem_owner(dmem),
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 		.fault_page = vmf->page,
 	};

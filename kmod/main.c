@@ -47,6 +47,8 @@ static u64 hmm_mirror_caps(void)
 		caps |= HMM_MIRROR_CAP_THP;
 	if (IS_ENABLED(CONFIG_DEVICE_PRIVATE))
 		caps |= HMM_MIRROR_CAP_MIGRATE | HMM_MIRROR_CAP_EXCLUSIVE;
+	if (hmm_mirror_dmem_shared_owner())
+		caps |= HMM_MIRROR_CAP_SHARED_OWNER;
 	return caps;
 }
 

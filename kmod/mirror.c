@@ -272,8 +272,8 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 		.hmm_pfns = pfns,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (write ? HMM_PFN_REQ_WRITE : 0),
-		/* our devices' private pages are mapped, not migrated back */
-		.dev_private_owner = hmm_mirror_dmem_owner(),
+		/* pages of our owner are mapped, not migrated back */
+		.dev_private_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 	};
 	struct hmm_mirror_retry r;
 	unsigned long cow;
@@ -579,7 +579,7 @@ static int hmm_mirror_walk(struct hmm_mirror *mirror, unsigned long start,
 			.end = next,
 			.hmm_pfns = pfns,
 			.default_flags = 0,	/* never fault */
-			.dev_private_owner = hmm_mirror_dmem_owner(),
+			.dev_private_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 		};
 
 		ret = hmm_mirror_range_lock(mirror, &range, true);

@@ -40,12 +40,19 @@
  *	(HMM_MIRROR_IOC_EXCLUSIVE/_ATOMIC_ADD) works on this kernel.
  * Without them (kernels lacking CONFIG_DEVICE_PRIVATE) those commands fail
  * with -EOPNOTSUPP.
+ * HMM_MIRROR_CAP_SHARED_OWNER: the devices share one device-memory owner
+ *	(module parameter shared_owner=Y, the default): a device maps another
+ *	device's memory in place, and its snapshot reports such pages as
+ *	HMM_MIRROR_PAGE_KIND_REMOTE. Without it each device owns its memory:
+ *	another device's snapshot does not see such pages, and its access
+ *	migrates them back to system memory first.
  */
 #define HMM_MIRROR_CAP_MIRROR		(1ULL << 0)
 #define HMM_MIRROR_CAP_DEVICE_PRIVATE	(1ULL << 1)
 #define HMM_MIRROR_CAP_THP		(1ULL << 2)
 #define HMM_MIRROR_CAP_MIGRATE		(1ULL << 3)
 #define HMM_MIRROR_CAP_EXCLUSIVE	(1ULL << 4)
+#define HMM_MIRROR_CAP_SHARED_OWNER	(1ULL << 5)
 
 /**
  * struct hmm_mirror_version - HMM_MIRROR_IOC_VERSION argument
@@ -340,7 +347,8 @@ struct hmm_mirror_event {
  * mapping the pages the process wrote move and the file's pages are
  * skipped; a range that is not mapped gets -EFAULT. TO_SYS moves pages
  * of this device back to system memory. The CPU touching a page in device
- * memory migrates it back as well, and closing the mirror (or unloading the module) evicts all of its pages.
+ * memory migrates it back as well, and closing the mirror (or unloading
+ * the module) evicts all of its pages.
  * -EOPNOTSUPP without HMM_MIRROR_CAP_MIGRATE; -ENOMEM when device memory
  * is exhausted before any page moved.
  */

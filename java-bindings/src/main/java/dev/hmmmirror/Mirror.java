@@ -268,7 +268,7 @@ public final class Mirror implements AutoCloseable {
      * back. Never-touched pages move as zero pages; holes between mappings are skipped.
      *
      * @throws MissingCapabilityException on a kernel without {@code CONFIG_DEVICE_PRIVATE}
-     * @throws HmmException {@link Errno#EINVAL} for a shared or file-backed mapping in the range,
+     * @throws HmmException {@link Errno#EINVAL} for a shared or PROT_NONE mapping in the range,
      *                      {@link Errno#EFAULT} when nothing in the range is mapped
      */
     public Migration migrateToDevice(long address, long pages) throws HmmException {

@@ -164,10 +164,10 @@ class MirrorAccessIT {
     void repeatedReadsOfFreshMemorySeeEachTimesData() throws Exception {
         for (int round = 0; round < 10; round++) {
             try (Memory mem = Memory.anonymous(256)) {
-                byte[] data = pattern(256, round);
+                byte[] data = Bytes.pattern(256, round);
                 mem.write(0, data);
                 Counters before = mirror.counters();
-                assertArrayEquals(data, mirror.read(mem.address(), 256), "round " + round);
+                Bytes.assertSame(data, mirror.read(mem.address(), 256), "round " + round);
                 assertEquals(256, mirror.counters().pagesFaulted() - before.pagesFaulted(), "round " + round);
             }
         }

@@ -296,6 +296,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_CAP_EXCLUSIVE() {
         return HMM_MIRROR_CAP_EXCLUSIVE;
     }
+    private static final long HMM_MIRROR_CAP_SHARED_OWNER = 32L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_CAP_SHARED_OWNER 32
+     * }
+     */
+    public static long HMM_MIRROR_CAP_SHARED_OWNER() {
+        return HMM_MIRROR_CAP_SHARED_OWNER;
+    }
     private static final long HMM_MIRROR_MAX_PAGES = 262144L;
     /**
      * {@snippet lang=c :
