@@ -107,6 +107,12 @@ public final class GuestExtension implements InvocationInterceptor {
             context.publishReportEntry(Map.of(CONSOLE_LINES, firstLine + "-" + session.console().lineCount(),
                     KERNEL_RELEASE, session.image().kernelRelease()));
         }
+        if (r.status() != GuestResult.Status.FAILED && !r.output().isBlank()) {
+            // the test's own output, into the host's test report (Surefire/Failsafe keep a test's stdout);
+            // a failure carries it in its context instead
+            System.out.print(r.output().endsWith("\n") ? r.output() : r.output() + "\n");
+            System.out.flush();
+        }
         List<KernelSplat> splats = session.newSplats();
         Throwable failure = switch (r.status()) {
             case PASSED -> null;

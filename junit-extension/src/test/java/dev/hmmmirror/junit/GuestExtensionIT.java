@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.apache.commons.io.output.TeeOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.platform.engine.TestExecutionResult;
@@ -23,11 +27,20 @@ import org.opentest4j.AssertionFailedError;
  */
 class GuestExtensionIT {
     static EngineExecutionResults results;
+    static String hostOutput;
 
     @BeforeAll
     static void runSamples() {
-        results = EngineTestKit.engine("junit-jupiter").selectors(selectClass(SampleGuestCases.class))
-                .configurationParameter("hmm.run.dir", "target/hmm-guest-extension").execute();
+        PrintStream out = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(new TeeOutputStream(out, captured), true, StandardCharsets.UTF_8));
+        try {
+            results = EngineTestKit.engine("junit-jupiter").selectors(selectClass(SampleGuestCases.class))
+                    .configurationParameter("hmm.run.dir", "target/hmm-guest-extension").execute();
+        } finally {
+            System.setOut(out);
+        }
+        hostOutput = captured.toString(StandardCharsets.UTF_8);
     }
 
     private static Map<String, Event> finished() {
@@ -45,6 +58,12 @@ class GuestExtensionIT {
     void aPassingGuestTestPassesOnTheHost() {
         assertEquals(TestExecutionResult.Status.SUCCESSFUL, result("passes").getStatus(),
                 () -> String.valueOf(result("passes").getThrowable().orElse(null)));
+    }
+
+    @Test
+    void whatAPassingGuestTestPrintsReachesTheHostsOutput() {
+        // Surefire/Failsafe keep a test's stdout in its report
+        assertTrue(hostOutput.contains("output printed by a passing guest test"), hostOutput);
     }
 
     @Test

@@ -24,6 +24,7 @@ class SampleGuestCases {
 
     @Test
     void passes() {
+        System.out.println("output printed by a passing guest test");
         assertTrue(setUpInGuest);
         assertTrue(System.getProperty("os.version").contains("amd64"), System.getProperty("os.version"));
     }

@@ -1,10 +1,8 @@
 package dev.hmmmirror.vm.build;
 
-import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Exec;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
-import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.ImageCache;
@@ -21,25 +19,18 @@ import java.util.stream.Stream;
 import org.apache.commons.io.file.PathUtils;
 
 /**
- * Builds {@code hmm_mirror.ko} from the project's {@code kmod/} and {@code native-headers/} against
+ * Builds {@code hmm_mirror.ko} from {@code kmod/} and {@code native-headers/} ({@link ModuleSources}) against
  * a guest image's kernel headers, inside the kernel root (a chroot, or the container runner's
  * container, whose image is that root), so that the module is built by the gcc the kernel was
  * built with. Builds are cached by source content and kernel, whichever toolchain built them.
  */
 public final class ModuleBuild {
     private final ImageCache cache;
-    private final Path projectRoot;
+    private final Path sources;
 
-    public ModuleBuild(ImageCache cache, Path projectRoot) {
+    public ModuleBuild(ImageCache cache, Path sources) {
         this.cache = cache;
-        this.projectRoot = projectRoot;
-    }
-
-    /** The project root of {@code settings}, or a setup failure that says how to name it. */
-    public static Path projectRoot(Settings settings) {
-        return settings.projectRoot().orElseThrow(() -> new SetupException("cannot find the hmm-mirror project "
-                + "(kmod/ and native-headers/): run from the project directory or pass -Dhmm.root=/path/to/hmm-mirror "
-                + "(HMM_ROOT)"));
+        this.sources = sources;
     }
 
     /** Builds (or reuses) the module for {@code image} with {@code toolchain}; returns the path of the .ko. */
@@ -51,8 +42,8 @@ public final class ModuleBuild {
             try {
                 Files.createDirectories(work.resolve("kmod"));
                 Files.createDirectories(work.resolve("native-headers"));
-                PathUtils.copyDirectory(projectRoot.resolve("kmod"), work.resolve("kmod"));
-                PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
+                PathUtils.copyDirectory(sources.resolve("kmod"), work.resolve("kmod"));
+                PathUtils.copyDirectory(sources.resolve("native-headers"), work.resolve("native-headers"));
                 toolchain.run(dir.resolve("build.log"), 900, "make -C " + image.kbuild() + " M="
                         + toolchain.path(work.resolve("kmod")) + " W=1 modules");
                 Files.copy(work.resolve("kmod/hmm_mirror.ko"), dir.resolve("hmm_mirror.ko"));
@@ -79,7 +70,7 @@ public final class ModuleBuild {
         Path entry = cache.ensure("prog-" + image.kernelRelease(), key, name + " for " + image.kernelRelease(), dir -> {
             Path work = toolchain.scratch("hmm-prog-" + ProcessHandle.current().pid() + "-" + key);
             try {
-                PathUtils.copyDirectory(projectRoot.resolve("native-headers"), work.resolve("native-headers"));
+                PathUtils.copyDirectory(sources.resolve("native-headers"), work.resolve("native-headers"));
                 Files.write(work.resolve(name + ".c"), source);
                 String in = toolchain.path(work);
                 toolchain.run(dir.resolve("build.log"), 300,
@@ -98,10 +89,10 @@ public final class ModuleBuild {
     private String sourceHash(String... extra) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (String dir : List.of("kmod", "native-headers")) {
-                try (Stream<Path> files = Files.walk(projectRoot.resolve(dir))) {
+            for (String dir : ModuleSources.folders()) {
+                try (Stream<Path> files = Files.walk(sources.resolve(dir))) {
                     for (Path f : files.filter(Files::isRegularFile).filter(ModuleBuild::isSource).sorted().toList()) {
-                        md.update(projectRoot.relativize(f).toString().getBytes());
+                        md.update(sources.relativize(f).toString().getBytes());
                         md.update(Files.readAllBytes(f));
                     }
                 }

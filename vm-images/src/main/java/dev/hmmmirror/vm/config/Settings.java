@@ -101,16 +101,14 @@ public final class Settings {
         return or(Setting.ACCEL, "auto");
     }
 
-    /** The project root holding {@code kmod/} and {@code native-headers/}, when one can be found. */
+    /**
+     * The checkout named by {@code hmm.root} ({@code HMM_ROOT}) when it holds {@code kmod/}; empty
+     * otherwise (the harness then builds the module from the sources its artifact ships).
+     */
     public Optional<Path> projectRoot() {
         String p = values.get(Setting.ROOT);
-        if (p != null && Files.isDirectory(Path.of(p, "kmod"))) {
+        if (p != null && Files.isDirectory(Path.of(p, "kmod")) && Files.isDirectory(Path.of(p, "native-headers"))) {
             return Optional.of(Path.of(p).toAbsolutePath().normalize());
-        }
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.isDirectory(d.resolve("kmod")) && Files.isDirectory(d.resolve("native-headers"))) {
-                return Optional.of(d);
-            }
         }
         return Optional.empty();
     }

@@ -9,6 +9,7 @@ import dev.hmmmirror.vm.boot.GuestFailure;
 import dev.hmmmirror.vm.boot.GuestVm;
 import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.build.ModuleBuild;
+import dev.hmmmirror.vm.build.ModuleSources;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Prerequisites;
@@ -182,7 +183,7 @@ public final class GuestSession implements AutoCloseable {
     private static GuestSession boot(Spec spec, ImageCache cache, GuestImage image, GuestRunner runner, Path runDir,
             long t0, Accelerator.Choice accel) {
         Settings settings = spec.settings();
-        ModuleBuild builds = new ModuleBuild(cache, ModuleBuild.projectRoot(settings));
+        ModuleBuild builds = new ModuleBuild(cache, ModuleSources.resolve(settings, runDir.resolve("module-source")));
         Path ko = builds.build(image, runner.toolchain(image));
         Map<String, Path> programs = new LinkedHashMap<>();
         spec.programs().forEach((name, src) -> programs.put(name, builds.buildProgram(image, runner.toolchain(image),
