@@ -27,6 +27,8 @@ public final class GuestAgent {
     private final PrintStream protocol;
     private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
     private TestRunner tests;
+    /** Running STREAM requests by id (their pump threads remove them). */
+    private final java.util.Map<String, Process> streams = new java.util.concurrent.ConcurrentHashMap<>();
 
     private GuestAgent(PrintStream protocol) {
         this.protocol = protocol;
@@ -62,6 +64,9 @@ public final class GuestAgent {
                 case Protocol.RUN -> answer(w[1], runTest(Protocol.text(w[2])));
                 case Protocol.EXEC -> answer(w[1], exec(Protocol.text(w[2])));
                 case Protocol.MAIN -> answer(w[1], runMain(Protocol.text(w[2])));
+                case Protocol.STREAM -> stream(w[1], Protocol.text(w[2]));
+                case Protocol.IN -> input(w[1], Protocol.bytes(w[2]));
+                case Protocol.EOF -> endOfInput(w[1]);
                 default -> answer(w.length > 1 ? w[1] : "0", new GuestResult(GuestResult.Status.NOT_FOUND, 0,
                         "unknown request " + w[0], "", new byte[0], "", ""));
             }
@@ -110,6 +115,61 @@ public final class GuestAgent {
         }
     }
 
+    /**
+     * Starts {@code command} and returns at once, so that this loop goes on reading its input (IN,
+     * EOF); a pump thread sends its output as OUT lines and, when it exits, the RESULT.
+     */
+    private void stream(String id, String command) {
+        long t0 = System.nanoTime();
+        Process p;
+        try {
+            p = new ProcessBuilder("sh", "-c", command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            answer(id, new GuestResult(GuestResult.Status.FAILED, 0, e.toString(), trace(e), new byte[0], "", ""));
+            return;
+        }
+        streams.put(id, p);
+        Thread.ofPlatform().daemon().name("hmm-stream-" + id).start(() -> {
+            byte[] buf = new byte[8192];
+            int rc = -1;
+            try (var out = p.getInputStream()) {
+                for (int n; (n = out.read(buf)) > 0; ) {
+                    protocol.println(Protocol.line(Protocol.OUT, id, Protocol.b64(java.util.Arrays.copyOf(buf, n))));
+                }
+                rc = p.waitFor();
+            } catch (IOException | InterruptedException e) {
+                p.destroyForcibly();
+            } finally {
+                streams.remove(id);
+            }
+            answer(id, new GuestResult(rc == 0 ? GuestResult.Status.PASSED : GuestResult.Status.FAILED,
+                    (System.nanoTime() - t0) / 1_000_000, Protocol.EXIT + rc, "", new byte[0], "", ""));
+        });
+    }
+
+    private void input(String id, byte[] bytes) {
+        Process p = streams.get(id);
+        if (p != null) {
+            try {
+                p.getOutputStream().write(bytes);
+                p.getOutputStream().flush();
+            } catch (IOException e) {
+                // the command closed its input or exited: drop what it will never read
+            }
+        }
+    }
+
+    private void endOfInput(String id) {
+        Process p = streams.get(id);
+        if (p != null) {
+            try {
+                p.getOutputStream().close();
+            } catch (IOException e) {
+                // already closed
+            }
+        }
+    }
+
     private static GuestResult exec(String command) {
         long t0 = System.nanoTime();
         try {
@@ -119,7 +179,7 @@ public final class GuestAgent {
             int rc = p.waitFor();
             long ms = (System.nanoTime() - t0) / 1_000_000;
             return new GuestResult(rc == 0 ? GuestResult.Status.PASSED : GuestResult.Status.FAILED, ms,
-                    "exit " + rc, "", new byte[0], out, "");
+                    Protocol.EXIT + rc, "", new byte[0], out, "");
         } catch (IOException | InterruptedException e) {
             return new GuestResult(GuestResult.Status.FAILED, 0, e.toString(), trace(e), new byte[0], "", "");
         }

@@ -143,7 +143,7 @@ public final class HmmVm {
         return args[i];
     }
 
-    private static int suite(Settings settings, List<KernelProfile> profiles) {
+    public static int suite(Settings settings, List<KernelProfile> profiles) {
         Path reports = settings.reportDir();
         List<KernelRun> runs = new ArrayList<>();
         for (KernelProfile p : profiles) {
@@ -158,7 +158,7 @@ public final class HmmVm {
         return code;
     }
 
-    private static int images(Settings settings, List<KernelProfile> profiles) {
+    public static int images(Settings settings, List<KernelProfile> profiles) {
         GuestImages images = new GuestImages(ImageCache.of(settings), settings);
         for (KernelProfile p : profiles) {
             GuestImage image = images.ensure(p);
@@ -167,13 +167,13 @@ public final class HmmVm {
         return 0;
     }
 
-    /** A session for the guest programs: this JVM's classpath, the C benchmark, no hooks. */
-    private static GuestSession.Spec programs(Settings settings, KernelProfile profile) {
+    /** A session for the guest programs: this JVM's classpath, the C benchmark, no hooks (also the hmm CLI's run and shell). */
+    public static GuestSession.Spec programs(Settings settings, KernelProfile profile) {
         return new GuestSession.Spec(settings, profile, GuestClasspath.current(),
                 Map.of(MirrorBench.C_PROGRAM, MirrorBench.cSource()), List.of());
     }
 
-    private static int demo(Settings settings, KernelProfile profile) throws InterruptedException {
+    public static int demo(Settings settings, KernelProfile profile) throws InterruptedException {
         try (GuestSession s = GuestSession.start(programs(settings, profile))) {
             GuestResult r = s.runMain(DeviceDemo.class.getName());
             System.out.print(r.output());
@@ -192,7 +192,7 @@ public final class HmmVm {
         }
     }
 
-    private static int bench(Settings settings, KernelProfile profile) throws InterruptedException {
+    public static int bench(Settings settings, KernelProfile profile) throws InterruptedException {
         long t0 = System.nanoTime();
         ImageCache cache = ImageCache.of(settings);
         GuestImage image = new GuestImages(cache, settings).ensure(profile);
@@ -237,7 +237,7 @@ public final class HmmVm {
         return ok ? 0 : 1;
     }
 
-    private static int benchMain(Settings settings, KernelProfile profile, String mainClass) throws InterruptedException {
+    public static int benchMain(Settings settings, KernelProfile profile, String mainClass) throws InterruptedException {
         try (GuestSession s = GuestSession.start(programs(settings, profile))) {
             GuestResult r = s.runMain(mainClass);
             System.out.print(r.output());

@@ -11,9 +11,13 @@ import java.util.Base64;
  * host  -> guest   RUN  &lt;id&gt; &lt;b64 unique id of a JUnit test&gt;
  *                  EXEC &lt;id&gt; &lt;b64 shell command&gt;
  *                  MAIN &lt;id&gt; &lt;b64 class name&gt;
+ *                  STREAM &lt;id&gt; &lt;b64 shell command&gt;   (output streamed back as OUT, stdin from IN/EOF)
+ *                  IN   &lt;id&gt; &lt;b64 bytes&gt;          (standard input of a STREAM request)
+ *                  EOF  &lt;id&gt;                      (end of that input)
  *                  QUIT
  * guest -> host    HELLO &lt;b64 text&gt;             (agent ready)
- *                  RESULT &lt;id&gt; &lt;b64 GuestResult&gt;
+ *                  OUT &lt;id&gt; &lt;b64 bytes&gt;           (output of a running STREAM request)
+ *                  RESULT &lt;id&gt; &lt;b64 GuestResult&gt;   (a STREAM's message: "exit N")
  * </pre>
  */
 public final class Protocol {
@@ -26,6 +30,17 @@ public final class Protocol {
     public static final String EXEC = "EXEC";
     /** host -> guest: run this class's {@code main}. */
     public static final String MAIN = "MAIN";
+    /** host -> guest: run this shell command, streaming its output (OUT) and feeding its input (IN, EOF). */
+    public static final String STREAM = "STREAM";
+    /** host -> guest: bytes for the standard input of a running STREAM request. */
+    public static final String IN = "IN";
+    /** host -> guest: the end of a running STREAM request's standard input. */
+    public static final String EOF = "EOF";
+    /** guest -> host: output (stdout and stderr) of a running STREAM request. */
+    public static final String OUT = "OUT";
+    /** The message of a STREAM request's result: this prefix and the command's exit code. */
+    public static final String EXIT = "exit ";
+
     /** host -> guest: stop (the guest then unloads the module and powers off). */
     public static final String QUIT = "QUIT";
     /** guest -> host: the agent is ready. */
@@ -58,6 +73,18 @@ public final class Protocol {
     /** Decodes base64. */
     public static byte[] bytes(String b64) {
         return Base64.getDecoder().decode(b64);
+    }
+
+    /** The exit code in a STREAM or EXEC result's message ({@value #EXIT}N), or -1. */
+    public static int exitCode(String message) {
+        if (message != null && message.startsWith(EXIT)) {
+            try {
+                return Integer.parseInt(message.substring(EXIT.length()).strip());
+            } catch (NumberFormatException e) {
+                return -1;
+            }
+        }
+        return -1;
     }
 
     /** A protocol line from its words. */

@@ -7,6 +7,7 @@ import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.image.GuestImage;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
@@ -24,6 +25,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * One QEMU guest: a profile's kernel and initramfs, the userland over 9p, the host share
@@ -47,9 +49,16 @@ public final class GuestVm implements AutoCloseable {
      * @param cmdline     extra kernel command line
      * @param echo        copy the console to stderr as it arrives
      * @param accel       KVM or TCG ({@link Accelerator})
+     * @param workShare   a host directory shared writable (tag {@code work}; the guest mounts it at the same path), or null
      */
     public record Spec(GuestImage image, Path hostShare, Path outShare, Path consoleLog, boolean bare, int memoryMiB,
-            String cmdline, boolean echo, Accelerator.Choice accel) {}
+            String cmdline, boolean echo, Accelerator.Choice accel, Path workShare) {
+        /** Without a work share. */
+        public Spec(GuestImage image, Path hostShare, Path outShare, Path consoleLog, boolean bare, int memoryMiB,
+                String cmdline, boolean echo, Accelerator.Choice accel) {
+            this(image, hostShare, outShare, consoleLog, bare, memoryMiB, cmdline, echo, accel, null);
+        }
+    }
 
     /** Under KVM a kernel prints within a second; silence this long means this KVM cannot run it. */
     static final long KVM_SILENCE_SECONDS = 15;
@@ -115,6 +124,9 @@ public final class GuestVm implements AutoCloseable {
         share(cmd, "modules", spec.image().modulesDir(), true);
         share(cmd, "host", spec.hostShare(), true);
         share(cmd, "out", spec.outShare(), false);
+        if (spec.workShare() != null) {
+            share(cmd, "work", spec.workShare(), false);
+        }
         long t0 = System.nanoTime();
         try {
             Files.writeString(spec.consoleLog().resolveSibling("qemu-command.txt"), String.join(" ", cmd) + "\n");
@@ -220,7 +232,7 @@ public final class GuestVm implements AutoCloseable {
         }
     }
 
-    private String[] poll(long deadline, String want) throws InterruptedException {
+    private String[] poll(long deadline, String... want) throws InterruptedException {
         while (true) {
             long left = deadline - System.nanoTime();
             String[] w = left > 0 ? replies.poll(Math.min(left, 200_000_000L), TimeUnit.NANOSECONDS) : null;
@@ -238,8 +250,10 @@ public final class GuestVm implements AutoCloseable {
                 qemu.waitFor(5, TimeUnit.SECONDS);
                 throw failure("the guest agent went away (guest crashed or powered off)");
             }
-            if (w[0].equals(want)) {
-                return w;
+            for (String v : want) {
+                if (w[0].equals(v)) {
+                    return w;
+                }
             }
         }
     }
@@ -250,17 +264,63 @@ public final class GuestVm implements AutoCloseable {
             throw new IllegalStateException("the guest agent is not connected");
         }
         String id = String.valueOf(nextId++);
-        try {
-            toAgent.write((Protocol.line(verb, id, Protocol.b64(argument)) + "\n").getBytes(StandardCharsets.UTF_8));
-            toAgent.flush();
-        } catch (IOException e) {
-            throw failure("cannot send to the guest agent: " + e.getMessage());
-        }
+        send(Protocol.line(verb, id, Protocol.b64(argument)));
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             String[] w = poll(deadline, Protocol.RESULT);
             if (w.length >= 3 && w[1].equals(id)) {
                 return GuestResult.decode(Protocol.bytes(w[2]));
+            }
+        }
+    }
+
+    /**
+     * Runs a shell command in the guest ({@code STREAM}): its output (stdout and stderr) goes to
+     * {@code output} as it arrives, {@code input} (when not null) is read on a daemon thread and
+     * becomes its standard input; returns its result (message {@code exit N}).
+     */
+    public synchronized GuestResult stream(String command, Consumer<byte[]> output, InputStream input, Duration timeout)
+            throws InterruptedException {
+        if (agent == null) {
+            throw new IllegalStateException("the guest agent is not connected");
+        }
+        String id = String.valueOf(nextId++);
+        send(Protocol.line(Protocol.STREAM, id, Protocol.b64(command)));
+        if (input == null) {
+            send(Protocol.line(Protocol.EOF, id));
+        } else {
+            Thread.ofPlatform().daemon().name("hmm-stdin-" + id).start(() -> {
+                byte[] buf = new byte[4096];
+                try {
+                    for (int n; (n = input.read(buf)) > 0; ) {
+                        send(Protocol.line(Protocol.IN, id, Protocol.b64(java.util.Arrays.copyOf(buf, n))));
+                    }
+                    send(Protocol.line(Protocol.EOF, id));
+                } catch (IOException | GuestFailure e) {
+                    // the host's input or the channel went away: the command keeps what it got
+                }
+            });
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            String[] w = poll(deadline, Protocol.OUT, Protocol.RESULT);
+            if (w.length >= 3 && w[1].equals(id)) {
+                if (w[0].equals(Protocol.OUT)) {
+                    output.accept(Protocol.bytes(w[2]));
+                } else {
+                    return GuestResult.decode(Protocol.bytes(w[2]));
+                }
+            }
+        }
+    }
+
+    private void send(String line) {
+        synchronized (replies) { // one writer at a time: a request and a stream's input pump
+            try {
+                toAgent.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                toAgent.flush();
+            } catch (IOException e) {
+                throw failure("cannot send to the guest agent: " + e.getMessage());
             }
         }
     }

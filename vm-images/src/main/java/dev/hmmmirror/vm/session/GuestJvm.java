@@ -25,6 +25,12 @@ final class GuestJvm {
                 "-Dhmm.kernel=" + settings.kernel());
     }
 
+    /** Flags of a user's Java program in the guest (its own JVM, not the agent). */
+    static List<String> programFlags() {
+        return List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData",
+                "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp");
+    }
+
     /** The shell line that starts the agent from the staged jars. */
     static String command(List<String> jars, Settings settings, boolean aot) {
         return "exec " + JAVA + " " + String.join(" ", flags(settings))

@@ -89,11 +89,24 @@ public final class GuestSession implements AutoCloseable {
      * @param classpath the host classpath to take the guest's part of ({@link GuestClasspath#forGuest})
      * @param programs  static C programs built for the guest and staged at {@code /hmm/host/<name>}
      * @param hooks     work done in the guest before it powers off
+     * @param workDir   a host directory the guest mounts read-write at the same path, or null
      */
     public record Spec(Settings settings, KernelProfile profile, List<Path> classpath, Map<String, byte[]> programs,
-            List<SessionHook<?>> hooks) {
+            List<SessionHook<?>> hooks, Path workDir) {
         public Spec {
             settings = settings.with(Setting.KERNEL, profile.name()); // one name for the kernel, whoever asks
+            workDir = workDir == null ? null : workDir.toAbsolutePath().normalize();
+        }
+
+        /** Without a work directory. */
+        public Spec(Settings settings, KernelProfile profile, List<Path> classpath, Map<String, byte[]> programs,
+                List<SessionHook<?>> hooks) {
+            this(settings, profile, classpath, programs, hooks, null);
+        }
+
+        /** The same, with {@code dir} mounted read-write in the guest at its host path. */
+        public Spec withWorkDir(Path dir) {
+            return new Spec(settings, profile, classpath, programs, hooks, dir);
         }
 
         /** The tests' usual session: this JVM's classpath, no extra programs. */
@@ -113,6 +126,14 @@ public final class GuestSession implements AutoCloseable {
         this.runDir = runDir;
         this.timings = timings;
         this.accel = accel;
+    }
+
+    /** The guest's java launcher (a user program started with it sees {@code /dev/hmm_mirrorN}). */
+    public static final String GUEST_JAVA = GuestJvm.JAVA;
+
+    /** JVM flags for a user's Java program in the guest ({@code hmm run --java}): native access, the guest's mode. */
+    public static List<String> programJvmFlags() {
+        return GuestJvm.programFlags();
     }
 
     /** Timeout of one request: {@code hmm.test.timeout} seconds, default 600 under TCG, 120 with KVM. */
@@ -200,6 +221,9 @@ public final class GuestSession implements AutoCloseable {
                 Files.copy(p.getValue(), stage.resolve(p.getKey()), StandardCopyOption.COPY_ATTRIBUTES);
             }
             Files.writeString(stage.resolve("module-params"), settings.moduleParams() + "\n");
+            if (spec.workDir() != null) {
+                Files.writeString(stage.resolve("work-dir"), spec.workDir() + "\n"); // guest-init.sh mounts it there
+            }
             Scripts.install("guest-init.sh", stage);
             if (Files.isRegularFile(image.config())) {
                 Files.copy(image.config(), stage.resolve("kernel.config")); // what tests expect of this kernel
@@ -222,7 +246,7 @@ public final class GuestSession implements AutoCloseable {
         Progress.say("boot %s: kernel %s, %s, %s, console %s", spec.profile().name(), image.kernelRelease(),
                 accel.describe(), runner.describe(), runDir.resolve("console.log"));
         GuestVm vm = GuestVm.start(new GuestVm.Spec(image, stage, runDir.resolve("out"), runDir.resolve("console.log"),
-                false, 2048, settings.cmdline(), settings.verbose(), accel), runner);
+                false, 2048, settings.cmdline(), settings.verbose(), accel, spec.workDir()), runner);
         try {
             vm.awaitAgent(bootTimeout(settings, accel));
             double init = vm.console().markers().stream().filter(m -> m.text().startsWith(Markers.INIT)).findFirst()
@@ -307,6 +331,16 @@ public final class GuestSession implements AutoCloseable {
     /** Runs a shell command in the guest. */
     public GuestResult exec(String command, Duration timeout) throws InterruptedException {
         return vm.request(Protocol.EXEC, command, timeout);
+    }
+
+    /**
+     * Runs a shell command in the guest with its output streamed to {@code output} and {@code input}
+     * (or nothing, when null) as its standard input; the result's message is {@code exit N}
+     * ({@link dev.hmmmirror.agent.protocol.Protocol#exitCode}).
+     */
+    public GuestResult stream(String command, java.util.function.Consumer<byte[]> output, java.io.InputStream input,
+            Duration timeout) throws InterruptedException {
+        return vm.stream(command, output, input, timeout);
     }
 
     /** Runs {@code className.main(new String[0])} in the guest JVM. */

@@ -14,6 +14,12 @@ if [ -f /hmm/host/hmm_mirror.ko ]; then
   insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)
   echo "@@HMM MODULE rc=$? uptime=$(up)"
 fi
+if [ -f /hmm/host/work-dir ]; then
+  # the host directory of `hmm run` / `hmm shell`, read-write at its host path
+  work=$(cat /hmm/host/work-dir)
+  mkdir -p "$work"
+  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,rw work "$work" || echo "@@HMM FAIL mount work $work"
+fi
 stty -F /dev/ttyS1 raw -echo -onlcr 115200
 sh /hmm/host/run-agent.sh < /dev/ttyS1 > /dev/ttyS1
 rc=$?

@@ -1,0 +1,30 @@
+package dev.hmmmirror.tool;
+
+import dev.hmmmirror.cli.HmmVm;
+import dev.hmmmirror.vm.config.Setting;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code hmm matrix}: the guest suite on several kernels, one table. */
+@Command(name = "matrix", mixinStandardHelpOptions = true,
+        description = {"Run the guest suite on several kernels (each --kernel / --kernel-tree; default the three "
+                + "stock kernels): one kernel x test table with totals, and the reports of hmm suite. Exit codes "
+                + "as hmm suite (the worst of the kernels)."})
+final class Matrix implements Callable<Integer> {
+    @Mixin
+    GuestOptions guest;
+
+    @Option(names = "--no-kselftest", description = "do not run the kernel's own hmm selftests")
+    boolean noKselftest;
+
+    @Override
+    public Integer call() {
+        var settings = guest.settings();
+        if (noKselftest) {
+            settings = settings.with(Setting.KSELFTEST, "false");
+        }
+        return Guarded.call(settings, s -> HmmVm.suite(s, Suite.matrix(guest, s)));
+    }
+}
