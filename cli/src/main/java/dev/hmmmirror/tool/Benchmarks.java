@@ -10,8 +10,8 @@ final class Benchmarks {
     private Benchmarks() {}
 
     @Command(name = "bench", mixinStandardHelpOptions = true,
-            description = "Boot benchmark: image, bare boot to /init, then two sessions (plain guest JVM, AOT "
-                    + "cache) to /init, guest JVM ready and first result, side by side.")
+            description = {"Boot-time benchmark.", "Image, bare boot to /init, then two sessions (plain guest JVM, AOT "
+                    + "cache) to /init, guest JVM ready and first result, side by side."})
     static final class Boot implements Callable<Integer> {
         @Mixin
         GuestOptions guest;
@@ -24,8 +24,9 @@ final class Benchmarks {
     }
 
     @Command(name = "bench-mirror", mixinStandardHelpOptions = true,
-            description = "Java/C benchmark: HMM_MIRROR_IOC_FAULT + READ of the same range from a C program and "
-                    + "through Mirror, interleaved, medians with min-max.")
+            description = {"Java/C benchmark of fault + read.",
+                "HMM_MIRROR_IOC_FAULT + READ of the same range from a C program and "
+                    + "through Mirror, interleaved, medians with min-max."})
     static final class MirrorBench implements Callable<Integer> {
         @Mixin
         GuestOptions guest;
@@ -39,7 +40,8 @@ final class Benchmarks {
     }
 
     @Command(name = "bench-migrate", mixinStandardHelpOptions = true,
-            description = "Migration throughput to device memory and back (MiB/s) for several range sizes.")
+            description = {"Migration throughput benchmark.", "Migration to device memory and back (MiB/s) for several "
+                    + "range sizes."})
     static final class MigrationBench implements Callable<Integer> {
         @Mixin
         GuestOptions guest;

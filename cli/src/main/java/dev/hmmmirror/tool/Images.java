@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 
 /** {@code hmm images}: build or check cached guest images, without booting. */
 @Command(name = "images", mixinStandardHelpOptions = true,
-        description = {"Build (or find in the cache) the guest images of the kernels named (default: the "
+        description = {"Build or check the cached guest images.",
+            "Build (or find in the cache) the guest images of the kernels named (default: the "
                 + "hmm.kernel setting; --all: the three stock kernels), without booting. A built-* profile "
                 + "compiles its kernel the first time (~15 min)."})
 final class Images implements Callable<Integer> {

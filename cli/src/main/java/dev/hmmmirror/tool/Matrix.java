@@ -2,6 +2,7 @@ package dev.hmmmirror.tool;
 
 import dev.hmmmirror.cli.HmmVm;
 import dev.hmmmirror.vm.config.Setting;
+import dev.hmmmirror.vm.image.KernelProfile;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Option;
 
 /** {@code hmm matrix}: the guest suite on several kernels, one table. */
 @Command(name = "matrix", mixinStandardHelpOptions = true,
-        description = {"Run the guest suite on several kernels (each --kernel / --kernel-tree; default the three "
+        description = {"The guest suite on several kernels, one table.",
+            "Run the guest suite on several kernels (each --kernel / --kernel-tree; default the three "
                 + "stock kernels): one kernel x test table with totals, and the reports of hmm suite. Exit codes "
                 + "as hmm suite (the worst of the kernels)."})
 final class Matrix implements Callable<Integer> {
@@ -19,12 +21,15 @@ final class Matrix implements Callable<Integer> {
     @Option(names = "--no-kselftest", description = "do not run the kernel's own hmm selftests")
     boolean noKselftest;
 
+    @Option(names = "--all", description = "the three stock kernels (also the default when no kernel is named)")
+    boolean all;
+
     @Override
     public Integer call() {
         var settings = guest.settings();
         if (noKselftest) {
             settings = settings.with(Setting.KSELFTEST, "false");
         }
-        return Guarded.call(settings, s -> HmmVm.suite(s, Suite.matrix(guest, s)));
+        return Guarded.call(settings, s -> HmmVm.suite(s, all ? KernelProfile.stock() : Suite.matrix(guest, s)));
     }
 }

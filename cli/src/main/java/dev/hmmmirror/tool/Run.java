@@ -21,7 +21,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code hmm run}: a command, or a Java program with our API on its classpath, in a guest. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Boot a kernel, load hmm_mirror.ko and run a command in the guest, as root, in a host "
+        description = {"Run a command or a Java program in a guest.",
+            "Boot a kernel, load hmm_mirror.ko and run a command in the guest, as root, in a host "
                 + "directory that the guest sees read-write at the same path (default: the current one). Output is "
                 + "streamed; the exit code is the command's (2: kernel splat or the guest died, 125: could not "
                 + "build or boot). Standard input is passed on.",

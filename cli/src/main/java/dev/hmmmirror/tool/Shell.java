@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 
 /** {@code hmm shell}: an interactive shell in a guest. */
 @Command(name = "shell", mixinStandardHelpOptions = true,
-        description = {"Boot a kernel, load hmm_mirror.ko and start an interactive shell (sh -i, as root) in the "
+        description = {"An interactive shell in a guest.",
+            "Boot a kernel, load hmm_mirror.ko and start an interactive shell (sh -i, as root) in the "
                 + "guest, in a host directory it sees read-write (default: the current one). Lines typed here "
                 + "go to the shell; `exit` (or end of input) powers the guest off. There is no terminal in the "
                 + "guest: line-by-line programs work, full-screen ones do not.",

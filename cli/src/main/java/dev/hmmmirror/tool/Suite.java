@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 
 /** {@code hmm suite}: the guest suite on one kernel, as a verdict. */
 @Command(name = "suite", mixinStandardHelpOptions = true,
-        description = {"Run the guest suite (and, where the kernel has CONFIG_TEST_HMM=m, the kernel's own hmm "
+        description = {"The guest suite on one kernel, as a verdict (git bisect run).",
+            "Run the guest suite (and, where the kernel has CONFIG_TEST_HMM=m, the kernel's own hmm "
                 + "selftests after it) on one kernel; print a test table, write target/hmm-report (index.html, "
                 + "summary.json, junit-*.xml; HMM_REPORT_DIR moves it). Exit 0 all passed, 1 tests failed, "
                 + "2 kernel splat, 125 could not build or boot: fit for git bisect run.",

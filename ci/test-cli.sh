@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The hmm command as a user calls it (CI): its help, then in guests of HMM_KERNEL (default
+# debian-sid) a shell command that writes into the host directory and fails with its own exit
+# code, and a Java program (examples/java-program, compiled here against java-bindings only) whose
+# output and exit code come back. Expects the project installed (ci/test.sh). Two guest boots.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source ci/env.sh || exit 1
+hmm=$PWD/ci/hmm
+work=$(mktemp -d "${TMPDIR:-/tmp}/hmm-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail=0
+check() { if eval "$2"; then echo "[hmm] cli: ok: $1"; else echo "[hmm] cli: FAILED: $1" >&2; fail=1; fi; }
+
+"$hmm" --help > "$work/help.txt"; rc=$?
+check "hmm --help exits 0 and lists run" '((rc == 0)) && grep -q "^  run " "$work/help.txt"'
+"$hmm" run --no-such-option >/dev/null 2>&1; rc=$?
+check "a usage error exits 125 (rc $rc)" '((rc == 125))'
+
+echo "[hmm] ===== hmm run: a failing command in the guest ====="
+(cd "$work" && "$hmm" run -- sh -c 'uname -r > kernel.txt; echo streamed; exit 7') > "$work/run.out"; rc=$?
+cat "$work/run.out"
+check "the command's exit code comes back (rc $rc, want 7)" '((rc == 7))'
+check "its output was passed on" 'grep -q "^streamed" "$work/run.out"'
+check "it wrote into the host directory" 'grep -q "amd64" "$work/kernel.txt"'
+
+echo "[hmm] ===== hmm run --java: a Java program in the guest ====="
+bindings=$(ls cli/target/hmm/lib/java-bindings-*.jar | head -n 1)
+mkdir -p "$work/classes"
+javac -d "$work/classes" -cp "$bindings" examples/java-program/HelloMirror.java || fail=1
+printf 'Main-Class: HelloMirror\n' > "$work/manifest.txt"
+jar cfm "$work/hello.jar" "$work/manifest.txt" -C "$work/classes" . || fail=1
+"$hmm" run --dir "$work" --java "$work/hello.jar" 5 > "$work/java.out"; rc=$?
+cat "$work/java.out"
+check "the program's exit code comes back (rc $rc, want 5)" '((rc == 5))'
+check "it drove /dev/hmm_mirror0 through java-bindings" 'grep -q "HelloMirror: the device read 65536 bytes, first 7" "$work/java.out"'
+((fail == 0)) && echo "[hmm] cli: all checks passed"
+exit $fail
