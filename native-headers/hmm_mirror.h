@@ -335,9 +335,11 @@ struct hmm_mirror_event {
  * @addr: in: page-aligned start address
  * @npages: in: number of pages, 1 .. HMM_MIRROR_MAX_PAGES
  * @migrated: out: pages moved
- * @skipped: out: pages left where they were: holes (never touched or
- *	unmapped), pages already there, pages another device holds, pages
- *	the kernel could not isolate (pinned, under writeback...)
+ * @skipped: out: pages left where they were: holes (addresses no mapping
+ *	covers), pages already there, pages another device holds, pages the
+ *	kernel could not isolate (pinned, under writeback...). TO_DEV moves
+ *	never-touched pages of a private anonymous mapping too, as zero pages
+ *	(migrate_vma_setup offers them; DeviceMemoryIT checks it)
  * @reserved: must be zero
  *
  * TO_DEV moves the private anonymous pages of the range into this device's

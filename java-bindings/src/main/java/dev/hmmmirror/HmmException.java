@@ -6,6 +6,12 @@ import java.util.Optional;
 /**
  * A system call or hmm_mirror command failed. Carries the errno the kernel returned, the
  * operation and its target, and, where one is known, what to do about it.
+ *
+ * <p>The one rule of the API's errors: what the kernel refused is an {@code HmmException} (checked,
+ * with its errno); what the API refuses before any system call is a programming error and
+ * unchecked: {@link IllegalArgumentException} for an argument out of range (a page count, an
+ * unaligned address), {@link IllegalStateException} for using what was closed or given up (a closed
+ * {@link Mirror}, a closed {@link Memory}'s memfd, a page {@link Memory#unmap unmapped}).
  */
 public class HmmException extends IOException {
     private static final long serialVersionUID = 1L;

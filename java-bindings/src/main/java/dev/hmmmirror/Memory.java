@@ -48,10 +48,21 @@ public final class Memory implements AutoCloseable {
     /** The page runs still owned, first page -> end page (exclusive); guarded by {@code this}. */
     private final TreeMap<Long, Long> owned = new TreeMap<>();
 
+    /** The memfd this memory keeps open until {@link #close()} (-1: none); guarded by {@code this}. */
+    private int fd;
+    /** The file behind this memory, if any. */
+    private final Path file;
+
     private Memory(long address, long pages, String kind) {
+        this(address, pages, kind, null, -1);
+    }
+
+    private Memory(long address, long pages, String kind, Path file, int fd) {
         this.address = address;
         this.pages = pages;
         this.kind = kind;
+        this.file = file;
+        this.fd = fd;
         this.segment = MemorySegment.ofAddress(address).reinterpret(pages * PAGE_SIZE);
         owned.put(0L, pages);
     }
@@ -170,22 +181,45 @@ public final class Memory implements AutoCloseable {
         return 2L << 20;
     }
 
-    /** A shmem file from {@code memfd_create}, mapped shared. */
+    /**
+     * A shmem file from {@code memfd_create}, mapped shared. The memory keeps the file's descriptor
+     * open until {@link #close()}, so {@link #file()} reaches the file ({@code /proc/self/fd/N}):
+     * read or write it with {@code java.nio.file.Files}, or hand it to another process.
+     */
     public static Memory memfd(long pages) throws HmmException {
         check(pages);
         int fd = Posix.memfdCreate("hmm-mirror");
         if (fd < 0) {
             throw new HmmException("memfd_create", "hmm-mirror", -fd, null);
         }
+        boolean kept = false;
         try {
             int rc = Posix.ftruncate(fd, pages * PAGE_SIZE);
             if (rc < 0) {
                 throw new HmmException("ftruncate", "memfd", -rc, null);
             }
-            return new Memory(map(pages * PAGE_SIZE, Posix.MAP_SHARED, fd, "memfd"), pages, "memfd");
+            Memory m = new Memory(map(pages * PAGE_SIZE, Posix.MAP_SHARED, fd, "memfd"), pages, "memfd",
+                    Path.of("/proc/self/fd/" + fd), fd);
+            kept = true;
+            return m;
         } finally {
-            Posix.close(fd);
+            if (!kept) {
+                Posix.close(fd);
+            }
         }
+    }
+
+    /**
+     * The file behind this memory: for {@link #memfd} {@code /proc/self/fd/N} (valid until
+     * {@link #close()}), for {@link #file} the path it was given; empty for anonymous memory.
+     *
+     * @throws IllegalStateException after {@link #close()} for a memfd (its descriptor is closed)
+     */
+    public synchronized java.util.Optional<Path> file() {
+        if (file != null && kind.equals("memfd") && fd < 0) {
+            throw new IllegalStateException(describe() + " is closed: its memfd is gone");
+        }
+        return java.util.Optional.ofNullable(file);
     }
 
     /** {@code file} (created or truncated to size, e.g. on tmpfs), mapped shared. */
@@ -201,7 +235,8 @@ public final class Memory implements AutoCloseable {
             if (rc < 0) {
                 throw new HmmException("ftruncate", path, -rc, null);
             }
-            return new Memory(map(pages * PAGE_SIZE, Posix.MAP_SHARED, fd, path), pages, "file " + path);
+            return new Memory(map(pages * PAGE_SIZE, Posix.MAP_SHARED, fd, path), pages, "file " + path,
+                    Path.of(path), -1);
         } finally {
             Posix.close(fd);
         }
@@ -514,6 +549,10 @@ public final class Memory implements AutoCloseable {
             Posix.munmap(address + run.getKey() * PAGE_SIZE, (run.getValue() - run.getKey()) * PAGE_SIZE);
         }
         owned.clear();
+        if (fd >= 0) {
+            Posix.close(fd);
+            fd = -1;
+        }
     }
 
     @Override
