@@ -45,12 +45,18 @@ ko=$(ls "$mnt/usr/lib/modules/$krel/updates/dkms/"hmm_mirror.ko* 2>/dev/null | h
 echo "[hmm] dkms: dpkg -i + dkms install took $((SECONDS - t0)) s: $(basename "$ko")"
 guest=$work/guest
 mkdir -p "$guest/classes"
-cp "$ko" "$guest/"
+# DKMS compressed it as the kernel's modules are; modprobe would decompress it, the guest's insmod
+# (finit_module) cannot: EINVAL
+case $ko in
+  *.xz) xz -dc "$ko" > "$guest/hmm_mirror.ko" ;;
+  *.zst) zstd -qdc "$ko" > "$guest/hmm_mirror.ko" ;;
+  *) cp "$ko" "$guest/hmm_mirror.ko" ;;
+esac
 bindings=$(ls cli/target/hmm/lib/java-bindings-*.jar | head -n 1)
 cp "$bindings" "$guest/java-bindings.jar"
 javac -d "$guest/classes" -cp "$bindings" examples/java-program/HelloMirror.java || exit 1
-"$PWD/ci/hmm" run --kernel debian-sid --dir "$guest" -- sh -c "rmmod hmm_mirror && insmod ./$(basename "$ko") ndevices=1 \
-  && grep "^hmm_mirror " /proc/modules && ls /dev/hmm_mirror* \
+"$PWD/ci/hmm" run --kernel debian-sid --dir "$guest" -- sh -c "rmmod hmm_mirror && insmod ./hmm_mirror.ko ndevices=1 \
+  && grep '^hmm_mirror ' /proc/modules && ls /dev/hmm_mirror* \
   && /usr/lib/jvm/java-25-openjdk-amd64/bin/java --enable-native-access=ALL-UNNAMED -cp java-bindings.jar:classes HelloMirror" \
   | tee "$work/guest.out"
 rc=${PIPESTATUS[0]}
