@@ -14,9 +14,9 @@ final class GuestJvm {
 
     /** Flags of the guest JVM; the AOT training run uses the same ones. */
     static List<String> flags(Settings settings) {
-        // Under TCG the JIT compiler runs emulated too and costs more than it saves: with the AOT
-        // cache, the agent's first request took 4.4-5.5 s interpreted vs 8.4-13 s with C1 only
-        // (README, Performance). hmm.guest.jit=true turns C1 on for compute-heavy tests.
+        // C1 by default: in one guest (TCG), a Java body filling 64 MiB took 502 s interpreted and
+        // 4.3 s with C1, and JVM start to a first mirror result 11.3 s vs 6.4 s (README, Performance,
+        // 'Guest JVM mode'). hmm.guest.jit=false gives the interpreter back.
         return List.of(settings.guestJit() ? "-XX:TieredStopAtLevel=1" : "-Xint",
                 "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:ErrorFile=/hmm/out/hs_err_pid%p.log",
                 "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp",
