@@ -175,7 +175,7 @@ public final class Settings {
 
     /** Whether the guest JVM runs C1 instead of the interpreter. */
     public boolean guestJit() {
-        return flag(Setting.GUEST_JIT, true);
+        return flag(Setting.GUEST_JIT, false);
     }
 
     /** Seconds before the guest agent's watchdog dumps stacks. */
