@@ -62,7 +62,7 @@ class NothingPinnedIT {
      * starts with lru_add_drain(), which empties every batch of this CPU (the guest has one); it is
      * applied to a page of its own, because deactivating the measured pages would queue them again.
      */
-    private static void drainLruBatches() {
+    private static void drainLruBatches() throws Exception {
         try (Memory other = Memory.anonymous(1)) {
             other.fill((byte) 1);
             Sys.madvise(other.address(), Coherence.PAGE, Sys.MADV_COLD);
