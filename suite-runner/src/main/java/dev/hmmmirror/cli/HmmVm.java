@@ -6,8 +6,9 @@ import dev.hmmmirror.programs.DeviceDemo;
 import dev.hmmmirror.programs.MigrationBench;
 import dev.hmmmirror.programs.MirrorBench;
 import dev.hmmmirror.suite.KernelRun;
+import dev.hmmmirror.suite.Matrix;
+import dev.hmmmirror.suite.MatrixBench;
 import dev.hmmmirror.suite.Reports;
-import dev.hmmmirror.suite.SuiteRunner;
 import dev.hmmmirror.vm.boot.Accelerator;
 import dev.hmmmirror.vm.boot.Console;
 import dev.hmmmirror.vm.boot.GuestFailure;
@@ -65,6 +66,7 @@ public final class HmmVm {
                     case "--verbose" -> settings = settings.with(Setting.VERBOSE, "true");
                     case "--no-kselftest" -> settings = settings.with(Setting.KSELFTEST, "false");
                     case "--accel" -> settings = settings.with(Setting.ACCEL, value(args, ++i, "--accel"));
+                    case "--parallel" -> settings = settings.with(Setting.PARALLEL, value(args, ++i, "--parallel"));
                     case "--help", "-h" -> command = "help";
                     case "--runner" -> {
                         String r = value(args, ++i, "--runner");
@@ -89,6 +91,8 @@ public final class HmmVm {
                 case "suite", "matrix" -> suite(settings, command.equals("matrix") && !chosen ? KernelProfile.stock()
                         : profiles);
                 case "bench" -> bench(settings, profiles.getFirst());
+                case "bench-matrix" -> MatrixBench.run(settings, chosen ? profiles : KernelProfile.stock(),
+                        List.of(DiscoverySelectors.selectPackage(settings.suitePackage())), System.out);
                 case "bench-mirror" -> benchMain(settings, profiles.getFirst(), MirrorBench.class.getName());
                 case "bench-migrate" -> benchMain(settings, profiles.getFirst(), MigrationBench.class.getName());
                 default -> {
@@ -97,12 +101,18 @@ public final class HmmVm {
                                                                                  boot, load hmm_mirror.ko, run the device demo
                                    hmm-vm suite  [--kernel PROFILE | --kernel-tree DIR] [--no-kselftest]
                                                                                  run the guest suite, print a table (ci/hmm-suite)
-                                   hmm-vm matrix [--kernel P]... [--kernel-tree DIR]... | --all
+                                   hmm-vm matrix [--kernel P]... [--kernel-tree DIR]... | --all [--parallel N|auto]
                                                                                  the suite on several kernels (default: the
-                                                                                 stock three): table, JSON, JUnit XML, HTML
+                                                                                 stock three), N guests at once (auto: one
+                                                                                 per core and 2.5 GiB): table, JSON, JUnit
+                                                                                 XML, HTML
                                    hmm-vm images [--kernel PROFILE | --kernel-tree DIR | --all]
                                                                                  build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
+                                   hmm-vm bench-matrix [--kernel P]... [--parallel N]
+                                                                                 the matrix (default: stock three) one guest
+                                                                                 at a time, then N at once: wall times, ratio,
+                                                                                 same results?
                                    hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
                                    hmm-vm bench-migrate [--kernel PROFILE]       migration throughput (MiB/s)
                             kernels:
@@ -127,7 +137,7 @@ public final class HmmVm {
                     yield command.equals("help") || command.equals("--help") ? 0 : 125;
                 }
             };
-        } catch (SetupException | GuestFailure e) {
+        } catch (SetupException | GuestFailure | IllegalArgumentException e) {
             System.err.println("hmm-vm: " + e.getMessage());
             return 125;
         } catch (InterruptedException e) {
@@ -144,11 +154,8 @@ public final class HmmVm {
 
     private static int suite(Settings settings, List<KernelProfile> profiles) {
         Path reports = settings.reportDir();
-        List<KernelRun> runs = new ArrayList<>();
-        for (KernelProfile p : profiles) {
-            runs.add(SuiteRunner.run(settings.with(Setting.RUN_DIR, reports.toString()), p,
-                    List.of(DiscoverySelectors.selectPackage(settings.suitePackage()))));
-        }
+        List<KernelRun> runs = Matrix.run(settings.with(Setting.RUN_DIR, reports.toString()), profiles,
+                List.of(DiscoverySelectors.selectPackage(settings.suitePackage())), Matrix.slots(settings, profiles.size()));
         Reports.printTable(runs, System.out);
         Reports.write(runs, reports);
         int code = Reports.exitCode(runs);

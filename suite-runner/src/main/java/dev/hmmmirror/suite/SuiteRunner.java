@@ -49,6 +49,7 @@ public final class SuiteRunner {
      */
     public static KernelRun run(Settings base, KernelProfile profile, List<DiscoverySelector> selectors) {
         Settings settings = base.with(Setting.KERNEL, profile.name());
+        java.time.Instant started = java.time.Instant.now();
         RunnerSelection.Kind kind;
         try {
             kind = RunnerSelection.selected(settings, profile);
@@ -113,7 +114,9 @@ public final class SuiteRunner {
         }
         copyDmesg(dir);
         KernelRun run = new KernelRun(profile.name(), session.image().kernelRelease(), List.copyOf(outcomes), dir,
-                end.result(selftests).map(KernelSelftests.Result::outcomes).orElse(List.of()));
+                end.result(selftests).map(KernelSelftests.Result::outcomes).orElse(List.of()),
+                new KernelRun.Timing(started, java.time.Instant.now(), session.timings().init(),
+                        session.timings().agentReady()));
         Progress.say("suite on %s: %d passed, %d failed, %d skipped, %d kernel splat, %d could not boot",
                 profile.name(), run.count(TestOutcome.Status.PASSED), run.count(TestOutcome.Status.FAILED),
                 run.count(TestOutcome.Status.SKIPPED), run.count(TestOutcome.Status.KERNEL_SPLAT),

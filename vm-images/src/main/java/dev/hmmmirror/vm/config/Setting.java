@@ -43,7 +43,9 @@ public enum Setting {
     KSELFTEST("hmm.kselftest", "HMM_KSELFTEST", "--no-kselftest", "true",
             "run the kernel's own hmm selftests after our suite where the kernel has test_hmm"),
     KSELFTEST_TIMEOUT("hmm.kselftest.timeout", "HMM_KSELFTEST_TIMEOUT", null, "600 / 1800 (debug)",
-            "seconds the kernel's hmm-tests may run");
+            "seconds the kernel's hmm-tests may run"),
+    PARALLEL("hmm.parallel", "HMM_PARALLEL", "--parallel", "auto",
+            "guests a matrix runs at once on this host: auto (one per core, at most one per 2.5 GiB of free memory), or a number (1: one after another)");
 
     private final String property;
     private final String env;

@@ -195,6 +195,27 @@ public final class Settings {
         return number(Setting.KSELFTEST_TIMEOUT);
     }
 
+    /**
+     * How many guests a matrix may run at once on this host, when set to a number (empty: auto,
+     * decided from the host's cores and memory by the matrix).
+     */
+    public java.util.OptionalInt parallel() {
+        String v = values.get(Setting.PARALLEL);
+        if (v == null || v.equalsIgnoreCase("auto")) {
+            return java.util.OptionalInt.empty();
+        }
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1) {
+                return java.util.OptionalInt.of(n);
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException(Setting.PARALLEL.property() + " (" + Setting.PARALLEL.env() + ", "
+                + Setting.PARALLEL.flag() + ") must be auto or a number of guests >= 1, not '" + v + "'");
+    }
+
     /** An environment variable that is not a setting of ours (Docker's, Testcontainers'). */
     public Optional<String> foreignEnv(String name) {
         return Optional.ofNullable(blankToNull(env.apply(name)));
