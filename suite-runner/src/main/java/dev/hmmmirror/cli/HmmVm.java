@@ -67,6 +67,7 @@ public final class HmmVm {
                     case "--no-kselftest" -> settings = settings.with(Setting.KSELFTEST, "false");
                     case "--accel" -> settings = settings.with(Setting.ACCEL, value(args, ++i, "--accel"));
                     case "--parallel" -> settings = settings.with(Setting.PARALLEL, value(args, ++i, "--parallel"));
+                    case "--docker-hosts" -> settings = settings.with(Setting.DOCKER_HOSTS, value(args, ++i, "--docker-hosts"));
                     case "--help", "-h" -> command = "help";
                     case "--runner" -> {
                         String r = value(args, ++i, "--runner");
@@ -130,8 +131,11 @@ public final class HmmVm {
                                     always (kvm: an error where it cannot), never (tcg); env HMM_ACCEL
                             settings: every hmm.* property / HMM_* variable is listed in the README (Settings)
                             runner: where QEMU runs (run, bench-mirror, bench-migrate): auto (default: a container
-                                    when a Docker engine answers, else this host), local, container; env HMM_RUNNER;
-                                    built kernels and trees run locally
+                                    when a Docker engine answers, else this host), local, container,
+                                    docker:tcp://HOST:PORT (an engine that shares no files with this host); env
+                                    HMM_RUNNER; built kernels and trees run locally
+                            --docker-hosts "tcp://a:2375 tcp://b:2375*2": a matrix spreads its kernels over these
+                                    engines (*N: N guests there at once; local: this host); env HMM_DOCKER_HOSTS
                             exit codes: 0 all passed, 1 tests failed, 2 kernel splat (Oops, BUG, WARNING, KASAN,
                                         lockdep, hung task), 125 could not build or boot (git bisect run skips)""");
                     yield command.equals("help") || command.equals("--help") ? 0 : 125;
@@ -155,7 +159,7 @@ public final class HmmVm {
     private static int suite(Settings settings, List<KernelProfile> profiles) {
         Path reports = settings.reportDir();
         List<KernelRun> runs = Matrix.run(settings.with(Setting.RUN_DIR, reports.toString()), profiles,
-                List.of(DiscoverySelectors.selectPackage(settings.suitePackage())), Matrix.slots(settings, profiles.size()));
+                List.of(DiscoverySelectors.selectPackage(settings.suitePackage())));
         Reports.printTable(runs, System.out);
         Reports.write(runs, reports);
         int code = Reports.exitCode(runs);

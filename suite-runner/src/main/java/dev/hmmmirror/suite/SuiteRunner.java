@@ -96,11 +96,22 @@ public final class SuiteRunner {
         }
         boolean healthy = session.isAlive();
         GuestSession.End end = session.finish(healthy);
-        if (end.hookFailure() != null) {
+        Optional<String> lost = session.runnerLost();
+        if (lost.isPresent()) {
+            // the machine went away, not the kernel: whatever did not finish is "could not boot", never a verdict
+            outcomes.replaceAll(o -> o.status() == TestOutcome.Status.PASSED || o.status() == TestOutcome.Status.SKIPPED ? o
+                    : new TestOutcome(o.testClass(), o.test(), TestOutcome.Status.BOOT_FAILED, lost.get() + ": "
+                            + o.message(), o.consoleLines()));
+            outcomes.add(new TestOutcome("(run)", "runner", TestOutcome.Status.BOOT_FAILED, lost.get(), ""));
+            Progress.say("suite on %s: %s; its results are not a verdict on the kernel", profile.name(), lost.get());
+        }
+        if (end.hookFailure() != null && lost.isEmpty()) {
             outcomes.add(new TestOutcome("(run)", "kernel selftests", classify(end.hookFailure()),
                     firstLine(end.hookFailure()), ""));
         }
-        if (!end.lateSplats().isEmpty()) {
+        if (lost.isPresent()) {
+            // nothing more to judge
+        } else if (!end.lateSplats().isEmpty()) {
             KernelSplat first = end.lateSplats().getFirst();
             outcomes.add(new TestOutcome("(run)", "after the tests", TestOutcome.Status.KERNEL_SPLAT,
                     first.kind() + ": " + first.headline(), String.valueOf(first.lineNumber())));
