@@ -122,8 +122,8 @@ public final class Matrix {
             for (KernelProfile p : profiles) {
                 runs.add(SuiteRunner.run(slots.getFirst().settings(), p, selectors));
             }
-            Progress.say("matrix: %d kernel(s), one after another (%s), in %s", profiles.size(), slots.getFirst().where(),
-                    Progress.since(t0));
+            Progress.say("matrix: %d kernel(s), one after another (runner %s), in %s", profiles.size(),
+                    slots.getFirst().settings().runner(), Progress.since(t0));
             return runs;
         }
         Progress.say("matrix: %d kernels, %d guests at once (%s)", profiles.size(), slots.size(),
