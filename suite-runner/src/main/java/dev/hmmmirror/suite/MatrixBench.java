@@ -22,10 +22,10 @@ import java.util.Objects;
 import org.junit.platform.engine.DiscoverySelector;
 
 /**
- * The matrix one guest at a time, then {@link Matrix#slots} at once, side by side in one run on
- * the local runner: both wall times, their ratio, the host's load around each, and whether every
- * test had the same result in both. Images and module builds are made first, so that neither run
- * pays for them. Reports of each run go to {@code <report dir>/bench-serial} and {@code bench-parallel}.
+ * The matrix one guest at a time, then several at once, side by side in one run on the local
+ * runner: the wall times, their ratios, the host's load around each, and whether every test had
+ * the same result. Images and module builds are made first, so that no run pays for them. Reports
+ * of each run go to {@code <report dir>/bench-serial} and {@code bench-parallel-<K>}.
  */
 public final class MatrixBench {
     private MatrixBench() {}
@@ -33,13 +33,16 @@ public final class MatrixBench {
     /** What one timed matrix run gave. */
     record Timed(List<KernelRun> runs, double seconds, double loadBefore, double loadAfter) {}
 
-    /** Runs the benchmark; exit code 0 when both runs passed alike, 1 when results differ, else the worse run's. */
+    /**
+     * Runs the benchmark: serial, then each parallel level ({@code hmm.parallel} when set, else one
+     * guest per core and one per core plus one); exit code 0 when every run passed alike, 1 when
+     * results differ, else the worst run's.
+     */
     public static int run(Settings base, List<KernelProfile> profiles, List<DiscoverySelector> selectors, PrintStream out) {
         Settings settings = base.with(Setting.RUNNER, "local");
-        int slots = Matrix.slots(settings, profiles.size());
-        if (slots < 2) {
-            slots = Math.min(2, profiles.size()); // a benchmark of parallel runs runs something in parallel
-        }
+        int cores = Runtime.getRuntime().availableProcessors();
+        List<Integer> levels = settings.parallel().isPresent() ? List.of(settings.parallel().getAsInt())
+                : java.util.stream.Stream.of(cores, cores + 1).map(k -> Math.min(k, profiles.size())).distinct().toList();
         ImageCache cache = ImageCache.of(settings);
         GuestImages images = new GuestImages(cache, settings);
         for (KernelProfile p : profiles) {
@@ -48,28 +51,30 @@ public final class MatrixBench {
         }
         Path reports = settings.reportDir();
         Timed serial = timed(settings, reports.resolve("bench-serial"), profiles, selectors, 1);
-        Timed parallel = timed(settings, reports.resolve("bench-parallel"), profiles, selectors, slots);
-        List<String> differences = differences(serial.runs(), parallel.runs());
-        double ratio = parallel.seconds() / serial.seconds();
-        out.printf(Locale.ROOT, """
-                matrix benchmark: %d kernels (%s), local runner, %d CPUs on the host
-                                         wall time   host load before / after
-                  one guest at a time    %7.1f s   %.1f / %.1f
-                  %d guests at once       %7.1f s   %.1f / %.1f
-                  parallel / serial      %7.2f x   (goal: <= 0.6 x)
-                  per-test results       %s
-                reports: %s, %s
-                """, profiles.size(), String.join(" ", profiles.stream().map(KernelProfile::name).toList()),
-                Runtime.getRuntime().availableProcessors(), serial.seconds(), serial.loadBefore(), serial.loadAfter(),
-                slots, parallel.seconds(), parallel.loadBefore(), parallel.loadAfter(), ratio,
-                differences.isEmpty() ? "identical" : differences.size() + " differ:\n    "
-                        + String.join("\n    ", differences),
-                reports.resolve("bench-serial/index.html"), reports.resolve("bench-parallel/index.html"));
-        Reports.printTable(parallel.runs(), out);
-        if (!differences.isEmpty()) {
-            return 1;
+        List<Timed> parallel = new ArrayList<>();
+        for (int k : levels) {
+            parallel.add(timed(settings, reports.resolve("bench-parallel-" + k), profiles, selectors, k));
         }
-        return Math.max(Reports.exitCode(serial.runs()), Reports.exitCode(parallel.runs()));
+        out.printf(Locale.ROOT, """
+                matrix benchmark: %d kernels (%s), local runner, %d CPUs on the host, %d MiB available
+                                         wall time   parallel / serial   host load before / after   per-test results
+                  one guest at a time    %7.1f s                       %5.1f / %.1f
+                """, profiles.size(), String.join(" ", profiles.stream().map(KernelProfile::name).toList()), cores,
+                Matrix.availableMemory() >> 20, serial.seconds(), serial.loadBefore(), serial.loadAfter());
+        int code = Reports.exitCode(serial.runs());
+        for (int i = 0; i < levels.size(); i++) {
+            Timed t = parallel.get(i);
+            List<String> differences = differences(serial.runs(), t.runs());
+            out.printf(Locale.ROOT, "  %d guests at once       %7.1f s   %7.2f x           %5.1f / %.1f               %s%n",
+                    levels.get(i), t.seconds(), t.seconds() / serial.seconds(), t.loadBefore(), t.loadAfter(),
+                    differences.isEmpty() ? "same as serial" : differences.size() + " differ:\n    "
+                            + String.join("\n    ", differences));
+            code = differences.isEmpty() ? Math.max(code, Reports.exitCode(t.runs())) : Math.max(code, 1);
+        }
+        out.println("  (goal: parallel <= 0.6 x serial; the load average counts every process on the host)");
+        out.println("reports: " + reports + "/bench-serial, bench-parallel-K");
+        Reports.printTable(parallel.getLast().runs(), out);
+        return code;
     }
 
     private static Timed timed(Settings settings, Path reports, List<KernelProfile> profiles,
