@@ -2,8 +2,8 @@
 # The test command: host unit tests and the harness's own guest checks (Maven,
 # booting the first kernel of HMM_KERNELS), then the guest suite on every kernel
 # of HMM_KERNELS (default: the three stock Debian kernels) as one matrix, several
-# guests at once (HMM_PARALLEL, default auto: one per core and 2.5 GiB of free
-# memory; 1 = one after another). Each profile's guest is booted once; the merged
+# guests at once (HMM_PARALLEL, default auto: one per core plus one, at most one
+# per 2.5 GiB of free memory; 1 = one after another). Each profile's guest is booted once; the merged
 # reports (index.html, summary.json, junit-<profile>.xml) and per kernel the
 # console log and dmesg go to guest-tests/target/hmm-report/ (HMM_REPORT_DIR).
 # Arguments go to Maven.

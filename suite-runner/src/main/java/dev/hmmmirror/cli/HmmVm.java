@@ -105,8 +105,8 @@ public final class HmmVm {
                                    hmm-vm matrix [--kernel P]... [--kernel-tree DIR]... | --all [--parallel N|auto]
                                                                                  the suite on several kernels (default: the
                                                                                  stock three), N guests at once (auto: one
-                                                                                 per core and 2.5 GiB): table, JSON, JUnit
-                                                                                 XML, HTML
+                                                                                 per core plus one, and per 2.5 GiB): table,
+                                                                                 JSON, JUnit XML, HTML
                                    hmm-vm images [--kernel PROFILE | --kernel-tree DIR | --all]
                                                                                  build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark

@@ -19,10 +19,10 @@ class MatrixTest {
     }
 
     @Test
-    void autoTakesOneGuestPerCoreBoundedByMemory() {
+    void autoTakesOneGuestPerCorePlusOneBoundedByMemory() {
         long gib = 1L << 30;
-        assertEquals(2, Matrix.auto(2, 20 * gib), "2 cores, plenty of memory");
-        assertEquals(8, Matrix.auto(8, 24 * gib));
+        assertEquals(3, Matrix.auto(2, 20 * gib), "2 cores, plenty of memory");
+        assertEquals(9, Matrix.auto(8, 24 * gib));
         assertEquals(3, Matrix.auto(8, 8 * gib), "8 GiB free holds three 2.5 GiB guests");
         assertEquals(1, Matrix.auto(4, gib), "never less than one");
     }
