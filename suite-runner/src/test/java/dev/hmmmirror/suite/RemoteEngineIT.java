@@ -32,9 +32,16 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RemoteEngineIT {
     static final Path REPORTS = Path.of("target/hmm-engine-it").toAbsolutePath();
-    /** The guest suite itself (guest-tests' test-jar), as ci/hmm-suite runs it. */
-    static final List<org.junit.platform.engine.DiscoverySelector> SUITE = List.of(
-            org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage(Settings.fromEnvironment().suitePackage()));
+    /**
+     * The guest suite's mirroring, device-memory, exclusive and lifecycle tests (guest-tests'
+     * test-jar): every class of {@code dev.hmmmirror.guest} itself. Not the mm-event tests of
+     * {@code dev.hmmmirror.guest.mm}: some of their results vary from run to run today (see the
+     * README's matrix benchmark), which would make "same results as the local runner" a coin toss.
+     */
+    static final List<String> CLASSES = List.of("BadInputIT", "DeviceMemoryIT", "DeviceOpenIT", "ExclusiveIT",
+            "InvalidationIT", "LifecycleIT", "MirrorAccessIT", "NoDevicePrivateIT");
+    static final List<org.junit.platform.engine.DiscoverySelector> SUITE = CLASSES.stream().map(c -> (org.junit.platform.engine.DiscoverySelector)
+                    org.junit.platform.engine.discovery.DiscoverySelectors.selectClass("dev.hmmmirror.guest." + c)).toList();
     private static SecondDockerEngine engine;
 
     @BeforeAll
@@ -83,6 +90,13 @@ class RemoteEngineIT {
     @Test
     @Order(1)
     void theSuitePassesThroughAnEngineWithNoHostPathMountedAndGivesTheLocalResults() throws Exception {
+        Path sources = Settings.fromEnvironment().projectRoot().orElseThrow()
+                .resolve("guest-tests/src/test/java/dev/hmmmirror/guest");
+        try (var files = java.nio.file.Files.list(sources)) {
+            assertEquals(files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith("IT.java"))
+                    .map(n -> n.substring(0, n.length() - 5)).sorted().toList(), CLASSES,
+                    "every test class of dev.hmmmirror.guest itself, so that this list stays the suite");
+        }
         KernelProfile sid = KernelProfile.named("debian-sid");
         Set<String> mounts = ConcurrentHashMap.newKeySet();
         Set<String> containers = ConcurrentHashMap.newKeySet();
