@@ -39,16 +39,32 @@ struct hmm_mirror_chunk {
 	struct hmm_mirror_dmem *dmem;
 };
 
-/* Owner of all our device-private pages: any of our devices may map them. */
+/*
+ * Owner of our device-private pages when the devices share one (the
+ * default): any of our devices maps any other's memory in place, as GPUs
+ * on a fast link do. With shared_owner=N each device owns its memory (its
+ * struct hmm_mirror_dmem is the owner), as test_hmm does: another device's
+ * access migrates the page back to system memory.
+ */
 static int hmm_mirror_pgmap_owner;
+
+static bool shared_owner = true;
+module_param(shared_owner, bool, 0444);
+MODULE_PARM_DESC(shared_owner, "devices share one device-memory owner and map each other's memory in place (default Y); N: each device its own owner, a remote access migrates the page back");
 
 static unsigned int dmem_mib = 256;
 module_param(dmem_mib, uint, 0444);
 MODULE_PARM_DESC(dmem_mib, "device-private memory per device in MiB, allocated in 128 MiB chunks (default 256)");
 
-void *hmm_mirror_dmem_owner(void)
+/* The pgmap owner of @dmem's pages: what hmm_range_fault() maps in place. */
+void *hmm_mirror_dmem_owner(struct hmm_mirror_dmem *dmem)
 {
-	return &hmm_mirror_pgmap_owner;
+	return shared_owner ? (void *)&hmm_mirror_pgmap_owner : (void *)dmem;
+}
+
+bool hmm_mirror_dmem_shared_owner(void)
+{
+	return shared_owner;
 }
 
 /* The device memory a device-private page of ours belongs to. */
@@ -120,7 +136,7 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 	chunk->pagemap.range.end = res->end;
 	chunk->pagemap.nr_range = 1;
 	chunk->pagemap.ops = &hmm_mirror_dmem_ops;
-	chunk->pagemap.owner = &hmm_mirror_pgmap_owner;
+	chunk->pagemap.owner = hmm_mirror_dmem_owner(dmem);
 	ptr = memremap_pages(&chunk->pagemap, numa_node_id());
 	if (IS_ERR(ptr)) {
 		release_mem_region(res->start, resource_size(res));
@@ -207,10 +223,10 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 		.dst = dst,
 		.start = start,
 		.end = end,
-		.pgmap_owner = &hmm_mirror_pgmap_owner,
+		.pgmap_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 		.flags = MIGRATE_VMA_SELECT_SYSTEM,
 	};
-	bool exhausted = false;
+	bool exhausted = false, injected = false;
 	unsigned long i;
 	int ret, err = 0;
 
@@ -223,6 +239,12 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 
 		if (!(src[i] & MIGRATE_PFN_MIGRATE) || exhausted)
 			continue;
+		if (hmm_mirror_inject_copy(&mirror->inject))
+			continue;	/* the copy failed: the page stays */
+		if (hmm_mirror_inject_alloc_fails(&mirror->inject)) {
+			injected = true;
+			continue;
+		}
 		dpage = hmm_mirror_dmem_alloc(mirror);
 		if (!dpage) {
 			exhausted = true;
@@ -254,7 +276,7 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 	migrate_vma_finalize(&args);
 	if (err)
 		return err;
-	return exhausted && !*migrated ? -ENOMEM : 0;
+	return (exhausted || injected) && !*migrated ? -ENOMEM : 0;
 }
 
 static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
@@ -271,7 +293,7 @@ static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
 		.dst = dst,
 		.start = start,
 		.end = end,
-		.pgmap_owner = &hmm_mirror_pgmap_owner,
+		.pgmap_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 	};
 	unsigned long i;
@@ -287,6 +309,9 @@ static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !hmm_mirror_dmem_is_local(&mirror->mdev->dmem, spage))
 			continue;
+		if (hmm_mirror_inject_copy(&mirror->inject) ||
+		    hmm_mirror_inject_alloc_fails(&mirror->inject))
+			continue;	/* the page stays in device memory */
 		dpage = hmm_mirror_alloc_system_page(vma, start + (i << PAGE_SHIFT));
 		if (!dpage)
 			continue;
@@ -333,8 +358,13 @@ int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 			continue;
 		}
 		any_vma = true;
-		if (!vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
-			ret = -EINVAL;	/* only private anonymous memory moves */
+		/*
+		 * Only private memory moves: in a private file mapping the
+		 * pages the process wrote (its anonymous copies) move, the
+		 * file's own pages stay (migrate_vma_pages() skips them).
+		 */
+		if ((vma->vm_flags & VM_SHARED) || !(vma->vm_flags & VM_READ)) {
+			ret = -EINVAL;
 			break;
 		}
 		next = min3(end, vma->vm_end,
@@ -369,7 +399,7 @@ static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf)
 		.end = (vmf->address & PAGE_MASK) + PAGE_SIZE,
 		.src = &src,
 		.dst = &dst,
-		.pgmap_owner = &hmm_mirror_pgmap_owner,
+		.pgmap_owner = hmm_mirror_dmem_owner(dmem),
 		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 		.fault_page = vmf->page,
 	};

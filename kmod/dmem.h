@@ -43,7 +43,8 @@ void hmm_mirror_dmem_evict(struct hmm_mirror_dmem *dmem,
 int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 		       unsigned long npages, bool to_device, u64 *migrated,
 		       u64 *skipped);
-void *hmm_mirror_dmem_owner(void);
+void *hmm_mirror_dmem_owner(struct hmm_mirror_dmem *dmem);
+bool hmm_mirror_dmem_shared_owner(void);
 bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem,
 			      struct page *dpage);
 struct page *hmm_mirror_dmem_backing(struct page *dpage);
@@ -73,7 +74,7 @@ static inline int hmm_mirror_migrate(struct hmm_mirror *mirror,
 	return -EOPNOTSUPP;
 }
 
-static inline void *hmm_mirror_dmem_owner(void)
+static inline void *hmm_mirror_dmem_owner(struct hmm_mirror_dmem *dmem)
 {
 	return NULL;
 }
@@ -81,6 +82,11 @@ static inline void *hmm_mirror_dmem_owner(void)
 static inline unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem)
 {
 	return 0;
+}
+
+static inline bool hmm_mirror_dmem_shared_owner(void)
+{
+	return false;
 }
 
 static inline bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem,

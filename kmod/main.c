@@ -47,6 +47,8 @@ static u64 hmm_mirror_caps(void)
 		caps |= HMM_MIRROR_CAP_THP;
 	if (IS_ENABLED(CONFIG_DEVICE_PRIVATE))
 		caps |= HMM_MIRROR_CAP_MIGRATE | HMM_MIRROR_CAP_EXCLUSIVE;
+	if (hmm_mirror_dmem_shared_owner())
+		caps |= HMM_MIRROR_CAP_SHARED_OWNER;
 	return caps;
 }
 
@@ -259,6 +261,24 @@ static long hmm_mirror_ioc_set_delay(struct hmm_mirror *mirror,
 	return 0;
 }
 
+static long hmm_mirror_ioc_inject(struct hmm_mirror *mirror,
+				  void __user *uarg)
+{
+	struct hmm_mirror_inject in;
+	int ret;
+
+	ret = hmm_mirror_copy_in(&in, sizeof(in), uarg, in.reserved,
+				 ARRAY_SIZE(in.reserved));
+	if (ret)
+		return ret;
+	if (in.flags || in.copy_delay_us > HMM_MIRROR_MAX_COPY_DELAY_US)
+		return -EINVAL;
+	hmm_mirror_inject_swap(&mirror->inject, &in);
+	if (copy_to_user(uarg, &in, sizeof(in)))
+		return -EFAULT;
+	return 0;
+}
+
 static long hmm_mirror_ioc_migrate(struct hmm_mirror *mirror,
 				   void __user *uarg, bool to_device)
 {
@@ -399,6 +419,8 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 		return hmm_mirror_ioc_atomic_add(mirror, uarg);
 	case HMM_MIRROR_IOC_PAGES:
 		return hmm_mirror_ioc_pages(mirror, uarg);
+	case HMM_MIRROR_IOC_INJECT:
+		return hmm_mirror_ioc_inject(mirror, uarg);
 	default:
 		return -ENOTTY;
 	}

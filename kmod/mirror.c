@@ -196,6 +196,9 @@ static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
 		mmap_read_lock(mm);
 		ret = hmm_range_fault(range);
 		mmap_read_unlock(mm);
+		if (!ret && !snapshot &&
+		    hmm_mirror_inject_fault_busy(&mirror->inject))
+			ret = -EBUSY;
 		if (ret == -EFAULT && snapshot) {
 			for (i = 0; i < npages; i++)
 				range->hmm_pfns[i] = HMM_PFN_ERROR;
@@ -242,6 +245,22 @@ static int hmm_mirror_commit(struct hmm_mirror *mirror, struct hmm_range *range)
 	return 0;
 }
 
+/*
+ * The first page of a write fault's @range that came back without write
+ * permission (only our own device-private pages can: hmm_range_fault()
+ * faults every other page as asked), or 0.
+ */
+static unsigned long hmm_mirror_readonly_page(const struct hmm_range *range)
+{
+	unsigned long npages = (range->end - range->start) >> PAGE_SHIFT;
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if (!(range->hmm_pfns[i] & HMM_PFN_WRITE))
+			return range->start + (i << PAGE_SHIFT);
+	return 0;
+}
+
 static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 				  unsigned long start, unsigned long end,
 				  unsigned long *pfns, bool write)
@@ -253,14 +272,39 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 		.hmm_pfns = pfns,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (write ? HMM_PFN_REQ_WRITE : 0),
-		/* our devices' private pages are mapped, not migrated back */
-		.dev_private_owner = hmm_mirror_dmem_owner(),
+		/* pages of our owner are mapped, not migrated back */
+		.dev_private_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 	};
+	struct hmm_mirror_retry r;
+	unsigned long cow;
 	int ret;
 
-	ret = hmm_mirror_range_lock(mirror, &range, false);
-	if (ret)
-		return ret;
+	hmm_mirror_retry_init(&r, mirror);
+	for (;;) {
+		ret = hmm_mirror_retry_next(&r);
+		if (ret)
+			return ret;
+		ret = hmm_mirror_range_lock(mirror, &range, false);
+		if (ret)
+			return ret;
+		cow = write ? hmm_mirror_readonly_page(&range) : 0;
+		if (!cow)
+			break;
+		mutex_unlock(&mirror->lock);
+		/*
+		 * hmm_range_fault() reports our own device-private pages as
+		 * they are, without faulting, even where a write needs more:
+		 * after fork() they are read-only, shared copy-on-write. A
+		 * device write must break that as a CPU write does: fault
+		 * the page for writing (migrate_to_ram, then copy-on-write).
+		 */
+		mmap_read_lock(mirror->mm);
+		ret = fixup_user_fault(mirror->mm, cow, FAULT_FLAG_WRITE, NULL);
+		mmap_read_unlock(mirror->mm);
+		if (ret)
+			return ret;
+		atomic64_inc(&mirror->stats.fault_retries);
+	}
 	ret = hmm_mirror_commit(mirror, &range);
 	mutex_unlock(&mirror->lock);
 	if (!ret) {
@@ -394,6 +438,9 @@ static int hmm_mirror_access(struct hmm_mirror *mirror, unsigned long start,
 			ret = -EFAULT;
 			break;
 		}
+		ret = hmm_mirror_inject_copy(&mirror->inject);
+		if (ret)
+			break;
 		ret = hmm_mirror_access_page(mirror, addr, bounce, write, faulted);
 		if (ret)
 			break;
@@ -532,7 +579,7 @@ static int hmm_mirror_walk(struct hmm_mirror *mirror, unsigned long start,
 			.end = next,
 			.hmm_pfns = pfns,
 			.default_flags = 0,	/* never fault */
-			.dev_private_owner = hmm_mirror_dmem_owner(),
+			.dev_private_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 		};
 
 		ret = hmm_mirror_range_lock(mirror, &range, true);

@@ -15,6 +15,7 @@
 #include "dmem.h"
 #include "events.h"
 #include "exclusive.h"
+#include "inject.h"
 #include "pt.h"
 
 /**
@@ -83,6 +84,7 @@ struct hmm_mirror {
 	struct hmm_mirror_excl excl;	/* grant in flight (exclusive.c) */
 	struct hmm_mirror_events events;
 	struct hmm_mirror_stats stats;
+	struct hmm_mirror_injector inject;	/* fault injection (inject.c) */
 };
 
 /*

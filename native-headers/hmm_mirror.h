@@ -40,12 +40,19 @@
  *	(HMM_MIRROR_IOC_EXCLUSIVE/_ATOMIC_ADD) works on this kernel.
  * Without them (kernels lacking CONFIG_DEVICE_PRIVATE) those commands fail
  * with -EOPNOTSUPP.
+ * HMM_MIRROR_CAP_SHARED_OWNER: the devices share one device-memory owner
+ *	(module parameter shared_owner=Y, the default): a device maps another
+ *	device's memory in place, and its snapshot reports such pages as
+ *	HMM_MIRROR_PAGE_KIND_REMOTE. Without it each device owns its memory:
+ *	another device's snapshot does not see such pages, and its access
+ *	migrates them back to system memory first.
  */
 #define HMM_MIRROR_CAP_MIRROR		(1ULL << 0)
 #define HMM_MIRROR_CAP_DEVICE_PRIVATE	(1ULL << 1)
 #define HMM_MIRROR_CAP_THP		(1ULL << 2)
 #define HMM_MIRROR_CAP_MIGRATE		(1ULL << 3)
 #define HMM_MIRROR_CAP_EXCLUSIVE	(1ULL << 4)
+#define HMM_MIRROR_CAP_SHARED_OWNER	(1ULL << 5)
 
 /**
  * struct hmm_mirror_version - HMM_MIRROR_IOC_VERSION argument
@@ -335,11 +342,13 @@ struct hmm_mirror_event {
  *
  * TO_DEV moves the private anonymous pages of the range into this device's
  * device-private memory (migrate_vma_*); the device page table then maps
- * them. Only private anonymous memory moves: a range with a shared or
- * file-backed mapping gets -EINVAL; a range that is not mapped gets
- * -EFAULT. TO_SYS moves pages of this device back to system memory. The
- * CPU touching a page in device memory migrates it back as well, and
- * closing the mirror (or unloading the module) evicts all of its pages.
+ * them. Only private anonymous pages move: a range with a shared mapping
+ * or a mapping without read permission gets -EINVAL; in a private file
+ * mapping the pages the process wrote move and the file's pages are
+ * skipped; a range that is not mapped gets -EFAULT. TO_SYS moves pages
+ * of this device back to system memory. The CPU touching a page in device
+ * memory migrates it back as well, and closing the mirror (or unloading
+ * the module) evicts all of its pages.
  * -EOPNOTSUPP without HMM_MIRROR_CAP_MIGRATE; -ENOMEM when device memory
  * is exhausted before any page moved.
  */
@@ -375,6 +384,46 @@ struct hmm_mirror_atomic {
 	__u64 old;
 	__u64 reserved[2];
 };
+
+/**
+ * struct hmm_mirror_inject - HMM_MIRROR_IOC_INJECT argument: fault injection
+ * @size: in: sizeof(struct hmm_mirror_inject)
+ * @flags: in: must be zero
+ * @fail_alloc: in: the next @fail_alloc page allocations of this mirror's
+ *	migrations fail (device memory on MIGRATE_TO_DEV, system memory on
+ *	MIGRATE_TO_SYS): each such page stays where it is and counts as
+ *	skipped; a migration in which no page moved because of them fails
+ *	with -ENOMEM. CPU faults (migrate_to_ram) are never made to fail.
+ *	out: how many were still pending before this call
+ * @fault_busy: in: the next @fault_busy hmm_range_fault() attempts of
+ *	this mirror's fault paths (fault, device read/write) are treated as
+ *	if they had returned -EBUSY, so the retry path runs; past the retry
+ *	deadline the command fails with -EBUSY. out: as for @fail_alloc
+ * @fail_copy: in: the next @fail_copy device copies fail: a page of a
+ *	device read or write (the command fails with -EIO, the pages before
+ *	it are done), or a page of a migration (it stays where it is and
+ *	counts as skipped). out: as for @fail_alloc
+ * @copy_delay_us: in: every device copy (a page of a device read or
+ *	write, or of a migration) takes this long, in microseconds
+ *	(0 .. HMM_MIRROR_MAX_COPY_DELAY_US), as on a slow link; it stays set
+ *	until changed. out: the previous value
+ * @reserved: must be zero
+ *
+ * Every call replaces all four settings (zeros turn injection off) and
+ * returns the ones it replaced, so a test sees what was consumed. Errors:
+ * -EINVAL for a bad size, flags, reserved word or @copy_delay_us.
+ */
+struct hmm_mirror_inject {
+	__u32 size;
+	__u32 flags;
+	__u32 fail_alloc;
+	__u32 fault_busy;
+	__u32 fail_copy;
+	__u32 copy_delay_us;
+	__u64 reserved[2];
+};
+
+#define HMM_MIRROR_MAX_COPY_DELAY_US 100000U
 
 #define HMM_MIRROR_IOC_MAGIC 0xB6
 
@@ -413,5 +462,7 @@ struct hmm_mirror_atomic {
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0a, struct hmm_mirror_atomic)
 #define HMM_MIRROR_IOC_PAGES \
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0b, struct hmm_mirror_pages)
+#define HMM_MIRROR_IOC_INJECT \
+	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0c, struct hmm_mirror_inject)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

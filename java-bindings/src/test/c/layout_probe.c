@@ -78,6 +78,14 @@ int main(void)
 	OFF(hmm_mirror_counters, device_atomics);
 	OFF(hmm_mirror_counters, device_private_reads);
 	OFF(hmm_mirror_counters, reserved);
+	SIZE(hmm_mirror_inject);
+	OFF(hmm_mirror_inject, size);
+	OFF(hmm_mirror_inject, flags);
+	OFF(hmm_mirror_inject, fail_alloc);
+	OFF(hmm_mirror_inject, fault_busy);
+	OFF(hmm_mirror_inject, fail_copy);
+	OFF(hmm_mirror_inject, copy_delay_us);
+	OFF(hmm_mirror_inject, reserved);
 	SIZE(hmm_mirror_delay);
 	OFF(hmm_mirror_delay, size);
 	OFF(hmm_mirror_delay, flags);
@@ -112,6 +120,7 @@ int main(void)
 	CONST(HMM_MIRROR_CAP_THP);
 	CONST(HMM_MIRROR_CAP_MIGRATE);
 	CONST(HMM_MIRROR_CAP_EXCLUSIVE);
+	CONST(HMM_MIRROR_CAP_SHARED_OWNER);
 	CONST(HMM_MIRROR_MAX_PAGES);
 	CONST(HMM_MIRROR_FAULT_WRITE);
 	CONST(HMM_MIRROR_PAGE_READ);
@@ -128,6 +137,7 @@ int main(void)
 	CONST(HMM_MIRROR_PAGE_KIND_EXCLUSIVE);
 	CONST(HMM_MIRROR_PAGE_ERROR);
 	CONST(HMM_MIRROR_MAX_DELAY_US);
+	CONST(HMM_MIRROR_MAX_COPY_DELAY_US);
 	CONST(HMM_MIRROR_EVENT_UNMAP);
 	CONST(HMM_MIRROR_EVENT_CLEAR);
 	CONST(HMM_MIRROR_EVENT_PROTECTION_VMA);
@@ -153,5 +163,6 @@ int main(void)
 	CONST(HMM_MIRROR_IOC_EXCLUSIVE);
 	CONST(HMM_MIRROR_IOC_ATOMIC_ADD);
 	CONST(HMM_MIRROR_IOC_PAGES);
+	CONST(HMM_MIRROR_IOC_INJECT);
 	return 0;
 }

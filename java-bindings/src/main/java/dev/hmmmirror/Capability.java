@@ -15,7 +15,13 @@ public enum Capability {
     /** Migration to this device's private memory and back. */
     MIGRATE(HmmMirrorH.HMM_MIRROR_CAP_MIGRATE(), "CONFIG_DEVICE_PRIVATE"),
     /** Device-exclusive access for device atomics. */
-    EXCLUSIVE(HmmMirrorH.HMM_MIRROR_CAP_EXCLUSIVE(), "CONFIG_DEVICE_PRIVATE");
+    EXCLUSIVE(HmmMirrorH.HMM_MIRROR_CAP_EXCLUSIVE(), "CONFIG_DEVICE_PRIVATE"),
+    /**
+     * The devices share one device-memory owner: a device maps another's memory in place (peer
+     * access). Without it (module parameter {@code shared_owner=N}) each device owns its memory,
+     * as test_hmm's do, and another device's access migrates the page back first.
+     */
+    SHARED_OWNER(HmmMirrorH.HMM_MIRROR_CAP_SHARED_OWNER(), "CONFIG_DEVICE_PRIVATE and hmm_mirror shared_owner");
 
     private final long bit;
     private final String kernelOption;

@@ -49,9 +49,11 @@ final class CommandErrors {
             case EFAULT -> migrate ? "nothing in the range is mapped"
                     : "part of the range is not mapped, or mapped PROT_NONE (or a buffer pointer is bad)";
             case EINVAL -> switch (command) {
-                case MIGRATE_TO_DEV -> "only private anonymous memory moves to the device: the range has a shared "
-                        + "or file-backed mapping (or is not page aligned, or not 1.." + maxPages() + " pages)";
+                case MIGRATE_TO_DEV -> "only private memory moves to the device: the range has a shared mapping or "
+                        + "one without read permission (or is not page aligned, or not 1.." + maxPages() + " pages)";
                 case ATOMIC_ADD -> "the address must be 8-byte aligned (and the struct's flags and reserved fields zero)";
+                case INJECT -> "the copy delay must be 0.." + HmmMirrorH.HMM_MIRROR_MAX_COPY_DELAY_US()
+                        + " microseconds (flags and reserved fields zero)";
                 case SET_DELAY -> "the delay must be 0.." + HmmMirrorH.HMM_MIRROR_MAX_DELAY_US()
                         + " microseconds (flags and reserved fields zero)";
                 case VERSION, COUNTERS -> "the struct's size, pad or reserved fields are wrong: are these bindings "

@@ -33,6 +33,32 @@ public final class CopyOnWriteChild implements AutoCloseable {
         return pid;
     }
 
+    /**
+     * What the child sees at {@code address}: {@code length} bytes of its memory, read through
+     * {@code /proc/<pid>/mem} (needs ptrace access to the child, which a parent has as root or
+     * with the default Yama setting). Pages in device-private memory come back to system memory
+     * on the way, as for any access through another process.
+     */
+    public byte[] bytes(long address, int length) throws HmmException {
+        if (reaped) {
+            throw new IllegalStateException("child " + pid + " was closed");
+        }
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(length);
+        try (java.nio.channels.FileChannel mem = java.nio.channels.FileChannel.open(
+                java.nio.file.Path.of("/proc/" + pid + "/mem"), java.nio.file.StandardOpenOption.READ)) {
+            while (buf.hasRemaining()) {
+                if (mem.read(buf, address + buf.position()) <= 0) {
+                    throw new HmmException("read /proc/" + pid + "/mem", "0x" + Long.toHexString(address + buf.position()),
+                            Errno.EIO.number(), "the child has no mapping there");
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new HmmException("read /proc/" + pid + "/mem", "0x" + Long.toHexString(address), Errno.EIO.number(),
+                    e.getMessage());
+        }
+        return buf.array();
+    }
+
     /** Kills and reaps the child; idempotent. */
     @Override
     public void close() {

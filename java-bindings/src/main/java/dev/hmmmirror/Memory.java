@@ -137,6 +137,39 @@ public final class Memory implements AutoCloseable {
         return new Memory(aligned, length / PAGE_SIZE, "THP");
     }
 
+    /**
+     * Private anonymous memory backed by hugetlbfs pages of the default huge page size
+     * ({@code MAP_HUGETLB}); the pages come from the pool reserved in
+     * {@code /proc/sys/vm/nr_hugepages}, so this fails with ENOMEM when it has too few free.
+     */
+    public static Memory hugetlb(long hugePages) throws HmmException {
+        if (hugePages <= 0 || hugePages > 512) {
+            throw new IllegalArgumentException("hugePages must be 1..512, got " + hugePages);
+        }
+        long length = hugePages * hugetlbPageSize();
+        long a = Posix.mmap(0, length, Posix.PROT_READ | Posix.PROT_WRITE,
+                Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS | Posix.MAP_HUGETLB, -1, 0);
+        if (a < 0) {
+            throw new HmmException("mmap MAP_HUGETLB", "hugetlb memory", (int) -a,
+                    "reserve huge pages first: echo N > /proc/sys/vm/nr_hugepages (CONFIG_HUGETLBFS=y needed)");
+        }
+        return new Memory(a, length / PAGE_SIZE, "hugetlb");
+    }
+
+    /** The default hugetlbfs page size ({@code Hugepagesize} in {@code /proc/meminfo}), else 2 MiB. */
+    public static long hugetlbPageSize() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("Hugepagesize:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // no meminfo (not Linux): the x86-64 default below
+        }
+        return 2L << 20;
+    }
+
     /** A shmem file from {@code memfd_create}, mapped shared. */
     public static Memory memfd(long pages) throws HmmException {
         check(pages);
@@ -169,6 +202,33 @@ public final class Memory implements AutoCloseable {
                 throw new HmmException("ftruncate", path, -rc, null);
             }
             return new Memory(map(pages * PAGE_SIZE, Posix.MAP_SHARED, fd, path), pages, "file " + path);
+        } finally {
+            Posix.close(fd);
+        }
+    }
+
+    /**
+     * {@code file} (created or truncated to size), mapped {@code MAP_PRIVATE}: reads see the file,
+     * writes make private anonymous copies of the pages written (copy-on-write), the file is never
+     * changed. {@code protection} is the mapping's initial protection.
+     */
+    public static Memory privateFile(Path file, long pages, Protection protection) throws HmmException {
+        check(pages);
+        String path = file.toAbsolutePath().toString();
+        int fd = Posix.open(path, Posix.O_RDWR | Posix.O_CREAT | Posix.O_CLOEXEC);
+        if (fd < 0) {
+            throw new HmmException("open", path, -fd, null);
+        }
+        try {
+            int rc = Posix.ftruncate(fd, pages * PAGE_SIZE);
+            if (rc < 0) {
+                throw new HmmException("ftruncate", path, -rc, null);
+            }
+            long a = Posix.mmap(0, pages * PAGE_SIZE, protection.bits, Posix.MAP_PRIVATE, fd, 0);
+            if (a < 0) {
+                throw new HmmException("mmap", path, (int) -a, null);
+            }
+            return new Memory(a, pages, "private file " + path);
         } finally {
             Posix.close(fd);
         }
@@ -284,6 +344,16 @@ public final class Memory implements AutoCloseable {
         }
     }
 
+    /** {@code mprotect} of {@code count} pages from page {@code first}, all still owned. */
+    public synchronized void protect(long first, long count, Protection protection) throws HmmException {
+        checkPages(first, count);
+        ensureOwned(first * PAGE_SIZE, count * PAGE_SIZE);
+        int rc = Posix.mprotect(pageAddress(first), count * PAGE_SIZE, protection.bits);
+        if (rc < 0) {
+            throw new HmmException("mprotect", describe(), -rc, null);
+        }
+    }
+
     /** {@code madvise(MADV_DONTNEED)} of {@code count} pages from page {@code first}, all still owned. */
     public synchronized void adviseDontNeed(long first, long count) throws HmmException {
         checkPages(first, count);
@@ -292,6 +362,62 @@ public final class Memory implements AutoCloseable {
         if (rc < 0) {
             throw new HmmException("madvise MADV_DONTNEED", describe(), -rc, null);
         }
+    }
+
+    /** {@code madvise(MADV_FREE)} of {@code count} pages from page {@code first}, all still owned. */
+    public synchronized void adviseFree(long first, long count) throws HmmException {
+        advise(first, count, Posix.MADV_FREE, "MADV_FREE");
+    }
+
+    /**
+     * {@code madvise(MADV_COLLAPSE)} of {@code count} pages from page {@code first}: the kernel
+     * collapses them into transparent huge pages now, synchronously (Linux 6.1 and later).
+     */
+    public synchronized void adviseCollapse(long first, long count) throws HmmException {
+        advise(first, count, Posix.MADV_COLLAPSE, "MADV_COLLAPSE");
+    }
+
+    private void advise(long first, long count, int advice, String name) throws HmmException {
+        checkPages(first, count);
+        ensureOwned(first * PAGE_SIZE, count * PAGE_SIZE);
+        int rc = Posix.madvise(pageAddress(first), count * PAGE_SIZE, advice);
+        if (rc < 0) {
+            throw new HmmException("madvise " + name, describe(), -rc, null);
+        }
+    }
+
+    /**
+     * Moves the whole range with {@code mremap} to a new address that lies {@code offset} bytes
+     * past a {@link #hugePageSize()} boundary (0 keeps huge-page alignment, anything else splits
+     * huge mappings), and returns the new range. Without {@code keepOld} this {@code Memory} gives
+     * its pages up (as after {@link #unmap}); with it ({@code MREMAP_DONTUNMAP}, private anonymous
+     * memory only) the old range stays mapped, empty, and still belongs to this {@code Memory}.
+     */
+    public synchronized Memory remap(long offset, boolean keepOld) throws HmmException {
+        if (offset < 0 || offset >= HUGE_PAGE_SIZE || offset % PAGE_SIZE != 0) {
+            throw new IllegalArgumentException("offset must be page aligned and below " + HUGE_PAGE_SIZE + ": " + offset);
+        }
+        ensureOwned(0, byteSize());
+        long length = byteSize();
+        long reserved = length + 2 * HUGE_PAGE_SIZE;
+        long raw = map(reserved, Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, -1, "mremap target");
+        long target = ((raw + HUGE_PAGE_SIZE - 1) & -HUGE_PAGE_SIZE) + offset;
+        long moved = Posix.mremap(address, length,
+                Posix.MREMAP_MAYMOVE | Posix.MREMAP_FIXED | (keepOld ? Posix.MREMAP_DONTUNMAP : 0), target);
+        if (moved < 0) {
+            Posix.munmap(raw, reserved);
+            throw new HmmException("mremap", describe(), (int) -moved, null);
+        }
+        if (target > raw) {
+            Posix.munmap(raw, target - raw);
+        }
+        if (raw + reserved > target + length) {
+            Posix.munmap(target + length, raw + reserved - (target + length));
+        }
+        if (!keepOld) {
+            disown(0, pages);
+        }
+        return new Memory(target, pages, kind + " (remapped)");
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.hmmmirror.internal.gen.HmmMirrorH;
 import dev.hmmmirror.internal.gen.hmm_mirror_atomic;
 import dev.hmmmirror.internal.gen.hmm_mirror_counters;
 import dev.hmmmirror.internal.gen.hmm_mirror_delay;
+import dev.hmmmirror.internal.gen.hmm_mirror_inject;
 import dev.hmmmirror.internal.gen.hmm_mirror_event;
 import dev.hmmmirror.internal.gen.hmm_mirror_migrate;
 import dev.hmmmirror.internal.gen.hmm_mirror_page;
@@ -267,7 +268,7 @@ public final class Mirror implements AutoCloseable {
      * back. Never-touched pages move as zero pages; holes between mappings are skipped.
      *
      * @throws MissingCapabilityException on a kernel without {@code CONFIG_DEVICE_PRIVATE}
-     * @throws HmmException {@link Errno#EINVAL} for a shared or file-backed mapping in the range,
+     * @throws HmmException {@link Errno#EINVAL} for a shared or PROT_NONE mapping in the range,
      *                      {@link Errno#EFAULT} when nothing in the range is mapped
      */
     public Migration migrateToDevice(long address, long pages) throws HmmException {
@@ -337,6 +338,26 @@ public final class Mirror implements AutoCloseable {
             hmm_mirror_delay.size(d, (int) hmm_mirror_delay.sizeof());
             hmm_mirror_delay.delay_us(d, us);
             issue(Command.SET_DELAY, d);
+        }
+    }
+
+    /**
+     * Injects faults into this mirror's error and fallback paths (see {@link FaultInjection}):
+     * replaces every setting with {@code injection} ({@link FaultInjection#NONE} turns injection
+     * off) and returns the settings it replaced, i.e. what was still pending, so a test sees how
+     * many injected failures its commands consumed.
+     */
+    public FaultInjection injectFaults(FaultInjection injection) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = hmm_mirror_inject.allocate(arena);
+            hmm_mirror_inject.size(in, (int) hmm_mirror_inject.sizeof());
+            hmm_mirror_inject.fail_alloc(in, injection.failedAllocations());
+            hmm_mirror_inject.fault_busy(in, injection.busyFaults());
+            hmm_mirror_inject.fail_copy(in, injection.failedCopies());
+            hmm_mirror_inject.copy_delay_us(in, (int) (injection.copyDelay().toNanos() / 1000));
+            issue(Command.INJECT, in);
+            return new FaultInjection(hmm_mirror_inject.fail_alloc(in), hmm_mirror_inject.fault_busy(in),
+                    hmm_mirror_inject.fail_copy(in), Duration.ofNanos(1000L * hmm_mirror_inject.copy_delay_us(in)));
         }
     }
 

@@ -91,8 +91,15 @@ class CommandErrorsTest {
     }
 
     @Test
-    void einvalFromMigrationToTheDeviceIsSharedOrFileBackedMemory() {
-        assertTrue(error(Command.MIGRATE_TO_DEV, Errno.EINVAL, SID).getMessage().contains("private anonymous"));
+    void einvalFromMigrationToTheDeviceIsSharedOrProtNoneMemory() {
+        String m = error(Command.MIGRATE_TO_DEV, Errno.EINVAL, SID).getMessage();
+        assertTrue(m.contains("only private memory") && m.contains("shared mapping") && m.contains("read permission"), m);
+    }
+
+    @Test
+    void einvalFromFaultInjectionNamesTheDelayLimit() {
+        String m = error(Command.INJECT, Errno.EINVAL, SID).getMessage();
+        assertTrue(m.contains("copy delay must be 0..100000 microseconds"), m);
     }
 
     @Test

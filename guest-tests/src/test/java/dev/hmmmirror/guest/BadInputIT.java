@@ -113,6 +113,18 @@ class BadInputIT {
     }
 
     @Test
+    void faultInjectionMisuseIsEinvalAndChangesNothing() throws Exception {
+        assertEquals(Errno.EINVAL.number(), errno(Command.INJECT, RawStruct.of(Struct.INJECT).set("flags", 1)));
+        assertEquals(Errno.EINVAL.number(), errno(Command.INJECT, RawStruct.of(Struct.INJECT).set("reserved", 1, 1L)));
+        assertEquals(Errno.EINVAL.number(), errno(Command.INJECT, RawStruct.of(Struct.INJECT).set("size", 16)));
+        assertEquals(Errno.EINVAL.number(), errno(Command.INJECT,
+                RawStruct.of(Struct.INJECT).set("fail_alloc", 5).set("copy_delay_us", 100_001)));
+        RawStruct now = RawStruct.of(Struct.INJECT);
+        assertEquals(0, device.ioctl(Command.INJECT, now));
+        assertEquals(0, now.get("fail_alloc"), "the refused commands installed nothing");
+    }
+
+    @Test
     void unknownIoctlIsEnotty() {
         HmmException e = assertThrows(HmmException.class,
                 () -> device.ioctl(0xc018b67fL, RawStruct.of(Struct.COUNTERS)));

@@ -1,5 +1,6 @@
 package dev.hmmmirror.guest;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,6 +71,25 @@ class ExclusiveIT {
             HmmException w = assertThrows(HmmException.class, () -> mirror.atomicAdd(mem.address(), 1));
             assertEquals(e.errno(), w.errno(), "atomics take the same path: " + w.getMessage());
             assertEquals(1L, mem.getLong(0));
+        }
+    }
+
+    /** Upstream exclusive_mprotect: pages held exclusive, then made read-only: a device write is refused. */
+    @Test
+    void exclusivePagesMadeReadOnlyRefuseDeviceWrites() throws Exception {
+        int n = 256;
+        try (Memory mem = Memory.anonymous(n)) {
+            byte[] data = new byte[n * (int) Memory.pageSize()];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (byte) (i * 3 + i / 4096);
+            }
+            mem.write(0, data);
+            assertEquals(n, mirror.makeExclusive(mem.address(), n));
+            assertArrayEquals(data, mirror.read(mem.address(), n), "the device reads what it holds");
+            mem.protect(Memory.Protection.READ);
+            HmmException e = assertThrows(HmmException.class, () -> mirror.write(mem.address(), new byte[data.length]));
+            assertEquals(Errno.EPERM.number(), e.errno(), e.getMessage());
+            assertArrayEquals(data, mem.bytes(), "the refused write changed nothing");
         }
     }
 

@@ -97,12 +97,165 @@ class MirrorAccessIT {
 
     @Test
     void protectionlessRangeRefusesDeviceReadWithEfault() throws Exception {
-        try (Memory mem = Memory.anonymous(2)) {
+        try (Memory mem = Memory.anonymous(256); Memory dst = Memory.anonymous(256)) {
+            byte[] data = pattern(256, 5);
+            mem.write(0, data);
+            byte[] untouched = pattern(256, 77);
+            dst.write(0, untouched);
             mem.protect(Memory.Protection.NONE);
-            HmmException e = assertThrows(HmmException.class, () -> mirror.read(mem.address(), 2));
+            HmmException e = assertThrows(HmmException.class, () -> mirror.read(mem.address(), dst));
             assertEquals(Errno.EFAULT.number(), e.errno(), e.getMessage());
             assertTrue(mirror.snapshot(mem).all(PageState.INACCESSIBLE));
+            assertArrayEquals(untouched, dst.bytes(), "a refused device read leaves the destination alone");
+            mem.protect(Memory.Protection.READ);
+            assertArrayEquals(data, mem.bytes(), "the CPU's data is intact");
         }
+    }
+
+    /** Upstream anon_read: pte_none, the zero page and data pages, read-only, read by the device at once. */
+    @Test
+    void readOnlyRangeWithEmptyZeroAndDataPagesReadsInOneCommand() throws Exception {
+        int n = 256;
+        try (Memory mem = Memory.anonymous(n)) {
+            byte[] data = pattern(n, 13);
+            java.util.Arrays.fill(data, 0, 2 * PAGE, (byte) 0);
+            mem.write(2L * PAGE, java.util.Arrays.copyOfRange(data, 2 * PAGE, data.length)); // pages 0-1 untouched
+            mem.protect(Memory.Protection.READ);
+            assertEquals(0, mem.getByte(PAGE), "page 1 now maps the shared zero page");
+            Counters before = mirror.counters();
+            assertArrayEquals(data, mirror.read(mem.address(), n));
+            Counters after = mirror.counters();
+            assertEquals(n, after.pagesFaulted() - before.pagesFaulted(), "every page faulted once: " + after);
+            assertEquals(n, after.deviceReads() - before.deviceReads(), after.toString());
+            assertEquals(0, after.faultRetries() - before.faultRetries(), "nothing invalidated the range: " + after);
+            Snapshot s = mirror.snapshot(mem);
+            assertTrue(s.all(PageState.DEVICE_READ) && s.none(PageState.DEVICE_WRITE) && s.none(PageState.CPU_WRITE),
+                    s.toString());
+            assertTrue(s.page(0).contains(PageState.ZERO_PAGE) && s.page(1).contains(PageState.ZERO_PAGE), s.toString());
+            assertEquals(n - 2, n - s.count(PageState.ZERO_PAGE), "only the untouched pages are the zero page: " + s);
+        }
+    }
+
+    /** Upstream anon_write_prot: a read-only mapping of zero pages, device write refused, then allowed. */
+    @Test
+    void deviceWriteAfterMprotectReplacesTheZeroPage() throws Exception {
+        int n = 256;
+        try (Memory mem = Memory.anonymous(n)) {
+            mem.protect(Memory.Protection.READ);
+            assertArrayEquals(new byte[PAGE], mirror.read(mem.address(), 1), "the device reads the zero page");
+            byte[] data = pattern(n, 21);
+            HmmException e = assertThrows(HmmException.class, () -> mirror.write(mem.address(), data));
+            assertEquals(Errno.EPERM.number(), e.errno(), e.getMessage());
+            assertArrayEquals(new byte[n * PAGE], mem.bytes(), "the refused write changed nothing");
+            mem.protect(Memory.Protection.READ_WRITE);
+            Counters before = mirror.counters();
+            mirror.write(mem.address(), data);
+            Counters after = mirror.counters();
+            assertArrayEquals(data, mem.bytes(), "the device's write replaced the zero pages");
+            assertEquals(n, after.deviceWrites() - before.deviceWrites(), after.toString());
+            Snapshot s = mirror.snapshot(mem);
+            assertTrue(s.all(PageState.DEVICE_WRITE) && s.all(PageState.CPU_WRITE) && s.none(PageState.ZERO_PAGE),
+                    s.toString());
+        }
+    }
+
+    /** Upstream anon_read_multiple: new memory, new data, read by the device, ten times over. */
+    @Test
+    void repeatedReadsOfFreshMemorySeeEachTimesData() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            try (Memory mem = Memory.anonymous(256)) {
+                byte[] data = Bytes.pattern(256, round);
+                mem.write(0, data);
+                Counters before = mirror.counters();
+                Bytes.assertSame(data, mirror.read(mem.address(), 256), "round " + round);
+                assertEquals(256, mirror.counters().pagesFaulted() - before.pagesFaulted(), "round " + round);
+            }
+        }
+    }
+
+    /** Upstream file_read: a read-only shared mapping of a file written with write(2). */
+    @Test
+    void readOnlySharedFileMappingReadsWhatTheFileHolds() throws Exception {
+        Path file = Files.createTempFile(Path.of("/tmp"), "hmm-mirror", ".bin");
+        try {
+            byte[] data = pattern(256, 50);
+            Files.write(file, data);
+            try (Memory m = Memory.file(file, 256)) {
+                m.protect(Memory.Protection.READ);
+                Counters before = mirror.counters();
+                assertArrayEquals(data, mirror.read(m.address(), 256));
+                assertEquals(256, mirror.counters().pagesFaulted() - before.pagesFaulted());
+                Snapshot s = mirror.snapshot(m);
+                assertTrue(s.all(PageState.DEVICE_READ) && s.none(PageState.DEVICE_WRITE), s.toString());
+            }
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    /** Upstream anon_write_huge: the device writes a THP range the CPU never touched. */
+    @Test
+    void deviceWriteIntoAnUntouchedThpRange() throws Exception {
+        assumeThp();
+        try (Memory m = Memory.hugeAnonymous(1)) {
+            int n = (int) m.pages();
+            byte[] data = pattern(n, 3);
+            Counters before = mirror.counters();
+            mirror.write(m.address(), data);
+            Counters after = mirror.counters();
+            assertArrayEquals(data, m.bytes(), "the CPU sees what the device wrote");
+            assertEquals(n, after.pagesFaulted() - before.pagesFaulted(), after.toString());
+            assertEquals(n, after.deviceWrites() - before.deviceWrites(), after.toString());
+            assertTrue(mirror.snapshot(m).all(PageState.DEVICE_WRITE), mirror.snapshot(m).toString());
+        }
+    }
+
+    /** Upstream anon_write_hugetlbfs: the device writes a hugetlbfs page. */
+    @Test
+    void deviceWriteIntoAHugetlbPage() throws Exception {
+        try (HugetlbPool pool = HugetlbPool.reserve(1); Memory m = Memory.hugetlb(1)) {
+            int n = (int) m.pages();
+            byte[] data = pattern(n, 8);
+            Counters before = mirror.counters();
+            mirror.write(m.address(), data);
+            assertArrayEquals(data, m.bytes());
+            assertEquals(n, mirror.counters().deviceWrites() - before.deviceWrites());
+            assertTrue(pool.inUse() >= 1, "the range is backed by a hugetlb page: " + pool);
+        }
+    }
+
+    /** Upstream compound: a hugetlbfs page snapshots as one huge mapping, writable then read-only. */
+    @Test
+    void hugetlbPageSnapshotsAsHugeWithItsProtection() throws Exception {
+        try (HugetlbPool pool = HugetlbPool.reserve(1); Memory m = Memory.hugetlb(1)) {
+            m.write(0, pattern((int) m.pages(), 4));
+            Snapshot s = mirror.snapshot(m);
+            assertTrue(s.all(PageState.HUGE) && s.all(PageState.CPU_WRITE) && s.none(PageState.DEVICE_READ), s.toString());
+            m.protect(Memory.Protection.READ);
+            s = mirror.snapshot(m);
+            assertTrue(s.all(PageState.HUGE) && s.all(PageState.CPU_READ) && s.none(PageState.CPU_WRITE), s.toString());
+        }
+    }
+
+    /**
+     * Upstream mixedmap snapshots a mapping of test_hmm's own device file (pages inserted by the
+     * driver, VM_MIXEDMAP). Our device file has no mmap; the vDSO is such a special mapping of
+     * driver-inserted pages with no file behind it, read-only: the snapshot says so, without faulting.
+     */
+    @Test
+    void specialMappingWithoutAFileSnapshotsReadOnly() throws Exception {
+        String vdso = Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.endsWith("[vdso]"))
+                .findFirst().orElse(null);
+        assumeTrue(vdso != null, "this kernel maps no vDSO");
+        long start = Long.parseUnsignedLong(vdso.substring(0, vdso.indexOf('-')), 16);
+        Snapshot s = mirror.snapshot(start, 1);
+        assertEquals(java.util.EnumSet.of(PageState.CPU_READ), s.page(0), s.toString());
+        assertEquals(0, mirror.counters().pagesFaulted(), "a snapshot faults nothing in");
+    }
+
+    static void assumeThp() throws java.io.IOException {
+        String thp = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
+        assumeTrue(!thp.contains("[never]"), "THP is disabled in this kernel: " + thp.strip());
     }
 
     @Test

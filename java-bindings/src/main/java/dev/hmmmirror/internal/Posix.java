@@ -32,6 +32,12 @@ public final class Posix {
     public static final int MADV_DONTNEED = 4;
     public static final int MADV_HUGEPAGE = 14;
     public static final int MADV_NOHUGEPAGE = 15;
+    public static final int MADV_FREE = 8;
+    public static final int MADV_COLLAPSE = 25;
+    public static final int MAP_HUGETLB = 0x40000;
+    public static final int MREMAP_MAYMOVE = 1;
+    public static final int MREMAP_FIXED = 2;
+    public static final int MREMAP_DONTUNMAP = 4;
     public static final int O_NONBLOCK = 0x800;
     public static final int O_CREAT = 0x40;
     public static final int POLLIN = 1;
@@ -75,6 +81,10 @@ public final class Posix {
     private static final MethodHandle MADVISE = downcall("madvise",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_INT));
+    private static final MethodHandle MREMAP = downcall("mremap",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
+            Linker.Option.firstVariadicArg(4));
     private static final MethodHandle MEMFD_CREATE = downcall("memfd_create",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     private static final MethodHandle FTRUNCATE = downcall("ftruncate",
@@ -143,6 +153,17 @@ public final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             long rc = (long) MMAP.invokeExact(state, addr, length, prot, flags, fd, offset);
+            return rc == -1L ? -errno(state) : rc;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code mremap(old, size, size, flags, target)}; the new address, or {@code -errno}. */
+    public static long mremap(long old, long size, int flags, long target) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long rc = (long) MREMAP.invokeExact(state, old, size, size, flags, target);
             return rc == -1L ? -errno(state) : rc;
         } catch (Throwable t) {
             throw rethrow(t);

@@ -45,6 +45,23 @@ public final class RawBuffer {
         return segment.asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE);
     }
 
+    /** The native-order 64-bit word at {@code offset}. */
+    public long getLong(long offset) {
+        return segment.get(ValueLayout.JAVA_LONG_UNALIGNED, offset);
+    }
+
+    /** Stores a native-order 64-bit word at {@code offset}; returns this buffer. */
+    public RawBuffer setLong(long offset, long value) {
+        segment.set(ValueLayout.JAVA_LONG_UNALIGNED, offset, value);
+        return this;
+    }
+
+    /** Stores {@code data} at {@code offset}; returns this buffer. */
+    public RawBuffer set(long offset, byte[] data) {
+        MemorySegment.copy(data, 0, segment, ValueLayout.JAVA_BYTE, offset, data.length);
+        return this;
+    }
+
     MemorySegment segment() {
         return segment;
     }

@@ -49,6 +49,15 @@ public final class RawDevice implements AutoCloseable {
         return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
     }
 
+    /**
+     * {@code ioctl(fd, request, arg)} with a struct these bindings do not know, laid out by the
+     * caller in {@code arg} (e.g. another driver's uapi on a device file opened with
+     * {@link #open(String)}).
+     */
+    public int ioctl(long request, RawBuffer arg) throws HmmException {
+        return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
+    }
+
     /** {@code ioctl(fd, command, argAddress)}: the struct pointer is whatever address the caller says. */
     public int ioctlAt(Command command, long argAddress) throws HmmException {
         return check("ioctl " + command.ioctlName(), file.issue(command, MemorySegment.ofAddress(argAddress)));

@@ -4,6 +4,7 @@ import dev.hmmmirror.internal.gen.hmm_mirror_atomic;
 import dev.hmmmirror.internal.gen.hmm_mirror_counters;
 import dev.hmmmirror.internal.gen.hmm_mirror_delay;
 import dev.hmmmirror.internal.gen.hmm_mirror_event;
+import dev.hmmmirror.internal.gen.hmm_mirror_inject;
 import dev.hmmmirror.internal.gen.hmm_mirror_migrate;
 import dev.hmmmirror.internal.gen.hmm_mirror_pages;
 import dev.hmmmirror.internal.gen.hmm_mirror_range;
@@ -29,7 +30,8 @@ public enum Struct {
     EVENT(hmm_mirror_event.layout()),
     MIGRATE(hmm_mirror_migrate.layout()),
     ATOMIC(hmm_mirror_atomic.layout()),
-    PAGES(hmm_mirror_pages.layout());
+    PAGES(hmm_mirror_pages.layout()),
+    INJECT(hmm_mirror_inject.layout());
 
     /** One field: {@code count} words of {@code width} bytes at {@code offset} (count 1 unless an array). */
     record Field(String name, long offset, int width, long count) {}

@@ -9,6 +9,7 @@ import dev.hmmmirror.suite.KernelRun;
 import dev.hmmmirror.suite.Matrix;
 import dev.hmmmirror.suite.MatrixBench;
 import dev.hmmmirror.suite.Reports;
+import dev.hmmmirror.suite.UpstreamParity;
 import dev.hmmmirror.vm.boot.Accelerator;
 import dev.hmmmirror.vm.boot.Console;
 import dev.hmmmirror.vm.boot.GuestFailure;
@@ -160,8 +161,9 @@ public final class HmmVm {
         Path reports = settings.reportDir();
         List<KernelRun> runs = Matrix.run(settings.with(Setting.RUN_DIR, reports.toString()), profiles,
                 List.of(DiscoverySelectors.selectPackage(settings.suitePackage())));
-        Reports.printTable(runs, System.out);
-        Reports.write(runs, reports);
+        UpstreamParity parity = UpstreamParity.of(settings.suitePackage());
+        Reports.printTable(runs, parity, System.out);
+        Reports.write(runs, parity, reports);
         int code = Reports.exitCode(runs);
         System.out.println("reports: " + reports.resolve("index.html") + " (summary.json, junit-*.xml); exit code " + code);
         return code;

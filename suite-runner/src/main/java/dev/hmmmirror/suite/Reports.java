@@ -56,12 +56,71 @@ public final class Reports {
 
     /** Prints the kernel x test table with totals; then the kernel's own selftests' table where they ran. */
     public static void printTable(List<KernelRun> runs, PrintStream out) {
+        printTable(runs, UpstreamParity.NONE, out);
+    }
+
+    /**
+     * As {@link #printTable(List, PrintStream)}, then, with a {@code parity} map, each upstream
+     * hmm-tests name with the kernel's own results (device-private / device-coherent variant) and
+     * our mapped tests' result, per kernel.
+     */
+    public static void printTable(List<KernelRun> runs, UpstreamParity parity, PrintStream out) {
         printTable(runs, OURS, out);
         if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
             out.println();
             out.println("the kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the exit code):");
             printTable(runs, KERNELS, out);
         }
+        if (!parity.entries().isEmpty()) {
+            out.println();
+            out.println("upstream hmm-tests and ours (per kernel: the kernel's result private/coherent | ours; "
+                    + "map: guest-tests upstream-parity.txt):");
+            for (String[] row : parityRows(runs, parity)) {
+                out.println(String.join("  ", row));
+            }
+        }
+    }
+
+    /** Rows of the parity table: header, then one per upstream test, then kernel selftests the map lacks. */
+    static List<String[]> parityRows(List<KernelRun> runs, UpstreamParity parity) {
+        List<String[]> rows = new ArrayList<>();
+        int w = Math.max(28, parity.entries().stream().mapToInt(e -> e.upstream().length()).max().orElse(28));
+        List<String> head = new ArrayList<>(List.of(String.format(Locale.ROOT, "%-" + w + "s", "upstream test")));
+        runs.forEach(r -> head.add(String.format(Locale.ROOT, "%-22s", r.profile())));
+        head.add("our tests");
+        rows.add(head.toArray(String[]::new));
+        for (UpstreamParity.Entry e : parity.entries()) {
+            List<String> row = new ArrayList<>(List.of(String.format(Locale.ROOT, "%-" + w + "s", e.upstream())));
+            for (KernelRun r : runs) {
+                row.add(String.format(Locale.ROOT, "%-22s", kernelCell(r, e.upstream()) + " | " + oursCell(r, e)));
+            }
+            row.add(String.join(", ", e.tests()) + (e.note().isEmpty() ? "" : "  (" + e.note() + ")"));
+            rows.add(row.toArray(String[]::new));
+        }
+        Set<String> unmapped = new LinkedHashSet<>();
+        runs.forEach(r -> r.kernelSelftests().stream().map(UpstreamParity::upstreamName)
+                .filter(n -> !n.startsWith("(") && parity.entry(n).isEmpty()).forEach(unmapped::add));
+        for (String n : unmapped) {
+            rows.add(new String[] {String.format(Locale.ROOT, "%-" + w + "s", n), "NOT MAPPED: a new upstream test; "
+                    + "add it to upstream-parity.txt"});
+        }
+        return rows;
+    }
+
+    private static String kernelCell(KernelRun r, String upstream) {
+        List<TestOutcome> k = r.kernelSelftests().stream().filter(o -> UpstreamParity.upstreamName(o).equals(upstream)).toList();
+        if (k.isEmpty()) {
+            return "-";
+        }
+        String priv = k.stream().filter(o -> UpstreamParity.variant(o).contains("private")).map(o -> o.status().symbol())
+                .findFirst().orElse("-");
+        String coh = k.stream().filter(o -> UpstreamParity.variant(o).contains("coherent")).map(o -> o.status().symbol())
+                .findFirst().orElse("-");
+        return priv + "/" + coh;
+    }
+
+    private static String oursCell(KernelRun r, UpstreamParity.Entry e) {
+        return UpstreamParity.combined(r.outcomes(), e).map(TestOutcome.Status::symbol).orElse("-");
     }
 
     private static void printTable(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which, PrintStream out) {
@@ -89,9 +148,14 @@ public final class Reports {
 
     /** Writes summary.json, junit-&lt;profile&gt;.xml and index.html into {@code dir}. */
     public static void write(List<KernelRun> runs, Path dir) {
+        write(runs, UpstreamParity.NONE, dir);
+    }
+
+    /** As {@link #write(List, Path)}, with the upstream parity table in index.html and summary.json. */
+    public static void write(List<KernelRun> runs, UpstreamParity parity, Path dir) {
         try {
             Files.createDirectories(dir);
-            Files.writeString(dir.resolve("summary.json"), json(runs), StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("summary.json"), json(runs, parity), StandardCharsets.UTF_8);
             for (KernelRun r : runs) {
                 String name = r.reportDir().getFileName().toString();
                 Files.writeString(dir.resolve("junit-" + name + ".xml"), junitXml(r, OURS), StandardCharsets.UTF_8);
@@ -100,13 +164,17 @@ public final class Reports {
                             StandardCharsets.UTF_8);
                 }
             }
-            Files.writeString(dir.resolve("index.html"), html(runs, dir), StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("index.html"), html(runs, parity, dir), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     static String json(List<KernelRun> runs) {
+        return json(runs, UpstreamParity.NONE);
+    }
+
+    static String json(List<KernelRun> runs, UpstreamParity parity) {
         StringBuilder b = new StringBuilder("{\n  \"exitCode\": ").append(exitCode(runs)).append(",\n  \"kernels\": [");
         for (int i = 0; i < runs.size(); i++) {
             KernelRun r = runs.get(i);
@@ -122,6 +190,20 @@ public final class Reports {
                 b.append(",\n     \"kernelSelftests\": {");
                 outcomesJson(b, r.kernelSelftests());
                 b.append("}");
+            }
+            if (!parity.entries().isEmpty()) {
+                b.append(",\n     \"upstreamParity\": [");
+                for (int e = 0; e < parity.entries().size(); e++) {
+                    UpstreamParity.Entry en = parity.entries().get(e);
+                    b.append(e == 0 ? "\n" : ",\n").append("       {\"upstream\": ").append(q(en.upstream()))
+                            .append(", \"kernel\": ").append(q(kernelCell(r, en.upstream())))
+                            .append(", \"ours\": ").append(q(oursCell(r, en))).append(", \"tests\": [");
+                    for (int t = 0; t < en.tests().size(); t++) {
+                        b.append(t == 0 ? "" : ", ").append(q(en.tests().get(t)));
+                    }
+                    b.append("], \"note\": ").append(q(en.note())).append("}");
+                }
+                b.append("]");
             }
             b.append("}");
         }
@@ -183,6 +265,11 @@ public final class Reports {
      * then the failures with their console lines, then every test with its duration.
      */
     static String html(List<KernelRun> runs, Path dir) throws IOException {
+        return html(runs, UpstreamParity.NONE, dir);
+    }
+
+    /** As {@link #html(List, Path)}, with the upstream parity table after the kernel's own selftests. */
+    static String html(List<KernelRun> runs, UpstreamParity parity, Path dir) throws IOException {
         StringBuilder b = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 + "<title>hmm-mirror suite: exit code " + exitCode(runs) + "</title>"
                 + "<style>body{font-family:sans-serif;margin:1em 2em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
@@ -206,6 +293,18 @@ public final class Reports {
         if (bad == 0 && runs.stream().allMatch(r -> r.kernelSelftests().stream().noneMatch(Reports::isBad))) {
             b.append("<p>None.</p>");
         }
+        if (!parity.entries().isEmpty()) {
+            b.append("<h2>Upstream hmm-tests and ours (per kernel: the kernel's own result, device-private / "
+                    + "device-coherent variant | our mapped tests)</h2><table>");
+            for (String[] row : parityRows(runs, parity)) {
+                b.append("<tr>");
+                for (String c : row) {
+                    b.append("<td>").append(x(c.strip())).append("</td>");
+                }
+                b.append("</tr>");
+            }
+            b.append("</table>");
+        }
         for (KernelRun r : runs) {
             String folder = r.reportDir().getFileName().toString();
             for (TestOutcome o : concat(r.outcomes(), r.kernelSelftests())) {
@@ -226,6 +325,18 @@ public final class Reports {
             b.append("<h2 id=\"kselftests\">The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted "
                     + "in the exit code)</h2>");
             htmlTable(b, runs, KERNELS, testNames(runs, KERNELS));
+        }
+        if (!parity.entries().isEmpty()) {
+            b.append("<h2 id=\"parity\">Upstream hmm-tests and ours (per kernel: the kernel's own result, device-private / "
+                    + "device-coherent variant | our mapped tests)</h2><table>");
+            for (String[] row : parityRows(runs, parity)) {
+                b.append("<tr>");
+                for (String c : row) {
+                    b.append("<td>").append(x(c.strip())).append("</td>");
+                }
+                b.append("</tr>");
+            }
+            b.append("</table>");
         }
         return b.append("</body></html>\n").toString();
     }

@@ -38,8 +38,9 @@ class RemoteEngineIT {
      * {@code dev.hmmmirror.guest.mm}: some of their results vary from run to run today (see the
      * README's matrix benchmark), which would make "same results as the local runner" a coin toss.
      */
-    static final List<String> CLASSES = List.of("BadInputIT", "DeviceMemoryIT", "DeviceOpenIT", "ExclusiveIT",
-            "InvalidationIT", "LifecycleIT", "MirrorAccessIT", "NoDevicePrivateIT");
+    static final List<String> CLASSES = List.of("BadInputIT", "CopyOnWriteIT", "DeviceMemoryIT", "DeviceOpenIT",
+            "DeviceOwnerIT", "DifferentialIT", "ExclusiveIT", "FaultInjectionIT", "InvalidationIT", "LifecycleIT",
+            "MirrorAccessIT", "NoDevicePrivateIT", "ThpMigrationIT");
     static final List<org.junit.platform.engine.DiscoverySelector> SUITE = CLASSES.stream().map(c -> (org.junit.platform.engine.DiscoverySelector)
                     org.junit.platform.engine.discovery.DiscoverySelectors.selectClass("dev.hmmmirror.guest." + c)).toList();
     private static SecondDockerEngine engine;

@@ -63,8 +63,17 @@ class ReclaimIT {
         }
     }
 
+    /**
+     * Mirrored memfd (shmem) pages pushed to swap. MADV_PAGEOUT unmaps them (invalidating the
+     * device) but whether it also writes them to swap varies between runs on 6.1 and 6.12 (seen:
+     * 0 and 256 kB on the same kernel); they are made in a memory cgroup so that, where it kept
+     * them, a limit below the group's usage pushes them out: either way they end in swap.
+     */
     @Test
     void madvPageoutSwapsMirroredMemfdPagesOut() throws Exception {
+        Path g = Machinery.memcg("hmm-reclaim-shmem");
+        String pid = Long.toString(ProcessHandle.current().pid());
+        Machinery.write(g.resolve("cgroup.procs"), pid);
         try (Memory mem = Memory.memfd(PAGES)) {
             long a = mem.address();
             Coherence.pattern(a, PAGES, 0x40);
@@ -72,22 +81,31 @@ class ReclaimIT {
             Coherence.assertDeviceMapsAll(mirror, a, PAGES);
             long swapBefore = swapUsedKb();
             Set<Reason> reasons;
+            String how = "MADV_PAGEOUT";
             try (EventWatch w = EventWatch.start(mirror)) {
                 Sys.madvise(a, PAGES * Coherence.PAGE, Sys.MADV_PAGEOUT);
-                w.close();
                 assertEquals(0, PageMap.present(a, PAGES), "MADV_PAGEOUT must unmap every mirrored shmem page");
+                if (swapUsedKb() - swapBefore < PAGES * 4) {
+                    how = "MADV_PAGEOUT unmapped, the cgroup limit swapped";
+                    long current = Machinery.readLong(g.resolve("memory.current"));
+                    Machinery.write(g.resolve("memory.high"),
+                            Long.toString(Math.max(current - 2 * PAGES * Coherence.PAGE, 4096)));
+                    Machinery.write(g.resolve("memory.high"), "max");
+                }
+                w.close();
                 assertEquals(Set.of(), w.uncovered(a, PAGES), "pages reclaimed without an invalidation");
                 reasons = w.reasons(a, a + PAGES * Coherence.PAGE);
             }
-            // 7.2 writes the unmapped shmem pages to swap at once; 6.1 and 6.12 unmap them (the
-            // invalidation is what matters to the mirror) and leaves them in the page cache
             long swapped = swapUsedKb() - swapBefore;
+            assertTrue(swapped >= PAGES * 4, "the memfd's pages must be in swap: swap use grew by " + swapped + " kB");
             Coherence.assertDeviceDropped(mirror, a, PAGES, all());
             Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.expected(PAGES, 0x40));
             assertEquals(PAGES, PageMap.present(a, PAGES));
-            MmReport.record("reclaim: MADV_PAGEOUT, memfd (shmem)", reasons, "pass: unmapped, " + (swapped >= PAGES * 4
-                    ? swapped + " kB to swap" : "kept in the page cache (swap use +" + swapped + " kB)")
-                    + ", device re-read them");
+            MmReport.record("reclaim: MADV_PAGEOUT, memfd (shmem)", reasons, "pass: " + how + " (" + swapped
+                    + " kB to swap), device re-read them");
+        } finally {
+            Machinery.write(Machinery.CGROUP.resolve("cgroup.procs"), pid);
+            Files.deleteIfExists(g);
         }
     }
 

@@ -296,6 +296,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_CAP_EXCLUSIVE() {
         return HMM_MIRROR_CAP_EXCLUSIVE;
     }
+    private static final long HMM_MIRROR_CAP_SHARED_OWNER = 32L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_CAP_SHARED_OWNER 32
+     * }
+     */
+    public static long HMM_MIRROR_CAP_SHARED_OWNER() {
+        return HMM_MIRROR_CAP_SHARED_OWNER;
+    }
     private static final long HMM_MIRROR_MAX_PAGES = 262144L;
     /**
      * {@snippet lang=c :
@@ -349,6 +358,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static int HMM_MIRROR_EVENT_OVERFLOW() {
         return HMM_MIRROR_EVENT_OVERFLOW;
+    }
+    private static final int HMM_MIRROR_MAX_COPY_DELAY_US = (int)100000L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_MAX_COPY_DELAY_US 100000
+     * }
+     */
+    public static int HMM_MIRROR_MAX_COPY_DELAY_US() {
+        return HMM_MIRROR_MAX_COPY_DELAY_US;
     }
     private static final long HMM_MIRROR_IOC_VERSION = 3225466368L;
     /**
@@ -457,6 +475,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static long HMM_MIRROR_IOC_PAGES() {
         return HMM_MIRROR_IOC_PAGES;
+    }
+    private static final long HMM_MIRROR_IOC_INJECT = 3223893516L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_INJECT 3223893516
+     * }
+     */
+    public static long HMM_MIRROR_IOC_INJECT() {
+        return HMM_MIRROR_IOC_INJECT;
     }
 }
 

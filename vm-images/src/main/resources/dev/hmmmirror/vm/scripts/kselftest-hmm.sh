@@ -14,7 +14,21 @@ mkdir -p "$out"
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug
 # hugetlb tests need reserved huge pages, or they skip
 echo 16 > /proc/sys/vm/nr_hugepages
-if ! modprobe test_hmm > "$out/modprobe.log" 2>&1; then
+# device-coherent memory for test_hmm's coherent devices: a range the kernel was told to leave
+# alone as "Persistent Memory (legacy)" (memmap=512M!ADDR on the kernel command line, e.g.
+# -Dhmm.cmdline=memmap=512M!0x50000000), 256 MiB per device; without it those tests skip
+spm_params=
+spm=$(sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : Persistent Memory (legacy)$/\1 \2/p' /proc/iomem | head -n 1)
+if [ -n "$spm" ]; then
+  set -- $spm
+  spm_start=$((0x$1)) spm_end=$((0x$2))
+  if [ $((spm_end - spm_start + 1)) -ge $((512 << 20)) ]; then
+    spm_params="spm_addr_dev0=$(printf 0x%x $spm_start) spm_addr_dev1=$(printf 0x%x $((spm_start + (256 << 20))))"
+  fi
+fi
+say "test_hmm parameters: ${spm_params:-none (no special-purpose memory: device-coherent tests skip)}"
+# shellcheck disable=SC2086
+if ! modprobe test_hmm $spm_params > "$out/modprobe.log" 2>&1; then
   say "modprobe test_hmm failed: $(cat "$out/modprobe.log")"
   exit 3
 fi

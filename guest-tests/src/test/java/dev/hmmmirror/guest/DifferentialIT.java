@@ -1,0 +1,302 @@
+package dev.hmmmirror.guest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hmmmirror.Capability;
+import dev.hmmmirror.HmmException;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.PageState;
+import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.junit.GuestTest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The same scenarios through the kernel's test_hmm ({@code /dev/hmm_dmirrorN}) and through
+ * hmm_mirror ({@code /dev/hmm_mirrorN}) in one guest, compared operation by operation: bytes
+ * read, page states (test_hmm's snapshot byte mapped onto our {@link PageState}s, CPU side),
+ * errno of failing operations, pages handled. A difference fails the test with both sides shown,
+ * unless it is one of the documented differences in design (README, "Parity with the kernel's
+ * own hmm-tests"), which are printed. Runs where the kernel has test_hmm (built kernels); the
+ * test loads and unloads it itself.
+ */
+@GuestTest
+class DifferentialIT {
+    private static final int PAGE = (int) Memory.pageSize();
+    private static boolean loadedHere;
+    private final List<String> differences = new ArrayList<>();
+
+    @BeforeAll
+    static void loadTestHmm() throws Exception {
+        if (!Files.exists(Path.of(TestHmmDevice.PREFIX + "0"))) {
+            Path deps = Path.of("/lib/modules", System.getProperty("os.version"), "modules.dep");
+            assumeTrue(!Files.isRegularFile(deps) || Files.readString(deps).contains("/test_hmm.ko"), "kernel "
+                    + System.getProperty("os.version") + " has no test_hmm module (CONFIG_TEST_HMM=m: the built kernels)");
+            Process p = new ProcessBuilder("modprobe", "test_hmm").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            p.waitFor(60, TimeUnit.SECONDS);
+            assumeTrue(p.exitValue() == 0, "kernel " + System.getProperty("os.version")
+                    + " has no test_hmm module (CONFIG_TEST_HMM=m: the built kernels): " + out);
+            loadedHere = true;
+        }
+    }
+
+    @AfterAll
+    static void unloadTestHmm() throws Exception {
+        if (loadedHere) {
+            new ProcessBuilder("rmmod", "test_hmm").redirectErrorStream(true).start().waitFor(60, TimeUnit.SECONDS);
+        }
+    }
+
+    @BeforeEach
+    void clear() {
+        differences.clear();
+    }
+
+    /** Compares one operation's outcome on both sides. */
+    private void same(String op, Object ours, Object theirs) {
+        if (!Objects.deepEquals(ours, theirs)) {
+            differences.add(op + ": hmm_mirror " + show(ours) + ", test_hmm " + show(theirs));
+        }
+    }
+
+    /** A documented difference in design: both sides are asserted, and the difference printed. */
+    private void documented(String op, Object ours, Object oursExpected, Object theirs, Object theirsExpected, String why) {
+        same(op + " (hmm_mirror, by design: " + why + ")", ours, oursExpected);
+        same(op + " (test_hmm)", theirs, theirsExpected);
+        System.out.println("[differential] " + op + ": hmm_mirror " + show(ours) + ", test_hmm " + show(theirs)
+                + ": documented difference: " + why);
+    }
+
+    private void verdict() {
+        if (!differences.isEmpty()) {
+            fail("hmm_mirror and test_hmm differ:\n  " + String.join("\n  ", differences));
+        }
+    }
+
+    private static String show(Object o) {
+        if (o instanceof byte[] b) {
+            return b.length + " bytes, crc " + Long.toHexString(crc(b));
+        }
+        return String.valueOf(o);
+    }
+
+    private static long crc(byte[] b) {
+        java.util.zip.CRC32 c = new java.util.zip.CRC32();
+        c.update(b);
+        return c.getValue();
+    }
+
+    private interface Op {
+        Object run() throws Exception;
+    }
+
+    /** The errno of an operation, or "ok". */
+    private static String errno(Op op) throws Exception {
+        try {
+            op.run();
+            return "ok";
+        } catch (HmmException e) {
+            return e.errnoName();
+        }
+    }
+
+    /** test_hmm's snapshot byte as our CPU-side page states. */
+    static Set<PageState> theirs(int b) {
+        b &= 0xff;
+        if (b == TestHmmDevice.PROT_ERROR) {
+            return EnumSet.of(PageState.INACCESSIBLE);
+        }
+        EnumSet<PageState> s = EnumSet.noneOf(PageState.class);
+        if ((b & TestHmmDevice.PROT_READ) != 0) {
+            s.add(PageState.CPU_READ);
+        }
+        if ((b & TestHmmDevice.PROT_WRITE) != 0) {
+            s.add(PageState.CPU_READ);
+            s.add(PageState.CPU_WRITE);
+        }
+        if ((b & (TestHmmDevice.PROT_PMD | TestHmmDevice.PROT_PUD)) != 0) {
+            s.add(PageState.HUGE);
+        }
+        if ((b & TestHmmDevice.PROT_ZERO) != 0) {
+            s.add(PageState.ZERO_PAGE);
+        }
+        if ((b & 0xf0) == TestHmmDevice.DEV_PRIVATE_LOCAL) {
+            s.add(PageState.DEVICE_PRIVATE);
+        } else if ((b & 0xf0) == TestHmmDevice.DEV_PRIVATE_REMOTE) {
+            s.add(PageState.DEVICE_PRIVATE_REMOTE);
+        }
+        return s;
+    }
+
+    /** Our page states without the device page table's (test_hmm's snapshot has none). */
+    static Set<PageState> cpuSide(Set<PageState> ours) {
+        EnumSet<PageState> s = ours.isEmpty() ? EnumSet.noneOf(PageState.class) : EnumSet.copyOf(ours);
+        s.remove(PageState.DEVICE_READ);
+        s.remove(PageState.DEVICE_WRITE);
+        return s;
+    }
+
+    private static List<Set<PageState>> states(Snapshot s) {
+        return s.pages().stream().map(DifferentialIT::cpuSide).toList();
+    }
+
+    private static List<Set<PageState>> states(byte[] snapshot) {
+        List<Set<PageState>> out = new ArrayList<>();
+        for (byte b : snapshot) {
+            out.add(theirs(b));
+        }
+        return out;
+    }
+
+    @Test
+    void readAndWriteAnonymousMemory() throws Exception {
+        byte[] data = Bytes.pattern(16, 1);
+        byte[] written = Bytes.pattern(16, 2);
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(16); Memory b = Memory.anonymous(16)) {
+            a.write(0, data);
+            b.write(0, data);
+            long before = m.counters().pagesFaulted();
+            byte[] ours = m.read(a.address(), 16);
+            TestHmmDevice.Result[] r = new TestHmmDevice.Result[1];
+            byte[] theirs = t.read(b.address(), 16, r);
+            same("read 16 pages: bytes", ours, theirs);
+            same("read 16 pages: pages faulted", m.counters().pagesFaulted() - before, r[0].cpages());
+            same("snapshot after the read", states(m.snapshot(a)), states(t.snapshot(b.address(), 16)));
+            m.write(a.address(), written);
+            t.write(b.address(), written);
+            same("device write: what the CPU sees", a.bytes(), b.bytes());
+            same("snapshot after the write", states(m.snapshot(a)), states(t.snapshot(b.address(), 16)));
+        }
+        verdict();
+    }
+
+    @Test
+    void refusedAccessesGiveTheSameErrno() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(4); Memory b = Memory.anonymous(4)) {
+            for (Memory x : new Memory[] {a, b}) {
+                x.fill((byte) 3);
+                x.protect(Memory.Protection.READ);
+            }
+            byte[] data = new byte[4 * PAGE];
+            same("device write to a read-only mapping",
+                    errno(() -> { m.write(a.address(), data); return null; }),
+                    errno(() -> t.write(b.address(), data)));
+            same("the read-only mapping unchanged", a.bytes(), b.bytes());
+            for (Memory x : new Memory[] {a, b}) {
+                x.protect(Memory.Protection.NONE);
+            }
+            same("device read of a PROT_NONE mapping", errno(() -> m.read(a.address(), 4)),
+                    errno(() -> t.read(b.address(), 4, new TestHmmDevice.Result[1])));
+            same("snapshot of a PROT_NONE mapping", states(m.snapshot(a)), states(t.snapshot(b.address(), 4)));
+        }
+        verdict();
+    }
+
+    @Test
+    void snapshotOfMixedMappings() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = mixed(); Memory b = mixed()) {
+            same("snapshot: hole, PROT_NONE, zero page, read-only, read-write",
+                    states(m.snapshot(a)), states(t.snapshot(b.address(), 5)));
+        }
+        verdict();
+    }
+
+    /** Page 0 PROT_NONE, 1 a hole, 2 the zero page read-only, 3 read-only data, 4 read-write data. */
+    private static Memory mixed() throws Exception {
+        Memory x = Memory.anonymous(5);
+        x.protect(Memory.Protection.NONE);
+        x.unmap(1, 1);
+        x.protect(2, 3, Memory.Protection.READ_WRITE);
+        x.setByte(3L * PAGE, (byte) 3);
+        x.setByte(4L * PAGE, (byte) 4);
+        x.protect(2, 2, Memory.Protection.READ);
+        x.getByte(2L * PAGE);
+        return x;
+    }
+
+    @Test
+    void migrateToDeviceMemoryAndBack() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(8); Memory b = Memory.anonymous(8)) {
+            assumeTrue(m.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            byte[] data = Bytes.pattern(8, 4);
+            a.write(0, data);
+            b.write(0, data);
+            same("migrate 8 pages to the device: pages moved", m.migrateToDevice(a.address(), 8).migrated(),
+                    t.migrateToDevice(b.address(), 8).cpages());
+            same("snapshot in device memory", states(m.snapshot(a)), states(t.snapshot(b.address(), 8)));
+            same("device read of device memory", m.read(a.address(), 8),
+                    t.read(b.address(), 8, new TestHmmDevice.Result[1]));
+            same("CPU read faults the data back", a.bytes(), b.bytes());
+            same("snapshot after the CPU faults", states(m.snapshot(a)), states(t.snapshot(b.address(), 8)));
+        }
+        verdict();
+    }
+
+    @Test
+    void migratingSharedMemoryIsRefused() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.sharedAnonymous(4); Memory b = Memory.sharedAnonymous(4)) {
+            assumeTrue(m.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            a.fill((byte) 1);
+            b.fill((byte) 1);
+            documented("migrate shared memory", errno(() -> m.migrateToDevice(a.address(), 4)), "EINVAL",
+                    errno(() -> t.migrateToDevice(b.address(), 4)), "ENOENT",
+                    "hmm_mirror refuses a shared mapping; test_hmm migrates nothing and says ENOENT");
+        }
+        verdict();
+    }
+
+    @Test
+    void anotherDevicesMemory() throws Exception {
+        try (Mirror m0 = Mirror.open(0); Mirror m1 = Mirror.open(1); TestHmmDevice t0 = TestHmmDevice.open(0, PAGE);
+                TestHmmDevice t1 = TestHmmDevice.open(1, PAGE); Memory a = Memory.anonymous(2); Memory b = Memory.anonymous(2)) {
+            assumeTrue(m0.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            byte[] data = Bytes.pattern(2, 5);
+            a.write(0, data);
+            b.write(0, data);
+            same("device 1 migrates 2 pages", m1.migrateToDevice(a.address(), 2).migrated(),
+                    t1.migrateToDevice(b.address(), 2).cpages());
+            List<Set<PageState>> ours = states(m0.snapshot(a));
+            List<Set<PageState>> theirs = states(t0.snapshot(b.address(), 2));
+            if (m0.version().has(Capability.SHARED_OWNER)) {
+                documented("device 0's snapshot of device 1's memory", ours,
+                        List.of(EnumSet.of(PageState.CPU_READ, PageState.CPU_WRITE, PageState.DEVICE_PRIVATE_REMOTE),
+                                EnumSet.of(PageState.CPU_READ, PageState.CPU_WRITE, PageState.DEVICE_PRIVATE_REMOTE)),
+                        theirs, List.of(EnumSet.noneOf(PageState.class), EnumSet.noneOf(PageState.class)),
+                        "one owner for all our devices (shared_owner=Y); test_hmm gives each device its own");
+            } else {
+                same("device 0's snapshot of device 1's memory (one owner per device)", ours, theirs);
+            }
+            same("device 0 reads device 1's memory", m0.read(a.address(), 2),
+                    t0.read(b.address(), 2, new TestHmmDevice.Result[1]));
+        }
+        verdict();
+    }
+
+    @Test
+    void theStateMappingCoversTestHmmsEncoding() {
+        assertEquals(EnumSet.of(PageState.CPU_READ, PageState.ZERO_PAGE), theirs(0x11));
+        assertEquals(EnumSet.of(PageState.CPU_READ, PageState.CPU_WRITE, PageState.DEVICE_PRIVATE), theirs(0x22));
+        assertEquals(EnumSet.of(PageState.INACCESSIBLE), theirs(0xff));
+        assertEquals(EnumSet.of(PageState.CPU_READ, PageState.CPU_WRITE, PageState.HUGE), theirs(0x06));
+    }
+}

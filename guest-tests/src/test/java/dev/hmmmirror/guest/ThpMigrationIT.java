@@ -1,0 +1,224 @@
+package dev.hmmmirror.guest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hmmmirror.Capability;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.Migration;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.PageState;
+import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.junit.GuestTest;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Transparent huge pages and device memory, as upstream's migrate_anon_huge_* and
+ * migrate_*_fault tests exercise them: empty, zero and populated THP ranges migrate to the device
+ * with every base page accounted for, come back by CPU faults, and survive MADV_FREE, a partial
+ * munmap and mremap while in device memory.
+ */
+@GuestTest
+class ThpMigrationIT {
+    private static final int PAGE = (int) Memory.pageSize();
+    private static final int HUGE = (int) (Memory.hugePageSize() / PAGE);
+    private Mirror mirror;
+
+    @BeforeEach
+    void open() throws Exception {
+        mirror = Mirror.open(0);
+        assumeTrue(mirror.version().has(Capability.MIGRATE), "kernel " + System.getProperty("os.version")
+                + " lacks CONFIG_DEVICE_PRIVATE: no device-private memory, migration unavailable");
+        MirrorAccessIT.assumeThp();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        mirror.close();
+    }
+
+    /** Upstream migrate_anon_huge_empty: a read-only THP range never touched migrates as zeros. */
+    @Test
+    void emptyThpRangeMigratesAsZeros() throws Exception {
+        try (Memory m = Memory.hugeAnonymous(1)) {
+            m.protect(Memory.Protection.READ);
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            assertTrue(mirror.snapshot(m).all(PageState.DEVICE_PRIVATE), mirror.snapshot(m).toString());
+            migrationPath(mirror.snapshot(m), "an empty THP range");
+            Bytes.assertSame(new byte[HUGE * PAGE], mirror.read(m.address(), HUGE), "what the device reads");
+        }
+    }
+
+    /** Upstream migrate_anon_huge_zero: the huge zero page migrates, and faults back as zeros. */
+    @Test
+    void hugeZeroPageMigratesAndFaultsBackAsZeros() throws Exception {
+        try (Memory m = Memory.hugeAnonymous(1)) {
+            m.protect(Memory.Protection.READ);
+            assertEquals(0, m.getLong(0), "a read maps the huge zero page");
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            Bytes.assertSame(new byte[HUGE * PAGE], mirror.read(m.address(), HUGE), "what the device reads");
+            Bytes.assertSame(new byte[HUGE * PAGE], m.bytes(), "the CPU faults zeros back");
+            assertTrue(mirror.snapshot(m).none(PageState.DEVICE_PRIVATE), mirror.snapshot(m).toString());
+        }
+    }
+
+    /** Upstream migrate_anon_huge_free: MADV_FREE of a THP range in device memory. */
+    @Test
+    void madviseFreeOfAThpInDeviceMemory() throws Exception {
+        try (Memory m = Memory.hugeAnonymous(1)) {
+            byte[] data = Bytes.pattern(HUGE, 1);
+            m.write(0, data);
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
+            m.adviseFree(0, HUGE);
+            byte[] after = m.bytes();
+            for (int p = 0; p < HUGE; p++) {
+                byte[] page = Arrays.copyOfRange(after, p * PAGE, (p + 1) * PAGE);
+                assertTrue(Arrays.equals(page, Arrays.copyOfRange(data, p * PAGE, (p + 1) * PAGE))
+                        || Arrays.equals(page, new byte[PAGE]), "MADV_FREE leaves each page's data or zeros: page " + p);
+            }
+        }
+    }
+
+    /**
+     * Upstream migrate_anon_huge_fault: a collapsed THP migrates; the CPU page table then holds
+     * device-private (swap-type, not present) entries for all of it; CPU faults bring the data back.
+     */
+    @Test
+    void collapsedThpMigratesAndFaultsBack() throws Exception {
+        try (Memory m = Memory.hugeAnonymous(1)) {
+            byte[] data = Bytes.pattern(HUGE, 2);
+            m.write(0, data);
+            m.adviseCollapse(0, HUGE);
+            Snapshot before = mirror.snapshot(m);
+            assertTrue(before.all(PageState.HUGE), "MADV_COLLAPSE made a huge mapping: " + before);
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
+            Snapshot s = mirror.snapshot(m);
+            assertTrue(s.all(PageState.DEVICE_PRIVATE) && s.all(PageState.CPU_WRITE), s.toString());
+            migrationPath(s, "a collapsed THP");
+            long[] entries = pagemap(m.address(), HUGE);
+            for (int i = 0; i < HUGE; i++) {
+                assertTrue((entries[i] & PM_SWAP) != 0 && (entries[i] & PM_PRESENT) == 0,
+                        "page " + i + ": pagemap entry 0x" + Long.toHexString(entries[i]) + " is not a swap-type entry");
+            }
+            Bytes.assertSame(data, m.bytes(), "the CPU faults the data back");
+        }
+    }
+
+    /** Upstream migrate_partial_unmap_fault: half the range is unmapped while in device memory. */
+    @Test
+    void partialMunmapOfARangeInDeviceMemory() throws Exception {
+        for (boolean thp : new boolean[] {false, true}) {
+            for (int offset : new int[] {0, HUGE / 4, HUGE / 2}) {
+                String what = (thp ? "THP" : "base pages") + ", unmap from page " + offset;
+                try (Memory m = thp ? Memory.hugeAnonymous(1) : Memory.anonymous(HUGE)) {
+                    byte[] data = Bytes.pattern(HUGE, offset);
+                    m.write(0, data);
+                    assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE), what);
+                    Bytes.assertSame(data, mirror.read(m.address(), HUGE), what);
+                    m.unmap(offset, HUGE / 2);
+                    for (int p = 0; p < HUGE; p++) {
+                        if (p >= offset && p < offset + HUGE / 2) {
+                            continue;
+                        }
+                        Bytes.assertSame(Arrays.copyOfRange(data, p * PAGE, (p + 1) * PAGE), m.bytes((long) p * PAGE, PAGE),
+                                what + ": page " + p);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Upstream migrate_remap_fault: mremap before or after migrating, moving or keeping the old
+     * range. The data at the new address is checked through the device for every combination,
+     * through CPU faults for every page in the THP cases moved off the huge boundary by a quarter
+     * and for three pages elsewhere (a CPU fault back is ~5 ms under TCG, 24 x 512 of them 60 s).
+     */
+    @Test
+    void mremapBeforeOrAfterMigratingKeepsTheData() throws Exception {
+        for (boolean before : new boolean[] {true, false}) {
+            for (boolean keepOld : new boolean[] {false, true}) {
+                for (boolean thp : new boolean[] {false, true}) {
+                    for (int offset : new int[] {0, HUGE / 4, HUGE / 2}) {
+                        String what = (before ? "mremap, migrate" : "migrate, mremap") + (keepOld ? " (DONTUNMAP)" : "")
+                                + ", " + (thp ? "THP" : "base pages") + ", to huge boundary + " + offset + " pages";
+                        try (Memory m = thp ? Memory.hugeAnonymous(1) : Memory.anonymous(HUGE)) {
+                            byte[] data = Bytes.pattern(HUGE, offset + (before ? 1 : 0) + (keepOld ? 2 : 0));
+                            m.write(0, data);
+                            Memory moved = null;
+                            try {
+                                if (before) {
+                                    moved = m.remap((long) offset * PAGE, keepOld);
+                                }
+                                Memory target = before ? moved : m;
+                                assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(target.address(), HUGE), what);
+                                Bytes.assertSame(data, mirror.read(target.address(), HUGE), what);
+                                if (!before) {
+                                    moved = m.remap((long) offset * PAGE, keepOld);
+                                }
+                                Bytes.assertSame(data, mirror.read(moved.address(), HUGE), what + ": the device at the new address");
+                                if (thp && offset == HUGE / 4) {
+                                    Bytes.assertSame(data, moved.bytes(), what + ": the CPU faults the data back");
+                                } else {
+                                    // every page back by a CPU fault costs ~5 ms under TCG: first, middle, last here
+                                    for (int p : new int[] {0, HUGE / 2, HUGE - 1}) {
+                                        Bytes.assertSame(Arrays.copyOfRange(data, p * PAGE, (p + 1) * PAGE),
+                                                moved.bytes((long) p * PAGE, PAGE), what + ": the CPU, page " + p);
+                                    }
+                                }
+                            } finally {
+                                if (moved != null) {
+                                    moved.close();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Which way a THP range went to device memory, from its snapshot: whole (one large
+     * device-private folio: every page HUGE) or split to base pages (no page HUGE); printed with
+     * the test's output. Anything in between is a failure.
+     */
+    static String migrationPath(Snapshot s, String what) {
+        long huge = s.count(PageState.HUGE);
+        assertTrue(huge == 0 || huge == s.pages().size(), what + ": partly huge after migration: " + s);
+        String path = huge == 0 ? "split to base pages" : "whole, as a large device-private folio";
+        System.out.println("[thp] " + what + ": migrated " + path + " on kernel " + System.getProperty("os.version"));
+        return path;
+    }
+
+    private static final long PM_PRESENT = 1L << 63;
+    private static final long PM_SWAP = 1L << 62;
+
+    /** {@code /proc/self/pagemap} entries of {@code pages} pages from {@code address}. */
+    static long[] pagemap(long address, int pages) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(pages * 8).order(ByteOrder.nativeOrder());
+        try (FileChannel ch = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
+            while (b.hasRemaining()) {
+                if (ch.read(b, address / PAGE * 8 + b.position()) <= 0) {
+                    throw new IOException("short read of /proc/self/pagemap");
+                }
+            }
+        }
+        b.flip();
+        long[] out = new long[pages];
+        b.asLongBuffer().get(out);
+        return out;
+    }
+}
