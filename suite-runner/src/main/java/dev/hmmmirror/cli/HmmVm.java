@@ -6,8 +6,9 @@ import dev.hmmmirror.programs.DeviceDemo;
 import dev.hmmmirror.programs.MigrationBench;
 import dev.hmmmirror.programs.MirrorBench;
 import dev.hmmmirror.suite.KernelRun;
+import dev.hmmmirror.suite.Matrix;
+import dev.hmmmirror.suite.MatrixBench;
 import dev.hmmmirror.suite.Reports;
-import dev.hmmmirror.suite.SuiteRunner;
 import dev.hmmmirror.suite.UpstreamParity;
 import dev.hmmmirror.vm.boot.Accelerator;
 import dev.hmmmirror.vm.boot.Console;
@@ -66,6 +67,8 @@ public final class HmmVm {
                     case "--verbose" -> settings = settings.with(Setting.VERBOSE, "true");
                     case "--no-kselftest" -> settings = settings.with(Setting.KSELFTEST, "false");
                     case "--accel" -> settings = settings.with(Setting.ACCEL, value(args, ++i, "--accel"));
+                    case "--parallel" -> settings = settings.with(Setting.PARALLEL, value(args, ++i, "--parallel"));
+                    case "--docker-hosts" -> settings = settings.with(Setting.DOCKER_HOSTS, value(args, ++i, "--docker-hosts"));
                     case "--help", "-h" -> command = "help";
                     case "--runner" -> {
                         String r = value(args, ++i, "--runner");
@@ -90,6 +93,8 @@ public final class HmmVm {
                 case "suite", "matrix" -> suite(settings, command.equals("matrix") && !chosen ? KernelProfile.stock()
                         : profiles);
                 case "bench" -> bench(settings, profiles.getFirst());
+                case "bench-matrix" -> MatrixBench.run(settings, chosen ? profiles : KernelProfile.stock(),
+                        List.of(DiscoverySelectors.selectPackage(settings.suitePackage())), System.out);
                 case "bench-mirror" -> benchMain(settings, profiles.getFirst(), MirrorBench.class.getName());
                 case "bench-migrate" -> benchMain(settings, profiles.getFirst(), MigrationBench.class.getName());
                 default -> {
@@ -98,12 +103,18 @@ public final class HmmVm {
                                                                                  boot, load hmm_mirror.ko, run the device demo
                                    hmm-vm suite  [--kernel PROFILE | --kernel-tree DIR] [--no-kselftest]
                                                                                  run the guest suite, print a table (ci/hmm-suite)
-                                   hmm-vm matrix [--kernel P]... [--kernel-tree DIR]... | --all
+                                   hmm-vm matrix [--kernel P]... [--kernel-tree DIR]... | --all [--parallel N|auto]
                                                                                  the suite on several kernels (default: the
-                                                                                 stock three): table, JSON, JUnit XML, HTML
+                                                                                 stock three), N guests at once (auto: one
+                                                                                 per core plus one, and per 2.5 GiB): table,
+                                                                                 JSON, JUnit XML, HTML
                                    hmm-vm images [--kernel PROFILE | --kernel-tree DIR | --all]
                                                                                  build or check the cached guest images
                                    hmm-vm bench  [--kernel PROFILE]              boot-time benchmark
+                                   hmm-vm bench-matrix [--kernel P]... [--parallel N]
+                                                                                 the matrix (default: stock three) one guest
+                                                                                 at a time, then N at once: wall times, ratio,
+                                                                                 same results?
                                    hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
                                    hmm-vm bench-migrate [--kernel PROFILE]       migration throughput (MiB/s)
                             kernels:
@@ -121,14 +132,17 @@ public final class HmmVm {
                                     always (kvm: an error where it cannot), never (tcg); env HMM_ACCEL
                             settings: every hmm.* property / HMM_* variable is listed in the README (Settings)
                             runner: where QEMU runs (run, bench-mirror, bench-migrate): auto (default: a container
-                                    when a Docker engine answers, else this host), local, container; env HMM_RUNNER;
-                                    built kernels and trees run locally
+                                    when a Docker engine answers, else this host), local, container,
+                                    docker:tcp://HOST:PORT (an engine that shares no files with this host); env
+                                    HMM_RUNNER; built kernels and trees run locally
+                            --docker-hosts "tcp://a:2375 tcp://b:2375*2": a matrix spreads its kernels over these
+                                    engines (*N: N guests there at once; local: this host); env HMM_DOCKER_HOSTS
                             exit codes: 0 all passed, 1 tests failed, 2 kernel splat (Oops, BUG, WARNING, KASAN,
                                         lockdep, hung task), 125 could not build or boot (git bisect run skips)""");
                     yield command.equals("help") || command.equals("--help") ? 0 : 125;
                 }
             };
-        } catch (SetupException | GuestFailure e) {
+        } catch (SetupException | GuestFailure | IllegalArgumentException e) {
             System.err.println("hmm-vm: " + e.getMessage());
             return 125;
         } catch (InterruptedException e) {
@@ -145,11 +159,8 @@ public final class HmmVm {
 
     public static int suite(Settings settings, List<KernelProfile> profiles) {
         Path reports = settings.reportDir();
-        List<KernelRun> runs = new ArrayList<>();
-        for (KernelProfile p : profiles) {
-            runs.add(SuiteRunner.run(settings.with(Setting.RUN_DIR, reports.toString()), p,
-                    List.of(DiscoverySelectors.selectPackage(settings.suitePackage()))));
-        }
+        List<KernelRun> runs = Matrix.run(settings.with(Setting.RUN_DIR, reports.toString()), profiles,
+                List.of(DiscoverySelectors.selectPackage(settings.suitePackage())));
         UpstreamParity parity = UpstreamParity.of(settings.suitePackage());
         Reports.printTable(runs, parity, System.out);
         Reports.write(runs, parity, reports);

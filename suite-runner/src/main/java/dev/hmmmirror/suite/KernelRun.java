@@ -2,6 +2,8 @@ package dev.hmmmirror.suite;
 
 import dev.hmmmirror.vm.result.TestOutcome;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -13,9 +15,34 @@ import java.util.List;
  * @param reportDir     where the console log, dmesg and reports of this kernel are
  * @param kernelSelftests the kernel's own hmm selftests in the same guest (empty when not run);
  *                      reported next to ours, not part of {@link #exitCode()}
+ * @param timing        when the run started and ended, and how long the guest took to boot
  */
 public record KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
-        List<TestOutcome> kernelSelftests) {
+        List<TestOutcome> kernelSelftests, Timing timing) {
+    /**
+     * When a kernel's run happened.
+     *
+     * @param started    when the run began (image, module, boot, tests, selftests)
+     * @param finished   when the guest was gone and its results in
+     * @param init       QEMU start to the initramfs /init, seconds (negative: unknown, no boot)
+     * @param agentReady QEMU start to the guest JVM's HELLO, seconds (negative: unknown)
+     */
+    public record Timing(Instant started, Instant finished, double init, double agentReady) {
+        /** No timing known. */
+        public static final Timing NONE = new Timing(Instant.EPOCH, Instant.EPOCH, -1, -1);
+
+        /** Wall time of the whole run. */
+        public Duration wall() {
+            return Duration.between(started, finished);
+        }
+    }
+
+    /** A run without timings. */
+    public KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
+            List<TestOutcome> kernelSelftests) {
+        this(profile, kernelRelease, outcomes, reportDir, kernelSelftests, Timing.NONE);
+    }
+
     /** How many outcomes have {@code status}. */
     public long count(TestOutcome.Status status) {
         return outcomes.stream().filter(o -> o.status() == status).count();

@@ -180,7 +180,11 @@ public final class Reports {
             KernelRun r = runs.get(i);
             b.append(i == 0 ? "\n" : ",\n").append("    {\"profile\": ").append(q(r.profile()))
                     .append(", \"kernel\": ").append(q(r.kernelRelease()))
-                    .append(", \"exitCode\": ").append(r.exitCode()).append(", ");
+                    .append(", \"exitCode\": ").append(r.exitCode())
+                    .append(", \"initSeconds\": ").append(num(r.timing().init()))
+                    .append(", \"agentReadySeconds\": ").append(num(r.timing().agentReady()))
+                    .append(", \"wallSeconds\": ").append(r.timing() == KernelRun.Timing.NONE ? "null"
+                            : num(r.timing().wall().toMillis() / 1000.0)).append(", ");
             outcomesJson(b, r.outcomes());
             if (!r.kernelSelftests().isEmpty()) {
                 b.append(",\n     \"kernelSelftests\": {");
@@ -219,9 +223,14 @@ public final class Reports {
             b.append(t == 0 ? "\n" : ",\n").append("       {\"class\": ").append(q(o.testClass()))
                     .append(", \"test\": ").append(q(o.test())).append(", \"status\": ")
                     .append(q(o.status().name().toLowerCase(Locale.ROOT))).append(", \"message\": ")
-                    .append(q(o.message())).append(", \"consoleLines\": ").append(q(o.consoleLines())).append("}");
+                    .append(q(o.message())).append(", \"consoleLines\": ").append(q(o.consoleLines()))
+                    .append(", \"seconds\": ").append(num(o.seconds())).append("}");
         }
         b.append("]");
+    }
+
+    private static String num(double v) {
+        return v < 0 ? "null" : String.format(Locale.ROOT, "%.3f", v);
     }
 
     static String junitXml(KernelRun r, Function<KernelRun, List<TestOutcome>> which) {
@@ -235,7 +244,9 @@ public final class Reports {
                 .append("\" skipped=\"").append(count(outcomes, TestOutcome.Status.SKIPPED)).append("\">\n");
         b.append("  <properties><property name=\"kernel\" value=\"").append(x(r.kernelRelease())).append("\"/></properties>\n");
         for (TestOutcome o : outcomes) {
-            b.append("  <testcase classname=\"").append(x(o.testClass())).append("\" name=\"").append(x(o.test())).append("\"");
+            b.append("  <testcase classname=\"").append(x(o.testClass())).append("\" name=\"").append(x(o.test()))
+                    .append("\" time=\"").append(o.seconds() < 0 ? "0" : String.format(Locale.ROOT, "%.3f", o.seconds()))
+                    .append("\"");
             switch (o.status()) {
                 case PASSED -> b.append("/>\n");
                 case SKIPPED -> b.append("><skipped message=\"").append(x(o.message())).append("\"/></testcase>\n");
@@ -247,21 +258,40 @@ public final class Reports {
         return b.append("</testsuite>\n").toString();
     }
 
+    /**
+     * One self-contained page (no script, no external file) that leads with what a reader of a big
+     * matrix wants first: the totals per kernel (with boot and guest-JVM-ready times and the
+     * kernel's own selftests beside ours), then the tests whose result differs between kernels,
+     * then the failures with their console lines, then every test with its duration.
+     */
     static String html(List<KernelRun> runs, Path dir) throws IOException {
         return html(runs, UpstreamParity.NONE, dir);
     }
 
+    /** As {@link #html(List, Path)}, with the upstream parity table after the kernel's own selftests. */
     static String html(List<KernelRun> runs, UpstreamParity parity, Path dir) throws IOException {
-        StringBuilder b = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>hmm-mirror suite</title>"
-                + "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
+        StringBuilder b = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                + "<title>hmm-mirror suite: exit code " + exitCode(runs) + "</title>"
+                + "<style>body{font-family:sans-serif;margin:1em 2em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
+                + "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}td{white-space:nowrap}th{font-size:90%}td.n{text-align:right}"
                 + ".pass{background:#dfd}.FAIL,.SPLAT,.NOBOOT{background:#fdd}.skip{background:#eee}"
-                + "pre{background:#f6f6f6;font-size:11px;max-height:20em;overflow:auto}</style></head><body>");
-        b.append("<h1>hmm-mirror guest suite: exit code ").append(exitCode(runs)).append("</h1>");
-        htmlTable(b, runs, OURS);
-        if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
-            b.append("<h2>The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the exit code)"
-                    + "</h2>");
-            htmlTable(b, runs, KERNELS);
+                + "small{color:#555}pre{background:#f6f6f6;font-size:11px;max-height:20em;overflow:auto}</style></head><body>");
+        long bad = runs.stream().mapToLong(r -> r.outcomes().stream().filter(Reports::isBad).count()).sum();
+        List<String> differing = differing(runs, OURS);
+        b.append("<h1 id=\"verdict\">hmm-mirror guest suite: exit code ").append(exitCode(runs)).append("</h1><p>")
+                .append(runs.size()).append(" kernel(s); ").append(bad == 0 ? "no failures" : bad + " failure(s)")
+                .append("; ").append(differing.size()).append(" test(s) with different results between kernels.</p>");
+        htmlTotals(b, runs);
+        b.append("<h2 id=\"differences\">Tests whose result differs between kernels (").append(differing.size())
+                .append(")</h2>");
+        if (differing.isEmpty()) {
+            b.append("<p>None: every test has the same result on every kernel.</p>");
+        } else {
+            htmlTable(b, runs, OURS, differing);
+        }
+        b.append("<h2 id=\"failures\">Failures (").append(bad).append(")</h2>");
+        if (bad == 0 && runs.stream().allMatch(r -> r.kernelSelftests().stream().noneMatch(Reports::isBad))) {
+            b.append("<p>None.</p>");
         }
         if (!parity.entries().isEmpty()) {
             b.append("<h2>Upstream hmm-tests and ours (per kernel: the kernel's own result, device-private / "
@@ -278,7 +308,7 @@ public final class Reports {
         for (KernelRun r : runs) {
             String folder = r.reportDir().getFileName().toString();
             for (TestOutcome o : concat(r.outcomes(), r.kernelSelftests())) {
-                if (o.status() == TestOutcome.Status.PASSED || o.status() == TestOutcome.Status.SKIPPED) {
+                if (!isBad(o)) {
                     continue;
                 }
                 b.append("<h3 id=\"").append(x(anchor(r, o))).append("\">").append(x(r.profile())).append(": ")
@@ -289,26 +319,94 @@ public final class Reports {
                         .append("</pre>");
             }
         }
+        b.append("<h2 id=\"all\">Every test, with its duration</h2>");
+        htmlTable(b, runs, OURS, testNames(runs, OURS));
+        if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
+            b.append("<h2 id=\"kselftests\">The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted "
+                    + "in the exit code)</h2>");
+            htmlTable(b, runs, KERNELS, testNames(runs, KERNELS));
+        }
+        if (!parity.entries().isEmpty()) {
+            b.append("<h2 id=\"parity\">Upstream hmm-tests and ours (per kernel: the kernel's own result, device-private / "
+                    + "device-coherent variant | our mapped tests)</h2><table>");
+            for (String[] row : parityRows(runs, parity)) {
+                b.append("<tr>");
+                for (String c : row) {
+                    b.append("<td>").append(x(c.strip())).append("</td>");
+                }
+                b.append("</tr>");
+            }
+            b.append("</table>");
+        }
         return b.append("</body></html>\n").toString();
     }
 
-    private static void htmlTable(StringBuilder b, List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
-        b.append("<table><tr><th>test</th>");
+    private static boolean isBad(TestOutcome o) {
+        return o.status() != TestOutcome.Status.PASSED && o.status() != TestOutcome.Status.SKIPPED;
+    }
+
+    /** Tests (of {@code which}) whose status is not the same on every kernel that ran them; a missing one counts as "-". */
+    static List<String> differing(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
+        List<String> out = new ArrayList<>();
+        if (runs.size() < 2) {
+            return out;
+        }
+        for (String t : testNames(runs, which)) {
+            if (runs.stream().map(r -> cell(which.apply(r), t)).distinct().count() > 1) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    private static void htmlTotals(StringBuilder b, List<KernelRun> runs) {
+        b.append("<table id=\"totals\"><tr><th>kernel</th><th>release</th>");
+        for (TestOutcome.Status s : TestOutcome.Status.values()) {
+            b.append("<th>").append(s.symbol()).append("</th>");
+        }
+        b.append("<th>kernel's selftests<br><small>pass / FAIL / skip</small></th><th>QEMU start to /init</th>"
+                + "<th>guest JVM ready</th><th>whole run</th><th>exit code</th><th>files</th></tr>");
         for (KernelRun r : runs) {
             String folder = r.reportDir().getFileName().toString();
-            b.append("<th>").append(x(r.profile())).append("<br>").append(x(r.kernelRelease())).append("<br><a href=\"")
-                    .append(x(folder)).append("/console.log\">console</a> <a href=\"").append(x(folder))
-                    .append("/dmesg.txt\">dmesg</a></th>");
+            b.append("<tr><td>").append(x(r.profile())).append("</td><td>").append(x(r.kernelRelease())).append("</td>");
+            for (TestOutcome.Status s : TestOutcome.Status.values()) {
+                long n = count(r.outcomes(), s);
+                b.append("<td class=\"n").append(n > 0 && s != TestOutcome.Status.PASSED && s != TestOutcome.Status.SKIPPED
+                        ? " " + s.symbol() : "").append("\">").append(n).append("</td>");
+            }
+            List<TestOutcome> k = r.kernelSelftests();
+            b.append("<td class=\"n\">").append(k.isEmpty() ? "not run" : count(k, TestOutcome.Status.PASSED) + " / "
+                    + count(k, TestOutcome.Status.FAILED) + " / " + count(k, TestOutcome.Status.SKIPPED)).append("</td>")
+                    .append("<td class=\"n\">").append(secs(r.timing().init())).append("</td><td class=\"n\">")
+                    .append(secs(r.timing().agentReady())).append("</td><td class=\"n\">")
+                    .append(r.timing() == KernelRun.Timing.NONE ? "?" : secs(r.timing().wall().toMillis() / 1000.0))
+                    .append("</td><td class=\"n\">").append(r.exitCode()).append("</td><td><a href=\"").append(x(folder))
+                    .append("/console.log\">console</a> <a href=\"").append(x(folder)).append("/dmesg.txt\">dmesg</a></td></tr>");
+        }
+        b.append("</table>");
+    }
+
+    private static String secs(double s) {
+        return s < 0 ? "?" : String.format(Locale.ROOT, "%.1f s", s);
+    }
+
+    private static void htmlTable(StringBuilder b, List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which,
+            List<String> tests) {
+        b.append("<table><tr><th>test</th>");
+        for (KernelRun r : runs) {
+            b.append("<th>").append(x(r.profile())).append("</th>");
         }
         b.append("</tr>");
-        for (String t : testNames(runs, which)) {
+        for (String t : tests) {
             b.append("<tr><td>").append(x(t)).append("</td>");
             for (KernelRun r : runs) {
                 String s = cell(which.apply(r), t);
                 TestOutcome o = which.apply(r).stream().filter(c -> c.name().equals(t)).findFirst().orElse(null);
-                boolean bad = o != null && o.status() != TestOutcome.Status.PASSED && o.status() != TestOutcome.Status.SKIPPED;
+                String time = o == null || o.seconds() < 0 || o.status() == TestOutcome.Status.SKIPPED ? ""
+                        : String.format(Locale.ROOT, " <small>%.1f s</small>", o.seconds());
                 b.append("<td class=\"").append(s).append("\" title=\"").append(o == null ? "" : x(o.message())).append("\">")
-                        .append(bad ? "<a href=\"#" + x(anchor(r, o)) + "\">" + s + "</a>" : s).append("</td>");
+                        .append(o != null && isBad(o) ? "<a href=\"#" + x(anchor(r, o)) + "\">" + s + "</a>" : s)
+                        .append(time).append("</td>");
             }
             b.append("</tr>");
         }

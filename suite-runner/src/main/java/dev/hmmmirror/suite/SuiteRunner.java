@@ -49,6 +49,7 @@ public final class SuiteRunner {
      */
     public static KernelRun run(Settings base, KernelProfile profile, List<DiscoverySelector> selectors) {
         Settings settings = base.with(Setting.KERNEL, profile.name());
+        java.time.Instant started = java.time.Instant.now();
         RunnerSelection.Kind kind;
         try {
             kind = RunnerSelection.selected(settings, profile);
@@ -95,11 +96,21 @@ public final class SuiteRunner {
         }
         boolean healthy = session.isAlive();
         GuestSession.End end = session.finish(healthy);
-        if (end.hookFailure() != null) {
+        Optional<String> lost = session.runnerLost();
+        if (lost.isPresent()) {
+            // the machine went away, not the kernel: whatever did not finish is "could not boot", never a verdict
+            outcomes.replaceAll(o -> o.status() == TestOutcome.Status.PASSED || o.status() == TestOutcome.Status.SKIPPED ? o
+                    : o.with(TestOutcome.Status.BOOT_FAILED, lost.get() + ": " + o.message()));
+            outcomes.add(new TestOutcome("(run)", "runner", TestOutcome.Status.BOOT_FAILED, lost.get(), ""));
+            Progress.say("suite on %s: %s; its results are not a verdict on the kernel", profile.name(), lost.get());
+        }
+        if (end.hookFailure() != null && lost.isEmpty()) {
             outcomes.add(new TestOutcome("(run)", "kernel selftests", classify(end.hookFailure()),
                     firstLine(end.hookFailure()), ""));
         }
-        if (!end.lateSplats().isEmpty()) {
+        if (lost.isPresent()) {
+            // nothing more to judge
+        } else if (!end.lateSplats().isEmpty()) {
             KernelSplat first = end.lateSplats().getFirst();
             outcomes.add(new TestOutcome("(run)", "after the tests", TestOutcome.Status.KERNEL_SPLAT,
                     first.kind() + ": " + first.headline(), String.valueOf(first.lineNumber())));
@@ -113,7 +124,9 @@ public final class SuiteRunner {
         }
         copyDmesg(dir);
         KernelRun run = new KernelRun(profile.name(), session.image().kernelRelease(), List.copyOf(outcomes), dir,
-                end.result(selftests).map(KernelSelftests.Result::outcomes).orElse(List.of()));
+                end.result(selftests).map(KernelSelftests.Result::outcomes).orElse(List.of()),
+                new KernelRun.Timing(started, java.time.Instant.now(), session.timings().init(),
+                        session.timings().agentReady()));
         Progress.say("suite on %s: %d passed, %d failed, %d skipped, %d kernel splat, %d could not boot",
                 profile.name(), run.count(TestOutcome.Status.PASSED), run.count(TestOutcome.Status.FAILED),
                 run.count(TestOutcome.Status.SKIPPED), run.count(TestOutcome.Status.KERNEL_SPLAT),
@@ -132,7 +145,13 @@ public final class SuiteRunner {
     }
 
     private static TestExecutionListener listener(List<TestOutcome> outcomes, Map<String, String> consoleLines) {
+        Map<String, Long> started = new ConcurrentHashMap<>();
         return new TestExecutionListener() {
+            @Override
+            public void executionStarted(TestIdentifier id) {
+                started.put(id.getUniqueId(), System.nanoTime());
+            }
+
             @Override
             public void reportingEntryPublished(TestIdentifier id, ReportEntry entry) {
                 Map<String, String> kv = entry.getKeyValuePairs();
@@ -144,7 +163,7 @@ public final class SuiteRunner {
             @Override
             public void executionSkipped(TestIdentifier id, String reason) {
                 if (id.isTest()) {
-                    outcomes.add(outcome(id, TestOutcome.Status.SKIPPED, reason, ""));
+                    outcomes.add(outcome(id, TestOutcome.Status.SKIPPED, reason, "", 0));
                 }
             }
 
@@ -158,7 +177,9 @@ public final class SuiteRunner {
                         case ABORTED -> TestOutcome.Status.SKIPPED;
                         case FAILED -> classify(t.orElse(null));
                     };
-                    outcomes.add(outcome(id, s, t.map(SuiteRunner::firstLine).orElse(""), lines));
+                    Long t0 = started.get(id.getUniqueId());
+                    outcomes.add(outcome(id, s, t.map(SuiteRunner::firstLine).orElse(""), lines,
+                            t0 == null ? -1 : (System.nanoTime() - t0) / 1e9));
                 } else if (result.getStatus() == TestExecutionResult.Status.FAILED && t.isPresent()) {
                     outcomes.add(new TestOutcome("(run)", id.getDisplayName(), classify(t.get()), firstLine(t.get()), ""));
                 }
@@ -166,11 +187,12 @@ public final class SuiteRunner {
         };
     }
 
-    private static TestOutcome outcome(TestIdentifier id, TestOutcome.Status s, String message, String lines) {
+    private static TestOutcome outcome(TestIdentifier id, TestOutcome.Status s, String message, String lines,
+            double seconds) {
         String cls = id.getSource().filter(src -> src instanceof org.junit.platform.engine.support.descriptor.MethodSource)
                 .map(src -> ((org.junit.platform.engine.support.descriptor.MethodSource) src).getClassName())
                 .map(c -> c.substring(c.lastIndexOf('.') + 1)).orElse("?");
-        return new TestOutcome(cls, id.getDisplayName().replace("()", ""), s, message, lines);
+        return new TestOutcome(cls, id.getDisplayName().replace("()", ""), s, message, lines, seconds);
     }
 
     /** A failure's kind: kernel splat, could not build or boot, or an ordinary test failure. */

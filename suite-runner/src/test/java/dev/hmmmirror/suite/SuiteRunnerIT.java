@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The tool's exit codes, proven on real boots: a clean run gives 0, a kernel command line that
- * cannot boot gives 125, and a WARN injected by the module's debug parameter gives 2.
+ * cannot boot gives 125, and a WARN injected by the module's debug parameter gives 2. And a matrix
+ * of two kernels runs both guests at once, each in its own folder.
  */
 class SuiteRunnerIT {
     static final Path REPORTS = Path.of("target/hmm-suite-it");
@@ -55,5 +56,23 @@ class SuiteRunnerIT {
         assertEquals(2, r.exitCode(), r.outcomes().toString());
         assertTrue(Files.readString(REPORTS.resolve("splat/index.html")).contains("WARN injected"),
                 "the report shows the console around the failing test");
+    }
+
+    @Test
+    void aMatrixRunsTwoGuestsAtOnce() throws Exception {
+        Settings settings = Settings.fromEnvironment().with(Setting.RUN_DIR, REPORTS.resolve("matrix").toString());
+        List<KernelProfile> kernels = List.of(KernelProfile.named("debian-sid"), KernelProfile.named("debian-bookworm"));
+        List<KernelRun> runs = Matrix.run(settings, kernels, List.of(selectClass(SamplePassingGuestCase.class)), 2);
+        assertEquals(List.of("debian-sid", "debian-bookworm"), runs.stream().map(KernelRun::profile).toList(),
+                "results in the kernels' order");
+        for (KernelRun r : runs) {
+            assertEquals(0, r.exitCode(), r.profile() + ": " + r.outcomes());
+            assertTrue(Files.isRegularFile(r.reportDir().resolve("console.log")), "own console log " + r.reportDir());
+        }
+        assertTrue(!runs.get(0).reportDir().equals(runs.get(1).reportDir()), "one folder per kernel");
+        KernelRun.Timing a = runs.get(0).timing();
+        KernelRun.Timing b = runs.get(1).timing();
+        assertTrue(a.started().isBefore(b.finished()) && b.started().isBefore(a.finished()),
+                "the two guests overlapped in time: " + a + " / " + b);
     }
 }

@@ -1,6 +1,7 @@
 package dev.hmmmirror.vm.boot;
 
 import dev.hmmmirror.agent.protocol.Markers;
+import dev.hmmmirror.vm.host.Progress;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,6 +33,8 @@ public final class Console {
     private final Deque<String> tail = new ArrayDeque<>();
     private final List<Marker> markers = new ArrayList<>();
     private final boolean echo;
+    /** {@code [guest]}, or {@code [guest <kernel>]} when guests of several kernels echo at once. */
+    private final String echoPrefix;
     private int lines;
     private long bytes;
     private boolean closed;
@@ -44,6 +47,8 @@ public final class Console {
         this.log = log;
         this.startNanos = startNanos;
         this.echo = echo;
+        String label = Progress.label();
+        this.echoPrefix = label == null ? "[guest] " : "[guest " + label + "] ";
     }
 
     /** Reads {@code in} until end of stream; call on its own thread. */
@@ -64,7 +69,7 @@ public final class Console {
                     w.flush();
                 }
                 if (echo) {
-                    System.err.print("[guest] " + stamped);
+                    System.err.print(echoPrefix + stamped);
                 }
                 synchronized (this) {
                     lines++;

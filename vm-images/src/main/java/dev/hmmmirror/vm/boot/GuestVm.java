@@ -10,10 +10,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,7 +66,7 @@ public final class GuestVm implements AutoCloseable {
     private final long startNanos;
     private final Path socket;
     private final BlockingQueue<String[]> replies = new LinkedBlockingQueue<>();
-    private SocketChannel agent;
+    private QemuHost.AgentChannel agent;
     private OutputStream toAgent;
     private String hello;
     private double helloSeconds = -1;
@@ -118,7 +114,7 @@ public final class GuestVm implements AutoCloseable {
                         + (spec.image().kernelArgs().isBlank() ? "" : " " + spec.image().kernelArgs())
                         + (spec.bare() ? " hmm.mode=bare" : "") + (spec.cmdline().isBlank() ? "" : " " + spec.cmdline()),
                 "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
-                "-chardev", "socket,id=agent,path=" + sock + ",server=on,wait=off", "-serial", "chardev:agent",
+                "-chardev", runner.agentChardev(sock), "-serial", "chardev:agent",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"));
         share(cmd, "userland", spec.image().userland(), true);
         share(cmd, "modules", spec.image().modulesDir(), true);
@@ -177,10 +173,8 @@ public final class GuestVm implements AutoCloseable {
                 throw failure("the guest agent did not start within " + timeout.toSeconds() + " s");
             }
             try {
-                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                ch.connect(UnixDomainSocketAddress.of(socket));
-                agent = ch;
-                toAgent = Channels.newOutputStream(ch);
+                agent = runner.connectAgent(socket);
+                toAgent = agent.out();
                 Thread.ofPlatform().daemon().name("hmm-agent").start(this::readAgent);
             } catch (IOException e) {
                 Thread.sleep(50);
@@ -216,8 +210,7 @@ public final class GuestVm implements AutoCloseable {
     }
 
     private void readAgent() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(Channels.newInputStream(agent),
-                StandardCharsets.UTF_8))) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(agent.in(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 String[] w = Protocol.parse(line.replace("\r", ""));

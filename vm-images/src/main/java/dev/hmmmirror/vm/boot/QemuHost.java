@@ -1,7 +1,14 @@
 package dev.hmmmirror.vm.boot;
 
 import dev.hmmmirror.vm.host.SetupException;
+import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -42,6 +49,43 @@ public interface QemuHost {
             throw new SetupException("cannot create the agent socket directory " + dir + ": " + e.getMessage(), e);
         }
         return dir;
+    }
+
+    /**
+     * QEMU's {@code -chardev} of the agent's serial port: by default a unix socket at {@code socket}
+     * (in {@link #socketDir()}), which this JVM connects to.
+     */
+    default String agentChardev(Path socket) {
+        return "socket,id=agent,path=" + socket + ",server=on,wait=off";
+    }
+
+    /**
+     * Connects to the agent's serial port of {@link #agentChardev}; throws while QEMU does not
+     * listen yet (the caller retries).
+     */
+    default AgentChannel connectAgent(Path socket) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return new AgentChannel(Channels.newInputStream(ch), Channels.newOutputStream(ch), ch);
+    }
+
+    /**
+     * The byte stream to the guest agent's serial port.
+     *
+     * @param in    what the agent writes
+     * @param out   what the agent reads
+     * @param connection releases the connection
+     */
+    record AgentChannel(InputStream in, OutputStream out, Closeable connection) implements Closeable {
+        @Override
+        public void close() throws IOException {
+            connection.close();
+        }
     }
 
     /** Starts QEMU with {@code command}; its standard output (the console) is the process's input stream. */

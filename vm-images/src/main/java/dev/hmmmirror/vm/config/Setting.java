@@ -9,7 +9,7 @@ public enum Setting {
     KERNEL("hmm.kernel", "HMM_KERNEL", "--kernel", "debian-sid",
             "kernel profile to boot: debian-sid, -trixie, -bookworm, built-7.2, -6.12, -6.1 (+ -debug), tree:DIR"),
     RUNNER("hmm.runner", "HMM_RUNNER", "--runner", "auto",
-            "where QEMU runs: auto (a container when a Docker engine answers), local, container"),
+            "where QEMU runs: auto (a container when a Docker engine answers), local, container, docker:tcp://HOST:PORT (an engine that shares no files with this host)"),
     ACCEL("hmm.accel", "HMM_ACCEL", "--accel", "auto",
             "auto (KVM when a probe boot under /dev/kvm reaches /init, else TCG), kvm (required), tcg"),
     ROOT("hmm.root", "HMM_ROOT", null, "(the copy in the vm-images jar)",
@@ -43,7 +43,11 @@ public enum Setting {
     KSELFTEST("hmm.kselftest", "HMM_KSELFTEST", "--no-kselftest", "true",
             "run the kernel's own hmm selftests after our suite where the kernel has test_hmm"),
     KSELFTEST_TIMEOUT("hmm.kselftest.timeout", "HMM_KSELFTEST_TIMEOUT", null, "600 / 1800 (debug)",
-            "seconds the kernel's hmm-tests may run");
+            "seconds the kernel's hmm-tests may run"),
+    DOCKER_HOSTS("hmm.docker.hosts", "HMM_DOCKER_HOSTS", "--docker-hosts", "",
+            "Docker engines a matrix spreads its kernels over, e.g. tcp://kvm1:2375 tcp://kvm2:2375*2 (*N: N guests at once there; local: this host); nothing of this host is mounted there"),
+    PARALLEL("hmm.parallel", "HMM_PARALLEL", "--parallel", "auto",
+            "guests a matrix runs at once on this host: auto (one per core plus one, at most one per 2.5 GiB of free memory), or a number (1: one after another)");
 
     private final String property;
     private final String env;

@@ -93,7 +93,8 @@ public final class Settings {
 
     /** {@code auto}, {@code local} or {@code container} (lower case, unchecked). */
     public String runner() {
-        return or(Setting.RUNNER, "auto").toLowerCase(Locale.ROOT);
+        String v = or(Setting.RUNNER, "auto");
+        return v.regionMatches(true, 0, "docker:", 0, 7) ? "docker:" + v.substring(7) : v.toLowerCase(Locale.ROOT);
     }
 
     /** {@code auto}, {@code kvm} or {@code tcg} (unchecked). */
@@ -191,6 +192,56 @@ public final class Settings {
     /** Seconds the kernel's selftests may run, when set (else by kernel kind). */
     public OptionalLong kselftestTimeoutSeconds() {
         return number(Setting.KSELFTEST_TIMEOUT);
+    }
+
+    /**
+     * How many guests a matrix may run at once on this host, when set to a number (empty: auto,
+     * decided from the host's cores and memory by the matrix).
+     */
+    public java.util.OptionalInt parallel() {
+        String v = values.get(Setting.PARALLEL);
+        if (v == null || v.equalsIgnoreCase("auto")) {
+            return java.util.OptionalInt.empty();
+        }
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1) {
+                return java.util.OptionalInt.of(n);
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException(Setting.PARALLEL.property() + " (" + Setting.PARALLEL.env() + ", "
+                + Setting.PARALLEL.flag() + ") must be auto or a number of guests >= 1, not '" + v + "'");
+    }
+
+    /**
+     * The Docker engines of {@code hmm.docker.hosts}, each with its number of guest slots
+     * ({@code ADDRESS*N}; {@code local} is this host); empty when unset.
+     */
+    public java.util.List<java.util.Map.Entry<String, Integer>> dockerHosts() {
+        java.util.List<java.util.Map.Entry<String, Integer>> hosts = new java.util.ArrayList<>();
+        for (String w : or(Setting.DOCKER_HOSTS, "").split("[\\s,]+")) {
+            if (w.isBlank()) {
+                continue;
+            }
+            int star = w.lastIndexOf('*');
+            int n = 1;
+            if (star > 0) {
+                try {
+                    n = Integer.parseInt(w.substring(star + 1));
+                } catch (NumberFormatException e) {
+                    n = 0;
+                }
+                if (n < 1) {
+                    throw new IllegalArgumentException(Setting.DOCKER_HOSTS.env() + ": '" + w
+                            + "' is not ADDRESS or ADDRESS*N with N >= 1");
+                }
+                w = w.substring(0, star);
+            }
+            hosts.add(java.util.Map.entry(w, n));
+        }
+        return hosts;
     }
 
     /** An environment variable that is not a setting of ours (Docker's, Testcontainers'). */

@@ -7,18 +7,51 @@ import java.util.Locale;
 /**
  * Progress lines for anything that takes more than a moment: image builds, module builds,
  * boots. Printed to stderr with an {@code [hmm]} prefix so that they show in Maven's output.
+ * Where several guests run at once (a matrix), each line also names its kernel
+ * ({@code [hmm debian-sid]}): the label of the thread that prints it, inherited by the threads
+ * it starts.
  */
 public final class Progress {
     private static final PrintStream OUT = System.err;
+    private static final InheritableThreadLocal<String> LABEL = new InheritableThreadLocal<>();
 
     private Progress() {}
 
-    /** Prints one progress line. */
+    /** Prints one progress line, whole (lines of guests running at once never mix). */
     public static void say(String format, Object... args) {
+        String text = String.format(Locale.ROOT, format, args);
+        String prefix = prefix();
         synchronized (OUT) {
-            OUT.println("[hmm] " + String.format(Locale.ROOT, format, args));
+            text.lines().forEach(l -> OUT.println(prefix + l));
             OUT.flush();
         }
+    }
+
+    /** {@code [hmm] }, or {@code [hmm LABEL] } on a labelled thread. */
+    public static String prefix() {
+        String label = LABEL.get();
+        return label == null ? "[hmm] " : "[hmm " + label + "] ";
+    }
+
+    /** The label of this thread's lines (a kernel profile), or null. */
+    public static String label() {
+        return LABEL.get();
+    }
+
+    /**
+     * Labels this thread's progress lines (and those of threads it starts from now on) with
+     * {@code label} until the returned handle is closed.
+     */
+    public static Labelled labelled(String label) {
+        String before = LABEL.get();
+        LABEL.set(label);
+        return () -> LABEL.set(before);
+    }
+
+    /** A label in force; closing it restores the one before. */
+    public interface Labelled extends AutoCloseable {
+        @Override
+        void close();
     }
 
     /** Seconds since {@code startNanos}, one decimal, e.g. {@code "12.3 s"}. */

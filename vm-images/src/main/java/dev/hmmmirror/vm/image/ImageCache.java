@@ -123,29 +123,65 @@ public final class ImageCache {
         }
     }
 
+    /** Entries this JVM uses, with how many guests use each: one shared lock per entry and JVM. */
+    private static final java.util.Map<Path, Held> HELD = new java.util.HashMap<>();
+
+    /** The shared lock this JVM holds on an entry, and how many users it has. */
+    private static final class Held {
+        final FileChannel channel;
+        final FileLock lock;
+        int users;
+
+        Held(FileChannel channel, FileLock lock) {
+            this.channel = channel;
+            this.lock = lock;
+        }
+    }
+
     /**
      * Marks a complete entry as in use until the returned handle is closed: a shared lock on its
      * lock file, so that no other process (or this one) prunes it while a guest reads it over 9p.
+     * Guests of one JVM that run at once share one lock, counted: POSIX locks belong to the
+     * process, and closing any channel of the file would drop it for all of them.
      */
     public AutoCloseable use(Path entry) {
-        try {
-            FileChannel ch = FileChannel.open(Path.of(entry + ".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE, StandardOpenOption.READ);
-            FileLock lock;
-            try {
-                lock = ch.lock(0, Long.MAX_VALUE, true);
-            } catch (java.nio.channels.OverlappingFileLockException already) {
-                lock = null; // this JVM already holds it for another guest
-            }
-            FileLock held = lock;
-            return () -> {
-                if (held != null) {
-                    held.release();
+        Path lockFile = Path.of(entry + ".lock").toAbsolutePath().normalize();
+        synchronized (HELD) {
+            Held h = HELD.get(lockFile);
+            if (h == null) {
+                try {
+                    FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                            StandardOpenOption.READ);
+                    FileLock lock;
+                    try {
+                        lock = ch.lock(0, Long.MAX_VALUE, true);
+                    } catch (java.nio.channels.OverlappingFileLockException buildingHere) {
+                        lock = null; // this JVM holds it exclusively (a build or prune in progress)
+                    }
+                    h = new Held(ch, lock);
+                    HELD.put(lockFile, h);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot lock cache entry " + entry, e);
                 }
-                ch.close();
+            }
+            h.users++;
+            Held held = h;
+            boolean[] released = {false};
+            return () -> {
+                synchronized (HELD) {
+                    if (released[0]) {
+                        return;
+                    }
+                    released[0] = true;
+                    if (--held.users == 0) {
+                        HELD.remove(lockFile);
+                        if (held.lock != null) {
+                            held.lock.release();
+                        }
+                        held.channel.close();
+                    }
+                }
             };
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock cache entry " + entry, e);
         }
     }
 

@@ -192,18 +192,25 @@ public final class ContainerRunner implements GuestRunner {
         return new ContainerRunner(c, name, tag, runDir, imageLog);
     }
 
+    /** The runner image's tag for {@code guest}: its kernel root's key, the recipe and QEMU's version. */
+    static String imageTag(Settings settings, ImageCache cache, GuestImage guest) {
+        String suite = guest.profile().suite();
+        Map<String, String> qemu = new PackageIndex(cache, AptSources.debianMirror(settings))
+                .resolve(suite, List.of("qemu-system-x86"));
+        String key = Scripts.hash(List.of("build-runner-image.sh"), guest.toolRoot().getParent().getFileName().toString(),
+                qemu.toString());
+        return "hmm-mirror/runner:" + suite + "-" + key;
+    }
+
     private static String tagEntry(GuestImage guest, String tag) {
         return "runner-" + guest.profile().suite() + "-" + tag.substring(tag.lastIndexOf('-') + 1);
     }
 
     /** The runner image of {@code guest}'s profile, built when it is not in the engine yet. */
     static String ensureImage(Settings settings, ImageCache cache, GuestImage guest) {
+        String tag = imageTag(settings, cache, guest);
         String suite = guest.profile().suite();
-        Map<String, String> qemu = new PackageIndex(cache, AptSources.debianMirror(settings))
-                .resolve(suite, List.of("qemu-system-x86"));
-        String key = Scripts.hash(List.of("build-runner-image.sh"), guest.toolRoot().getParent().getFileName().toString(),
-                qemu.toString());
-        String tag = "hmm-mirror/runner:" + suite + "-" + key;
+        String key = tag.substring(tag.lastIndexOf('-') + 1);
         Path entry = cache.ensure("runner-" + suite, key, "runner image " + tag, dir -> build(guest, tag, dir));
         if (!imageExists(tag)) { // the entry outlived the image (docker image prune, another engine)
             build(guest, tag, entry);

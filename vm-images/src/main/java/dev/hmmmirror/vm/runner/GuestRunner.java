@@ -21,6 +21,19 @@ public interface GuestRunner extends QemuHost, AutoCloseable {
     /** Where {@code hmm_mirror.ko} and the benchmark are compiled with the kernel's own gcc. */
     Toolchain toolchain(GuestImage image);
 
+    /**
+     * Makes the guest's results share ({@code out/}, written by the guest) current at {@code outShare}
+     * on this host: nothing to do where it is a host directory; copied back from a remote engine.
+     */
+    default void collectResults(Path outShare) {
+        // the share is this host's directory
+    }
+
+    /** Why the runner's machine went away during the run (a remote engine that stopped answering), if it did. */
+    default java.util.Optional<String> lost() {
+        return java.util.Optional.empty();
+    }
+
     /** Releases what the runner holds (removes the container); QEMU must have ended or is killed. */
     @Override
     void close();
@@ -31,6 +44,7 @@ public interface GuestRunner extends QemuHost, AutoCloseable {
         return switch (kind) {
             case LOCAL -> new LocalRunner();
             case CONTAINER -> ContainerRunner.start(settings, cache, image, runDir, accel);
+            case ENGINE -> EngineRunner.start(settings, cache, image, runDir, accel, RunnerSelection.engineHost(settings));
         };
     }
 }

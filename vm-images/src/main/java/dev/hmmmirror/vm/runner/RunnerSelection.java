@@ -17,7 +17,21 @@ public final class RunnerSelection {
         /** QEMU as a host process; the module is built in a chroot of the kernel root. */
         LOCAL,
         /** QEMU and the kernel's gcc in a locally built container image (Testcontainers). */
-        CONTAINER
+        CONTAINER,
+        /** The container runner on a Docker engine reached at an address ({@code docker:tcp://...}), nothing mounted. */
+        ENGINE
+    }
+
+    /** The prefix of a runner that names a Docker engine: {@code docker:tcp://host:port}. */
+    public static final String ENGINE_PREFIX = "docker:";
+
+    /** The engine address of an {@code docker:ADDRESS} runner setting. */
+    public static String engineHost(Settings settings) {
+        String v = settings.runner();
+        if (!v.startsWith(ENGINE_PREFIX) || v.length() == ENGINE_PREFIX.length()) {
+            throw new SetupException("runner '" + v + "' names no Docker engine: use docker:tcp://HOST:PORT");
+        }
+        return v.substring(ENGINE_PREFIX.length());
     }
 
     private RunnerSelection() {}
@@ -32,12 +46,15 @@ public final class RunnerSelection {
      */
     public static Kind select(String value, BooleanSupplier dockerAvailable) {
         String v = value == null || value.isBlank() ? "auto" : value.strip().toLowerCase(Locale.ROOT);
+        if (v.startsWith(ENGINE_PREFIX) && v.length() > ENGINE_PREFIX.length()) {
+            return Kind.ENGINE;
+        }
         return switch (v) {
             case "local" -> Kind.LOCAL;
             case "container" -> Kind.CONTAINER;
             case "auto" -> dockerAvailable.getAsBoolean() ? Kind.CONTAINER : Kind.LOCAL;
             default -> throw new SetupException("unknown runner '" + v
-                    + "' (hmm.runner / HMM_RUNNER / --runner): use auto, local or container");
+                    + "' (hmm.runner / HMM_RUNNER / --runner): use auto, local, container or docker:tcp://HOST:PORT");
         };
     }
 

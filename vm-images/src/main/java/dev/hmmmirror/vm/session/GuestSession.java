@@ -174,7 +174,9 @@ public final class GuestSession implements AutoCloseable {
         GuestRunner runner;
         Accelerator.Choice accel;
         try {
-            accel = Accelerator.forGuest(settings, image, cache);
+            accel = kind == RunnerSelection.Kind.ENGINE
+                    ? dev.hmmmirror.vm.runner.EngineRunner.accel(settings, RunnerSelection.engineHost(settings))
+                    : Accelerator.forGuest(settings, image, cache);
             runner = GuestRunner.create(kind, settings, cache, image, runDir, accel);
         } catch (RuntimeException e) {
             release(holds);
@@ -330,7 +332,16 @@ public final class GuestSession implements AutoCloseable {
 
     /** Runs a shell command in the guest. */
     public GuestResult exec(String command, Duration timeout) throws InterruptedException {
-        return vm.request(Protocol.EXEC, command, timeout);
+        try {
+            return vm.request(Protocol.EXEC, command, timeout);
+        } finally {
+            runner.collectResults(runDir.resolve("out")); // what the command wrote there, for the caller to read
+        }
+    }
+
+    /** Why the machine the guest ran on went away during the run (a remote Docker engine), if it did. */
+    public Optional<String> runnerLost() {
+        return runner.lost();
     }
 
     /**

@@ -131,4 +131,15 @@ class SettingsTest {
         }
         assertEquals(List.of(), offenders, "read settings through dev.hmmmirror.vm.config.Settings");
     }
+
+    @Test
+    void dockerHostsAreAddressesWithTheirSlots() {
+        Settings s = Settings.from(java.util.Map.of("hmm.docker.hosts", "tcp://kvm1:2375, tcp://kvm2:2375*2 local")::get,
+                k -> null);
+        assertEquals(java.util.List.of(java.util.Map.entry("tcp://kvm1:2375", 1), java.util.Map.entry("tcp://kvm2:2375", 2),
+                java.util.Map.entry("local", 1)), s.dockerHosts());
+        assertEquals(java.util.List.of(), Settings.from(k -> null, k -> null).dockerHosts());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Settings.from(
+                java.util.Map.of("hmm.docker.hosts", "tcp://a:1*0")::get, k -> null).dockerHosts());
+    }
 }

@@ -38,8 +38,16 @@ class RunnerSelectionTest {
     @Test
     void aBadValueFailsNamingTheChoices() {
         SetupException e = assertThrows(SetupException.class, () -> RunnerSelection.select("docker", DOCKER));
-        assertTrue(e.getMessage().contains("auto, local or container"), e.getMessage());
+        assertTrue(e.getMessage().contains("auto, local, container or docker:tcp://HOST:PORT"), e.getMessage());
         assertThrows(SetupException.class, () -> RunnerSelection.select("qemu", NO_DOCKER));
+    }
+
+    @Test
+    void dockerWithAnAddressIsAnEngineThatSharesNoFiles() {
+        assertEquals(Kind.ENGINE, RunnerSelection.select("docker:tcp://127.0.0.1:2375", NO_DOCKER));
+        Settings s = Settings.from(java.util.Map.of("hmm.runner", "Docker:tcp://KVM-Box:2376")::get, k -> null);
+        assertEquals("tcp://KVM-Box:2376", RunnerSelection.engineHost(s), "the address is kept as given");
+        assertThrows(SetupException.class, () -> RunnerSelection.engineHost(Settings.from(k -> null, k -> null)));
     }
 
     @Test
