@@ -23,6 +23,29 @@ final class Benchmarks {
         }
     }
 
+    @Command(name = "bench-matrix", mixinStandardHelpOptions = true,
+            description = {"Serial vs parallel matrix benchmark.", "The guest suite on the kernels (default the three "
+                    + "stock) one guest at a time, then several at once, side by side: wall times, their ratio, per-test "
+                    + "results compared."})
+    static final class MatrixBench implements Callable<Integer> {
+        @Mixin
+        GuestOptions guest;
+
+        @picocli.CommandLine.Option(names = "--parallel", paramLabel = "K",
+                description = "measure K guests at once (default: one per core and one more)")
+        String parallel;
+
+        @Override
+        public Integer call() {
+            var settings = guest.settings();
+            if (parallel != null) {
+                settings = settings.with(dev.hmmmirror.vm.config.Setting.PARALLEL, parallel);
+            }
+            return Guarded.call(settings, s -> HmmVm.benchMatrix(s,
+                    guest.profiles(s, dev.hmmmirror.vm.image.KernelProfile.stock())));
+        }
+    }
+
     @Command(name = "bench-mirror", mixinStandardHelpOptions = true,
             description = {"Java/C benchmark of fault + read.",
                 "HMM_MIRROR_IOC_FAULT + READ of the same range from a C program and "

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         description = "Boot Linux kernels with HMM in QEMU, load hmm_mirror.ko, and run commands, Java programs, "
                 + "a shell or the guest suite there.",
         subcommands = {Run.class, Shell.class, Suite.class, Matrix.class, Images.class, Demo.class,
-            Benchmarks.Boot.class, Benchmarks.MirrorBench.class, Benchmarks.MigrationBench.class,
+            Benchmarks.Boot.class, Benchmarks.MatrixBench.class, Benchmarks.MirrorBench.class, Benchmarks.MigrationBench.class,
             AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success (run: the command's own exit code)", "1:tests failed (suite, matrix)",

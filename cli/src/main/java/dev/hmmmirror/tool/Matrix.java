@@ -24,11 +24,25 @@ final class Matrix implements Callable<Integer> {
     @Option(names = "--all", description = "the three stock kernels (also the default when no kernel is named)")
     boolean all;
 
+    @Option(names = "--parallel", paramLabel = "K|auto",
+            description = "guests at once on this host (default auto: one per core plus one, at most one per 2.5 GiB)")
+    String parallel;
+
+    @Option(names = "--docker-hosts", paramLabel = "ENGINES",
+            description = "Docker engines to spread the kernels over, e.g. 'tcp://kvm1:2375 tcp://kvm2:2375*2 local'")
+    String dockerHosts;
+
     @Override
     public Integer call() {
         var settings = guest.settings();
         if (noKselftest) {
             settings = settings.with(Setting.KSELFTEST, "false");
+        }
+        if (parallel != null) {
+            settings = settings.with(Setting.PARALLEL, parallel);
+        }
+        if (dockerHosts != null) {
+            settings = settings.with(Setting.DOCKER_HOSTS, dockerHosts);
         }
         return Guarded.call(settings, s -> HmmVm.suite(s, all ? KernelProfile.stock() : Suite.matrix(guest, s)));
     }

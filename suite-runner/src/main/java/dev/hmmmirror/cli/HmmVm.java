@@ -93,8 +93,7 @@ public final class HmmVm {
                 case "suite", "matrix" -> suite(settings, command.equals("matrix") && !chosen ? KernelProfile.stock()
                         : profiles);
                 case "bench" -> bench(settings, profiles.getFirst());
-                case "bench-matrix" -> MatrixBench.run(settings, chosen ? profiles : KernelProfile.stock(),
-                        List.of(DiscoverySelectors.selectPackage(settings.suitePackage())), System.out);
+                case "bench-matrix" -> benchMatrix(settings, chosen ? profiles : KernelProfile.stock());
                 case "bench-mirror" -> benchMain(settings, profiles.getFirst(), MirrorBench.class.getName());
                 case "bench-migrate" -> benchMain(settings, profiles.getFirst(), MigrationBench.class.getName());
                 default -> {
@@ -167,6 +166,12 @@ public final class HmmVm {
         int code = Reports.exitCode(runs);
         System.out.println("reports: " + reports.resolve("index.html") + " (summary.json, junit-*.xml); exit code " + code);
         return code;
+    }
+
+    /** The matrix serial and with several guests at once, side by side ({@code bench-matrix}). */
+    public static int benchMatrix(Settings settings, List<KernelProfile> profiles) {
+        return MatrixBench.run(settings, profiles, List.of(DiscoverySelectors.selectPackage(settings.suitePackage())),
+                System.out);
     }
 
     public static int images(Settings settings, List<KernelProfile> profiles) {

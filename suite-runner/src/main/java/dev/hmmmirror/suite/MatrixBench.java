@@ -1,6 +1,7 @@
 package dev.hmmmirror.suite;
 
 import dev.hmmmirror.vm.build.ModuleBuild;
+import dev.hmmmirror.vm.build.ModuleSources;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Progress;
@@ -38,6 +39,11 @@ public final class MatrixBench {
      * guest per core and one per core plus one); exit code 0 when every run passed alike, 1 when
      * results differ, else the worst run's.
      */
+    /** Where the shipped module sources are extracted when no checkout is named. */
+    private static Path reportsScratch(Settings settings) {
+        return settings.reportDir().resolve("module-source");
+    }
+
     public static int run(Settings base, List<KernelProfile> profiles, List<DiscoverySelector> selectors, PrintStream out) {
         Settings settings = base.with(Setting.RUNNER, "local");
         int cores = Runtime.getRuntime().availableProcessors();
@@ -47,7 +53,8 @@ public final class MatrixBench {
         GuestImages images = new GuestImages(cache, settings);
         for (KernelProfile p : profiles) {
             GuestImage image = images.ensure(p);
-            new ModuleBuild(cache, ModuleBuild.projectRoot(settings)).build(image, new LocalRunner().toolchain(image));
+            new ModuleBuild(cache, ModuleSources.resolve(settings, reportsScratch(settings))).build(image,
+                    new LocalRunner().toolchain(image));
         }
         Path reports = settings.reportDir();
         Timed serial = timed(settings, reports.resolve("bench-serial"), profiles, selectors, 1);
