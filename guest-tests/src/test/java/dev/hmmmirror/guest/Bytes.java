@@ -10,13 +10,13 @@ import java.util.Arrays;
  * computed, the others are copies (System.arraycopy) stamped with their page number, and
  * comparisons use Arrays.mismatch (8 bytes at a time) rather than a byte loop.
  */
-final class Bytes {
+public final class Bytes {
     private static final int PAGE = (int) Memory.pageSize();
 
     private Bytes() {}
 
     /** {@code pages} pages of data that differ per {@code seed} and per page. */
-    static byte[] pattern(int pages, int seed) {
+    public static byte[] pattern(int pages, int seed) {
         byte[] page = new byte[PAGE];
         for (int i = 0; i < PAGE; i++) {
             page[i] = (byte) (i * 7 + seed);
@@ -31,7 +31,7 @@ final class Bytes {
     }
 
     /** Fails naming the first differing byte (and its page) when the two differ. */
-    static void assertSame(byte[] expected, byte[] actual, String what) {
+    public static void assertSame(byte[] expected, byte[] actual, String what) {
         int at = Arrays.mismatch(expected, actual);
         if (at >= 0) {
             fail(what + ": first difference at byte " + at + " (page " + at / PAGE + "): expected "

@@ -1,14 +1,11 @@
 package dev.hmmmirror.guest.mm;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import dev.hmmmirror.Access;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageFrame;
 import dev.hmmmirror.PageState;
+import dev.hmmmirror.guest.Bytes;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
@@ -65,21 +62,14 @@ final class Coherence {
      * very page the CPU maps (the new one where a page moved).
      */
     static void assertDeviceFollows(Mirror m, long address, int pages, byte[] expected) throws HmmException {
-        assertSame(expected, m.read(address, pages), "the device read other bytes than were written");
-        assertSame(cpuBytes(address, pages), m.read(address, pages), "the device and the CPU disagree");
+        Bytes.assertSame(expected, m.read(address, pages), "the device read other bytes than were written");
+        Bytes.assertSame(cpuBytes(address, pages), m.read(address, pages), "the device and the CPU disagree");
         m.fault(address, pages, Access.READ);
         List<PageFrame> f = m.pageFrames(address, pages);
         for (int i = 0; i < pages; i++) {
             if (!f.get(i).coherent()) {
                 throw new AssertionError("page " + i + ": the device maps another page than the CPU: " + f.get(i));
             }
-        }
-    }
-
-    /** Byte arrays equal (Arrays.equals first: JUnit's byte-by-byte loop is slow in an interpreted guest JVM). */
-    static void assertSame(byte[] expected, byte[] actual, String message) {
-        if (!java.util.Arrays.equals(expected, actual)) {
-            assertArrayEquals(expected, actual, message);
         }
     }
 
