@@ -26,6 +26,7 @@
 #include "compat.h"
 #include "dmem.h"
 #include "mirror.h"
+#include "planted.h"
 
 /* Device-private memory is added in chunks of this size (section aligned). */
 #define HMM_MIRROR_CHUNK_SIZE (128UL << 20)
@@ -250,7 +251,8 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 			exhausted = true;
 			continue;
 		}
-		if (spage)
+		if (spage && !(i == n - 1 &&
+			       hmm_mirror_planted(HMM_MIRROR_BUG_SKIP_COPY)))
 			copy_highpage(hmm_mirror_dmem_backing(dpage), spage);
 		else
 			clear_highpage(hmm_mirror_dmem_backing(dpage));
@@ -436,6 +438,8 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 	unsigned long first = chunk->pagemap.range.start >> PAGE_SHIFT;
 	unsigned long npages = range_len(&chunk->pagemap.range) >> PAGE_SHIFT;
 	unsigned long *src, *dst, i;
+	/* planted bug 4: the first page of @only stays in device memory */
+	bool leave = only && hmm_mirror_planted(HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE);
 	u64 moved = 0;
 
 	src = kvcalloc(npages, sizeof(*src), GFP_KERNEL | __GFP_NOFAIL);
@@ -450,6 +454,10 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 		backing = hmm_mirror_dmem_backing(spage);
 		if (only && page_private(backing) != (unsigned long)only)
 			continue;
+		if (leave) {
+			leave = false;
+			continue;
+		}
 		dpage = hmm_mirror_alloc_system_page(NULL, 0);
 		copy_highpage(dpage, backing);
 		dst[i] = migrate_pfn(page_to_pfn(dpage));

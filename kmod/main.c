@@ -22,6 +22,7 @@
 
 #include "compat.h"
 #include "mirror.h"
+#include "planted.h"
 
 #define HMM_MIRROR_MAX_DEVICES 16
 
@@ -505,6 +506,9 @@ static int __init hmm_mirror_init(void)
 		       HMM_MIRROR_MAX_DEVICES);
 		return -EINVAL;
 	}
+	ret = hmm_mirror_planted_check();
+	if (ret)
+		return ret;
 
 	devices = kcalloc(ndevices, sizeof(*devices), GFP_KERNEL);
 	if (!devices)

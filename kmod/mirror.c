@@ -19,9 +19,34 @@
 
 #include "compat.h"
 #include "mirror.h"
+#include "planted.h"
 
 /* Pages handled by one hmm_range_fault() call. */
 #define HMM_MIRROR_FAULT_CHUNK 64UL
+
+/*
+ * Planted bug 1 (planted.h): a protection change leaves the device's
+ * entries. Safe to plant: the CPU keeps mapping the same pages.
+ */
+static bool hmm_mirror_planted_keeps(const struct mmu_notifier_range *range)
+{
+	return hmm_mirror_planted(HMM_MIRROR_BUG_KEEP_WRITE) &&
+	       (range->event == MMU_NOTIFY_PROTECTION_VMA ||
+		range->event == MMU_NOTIFY_PROTECTION_PAGE);
+}
+
+/*
+ * Planted bug 2: every second invalidation that removed device entries
+ * goes unreported. Under mirror->lock (it counts in @planted_count).
+ */
+static bool hmm_mirror_planted_loses(struct hmm_mirror *mirror,
+				     unsigned long pages)
+{
+	lockdep_assert_held(&mirror->lock);
+	if (!pages || !hmm_mirror_planted(HMM_MIRROR_BUG_LOSE_EVENT))
+		return false;
+	return mirror->planted_count++ & 1;
+}
 
 static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
@@ -54,12 +79,18 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 	if (mirror->delay_us)
 		fsleep(mirror->delay_us);
 
-	pages = hmm_mirror_pt_clear(&mirror->pt, range->start, range->end,
-				    &exclusive);
+	if (hmm_mirror_planted_keeps(range)) {
+		pages = 0;
+		exclusive = 0;
+	} else {
+		pages = hmm_mirror_pt_clear(&mirror->pt, range->start,
+					    range->end, &exclusive);
+	}
 	atomic64_add(exclusive, &mirror->stats.exclusive_revocations);
 	atomic64_inc(&mirror->stats.invalidations);
 	atomic64_add(pages, &mirror->stats.pages_invalidated);
-	hmm_mirror_events_record(&mirror->events, range, cur_seq, pages);
+	if (!hmm_mirror_planted_loses(mirror, pages))
+		hmm_mirror_events_record(&mirror->events, range, cur_seq, pages);
 	mutex_unlock(&mirror->lock);
 	return true;
 }

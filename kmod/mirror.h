@@ -74,13 +74,15 @@ struct hmm_mirror {
 	struct mmu_interval_notifier notifier;	/* covers the whole address space */
 	/*
 	 * The "driver->update" lock of Documentation/mm/hmm.rst (see DOC:
-	 * Locking): protects @pt, @delay_us and @excl.addr/@excl.zapped.
+	 * Locking): protects @pt, @delay_us, @planted_count and
+	 * @excl.addr/@excl.zapped.
 	 * Taken by the invalidation callback, and by every path that commits
 	 * to @pt, around mmu_interval_read_retry() and the commit.
 	 */
 	struct mutex lock;
 	struct hmm_mirror_pt pt;	/* device page table, under @lock */
 	u64 delay_us;			/* slow-device delay per invalidation, under @lock */
+	unsigned long planted_count;	/* planted bug 2's invalidations, under @lock */
 	struct hmm_mirror_excl excl;	/* grant in flight (exclusive.c) */
 	struct hmm_mirror_events events;
 	struct hmm_mirror_stats stats;

@@ -109,7 +109,10 @@ public final class GuestVm implements AutoCloseable {
                 "-numa", "node,nodeid=0,cpus=0,memdev=node0", "-numa", "node,nodeid=1,memdev=node1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", spec.image().kernel().toString(), "-initrd", spec.image().initramfs().toString(),
-                "-append", "console=ttyS0 panic=-1 loglevel=5 transparent_hugepage=madvise"
+                // no automatic NUMA balancing: with two nodes its scanner makes PTEs PROT_NONE at
+                // random times (hinting faults), so a snapshot saw a test's pages as absent (CI,
+                // bookworm); the NUMA tests migrate pages themselves
+                "-append", "console=ttyS0 panic=-1 loglevel=5 transparent_hugepage=madvise numa_balancing=disable"
                         + " sysctl.kernel.hung_task_timeout_secs=60"
                         + (spec.image().kernelArgs().isBlank() ? "" : " " + spec.image().kernelArgs())
                         + (spec.bare() ? " hmm.mode=bare" : "") + (spec.cmdline().isBlank() ? "" : " " + spec.cmdline()),

@@ -1,0 +1,188 @@
+package dev.hmmmirror.explorer;
+
+import dev.hmmmirror.explorer.action.Kinds;
+import dev.hmmmirror.explorer.check.Signature;
+import dev.hmmmirror.explorer.engine.Failure;
+import dev.hmmmirror.explorer.engine.Programs;
+import dev.hmmmirror.explorer.engine.Shrinker;
+import dev.hmmmirror.explorer.engine.Stats;
+import dev.hmmmirror.explorer.engine.Step;
+import dev.hmmmirror.explorer.model.Features;
+import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.report.Reproducer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * A campaign of the explorer in this (guest) process: programs drawn from a campaign seed run
+ * against the module until the budget (programs or seconds) is spent or one fails; a failure is
+ * shrunk by replaying it on fresh memory and mirrors, and written as a reproducer.
+ *
+ * <pre>
+ * java -cp ... dev.hmmmirror.explorer.Explorer [--seed S] [--programs N | --seconds T] [--steps K]
+ *      [--replay PROGRAM_SEED] [--out DIR] [--name NAME]
+ * </pre>
+ * Exit code 0: nothing found; 1: a failure (shrunk, its reproducer in {@code DIR}); 2: bad arguments.
+ */
+public final class Explorer {
+    private Explorer() {}
+
+    /** What a campaign is asked to do. */
+    public record Options(long seed, long programs, long seconds, int steps, Long replay, Path out, String name,
+            int shrinkReplays) {}
+
+    /** What a campaign did. */
+    public record Result(Options options, Stats stats, Features features, Optional<Failure<World>> found,
+            Optional<Failure<World>> shrunk, double seconds) {}
+
+    public static void main(String[] args) throws Exception {
+        Options o;
+        try {
+            o = parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("explorer: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Result r = run(o);
+        System.exit(r.shrunk().isPresent() ? 1 : 0);
+    }
+
+    static Options parse(String[] args) {
+        long seed = ThreadLocalRandom.current().nextLong();
+        long programs = 0;
+        long seconds = 0;
+        int steps = 30;
+        Long replay = null;
+        Path out = null;
+        String name = "explorer";
+        int shrink = 400;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            if (v == null) {
+                throw new IllegalArgumentException(a + " needs a value");
+            }
+            switch (a) {
+                case "--seed" -> seed = Long.parseLong(v);
+                case "--programs" -> programs = Long.parseLong(v);
+                case "--seconds" -> seconds = Long.parseLong(v);
+                case "--steps" -> steps = Integer.parseInt(v);
+                case "--replay" -> replay = Long.parseLong(v);
+                case "--out" -> out = Path.of(v);
+                case "--name" -> name = v;
+                case "--shrink-replays" -> shrink = Integer.parseInt(v);
+                default -> throw new IllegalArgumentException("unknown option " + a
+                        + " (--seed --programs --seconds --steps --replay --out --name --shrink-replays)");
+            }
+            i++;
+        }
+        if (programs <= 0 && seconds <= 0 && replay == null) {
+            programs = 50;
+        }
+        return new Options(seed, programs, seconds, steps, replay, out, name, shrink);
+    }
+
+    /** Runs a campaign, printing progress and the result, writing the report files to {@code out}. */
+    public static Result run(Options o) throws Exception {
+        Features features = Features.detect();
+        Stats stats = new Stats();
+        Programs<World> programs = new Programs<>(() -> World.open(features, stats), Kinds.all(features), stats);
+        String kernel = System.getProperty("os.version");
+        System.out.println("explorer: kernel " + kernel + ", campaign seed " + o.seed() + ", "
+                + Kinds.all(features).size() + " action kinds, at most " + o.steps() + " steps per program");
+        for (String m : features.missing()) {
+            System.out.println("explorer: left out: " + m);
+        }
+        long start = System.nanoTime();
+        long deadline = o.seconds() > 0 ? start + o.seconds() * 1_000_000_000L : Long.MAX_VALUE;
+        Optional<Failure<World>> found = Optional.empty();
+        if (o.replay() != null) {
+            found = programs.run(o.replay(), o.steps());
+        } else {
+            SplittableRandom seeds = new SplittableRandom(o.seed());
+            long lastReport = start;
+            for (long n = 0; (o.programs() <= 0 || n < o.programs()) && System.nanoTime() < deadline; n++) {
+                found = programs.run(seeds.nextLong(), o.steps());
+                if (found.isPresent()) {
+                    break;
+                }
+                if (System.nanoTime() - lastReport > 10_000_000_000L) {
+                    lastReport = System.nanoTime();
+                    System.out.println("explorer: " + stats.programs + " programs, " + stats.totalSteps() + " steps, "
+                            + stats.checks + " checks so far");
+                }
+            }
+        }
+        Optional<Failure<World>> shrunk = Optional.empty();
+        if (found.isPresent()) {
+            Failure<World> f = found.get();
+            System.out.println("explorer: FAILED: program seed " + f.seed() + " after " + f.steps().size()
+                    + " steps: " + f.summary());
+            long replaysBefore = stats.replays;
+            Failure<World> s = new Shrinker<>(programs, o.shrinkReplays(), Signature::of).shrink(f);
+            shrunk = Optional.of(s);
+            System.out.println("explorer: shrunk to " + s.steps().size() + " steps in " + (stats.replays - replaysBefore)
+                    + " replays (" + Signature.of(s.error()) + "):");
+            for (Step<World> step : s.steps()) {
+                System.out.println("explorer:   " + step.java());
+            }
+            System.out.println("explorer: " + s.summary());
+            System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps());
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("explorer: %s: %d programs, %d steps, %d invariant checks, %d calls in %.1f s%n",
+                shrunk.isPresent() ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
+                stats.calls, seconds);
+        System.out.println("explorer: steps by kind " + stats.steps());
+        Result result = new Result(o, stats, features, found, shrunk, seconds);
+        if (o.out() != null) {
+            write(result, kernel);
+        }
+        return result;
+    }
+
+    private static void write(Result r, String kernel) throws Exception {
+        Path out = r.options().out();
+        Files.createDirectories(out);
+        StringBuilder p = new StringBuilder();
+        p.append("kernel=").append(kernel).append('\n');
+        p.append("seed=").append(r.options().seed()).append('\n');
+        p.append("programs=").append(r.stats().programs).append('\n');
+        p.append("steps=").append(r.stats().totalSteps()).append('\n');
+        p.append("checks=").append(r.stats().checks).append('\n');
+        p.append("calls=").append(r.stats().calls).append('\n');
+        p.append("replays=").append(r.stats().replays).append('\n');
+        p.append("seconds=").append(String.format("%.1f", r.seconds())).append('\n');
+        p.append("failed=").append(r.shrunk().isPresent()).append('\n');
+        if (r.shrunk().isPresent()) {
+            Failure<World> s = r.shrunk().get();
+            p.append("programSeed=").append(s.seed()).append('\n');
+            p.append("foundSteps=").append(r.found().get().steps().size()).append('\n');
+            p.append("shrunkSteps=").append(s.steps().size()).append('\n');
+            p.append("signature=").append(Signature.of(s.error())).append('\n');
+            String cls = "Reproducer" + sanitize(r.options().name());
+            Files.writeString(out.resolve(cls + ".java"),
+                    Reproducer.source("dev.hmmmirror.guest.explore", cls, s, kernel, r.options().seed()));
+            p.append("reproducer=").append(cls).append(".java\n");
+        }
+        Files.writeString(out.resolve("explorer.properties"), p.toString());
+    }
+
+    private static String sanitize(String name) {
+        StringBuilder b = new StringBuilder();
+        boolean up = true;
+        for (char c : name.toCharArray()) {
+            if (Character.isLetterOrDigit(c)) {
+                b.append(up ? Character.toUpperCase(c) : c);
+                up = false;
+            } else {
+                up = true;
+            }
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,186 @@
+package dev.hmmmirror.explorer.action;
+
+import dev.hmmmirror.Access;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.explorer.engine.ActionKind;
+import dev.hmmmirror.explorer.engine.Step;
+import dev.hmmmirror.explorer.model.Features;
+import dev.hmmmirror.explorer.model.Kind;
+import dev.hmmmirror.explorer.model.World;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
+
+/**
+ * The action kinds a program is drawn from, each with its precondition, its weight and how it
+ * draws parameters from the state (ranges inside an existing region, pages the model says are
+ * writable where a CPU write needs that ...). Kinds the kernel cannot do are left out, as
+ * {@link Features#missing()} says.
+ */
+public final class Kinds {
+    private Kinds() {}
+
+    private record Simple(String name, int weight, Predicate<World> applies,
+            BiFunction<World, SplittableRandom, Step<World>> draw) implements ActionKind<World> {
+        public boolean applies(World state) {
+            return applies.test(state);
+        }
+
+        public Step<World> draw(World state, SplittableRandom random) {
+            return draw.apply(state, random);
+        }
+    }
+
+    /** Every kind this guest supports. */
+    public static List<ActionKind<World>> all(Features f) {
+        List<ActionKind<World>> k = new ArrayList<>();
+        List<Kind> kinds = new ArrayList<>(List.of(Kind.ANONYMOUS, Kind.ANONYMOUS, Kind.SHARED, Kind.MEMFD, Kind.FILE));
+        if (f.thp()) {
+            kinds.add(Kind.THP);
+        }
+        if (f.hugetlb()) {
+            kinds.add(Kind.HUGETLB);
+        }
+        k.add(new Simple("map", 3, World::anyFree, (w, r) -> {
+            Kind kind = kinds.get(r.nextInt(kinds.size()));
+            if ((kind == Kind.THP || kind == Kind.HUGETLB) && w.hasKind(kind)) {
+                kind = Kind.ANONYMOUS; // one huge region of each kind at a time
+            }
+            int pages = kind == Kind.THP || kind == Kind.HUGETLB ? 512 : 1 + r.nextInt(World.MAX_PAGES);
+            return new Steps.Map(w.freeRegion(r), kind, pages);
+        }));
+        k.add(new Simple("cpu-write", 4, World::anyWritable, (w, r) -> {
+            int[] at = writablePage(w, r);
+            return new Steps.CpuWrite(at[0], at[1], r.nextInt(512), r.nextLong());
+        }));
+        k.add(new Simple("cpu-read", 3, World::anyReadable, (w, r) -> {
+            int[] at = readablePage(w, r);
+            return new Steps.CpuRead(at[0], at[1]);
+        }));
+        k.add(new Simple("munmap", 1, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            int[] range = r.nextInt(3) == 0 ? new int[] {0, w.regionSize(g)} : range(w, g, r);
+            return new Steps.Unmap(g, range[0], range[1]);
+        }));
+        k.add(new Simple("mprotect", 2, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            int[] range = range(w, g, r);
+            Memory.Protection[] p = Memory.Protection.values();
+            return new Steps.Protect(g, range[0], range[1], p[r.nextInt(p.length)]);
+        }));
+        k.add(new Simple("madvise-dontneed", 2, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            int[] range = range(w, g, r);
+            return new Steps.DontNeed(g, range[0], range[1]);
+        }));
+        if (f.swap()) {
+            k.add(new Simple("madvise-pageout", 1, World::anyRegion, (w, r) -> {
+                int g = w.anyRegion(r);
+                int[] range = range(w, g, r);
+                return new Steps.PageOut(g, range[0], range[1]);
+            }));
+        }
+        k.add(new Simple("mremap", 1, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            boolean keep = w.regionKind(g) == Kind.ANONYMOUS || w.regionKind(g) == Kind.THP ? r.nextBoolean() : false;
+            return new Steps.Remap(g, r.nextInt(4) == 0 ? 1 + r.nextInt(4) : 0, keep);
+        }));
+        k.add(new Simple("fork-child-write", 1, World::anyWritable, (w, r) -> {
+            int[] at = writablePage(w, r);
+            return new Steps.ForkChildWrite(at[0], at[1], r.nextInt(512), r.nextLong());
+        }));
+        k.add(new Simple("device-fault", 4, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            int[] range = range(w, g, r);
+            return new Steps.Fault(r.nextInt(World.MIRRORS), g, range[0], range[1],
+                    r.nextBoolean() ? Access.READ : Access.WRITE);
+        }));
+        k.add(new Simple("device-read", 5, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            int[] range = range(w, g, r);
+            return new Steps.DeviceRead(r.nextInt(World.MIRRORS), g, range[0], range[1]);
+        }));
+        k.add(new Simple("device-write", 4, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            int[] range = range(w, g, r);
+            return new Steps.DeviceWrite(r.nextInt(World.MIRRORS), g, range[0], range[1], r.nextLong());
+        }));
+        if (f.migrate()) {
+            k.add(new Simple("migrate-to-device", 3, World::anyRegion, (w, r) -> {
+                int g = w.anyRegion(r);
+                int[] range = range(w, g, r);
+                return new Steps.MigrateToDevice(r.nextInt(World.MIRRORS), g, range[0], range[1]);
+            }));
+            k.add(new Simple("migrate-to-system", 1, World::anyRegion, (w, r) -> {
+                int g = w.anyRegion(r);
+                int[] range = range(w, g, r);
+                return new Steps.MigrateToSystem(r.nextInt(World.MIRRORS), g, range[0], range[1]);
+            }));
+        }
+        if (f.exclusive()) {
+            k.add(new Simple("make-exclusive", 2, w -> w.hasKind(Kind.ANONYMOUS), (w, r) -> {
+                int g = regionOf(w, Kind.ANONYMOUS, r);
+                int[] range = range(w, g, r);
+                return new Steps.MakeExclusive(r.nextInt(World.MIRRORS), g, range[0], range[1]);
+            }));
+            k.add(new Simple("atomic-add", 2, w -> w.hasKind(Kind.ANONYMOUS), (w, r) -> {
+                int g = regionOf(w, Kind.ANONYMOUS, r);
+                return new Steps.AtomicAdd(r.nextInt(World.MIRRORS), g, r.nextInt(w.regionSize(g)), r.nextInt(512),
+                        1 + r.nextInt(1000));
+            }));
+        }
+        k.add(new Simple("close-reopen", 1, w -> true, (w, r) -> new Steps.Reopen(r.nextInt(World.MIRRORS))));
+        k.add(new Simple("device-delay", 1, w -> true, (w, r) -> {
+            int[] us = {0, 0, 50, 500};
+            return new Steps.Delay(r.nextInt(World.MIRRORS), us[r.nextInt(us.length)]);
+        }));
+        if (f.compact()) {
+            k.add(new Simple("compact", 1, World::anyRegion,
+                    (w, r) -> new Steps.Compact()));
+        }
+        return List.copyOf(k);
+    }
+
+    /** A page range inside region {@code g}: mostly a few pages, sometimes a huge region whole. */
+    static int[] range(World w, int g, SplittableRandom r) {
+        int size = w.regionSize(g);
+        if (size > World.MAX_PAGES && r.nextInt(4) == 0) {
+            return new int[] {0, size};
+        }
+        int first = r.nextInt(size);
+        int max = Math.min(size - first, size > World.MAX_PAGES ? 32 : World.MAX_PAGES);
+        return new int[] {first, 1 + r.nextInt(max)};
+    }
+
+    private static int regionOf(World w, Kind kind, SplittableRandom r) {
+        List<Integer> of = new ArrayList<>();
+        for (int i = 0; i < World.REGIONS; i++) {
+            if (w.regionKind(i) == kind) {
+                of.add(i);
+            }
+        }
+        return of.get(r.nextInt(of.size()));
+    }
+
+    private static int[] writablePage(World w, SplittableRandom r) {
+        return page(w, r, true);
+    }
+
+    private static int[] readablePage(World w, SplittableRandom r) {
+        return page(w, r, false);
+    }
+
+    private static int[] page(World w, SplittableRandom r, boolean write) {
+        List<int[]> pages = new ArrayList<>();
+        for (int i = 0; i < World.REGIONS; i++) {
+            for (int p = 0; p < w.regionSize(i); p++) {
+                if (write ? w.writable(i, p) : w.readable(i, p)) {
+                    pages.add(new int[] {i, p});
+                }
+            }
+        }
+        return pages.get(r.nextInt(pages.size()));
+    }
+}

@@ -1,0 +1,313 @@
+package dev.hmmmirror.explorer.action;
+
+import dev.hmmmirror.Access;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.explorer.engine.Step;
+import dev.hmmmirror.explorer.model.Kind;
+import dev.hmmmirror.explorer.model.World;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The vocabulary of programs: one record per action of {@link World}, with its parameters, the
+ * statement it is in a reproducer, and its simpler variants for shrinking.
+ */
+public final class Steps {
+    private Steps() {}
+
+    static String hex(long v) {
+        return "0x" + Long.toHexString(v) + "L";
+    }
+
+    /** Smaller ranges inside [first, first + count): one page at each end, the first half. */
+    static List<int[]> smaller(int first, int count) {
+        List<int[]> out = new ArrayList<>();
+        if (count > 1) {
+            out.add(new int[] {first, 1});
+            out.add(new int[] {first + count - 1, 1});
+            if (count > 2) {
+                out.add(new int[] {first, count / 2});
+            }
+        }
+        return out;
+    }
+
+    public record Map(int region, Kind kind, int pages) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.map(region, kind, pages);
+        }
+
+        public String java() {
+            return "w.map(" + region + ", Kind." + kind + ", " + pages + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            List<Step<World>> out = new ArrayList<>();
+            if (kind != Kind.ANONYMOUS && kind != Kind.THP && kind != Kind.HUGETLB) {
+                out.add(new Map(region, Kind.ANONYMOUS, pages));
+            }
+            if (pages > 1 && kind != Kind.THP && kind != Kind.HUGETLB) {
+                out.add(new Map(region, kind, pages / 2));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    public record CpuWrite(int region, int page, int word, long value) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.cpuWrite(region, page, word, value);
+        }
+
+        public String java() {
+            return "w.cpuWrite(" + region + ", " + page + ", " + word + ", " + hex(value) + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return word == 0 && value == 1 ? List.of() : List.of(new CpuWrite(region, page, 0, 1));
+        }
+    }
+
+    public record CpuRead(int region, int page) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.cpuRead(region, page);
+        }
+
+        public String java() {
+            return "w.cpuRead(" + region + ", " + page + ");";
+        }
+    }
+
+    public record Unmap(int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.unmap(region, first, count);
+        }
+
+        public String java() {
+            return "w.unmap(" + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return smaller(first, count).stream().map(r -> (Step<World>) new Unmap(region, r[0], r[1])).toList();
+        }
+    }
+
+    public record Protect(int region, int first, int count, Memory.Protection protection) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.protect(region, first, count, protection);
+        }
+
+        public String java() {
+            return "w.protect(" + region + ", " + first + ", " + count + ", Memory.Protection." + protection + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return smaller(first, count).stream()
+                    .map(r -> (Step<World>) new Protect(region, r[0], r[1], protection)).toList();
+        }
+    }
+
+    public record DontNeed(int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.dontNeed(region, first, count);
+        }
+
+        public String java() {
+            return "w.dontNeed(" + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return smaller(first, count).stream().map(r -> (Step<World>) new DontNeed(region, r[0], r[1])).toList();
+        }
+    }
+
+    public record PageOut(int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.pageOut(region, first, count);
+        }
+
+        public String java() {
+            return "w.pageOut(" + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return smaller(first, count).stream().map(r -> (Step<World>) new PageOut(region, r[0], r[1])).toList();
+        }
+    }
+
+    public record Remap(int region, int offset, boolean keepOld) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.remap(region, offset, keepOld);
+        }
+
+        public String java() {
+            return "w.remap(" + region + ", " + offset + ", " + keepOld + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            List<Step<World>> out = new ArrayList<>();
+            if (keepOld) {
+                out.add(new Remap(region, offset, false));
+            }
+            if (offset != 0) {
+                out.add(new Remap(region, 0, keepOld));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    public record ForkChildWrite(int region, int page, int word, long value) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.forkChildWrite(region, page, word, value);
+        }
+
+        public String java() {
+            return "w.forkChildWrite(" + region + ", " + page + ", " + word + ", " + hex(value) + ");";
+        }
+    }
+
+    public record Fault(int mirror, int region, int first, int count, Access access) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.fault(mirror, region, first, count, access);
+        }
+
+        public String java() {
+            return "w.fault(" + mirror + ", " + region + ", " + first + ", " + count + ", Access." + access + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            List<Step<World>> out = new ArrayList<>();
+            smaller(first, count).forEach(r -> out.add(new Fault(mirror, region, r[0], r[1], access)));
+            if (mirror != 0) {
+                out.add(new Fault(0, region, first, count, access));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    public record DeviceRead(int mirror, int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.deviceRead(mirror, region, first, count);
+        }
+
+        public String java() {
+            return "w.deviceRead(" + mirror + ", " + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            List<Step<World>> out = new ArrayList<>();
+            smaller(first, count).forEach(r -> out.add(new DeviceRead(mirror, region, r[0], r[1])));
+            if (mirror != 0) {
+                out.add(new DeviceRead(0, region, first, count));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    public record DeviceWrite(int mirror, int region, int first, int count, long seed) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.deviceWrite(mirror, region, first, count, seed);
+        }
+
+        public String java() {
+            return "w.deviceWrite(" + mirror + ", " + region + ", " + first + ", " + count + ", " + hex(seed) + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            List<Step<World>> out = new ArrayList<>();
+            smaller(first, count).forEach(r -> out.add(new DeviceWrite(mirror, region, r[0], r[1], seed)));
+            if (mirror != 0) {
+                out.add(new DeviceWrite(0, region, first, count, seed));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    public record MigrateToDevice(int mirror, int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.migrateToDevice(mirror, region, first, count);
+        }
+
+        public String java() {
+            return "w.migrateToDevice(" + mirror + ", " + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            List<Step<World>> out = new ArrayList<>();
+            smaller(first, count).forEach(r -> out.add(new MigrateToDevice(mirror, region, r[0], r[1])));
+            if (mirror != 0) {
+                out.add(new MigrateToDevice(0, region, first, count));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    public record MigrateToSystem(int mirror, int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.migrateToSystem(mirror, region, first, count);
+        }
+
+        public String java() {
+            return "w.migrateToSystem(" + mirror + ", " + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return smaller(first, count).stream()
+                    .map(r -> (Step<World>) new MigrateToSystem(mirror, region, r[0], r[1])).toList();
+        }
+    }
+
+    public record MakeExclusive(int mirror, int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.makeExclusive(mirror, region, first, count);
+        }
+
+        public String java() {
+            return "w.makeExclusive(" + mirror + ", " + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return smaller(first, count).stream()
+                    .map(r -> (Step<World>) new MakeExclusive(mirror, region, r[0], r[1])).toList();
+        }
+    }
+
+    public record AtomicAdd(int mirror, int region, int page, int word, long value) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.atomicAdd(mirror, region, page, word, value);
+        }
+
+        public String java() {
+            return "w.atomicAdd(" + mirror + ", " + region + ", " + page + ", " + word + ", " + hex(value) + ");";
+        }
+    }
+
+    public record Reopen(int mirror) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.reopen(mirror);
+        }
+
+        public String java() {
+            return "w.reopen(" + mirror + ");";
+        }
+    }
+
+    public record Delay(int mirror, int micros) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.delay(mirror, micros);
+        }
+
+        public String java() {
+            return "w.delay(" + mirror + ", " + micros + ");";
+        }
+    }
+
+    public record Compact() implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.compact();
+        }
+
+        public String java() {
+            return "w.compact();";
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.hmmmirror.explorer.engine;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/** What an exploration did: programs, steps by kind, invariant checks, replays, failures. */
+public final class Stats {
+    /** Programs drawn and run. */
+    public long programs;
+    /** Replays while shrinking. */
+    public long replays;
+    /** Programs that failed. */
+    public long failures;
+    /** Invariant checks made (counted by the state). */
+    public long checks;
+    /** System calls and ioctls issued by steps and checks (counted by the state). */
+    public long calls;
+    private final Map<String, Long> steps = new TreeMap<>();
+
+    /** Counts one step of {@code kind}. */
+    public void count(String kind) {
+        steps.merge(kind, 1L, Long::sum);
+    }
+
+    /** Steps drawn, by kind. */
+    public Map<String, Long> steps() {
+        return Map.copyOf(steps);
+    }
+
+    /** Steps drawn, all kinds. */
+    public long totalSteps() {
+        return steps.values().stream().mapToLong(Long::longValue).sum();
+    }
+}

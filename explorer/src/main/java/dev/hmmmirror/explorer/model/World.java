@@ -1,0 +1,1022 @@
+package dev.hmmmirror.explorer.model;
+
+import dev.hmmmirror.Access;
+import dev.hmmmirror.Counters;
+import dev.hmmmirror.Errno;
+import dev.hmmmirror.HmmException;
+import dev.hmmmirror.Invalidation;
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.Migration;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.PageFrame;
+import dev.hmmmirror.PageState;
+import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.CopyOnWriteChild;
+import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.engine.Stats;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The system under test and its model, side by side: up to {@link #REGIONS} mappings of this
+ * process with the expected bytes and special states of every page, and {@link #MIRRORS} mirrors
+ * (two on device 0, one on device 1 where the module has two devices).
+ *
+ * <p>Each public method is one action of a program (and one statement of a reproducer): it does
+ * the action, checks what the action returned against the model (bytes read, errno of a refused
+ * command, counts), updates the model, then checks the invariants of every mirror over every
+ * region:
+ * <ul>
+ * <li>the device maps only the page the CPU maps at that address (never a page the CPU unmapped,
+ *     protected to none, or moved), except its own device-exclusive entries;</li>
+ * <li>the device may write only where the CPU may write, and never where the model's protection
+ *     is read-only;</li>
+ * <li>device-private and exclusive states only where the model says a mirror put the page there
+ *     and nothing has taken it back since;</li>
+ * <li>every page an mm operation had to take from the device is covered by an invalidation event
+ *     of a fitting reason, and event sequence numbers have no gaps;</li>
+ * <li>counters never go backwards.</li>
+ * </ul>
+ * A method returns false, doing nothing, when its target does not exist (a step kept from a longer
+ * program while shrinking).
+ */
+public final class World implements AutoCloseable {
+    public static final int REGIONS = 4;
+    public static final int MIRRORS = 3;
+    public static final int MAX_PAGES = 8;
+    static final int PAGE = PageModel.SIZE;
+    static final int WORDS = PAGE / 8;
+
+    private static final Set<Invalidation.Reason> UNMAP = EnumSet.of(Invalidation.Reason.UNMAP,
+            Invalidation.Reason.CLEAR);
+    private static final Set<Invalidation.Reason> PROTECT = EnumSet.of(Invalidation.Reason.PROTECTION_VMA,
+            Invalidation.Reason.PROTECTION_PAGE, Invalidation.Reason.CLEAR);
+    private static final Set<Invalidation.Reason> FORK = EnumSet.of(Invalidation.Reason.PROTECTION_PAGE,
+            Invalidation.Reason.PROTECTION_VMA, Invalidation.Reason.CLEAR);
+
+    private final Features features;
+    private final Stats stats;
+    private final Region[] regions = new Region[REGIONS];
+    private final Slot[] slots = new Slot[MIRRORS];
+    private final List<long[]> guards = new ArrayList<>();
+    private final List<Path> files = new ArrayList<>();
+    private final Path dir;
+
+    /** One mirror of the program and what the checks remember of it. */
+    private static final class Slot {
+        final int device;
+        Mirror mirror;
+        long nextSeq = -1;
+        Counters last;
+        List<Invalidation> events = List.of();
+        boolean overflowed;
+
+        Slot(int device) {
+            this.device = device;
+        }
+    }
+
+    /** What each mirror's device held of a range before an mm operation. */
+    private record Held(List<long[]> mapped, List<long[]> writable) {}
+
+    private World(Features features, Stats stats) throws IOException {
+        this.features = features;
+        this.stats = stats;
+        this.dir = Files.createTempDirectory("hmm-explorer");
+    }
+
+    /** A fresh world: no regions, three new mirrors. */
+    public static World open(Features features, Stats stats) throws Exception {
+        World w = new World(features, stats);
+        try {
+            int[] devices = {0, 0, features.devices() > 1 ? 1 : 0};
+            for (int i = 0; i < MIRRORS; i++) {
+                w.slots[i] = new Slot(devices[i]);
+                w.slots[i].mirror = Mirror.open(devices[i]);
+            }
+            w.check();
+            return w;
+        } catch (Exception | Error e) {
+            w.close();
+            throw e;
+        }
+    }
+
+    /** A fresh world on this guest's kernel, for reproducers: {@code try (World w = World.open()) ...}. */
+    public static World open() throws Exception {
+        return open(Features.detect(), new Stats());
+    }
+
+    public Features features() {
+        return features;
+    }
+
+    // ---- what the action kinds need to draw steps -------------------------------------------
+
+    /** Whether region slot {@code i} holds a mapping. */
+    public boolean hasRegion(int i) {
+        return regions[i] != null;
+    }
+
+    /** Pages of region {@code i} (0 when empty). */
+    public int regionSize(int i) {
+        return regions[i] == null ? 0 : regions[i].size();
+    }
+
+    /** The kind of region {@code i}, or null. */
+    public Kind regionKind(int i) {
+        return regions[i] == null ? null : regions[i].kind;
+    }
+
+    /** Whether any region slot is occupied. */
+    public boolean anyRegion() {
+        return Arrays.stream(regions).anyMatch(r -> r != null);
+    }
+
+    /** Whether any region slot is free. */
+    public boolean anyFree() {
+        return Arrays.stream(regions).anyMatch(r -> r == null);
+    }
+
+    /** A random occupied region slot, or -1. */
+    public int anyRegion(SplittableRandom r) {
+        int[] used = java.util.stream.IntStream.range(0, REGIONS).filter(this::hasRegion).toArray();
+        return used.length == 0 ? -1 : used[r.nextInt(used.length)];
+    }
+
+    /** A random free region slot, or -1. */
+    public int freeRegion(SplittableRandom r) {
+        int[] free = java.util.stream.IntStream.range(0, REGIONS).filter(i -> !hasRegion(i)).toArray();
+        return free.length == 0 ? -1 : free[r.nextInt(free.length)];
+    }
+
+    /** Whether page {@code p} of region {@code i} is mapped and writable in the model. */
+    public boolean writable(int i, int p) {
+        return regions[i] != null && p < regions[i].size() && regions[i].pages[p].writable();
+    }
+
+    /** Whether page {@code p} of region {@code i} is mapped and readable in the model. */
+    public boolean readable(int i, int p) {
+        return regions[i] != null && p < regions[i].size() && regions[i].pages[p].readable();
+    }
+
+    /** Whether some page of some region is writable in the model. */
+    public boolean anyWritable() {
+        for (int i = 0; i < REGIONS; i++) {
+            for (int p = 0; p < regionSize(i); p++) {
+                if (writable(i, p)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether some page of some region is readable in the model. */
+    public boolean anyReadable() {
+        for (int i = 0; i < REGIONS; i++) {
+            for (int p = 0; p < regionSize(i); p++) {
+                if (readable(i, p)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether every page of region {@code i} is mapped. */
+    public boolean fullyMapped(int i) {
+        return regions[i] != null && Arrays.stream(regions[i].pages).allMatch(p -> p.mapped);
+    }
+
+    /** Whether a region of {@code kind} exists. */
+    public boolean hasKind(Kind kind) {
+        return Arrays.stream(regions).anyMatch(r -> r != null && r.kind == kind);
+    }
+
+    // ---- actions -----------------------------------------------------------------------------
+
+    /** Maps a region of {@code kind} in slot {@code region}: {@code pages} base pages, or one huge page. */
+    public boolean map(int region, Kind kind, int pages) throws Exception {
+        if (regions[region] != null) {
+            return false;
+        }
+        Memory m = switch (kind) {
+            case ANONYMOUS -> Memory.anonymous(pages);
+            case SHARED -> Memory.sharedAnonymous(pages);
+            case MEMFD -> Memory.memfd(pages);
+            case FILE -> {
+                Path f = dir.resolve("region-" + files.size());
+                files.add(f);
+                yield Memory.file(f, pages);
+            }
+            case THP -> Memory.hugeAnonymous(1);
+            case HUGETLB -> Memory.hugetlb(1);
+        };
+        regions[region] = new Region(region, kind, m);
+        stats.calls++;
+        return after(null, null, null);
+    }
+
+    /** The CPU writes {@code value} into word {@code word} of a page. */
+    public boolean cpuWrite(int region, int page, int word, long value) throws Exception {
+        Region r = regions[region];
+        if (r == null || page >= r.size() || !r.pages[page].writable()) {
+            return false;
+        }
+        r.memory.setLong((long) page * PAGE + word * 8L, value);
+        r.pages[page].setWord(word, value);
+        r.pages[page].cpuTouched();
+        return after(null, null, null);
+    }
+
+    /** The CPU reads a page: it must hold the model's bytes. */
+    public boolean cpuRead(int region, int page) throws Exception {
+        Region r = regions[region];
+        if (r == null || page >= r.size() || !r.pages[page].readable()) {
+            return false;
+        }
+        byte[] got = r.memory.bytes((long) page * PAGE, PAGE);
+        expectBytes("cpu-read", r, page, r.pages[page].bytes(), got, 0);
+        r.pages[page].cpuTouched();
+        return after(null, null, null);
+    }
+
+    /** Unmaps {@code count} pages from {@code first} (all of a hugetlb region); guards the hole. */
+    public boolean unmap(int region, int first, int count) throws Exception {
+        Region r = regions[region];
+        if (r == null) {
+            return false;
+        }
+        if (!r.kind.pageGranular()) {
+            first = 0;
+            count = r.size();
+        }
+        int[] range = clip(r, first, count);
+        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+            return false;
+        }
+        Held held = held(r, range[0], range[1]);
+        long base = r.memory.address();
+        List<int[]> runs = mappedRuns(r, range[0], range[1]);
+        for (int[] run : runs) {
+            r.memory.unmap(run[0], run[1] - run[0]);
+            stats.calls++;
+        }
+        for (int p = range[0]; p < range[1]; p++) {
+            r.pages[p].mapped = false;
+            r.pages[p].clear();
+            r.pages[p].cpuTouched();
+        }
+        if (!r.anyMapped()) {
+            regions[region] = null;
+            drain();
+            cover("munmap", held.mapped, UNMAP);
+            // the device must not map anything of the old range now
+            for (Slot s : slots) {
+                List<PageFrame> frames = s.mirror.pageFrames(base, r.size());
+                stats.calls++;
+                for (int p = 0; p < frames.size(); p++) {
+                    PageFrame f = frames.get(p);
+                    if (f.deviceMapped() && !f.coherent()) {
+                        throw new Violation("device-maps-cpu-page", "after munmap of all of " + r + ", device "
+                                + s.device + " still maps page " + p + " (device pfn 0x"
+                                + Long.toHexString(f.devicePfn()) + ", CPU pfn " + pfn(f.cpuPfn()) + ")");
+                    }
+                }
+            }
+            r.memory.close();
+            return after(null, null, null);
+        }
+        for (int[] run : runs) {
+            int rc = Kernel.guard(r.address(run[0]), (long) (run[1] - run[0]) * PAGE);
+            if (rc < 0) {
+                throw new IllegalStateException("could not guard the hole at page " + run[0] + " of " + r
+                        + ": " + Errno.name(-rc) + " (something else was mapped there at once)");
+            }
+            guards.add(new long[] {r.address(run[0]), (long) (run[1] - run[0]) * PAGE});
+        }
+        return after("munmap", held.mapped, UNMAP);
+    }
+
+    /** {@code mprotect} of {@code count} pages from {@code first} (all of a hugetlb region). */
+    public boolean protect(int region, int first, int count, Memory.Protection protection) throws Exception {
+        Region r = regions[region];
+        if (r == null) {
+            return false;
+        }
+        if (!r.kind.pageGranular()) {
+            first = 0;
+            count = r.size();
+        }
+        int[] range = clip(r, first, count);
+        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+            return false;
+        }
+        Held held = held(r, range[0], range[1]);
+        for (int[] run : mappedRuns(r, range[0], range[1])) {
+            r.memory.protect(run[0], run[1] - run[0], protection);
+            stats.calls++;
+        }
+        for (int p = range[0]; p < range[1]; p++) {
+            if (r.pages[p].mapped) {
+                r.pages[p].protection = protection;
+            }
+        }
+        List<long[]> required = switch (protection) {
+            case NONE -> held.mapped;
+            case READ -> held.writable;
+            case READ_WRITE -> List.of();
+        };
+        return after("mprotect " + protection, required, PROTECT);
+    }
+
+    /** {@code MADV_DONTNEED}: private pages read as zero afterwards, shared ones keep their data. */
+    public boolean dontNeed(int region, int first, int count) throws Exception {
+        Region r = regions[region];
+        if (r == null || !r.kind.pageGranular()) {
+            return false;
+        }
+        int[] range = clip(r, first, count);
+        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+            return false;
+        }
+        Held held = held(r, range[0], range[1]);
+        for (int[] run : mappedRuns(r, range[0], range[1])) {
+            r.memory.adviseDontNeed(run[0], run[1] - run[0]);
+            stats.calls++;
+        }
+        for (int p = range[0]; p < range[1]; p++) {
+            if (r.pages[p].mapped) {
+                if (r.kind.privateAnonymous()) {
+                    r.pages[p].clear();
+                }
+                r.pages[p].cpuTouched();
+            }
+        }
+        return after("madvise(MADV_DONTNEED)", held.mapped, UNMAP);
+    }
+
+    /** {@code MADV_PAGEOUT}: the kernel may write the pages to swap; their data stays. */
+    public boolean pageOut(int region, int first, int count) throws Exception {
+        Region r = regions[region];
+        if (r == null || !r.kind.pageGranular() || !features.swap()) {
+            return false;
+        }
+        int[] range = clip(r, first, count);
+        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+            return false;
+        }
+        for (int[] run : mappedRuns(r, range[0], range[1])) {
+            int rc = Kernel.madvise(r.address(run[0]), (long) (run[1] - run[0]) * PAGE, Kernel.MADV_PAGEOUT);
+            stats.calls++;
+            if (rc < 0) {
+                throw new Violation("errno", "madvise(MADV_PAGEOUT) of pages " + run[0] + "-" + (run[1] - 1) + " of "
+                        + r + " failed with " + Errno.name(-rc) + ", expected success");
+            }
+        }
+        return after(null, null, null);
+    }
+
+    /**
+     * {@code mremap} of the whole region to a new address {@code offset} pages past a huge-page
+     * boundary; {@code keepOld} ({@code MREMAP_DONTUNMAP}, private anonymous only) leaves the old
+     * range mapped and empty, which is then unmapped.
+     */
+    public boolean remap(int region, int offset, boolean keepOld) throws Exception {
+        Region r = regions[region];
+        if (r == null || !fullyMapped(region) || r.kind == Kind.HUGETLB
+                || (keepOld && r.kind != Kind.ANONYMOUS && r.kind != Kind.THP)) {
+            return false;
+        }
+        Held held = held(r, 0, r.size());
+        Memory old = r.memory;
+        long oldBase = old.address();
+        Memory moved = old.remap((long) offset * PAGE, keepOld);
+        stats.calls++;
+        r.memory = moved;
+        drain();
+        cover("mremap" + (keepOld ? " MREMAP_DONTUNMAP" : ""), held.mapped, UNMAP);
+        for (Slot s : slots) {
+            List<PageFrame> frames = s.mirror.pageFrames(oldBase, r.size());
+            stats.calls++;
+            for (int p = 0; p < frames.size(); p++) {
+                PageFrame f = frames.get(p);
+                if (f.deviceMapped() && !f.coherent()) {
+                    throw new Violation("device-maps-cpu-page", "after mremap of " + r + ", device " + s.device
+                            + " still maps old page " + p + " at 0x" + Long.toHexString(oldBase + (long) p * PAGE));
+                }
+            }
+        }
+        old.close();
+        return after(null, null, null);
+    }
+
+    /** Forks; the child writes {@code value} into word {@code word} of a page, then exits. */
+    public boolean forkChildWrite(int region, int page, int word, long value) throws Exception {
+        Region r = regions[region];
+        if (r == null || page >= r.size() || !r.pages[page].writable()) {
+            return false;
+        }
+        List<long[]> required = new ArrayList<>();
+        for (Region x : regions) {
+            if (x != null && !x.kind.shared()) {
+                required.addAll(held(x, 0, x.size()).writable);
+            }
+        }
+        try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
+            stats.calls++;
+            Kernel.writeWord(child.pid(), r.address(page) + word * 8L, value);
+        }
+        if (r.kind.shared()) {
+            r.pages[page].setWord(word, value);
+        }
+        for (Region x : regions) {
+            if (x != null && !x.kind.shared()) {
+                for (PageModel p : x.pages) {
+                    p.exclusiveSlot = -1; // fork restores device-exclusive entries
+                }
+            }
+        }
+        return after("fork", required, FORK);
+    }
+
+    /** A device fault of {@code count} pages from {@code first}. */
+    public boolean fault(int mirror, int region, int first, int count, Access access) throws Exception {
+        Region r = regions[region];
+        int[] range = r == null ? null : clip(r, first, count);
+        if (range == null) {
+            return false;
+        }
+        Slot s = slots[mirror];
+        int bad = firstBad(r, range[0], range[1], access == Access.WRITE);
+        Errno expected = bad < 0 ? null : expectedErrno(r, bad, access == Access.WRITE);
+        long faulted;
+        try {
+            faulted = s.mirror.fault(r.address(range[0]), range[1] - range[0], access);
+            stats.calls++;
+        } catch (HmmException e) {
+            stats.calls++;
+            expectRefused("fault " + access, r, range, expected, e);
+            deviceAccessed(mirror, r, range[0], bad, true);
+            return after(null, null, null);
+        }
+        expectDone("fault " + access, r, range, expected);
+        if (faulted != range[1] - range[0]) {
+            throw new Violation("counts", "fault " + access + " of pages " + range[0] + "-" + (range[1] - 1) + " of "
+                    + r + " reported " + faulted + " pages faulted, expected " + (range[1] - range[0]));
+        }
+        deviceAccessed(mirror, r, range[0], range[1], true);
+        return after(null, null, null);
+    }
+
+    /** The device reads {@code count} pages from {@code first}: each must hold the model's bytes. */
+    public boolean deviceRead(int mirror, int region, int first, int count) throws Exception {
+        Region r = regions[region];
+        int[] range = r == null ? null : clip(r, first, count);
+        if (range == null) {
+            return false;
+        }
+        Slot s = slots[mirror];
+        int bad = firstBad(r, range[0], range[1], false);
+        Errno expected = bad < 0 ? null : expectedErrno(r, bad, false);
+        byte[] got;
+        try {
+            got = s.mirror.read(r.address(range[0]), range[1] - range[0]);
+            stats.calls++;
+        } catch (HmmException e) {
+            stats.calls++;
+            expectRefused("device read", r, range, expected, e);
+            deviceAccessed(mirror, r, range[0], bad, false);
+            return after(null, null, null);
+        }
+        expectDone("device read", r, range, expected);
+        for (int p = range[0]; p < range[1]; p++) {
+            expectBytes("device-read", r, p, r.pages[p].bytes(), got, (p - range[0]) * PAGE);
+        }
+        deviceAccessed(mirror, r, range[0], range[1], false);
+        return after(null, null, null);
+    }
+
+    /** The device writes {@code count} pages from {@code first} with a pattern drawn from {@code seed}. */
+    public boolean deviceWrite(int mirror, int region, int first, int count, long seed) throws Exception {
+        Region r = regions[region];
+        int[] range = r == null ? null : clip(r, first, count);
+        if (range == null) {
+            return false;
+        }
+        Slot s = slots[mirror];
+        int n = range[1] - range[0];
+        byte[] data = pattern(seed, n);
+        int bad = firstBad(r, range[0], range[1], true);
+        Errno expected = bad < 0 ? null : expectedErrno(r, bad, true);
+        int end = bad < 0 ? range[1] : bad;
+        try {
+            s.mirror.write(r.address(range[0]), data);
+            stats.calls++;
+            expectDone("device write", r, range, expected);
+        } catch (HmmException e) {
+            stats.calls++;
+            expectRefused("device write", r, range, expected, e);
+        }
+        for (int p = range[0]; p < end; p++) {
+            r.pages[p].setBytes(Arrays.copyOfRange(data, (p - range[0]) * PAGE, (p - range[0] + 1) * PAGE));
+        }
+        deviceAccessed(mirror, r, range[0], end, false);
+        return after(null, null, null);
+    }
+
+    /** Moves pages to the mirror's device memory. */
+    public boolean migrateToDevice(int mirror, int region, int first, int count) throws Exception {
+        return migrate(mirror, region, first, count, true);
+    }
+
+    /** Moves the pages in the mirror's device memory back to system memory. */
+    public boolean migrateToSystem(int mirror, int region, int first, int count) throws Exception {
+        return migrate(mirror, region, first, count, false);
+    }
+
+    private boolean migrate(int mirror, int region, int first, int count, boolean toDevice) throws Exception {
+        Region r = regions[region];
+        int[] range = r == null || !features.migrate() ? null : clip(r, first, count);
+        if (range == null) {
+            return false;
+        }
+        Slot s = slots[mirror];
+        String what = toDevice ? "migrate to device" : "migrate to system";
+        Errno expected = null;
+        if (!r.kind.migrates()) {
+            expected = Errno.EINVAL; // shared and hugetlb mappings never move
+        } else {
+            for (int p = range[0]; p < range[1]; p++) {
+                if (!r.pages[p].readable()) {
+                    expected = Errno.EINVAL; // PROT_NONE (or a guarded hole) refuses migration
+                    break;
+                }
+            }
+        }
+        Migration m;
+        try {
+            m = toDevice ? s.mirror.migrateToDevice(r.address(range[0]), range[1] - range[0])
+                    : s.mirror.migrateToSystem(r.address(range[0]), range[1] - range[0]);
+            stats.calls++;
+        } catch (HmmException e) {
+            stats.calls++;
+            expectRefused(what, r, range, expected, e);
+            if (toDevice) {
+                learnPrivate(mirror, r, range);
+            }
+            return after(null, null, null);
+        }
+        expectDone(what, r, range, expected);
+        if (m.migrated() + m.skipped() != range[1] - range[0]) {
+            throw new Violation("counts", what + " of pages " + range[0] + "-" + (range[1] - 1) + " of " + r
+                    + ": " + m.migrated() + " migrated + " + m.skipped() + " skipped != " + (range[1] - range[0]));
+        }
+        if (toDevice) {
+            learnPrivate(mirror, r, range);
+        } else {
+            for (int p = range[0]; p < range[1]; p++) {
+                if (r.pages[p].privateDevice == s.device) {
+                    r.pages[p].privateDevice = -1;
+                    r.pages[p].privateSlot = -1;
+                }
+            }
+        }
+        return after(null, null, null);
+    }
+
+    /** Takes pages exclusive for the device (private anonymous base pages). */
+    public boolean makeExclusive(int mirror, int region, int first, int count) throws Exception {
+        Region r = regions[region];
+        int[] range = r == null || !features.exclusive() || r.kind != Kind.ANONYMOUS ? null : clip(r, first, count);
+        if (range == null) {
+            return false;
+        }
+        int bad = firstBad(r, range[0], range[1], true);
+        Errno expected = bad < 0 ? null : Errno.EPERM; // atomics write: read-only and inaccessible refuse
+        long granted;
+        try {
+            granted = slots[mirror].mirror.makeExclusive(r.address(range[0]), range[1] - range[0]);
+            stats.calls++;
+        } catch (HmmException e) {
+            stats.calls++;
+            expectRefused("make exclusive", r, range, expected, e);
+            for (int p = range[0]; p < bad; p++) { // granted page by page, up to the refused one
+                r.pages[p].cpuTouched();
+                r.pages[p].exclusiveSlot = mirror;
+            }
+            return after(null, null, null);
+        }
+        expectDone("make exclusive", r, range, expected);
+        if (granted != range[1] - range[0]) {
+            throw new Violation("counts", "make exclusive of pages " + range[0] + "-" + (range[1] - 1) + " of " + r
+                    + " granted " + granted + ", expected " + (range[1] - range[0]));
+        }
+        for (int p = range[0]; p < range[1]; p++) {
+            r.pages[p].cpuTouched();
+            r.pages[p].exclusiveSlot = mirror;
+        }
+        return after(null, null, null);
+    }
+
+    /** A device atomic add on word {@code word} of a page: returns the model's old value. */
+    public boolean atomicAdd(int mirror, int region, int page, int word, long value) throws Exception {
+        Region r = regions[region];
+        if (r == null || !features.exclusive() || r.kind != Kind.ANONYMOUS || page >= r.size()) {
+            return false;
+        }
+        PageModel p = r.pages[page];
+        Errno expected = p.writable() ? null : Errno.EPERM;
+        int[] range = {page, page + 1};
+        long old;
+        try {
+            old = slots[mirror].mirror.atomicAdd(r.address(page) + word * 8L, value);
+            stats.calls++;
+        } catch (HmmException e) {
+            stats.calls++;
+            expectRefused("atomic add", r, range, expected, e);
+            return after(null, null, null);
+        }
+        expectDone("atomic add", r, range, expected);
+        if (old != p.word(word)) {
+            throw new Violation("device-atomic", "atomic add on word " + word + " of page " + page + " of " + r
+                    + " returned old value 0x" + Long.toHexString(old) + ", the page held 0x"
+                    + Long.toHexString(p.word(word)));
+        }
+        p.setWord(word, old + value);
+        p.cpuTouched();
+        p.exclusiveSlot = mirror;
+        return after(null, null, null);
+    }
+
+    /** Closes a mirror (it must bring back what it moved to device memory) and opens a new one. */
+    public boolean reopen(int mirror) throws Exception {
+        Slot s = slots[mirror];
+        s.mirror.close();
+        stats.calls++;
+        for (Region r : regions) {
+            if (r != null) {
+                for (PageModel p : r.pages) {
+                    if (p.privateSlot == mirror) {
+                        p.privateDevice = -1;
+                        p.privateSlot = -1;
+                    }
+                    if (p.exclusiveSlot == mirror) {
+                        p.exclusiveSlot = -1;
+                    }
+                }
+            }
+        }
+        s.mirror = Mirror.open(s.device);
+        stats.calls++;
+        s.nextSeq = -1;
+        s.last = null;
+        return after(null, null, null);
+    }
+
+    /** Sets the slow-device delay of a mirror. */
+    public boolean delay(int mirror, int micros) throws Exception {
+        slots[mirror].mirror.setDeviceDelay(Duration.ofNanos(micros * 1000L));
+        stats.calls++;
+        return after(null, null, null);
+    }
+
+    /** Compacts memory: pages may move; the device must follow. */
+    public boolean compact() throws Exception {
+        if (!features.compact()) {
+            return false;
+        }
+        Kernel.compact();
+        stats.calls++;
+        return after(null, null, null);
+    }
+
+    // ---- checks --------------------------------------------------------------------------------
+
+    /** Checks every invariant now (also run after every action). */
+    public void check() throws HmmException {
+        drain();
+        states();
+    }
+
+    private boolean after(String operation, List<long[]> required, Set<Invalidation.Reason> reasons)
+            throws HmmException {
+        drain();
+        if (operation != null) {
+            cover(operation, required, reasons);
+        }
+        states();
+        return true;
+    }
+
+    /** Reads every mirror's new events; sequence numbers must follow on without gaps. */
+    private void drain() throws HmmException {
+        for (int i = 0; i < MIRRORS; i++) {
+            Slot s = slots[i];
+            s.events = s.mirror.invalidations();
+            stats.calls++;
+            s.overflowed = false;
+            for (Invalidation e : s.events) {
+                if (e.afterOverflow()) {
+                    s.overflowed = true;
+                } else if (s.nextSeq >= 0 && e.seq() != s.nextSeq) {
+                    throw new Violation("event-sequence", "mirror " + i + " (device " + s.device + "): event seq "
+                            + e.seq() + " follows " + (s.nextSeq - 1) + " without an overflow flag: " + e);
+                }
+                s.nextSeq = e.seq() + 1;
+            }
+            stats.checks++;
+        }
+    }
+
+    /** Every page a device held (per mirror, its address runs) is covered by an event of a fitting reason. */
+    private void cover(String operation, List<long[]> required, Set<Invalidation.Reason> reasons) {
+        for (long[] need : required) {
+            Slot s = slots[(int) need[0]];
+            if (s.overflowed) {
+                continue; // events were lost to a full ring: nothing to judge
+            }
+            for (long a = need[1]; a < need[2]; a += PAGE) {
+                long page = a;
+                boolean covered = s.events.stream()
+                        .anyMatch(e -> e.overlaps(page, page + PAGE) && reasons.contains(e.reason()));
+                stats.checks++;
+                if (!covered) {
+                    throw new Violation("invalidation-reported", operation + ": mirror " + need[0] + " (device "
+                            + s.device + ") had the page at 0x" + Long.toHexString(page)
+                            + " mapped, but no invalidation event with a reason in " + reasons
+                            + " covers it; events of this step: " + s.events);
+                }
+            }
+        }
+    }
+
+    /** The device-page-table invariants of every mirror over every region, and the counters. */
+    private void states() throws HmmException {
+        for (int i = 0; i < MIRRORS; i++) {
+            Slot s = slots[i];
+            for (Region r : regions) {
+                if (r != null) {
+                    regionStates(i, s, r);
+                }
+            }
+            Counters c = s.mirror.counters();
+            stats.calls++;
+            if (s.last != null) {
+                monotonic(i, s.last, c);
+            }
+            s.last = c;
+        }
+    }
+
+    private void regionStates(int slot, Slot s, Region r) throws HmmException {
+        List<PageFrame> frames = s.mirror.pageFrames(r.memory.address(), r.size());
+        Snapshot snap = s.mirror.snapshot(r.memory.address(), r.size());
+        stats.calls += 2;
+        for (int p = 0; p < r.size(); p++) {
+            PageModel m = r.pages[p];
+            Set<PageState> st = snap.page(p);
+            PageFrame f = frames.get(p);
+            boolean exclusive = st.contains(PageState.EXCLUSIVE);
+            String where = "page " + p + " of " + r + ", mirror " + slot + " (device " + s.device + ")";
+            stats.checks++;
+            if (exclusive && m.exclusiveSlot != slot) {
+                throw new Violation("exclusive-state", where + ": the device holds a device-exclusive entry, but "
+                        + (m.exclusiveSlot < 0 ? "nothing has the page exclusive (the CPU or another device took "
+                        + "it back since)" : "mirror " + m.exclusiveSlot + " took it exclusive after") + "; snapshot "
+                        + st);
+            }
+            if (f.deviceMapped() && !exclusive && !f.coherent()) {
+                throw new Violation("device-maps-cpu-page", where + ": the device maps pfn 0x"
+                        + Long.toHexString(f.devicePfn()) + " but the CPU maps " + pfn(f.cpuPfn())
+                        + " (model: " + (m.mapped ? "mapped " + m.protection : "unmapped") + "); snapshot " + st);
+            }
+            if (st.contains(PageState.DEVICE_WRITE) && !exclusive
+                    && (!st.contains(PageState.CPU_WRITE) || !m.writable())) {
+                throw new Violation("device-write-permission", where + ": the device may write the page, but the "
+                        + "CPU may not (model: " + (m.mapped ? m.protection : "unmapped") + "); snapshot " + st);
+            }
+            if (st.contains(PageState.DEVICE_PRIVATE) && m.privateDevice != s.device) {
+                throw new Violation("device-private-state", where + ": the page is in this device's memory, but "
+                        + (m.privateDevice < 0 ? "the model says it came back (CPU access, close, migration "
+                        + "back or unmap since)" : "the model has it in device " + m.privateDevice + "'s memory")
+                        + "; snapshot " + st);
+            }
+            if (st.contains(PageState.DEVICE_PRIVATE_REMOTE) && (m.privateDevice < 0 || m.privateDevice == s.device)) {
+                throw new Violation("device-private-state", where + ": the page is in another device's memory, but "
+                        + "the model has it " + (m.privateDevice < 0 ? "in system memory" : "in this device's memory")
+                        + "; snapshot " + st);
+            }
+        }
+    }
+
+    private static void monotonic(int slot, Counters a, Counters b) {
+        long[] x = values(a);
+        long[] y = values(b);
+        String[] names = {"faults", "pagesFaulted", "faultRetries", "invalidations", "pagesInvalidated",
+            "eventsDropped", "deviceReads", "deviceWrites", "migratedToDevice", "migratedToSystem",
+            "cpuFaultMigrations", "exclusiveGrants", "exclusiveRevocations", "deviceAtomics", "devicePrivateReads"};
+        for (int i = 0; i < x.length; i++) {
+            if (y[i] < x[i]) {
+                throw new Violation("counters-monotonic", "mirror " + slot + ": counter " + names[i] + " went from "
+                        + x[i] + " to " + y[i]);
+            }
+        }
+    }
+
+    private static long[] values(Counters c) {
+        return new long[] {c.faults(), c.pagesFaulted(), c.faultRetries(), c.invalidations(), c.pagesInvalidated(),
+            c.eventsDropped(), c.deviceReads(), c.deviceWrites(), c.migratedToDevice(), c.migratedToSystem(),
+            c.cpuFaultMigrations(), c.exclusiveGrants(), c.exclusiveRevocations(), c.deviceAtomics(),
+            c.devicePrivateReads()};
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------
+
+    /** What each mirror's device maps (and maps writable) of pages [first, end), as address runs per mirror. */
+    private Held held(Region r, int first, int end) throws HmmException {
+        List<long[]> mapped = new ArrayList<>();
+        List<long[]> writable = new ArrayList<>();
+        for (int i = 0; i < MIRRORS; i++) {
+            Slot s = slots[i];
+            List<PageFrame> frames = s.mirror.pageFrames(r.address(first), end - first);
+            Snapshot snap = s.mirror.snapshot(r.address(first), end - first);
+            stats.calls += 2;
+            for (int p = first; p < end; p++) {
+                long a = r.address(p);
+                if (frames.get(p - first).deviceMapped()) {
+                    mapped.add(new long[] {i, a, a + PAGE});
+                    if (snap.page(p - first).contains(PageState.DEVICE_WRITE)) {
+                        writable.add(new long[] {i, a, a + PAGE});
+                    }
+                }
+            }
+        }
+        return new Held(mapped, writable);
+    }
+
+    /** What a device access of pages [first, end) does to the model's special states. */
+    private void deviceAccessed(int slot, Region r, int first, int end, boolean faulted) {
+        int device = slots[slot].device;
+        for (int p = first; p < end; p++) {
+            PageModel m = r.pages[p];
+            // a fault revokes any device-exclusive entry, this mirror's too; a read or write through
+            // this mirror's own exclusive entry does not fault, anyone else's access does
+            if (faulted || m.exclusiveSlot != slot) {
+                m.exclusiveSlot = -1;
+            }
+            if (m.privateDevice >= 0 && m.privateDevice != device && !features.sharedOwner()) {
+                m.privateDevice = -1; // another owner's memory: migrated back first
+                m.privateSlot = -1;
+            }
+        }
+    }
+
+    /** After a migration to the device: which pages of the range the device's memory now holds. */
+    private void learnPrivate(int slot, Region r, int[] range) throws HmmException {
+        Snapshot snap = slots[slot].mirror.snapshot(r.address(range[0]), range[1] - range[0]);
+        stats.calls++;
+        for (int p = range[0]; p < range[1]; p++) {
+            if (snap.page(p - range[0]).contains(PageState.DEVICE_PRIVATE)) {
+                r.pages[p].privateDevice = slots[slot].device;
+                r.pages[p].privateSlot = slot;
+                r.pages[p].exclusiveSlot = -1;
+            }
+        }
+    }
+
+    private static int firstBad(Region r, int first, int end, boolean write) {
+        for (int p = first; p < end; p++) {
+            if (write ? !r.pages[p].writable() : !r.pages[p].readable()) {
+                return p;
+            }
+        }
+        return -1;
+    }
+
+    private static Errno expectedErrno(Region r, int page, boolean write) {
+        PageModel m = r.pages[page];
+        return !m.readable() ? Errno.EFAULT : (write && !m.writable() ? Errno.EPERM : null);
+    }
+
+    private static void expectRefused(String what, Region r, int[] range, Errno expected, HmmException e) {
+        Errno got = e.errnoConstant().orElse(null);
+        if (expected == null) {
+            throw new Violation("errno", what + " of pages " + range[0] + "-" + (range[1] - 1) + " of " + r
+                    + " failed with " + e.errnoName() + ", the model expected success", e);
+        }
+        if (got != expected) {
+            throw new Violation("errno", what + " of pages " + range[0] + "-" + (range[1] - 1) + " of " + r
+                    + " failed with " + e.errnoName() + ", the model expected " + expected, e);
+        }
+    }
+
+    private static void expectDone(String what, Region r, int[] range, Errno expected) {
+        if (expected != null) {
+            throw new Violation("errno", what + " of pages " + range[0] + "-" + (range[1] - 1) + " of " + r
+                    + " succeeded, the model expected " + expected);
+        }
+    }
+
+    private static void expectBytes(String invariant, Region r, int page, byte[] want, byte[] got, int offset) {
+        int at = Arrays.mismatch(want, 0, PAGE, got, offset, offset + PAGE);
+        if (at >= 0) {
+            throw new Violation(invariant, "page " + page + " of " + r + ": byte " + at + " is 0x"
+                    + Integer.toHexString(got[offset + at] & 0xff) + ", the model expects 0x"
+                    + Integer.toHexString(want[at] & 0xff) + (isZero(got, offset) ? " (the page reads as all zero)" : ""));
+        }
+    }
+
+    private static boolean isZero(byte[] b, int offset) {
+        for (int i = offset; i < offset + PAGE; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** [first, end) within the region, or null when nothing is left of it. */
+    private static int[] clip(Region r, int first, int count) {
+        if (first >= r.size() || count <= 0) {
+            return null;
+        }
+        return new int[] {first, Math.min(r.size(), first + count)};
+    }
+
+    private static List<int[]> mappedRuns(Region r, int first, int end) {
+        List<int[]> runs = new ArrayList<>();
+        for (int p = first; p < end; p++) {
+            if (r.pages[p].mapped) {
+                int q = p;
+                while (q < end && r.pages[q].mapped) {
+                    q++;
+                }
+                runs.add(new int[] {p, q});
+                p = q;
+            }
+        }
+        return runs;
+    }
+
+    private static String pfn(long pfn) {
+        return pfn == PageFrame.NONE ? "nothing" : "pfn 0x" + Long.toHexString(pfn);
+    }
+
+    /** {@code pages} pages of bytes drawn from {@code seed}. */
+    static byte[] pattern(long seed, int pages) {
+        byte[] b = new byte[pages * PAGE];
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < b.length; i += 8) {
+            long v = r.nextLong();
+            for (int k = 0; k < 8; k++) {
+                b[i + k] = (byte) (v >>> (8 * k));
+            }
+        }
+        return b;
+    }
+
+    @Override
+    public void close() {
+        for (Slot s : slots) {
+            if (s != null && s.mirror != null) {
+                try {
+                    s.mirror.close();
+                } catch (HmmException e) {
+                    // closing is best effort: the process exit releases the rest
+                }
+            }
+        }
+        for (int i = 0; i < REGIONS; i++) {
+            if (regions[i] != null) {
+                regions[i].memory.close();
+                regions[i] = null;
+            }
+        }
+        for (long[] g : guards) {
+            Kernel.unmap(g[0], g[1]);
+        }
+        guards.clear();
+        for (Path f : files) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                // a temporary file left behind
+            }
+        }
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // not empty: leave it
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hmm_mirror planted bugs: a test aid, off by default. The module
+ * parameter plant_bug makes the module misbehave in one known way, so
+ * that a test can check that the explorer (model-based testing from
+ * userspace) finds the bug and shrinks it to a short reproducer. Every
+ * planted bug keeps the kernel safe: no device entry ever outlives the
+ * CPU's reference to its page.
+ */
+#ifndef HMM_MIRROR_PLANTED_H
+#define HMM_MIRROR_PLANTED_H
+
+#include <linux/types.h>
+
+enum hmm_mirror_bug {
+	HMM_MIRROR_BUG_NONE = 0,
+	/* protection changes (mprotect, fork) leave the device's entries */
+	HMM_MIRROR_BUG_KEEP_WRITE = 1,
+	/* every second invalidation that removed entries goes unreported */
+	HMM_MIRROR_BUG_LOSE_EVENT = 2,
+	/* migration to the device zeroes the last page of a chunk */
+	HMM_MIRROR_BUG_SKIP_COPY = 3,
+	/* closing a mirror leaves one of its pages in device memory */
+	HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE = 4,
+	HMM_MIRROR_BUG_MAX = HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE,
+};
+
+int hmm_mirror_planted_check(void);
+bool hmm_mirror_planted(enum hmm_mirror_bug bug);
+
+#endif /* HMM_MIRROR_PLANTED_H */
