@@ -306,6 +306,7 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 		/* pages of our owner are mapped, not migrated back */
 		.dev_private_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
 	};
+	struct vm_area_struct *vma;
 	struct hmm_mirror_retry r;
 	unsigned long cow;
 	int ret;
@@ -330,7 +331,13 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 		 * the page for writing (migrate_to_ram, then copy-on-write).
 		 */
 		mmap_read_lock(mirror->mm);
-		ret = fixup_user_fault(mirror->mm, cow, FAULT_FLAG_WRITE, NULL);
+		vma = vma_lookup(mirror->mm, cow);
+		/* a read-only mapping refuses as hmm_range_fault() does */
+		if (!vma || !(vma->vm_flags & VM_WRITE))
+			ret = vma ? -EPERM : -EFAULT;
+		else
+			ret = fixup_user_fault(mirror->mm, cow, FAULT_FLAG_WRITE,
+					       NULL);
 		mmap_read_unlock(mirror->mm);
 		if (ret)
 			return ret;

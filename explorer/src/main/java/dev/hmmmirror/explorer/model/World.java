@@ -394,8 +394,9 @@ public final class World implements AutoCloseable {
     public boolean remap(int region, int offset, boolean keepOld) throws Exception {
         Region r = regions[region];
         if (r == null || !fullyMapped(region) || r.kind == Kind.HUGETLB
-                || (keepOld && r.kind != Kind.ANONYMOUS && r.kind != Kind.THP)) {
-            return false;
+                || (keepOld && r.kind != Kind.ANONYMOUS && r.kind != Kind.THP)
+                || Arrays.stream(r.pages).anyMatch(p -> p.protection != r.pages[0].protection)) {
+            return false; // one whole mapping (6.1 refuses a range over several with EFAULT)
         }
         Held held = held(r, 0, r.size());
         Memory old = r.memory;
@@ -886,7 +887,8 @@ public final class World implements AutoCloseable {
         Snapshot snap = slots[slot].mirror.snapshot(r.address(range[0]), range[1] - range[0]);
         stats.calls++;
         for (int p = range[0]; p < range[1]; p++) {
-            if (snap.page(p - range[0]).contains(PageState.DEVICE_PRIVATE)) {
+            // a page already in this device's memory stays the mirror's that moved it (it is skipped)
+            if (snap.page(p - range[0]).contains(PageState.DEVICE_PRIVATE) && r.pages[p].privateDevice < 0) {
                 r.pages[p].privateDevice = slots[slot].device;
                 r.pages[p].privateSlot = slot;
                 r.pages[p].exclusiveSlot = -1;

@@ -1,0 +1,35 @@
+package dev.hmmmirror.guest.explore;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hmmmirror.Memory;
+import dev.hmmmirror.explorer.model.Kind;
+import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.junit.GuestTest;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the explorer found along the way, each kept as the reproducer it shrank to: it failed before
+ * the fix named in its comment and guards it now.
+ */
+@GuestTest
+class ExplorerFoundIT {
+    /**
+     * Found on 7.2.13 (campaign seed 2, program seed -4627371582388691390): a device write to a page
+     * of a read-only mapping that was in device memory failed with EFAULT instead of EPERM (the
+     * module's copy-on-write path called fixup_user_fault(), which refuses a read-only VMA with
+     * EFAULT). Fixed in kmod/mirror.c: that path now refuses a mapping without VM_WRITE with EPERM,
+     * as hmm_range_fault() does for pages in system memory.
+     */
+    @Test
+    void deviceWriteToAReadOnlyPageInDeviceMemoryIsEperm() throws Exception {
+        try (World w = World.open()) {
+            assumeTrue(w.features().migrate(), "kernel " + System.getProperty("os.version")
+                    + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
+            w.map(1, Kind.ANONYMOUS, 8);
+            w.protect(1, 5, 1, Memory.Protection.READ);
+            w.migrateToDevice(0, 1, 3, 5);
+            w.deviceWrite(0, 1, 5, 1, 0x9f87e13234b40fe3L);
+        }
+    }
+}
