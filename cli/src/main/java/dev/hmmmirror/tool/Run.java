@@ -96,7 +96,7 @@ final class Run implements Callable<Integer> {
         }
         var settings = guest.settings();
         return InGuest.run(settings, guest.profile(settings), work,
-                session -> program == null ? InGuest.quote(words) : javaCommand(session, entries, program),
+                session -> program == null ? InGuest.quote(words) : javaCommand(session, entries, program, jvmOptions),
                 System.in, Duration.ofSeconds(timeoutSeconds));
     }
 
@@ -104,7 +104,8 @@ final class Run implements Callable<Integer> {
      * Stages the program's classpath and java-bindings into the results share ({@code /hmm/out/java})
      * and returns the guest's java command line.
      */
-    private String javaCommand(GuestSession session, List<Path> entries, List<String> program) {
+    static String javaCommand(GuestSession session, List<Path> entries, List<String> program,
+            List<String> jvmOptions) {
         Path staged = session.runDir().resolve("out/java");
         List<String> cp = new ArrayList<>();
         try {

@@ -25,7 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * java -cp ... dev.hmmmirror.explorer.Explorer [--seed S] [--programs N | --seconds T] [--steps K]
  *      [--replay PROGRAM_SEED] [--out DIR] [--name NAME]
  * </pre>
- * Exit code 0: nothing found; 1: a failure (shrunk, its reproducer in {@code DIR}); 2: bad arguments.
+ * Exit code 0: nothing found; 1: a failure (shrunk, its reproducer in {@code DIR}); 125: bad arguments.
  */
 public final class Explorer {
     private Explorer() {}
@@ -44,7 +44,7 @@ public final class Explorer {
             o = parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println("explorer: " + e.getMessage());
-            System.exit(2);
+            System.exit(125);
             return;
         }
         Result r = run(o);

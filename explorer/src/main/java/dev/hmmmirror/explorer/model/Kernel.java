@@ -16,6 +16,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /**
  * The few system calls the explorer needs beyond the public API: guard mappings over the holes a
@@ -95,6 +96,28 @@ final class Kernel {
                 throw new IOException("short write to /proc/" + pid + "/mem at 0x" + Long.toHexString(address));
             }
         }
+    }
+
+    /**
+     * A tmpfs for the file regions: the first of /dev/shm, /tmp, /run that /proc/self/mounts lists
+     * as tmpfs (under {@code hmm explore}, /tmp may be the host's directory over 9p, where a shared
+     * mapping fails with EINVAL), else the JVM's temporary directory.
+     */
+    static Path tmpfs() {
+        try {
+            List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts"));
+            for (String dir : List.of("/dev/shm", "/tmp", "/run")) {
+                for (String m : mounts) {
+                    String[] f = m.split(" ");
+                    if (f.length > 2 && f[1].equals(dir) && f[2].equals("tmpfs") && Files.isWritable(Path.of(dir))) {
+                        return Path.of(dir);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // no /proc: fall back
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"));
     }
 
     /** Whether the guest has swap space (a write of {@code MADV_PAGEOUT} may reach it). */

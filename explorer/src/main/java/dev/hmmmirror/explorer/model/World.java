@@ -90,7 +90,7 @@ public final class World implements AutoCloseable {
     private World(Features features, Stats stats) throws IOException {
         this.features = features;
         this.stats = stats;
-        this.dir = Files.createTempDirectory("hmm-explorer");
+        this.dir = Files.createTempDirectory(Kernel.tmpfs(), "hmm-explorer");
     }
 
     /** A fresh world: no regions, three new mirrors. */
