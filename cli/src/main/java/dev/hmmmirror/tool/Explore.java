@@ -25,6 +25,7 @@ import picocli.CommandLine.Option;
             "Exit 0 nothing found, 1 a failure (reproducer in --out), 2 kernel splat, 125 could not build or boot.",
             "Examples:", "  hmm explore --kernel built-7.2-debug --minutes 10",
             "  hmm explore --seed 42 --programs 200",
+            "  hmm explore --fuzz-minutes 10 --stress        (raw-ioctl fuzzing only)",
             "  hmm explore --plant-bug 1 --programs 100    (the explorer must find it)"})
 final class Explore implements Callable<Integer> {
     @Mixin
@@ -45,6 +46,14 @@ final class Explore implements Callable<Integer> {
     @Option(names = "--replay", paramLabel = "PROGRAM_SEED", description = "replay one program (its seed as printed)"
             + " and shrink it")
     Long replay;
+
+    @Option(names = "--fuzz-minutes", paramLabel = "F", description = "then fuzz raw ioctls for this long (random "
+            + "commands, sizes, flags, reserved words, counts, pointers; valid commands checked in between)")
+    long fuzzMinutes;
+
+    @Option(names = "--stress", description = "fuzz while a second thread mutates the memory the commands name "
+            + "(mprotect, MADV_DONTNEED, fixed remaps, fork)")
+    boolean stress;
 
     @Option(names = "--plant-bug", paramLabel = "N", description = "load the module with plant_bug=N first (a test "
             + "aid: 1 protection changes keep device entries, 2 lost events, 3 a migration that zeroes a page, 4 a "
@@ -73,7 +82,13 @@ final class Explore implements Callable<Integer> {
         } else if (programs > 0) {
             args.addAll(List.of("--programs", Long.toString(programs)));
         }
-        if (replay == null && (minutes > 0 || programs <= 0)) {
+        if (fuzzMinutes > 0) {
+            args.addAll(List.of("--fuzz-seconds", Long.toString(60 * fuzzMinutes)));
+        }
+        if (stress) {
+            args.add("--stress");
+        }
+        if (replay == null && (minutes > 0 || (programs <= 0 && fuzzMinutes <= 0))) {
             args.addAll(List.of("--seconds", Long.toString(60 * Math.max(1, minutes))));
         }
         List<Path> entries = new ArrayList<>();
@@ -93,6 +108,6 @@ final class Explore implements Callable<Integer> {
             }
             return "rmmod hmm_mirror && insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)"
                     + " plant_bug=" + plantBug + " && " + java;
-        }, System.in, Duration.ofSeconds(600 + 60 * Math.max(minutes, 60)));
+        }, System.in, Duration.ofSeconds(600 + 60 * Math.max(minutes + fuzzMinutes, 60)));
     }
 }

@@ -7,6 +7,7 @@ import dev.hmmmirror.explorer.engine.Programs;
 import dev.hmmmirror.explorer.engine.Shrinker;
 import dev.hmmmirror.explorer.engine.Stats;
 import dev.hmmmirror.explorer.engine.Step;
+import dev.hmmmirror.explorer.fuzz.Fuzzer;
 import dev.hmmmirror.explorer.model.Features;
 import dev.hmmmirror.explorer.model.World;
 import dev.hmmmirror.explorer.report.Reproducer;
@@ -23,7 +24,7 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <pre>
  * java -cp ... dev.hmmmirror.explorer.Explorer [--seed S] [--programs N | --seconds T] [--steps K]
- *      [--replay PROGRAM_SEED] [--out DIR] [--name NAME]
+ *      [--replay PROGRAM_SEED] [--fuzz-ioctls N | --fuzz-seconds T] [--stress] [--out DIR] [--name NAME]
  * </pre>
  * Exit code 0: nothing found; 1: a failure (shrunk, its reproducer in {@code DIR}); 125: bad arguments.
  */
@@ -32,11 +33,19 @@ public final class Explorer {
 
     /** What a campaign is asked to do. */
     public record Options(long seed, long programs, long seconds, int steps, Long replay, Path out, String name,
-            int shrinkReplays) {}
+            int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress) {
+        boolean fuzz() {
+            return fuzzIoctls > 0 || fuzzSeconds > 0;
+        }
+    }
 
     /** What a campaign did. */
     public record Result(Options options, Stats stats, Features features, Optional<Failure<World>> found,
-            Optional<Failure<World>> shrunk, double seconds) {}
+            Optional<Failure<World>> shrunk, double seconds, Optional<Throwable> fuzzFailure, long fuzzed) {
+        boolean failed() {
+            return shrunk.isPresent() || fuzzFailure.isPresent();
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         Options o;
@@ -48,7 +57,7 @@ public final class Explorer {
             return;
         }
         Result r = run(o);
-        System.exit(r.shrunk().isPresent() ? 1 : 0);
+        System.exit(r.failed() ? 1 : 0);
     }
 
     static Options parse(String[] args) {
@@ -60,8 +69,15 @@ public final class Explorer {
         Path out = null;
         String name = "explorer";
         int shrink = 400;
+        long fuzzIoctls = 0;
+        long fuzzSeconds = 0;
+        boolean stress = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
+            if (a.equals("--stress")) {
+                stress = true;
+                continue;
+            }
             String v = i + 1 < args.length ? args[i + 1] : null;
             if (v == null) {
                 throw new IllegalArgumentException(a + " needs a value");
@@ -75,15 +91,17 @@ public final class Explorer {
                 case "--out" -> out = Path.of(v);
                 case "--name" -> name = v;
                 case "--shrink-replays" -> shrink = Integer.parseInt(v);
-                default -> throw new IllegalArgumentException("unknown option " + a
-                        + " (--seed --programs --seconds --steps --replay --out --name --shrink-replays)");
+                case "--fuzz-ioctls" -> fuzzIoctls = Long.parseLong(v);
+                case "--fuzz-seconds" -> fuzzSeconds = Long.parseLong(v);
+                default -> throw new IllegalArgumentException("unknown option " + a + " (--seed --programs --seconds"
+                        + " --steps --replay --out --name --shrink-replays --fuzz-ioctls --fuzz-seconds --stress)");
             }
             i++;
         }
-        if (programs <= 0 && seconds <= 0 && replay == null) {
+        if (programs <= 0 && seconds <= 0 && replay == null && fuzzIoctls <= 0 && fuzzSeconds <= 0) {
             programs = 50;
         }
-        return new Options(seed, programs, seconds, steps, replay, out, name, shrink);
+        return new Options(seed, programs, seconds, steps, replay, out, name, shrink, fuzzIoctls, fuzzSeconds, stress);
     }
 
     /** Runs a campaign, printing progress and the result, writing the report files to {@code out}. */
@@ -102,7 +120,7 @@ public final class Explorer {
         Optional<Failure<World>> found = Optional.empty();
         if (o.replay() != null) {
             found = programs.run(o.replay(), o.steps());
-        } else {
+        } else if (o.programs() > 0 || o.seconds() > 0) {
             SplittableRandom seeds = new SplittableRandom(o.seed());
             long lastReport = start;
             for (long n = 0; (o.programs() <= 0 || n < o.programs()) && System.nanoTime() < deadline; n++) {
@@ -133,12 +151,31 @@ public final class Explorer {
             System.out.println("explorer: " + s.summary());
             System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps());
         }
+        Optional<Throwable> fuzzFailure = Optional.empty();
+        long fuzzed = 0;
+        if (o.fuzz() && shrunk.isEmpty()) {
+            long fuzzStart = System.nanoTime();
+            long fuzzDeadline = o.fuzzSeconds() > 0 ? fuzzStart + o.fuzzSeconds() * 1_000_000_000L : Long.MAX_VALUE;
+            try (Fuzzer f = new Fuzzer(o.seed(), features.devices())) {
+                try {
+                    f.run(fuzzDeadline, o.fuzzIoctls(), o.stress());
+                } catch (Exception | AssertionError e) {
+                    fuzzFailure = Optional.of(e);
+                    System.out.println("explorer: fuzzing FAILED after " + f.ioctls() + " ioctls: " + e.getMessage());
+                }
+                fuzzed = f.ioctls();
+                System.out.printf("explorer: fuzzed %d ioctls (%d valid checks, %d mm mutations%s) in %.1f s: %s%n",
+                        f.ioctls(), f.validChecks(), f.mutations(), o.stress() ? " from a second thread" : "",
+                        (System.nanoTime() - fuzzStart) / 1e9, f.outcomes());
+            }
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("explorer: %s: %d programs, %d steps, %d invariant checks, %d calls in %.1f s%n",
-                shrunk.isPresent() ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
-                stats.calls, seconds);
+        boolean failed = shrunk.isPresent() || fuzzFailure.isPresent();
+        System.out.printf("explorer: %s: %d programs, %d steps, %d invariant checks, %d calls, %d fuzzed ioctls in"
+                + " %.1f s%n", failed ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
+                stats.calls, fuzzed, seconds);
         System.out.println("explorer: steps by kind " + stats.steps());
-        Result result = new Result(o, stats, features, found, shrunk, seconds);
+        Result result = new Result(o, stats, features, found, shrunk, seconds, fuzzFailure, fuzzed);
         if (o.out() != null) {
             write(result, kernel);
         }
@@ -157,7 +194,10 @@ public final class Explorer {
         p.append("calls=").append(r.stats().calls).append('\n');
         p.append("replays=").append(r.stats().replays).append('\n');
         p.append("seconds=").append(String.format("%.1f", r.seconds())).append('\n');
-        p.append("failed=").append(r.shrunk().isPresent()).append('\n');
+        p.append("fuzzed=").append(r.fuzzed()).append('\n');
+        p.append("failed=").append(r.failed()).append('\n');
+        r.fuzzFailure().ifPresent(t -> p.append("fuzzFailure=").append(String.valueOf(t.getMessage())
+                .replace('\n', ' ')).append('\n'));
         if (r.shrunk().isPresent()) {
             Failure<World> s = r.shrunk().get();
             p.append("programSeed=").append(s.seed()).append('\n');

@@ -70,6 +70,16 @@ public enum Struct {
         return List.copyOf(fields.keySet());
     }
 
+    /** How many elements field {@code name} has: 1, or the length of an array such as {@code reserved}. */
+    public int elements(String name) {
+        return (int) field(name).count();
+    }
+
+    /** The width of field {@code name} (of one element of an array) in bytes: 4 or 8. */
+    public int width(String name) {
+        return field(name).width();
+    }
+
     /** Whether the struct starts with the {@code __u32 size} field every command struct has. */
     public boolean hasSizeField() {
         return fields.containsKey("size");

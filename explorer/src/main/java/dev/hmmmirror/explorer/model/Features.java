@@ -4,6 +4,7 @@ import dev.hmmmirror.AbiVersion;
 import dev.hmmmirror.Capability;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.explorer.sys.Kernel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

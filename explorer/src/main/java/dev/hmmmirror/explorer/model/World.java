@@ -14,6 +14,7 @@ import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.CopyOnWriteChild;
 import dev.hmmmirror.explorer.check.Violation;
 import dev.hmmmirror.explorer.engine.Stats;
+import dev.hmmmirror.explorer.sys.Kernel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

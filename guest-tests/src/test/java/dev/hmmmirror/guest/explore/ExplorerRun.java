@@ -27,13 +27,18 @@ record ExplorerRun(int exitCode, String output, Properties properties, Path dir)
     static final Path OUT = Path.of("/hmm/out/explorer");
 
     static ExplorerRun run(String name, long seed, int programs, int steps) throws IOException, InterruptedException {
+        return run(name, seed, "--programs", Integer.toString(programs), "--steps", Integer.toString(steps));
+    }
+
+    static ExplorerRun run(String name, long seed, String... args) throws IOException, InterruptedException {
         Path dir = OUT.resolve(name);
         Files.createDirectories(dir);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
                 "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "dev.hmmmirror.explorer.Explorer", "--seed", Long.toString(seed), "--programs",
-                Integer.toString(programs), "--steps", Integer.toString(steps), "--out", dir.toString(), "--name", name));
+                "dev.hmmmirror.explorer.Explorer", "--seed", Long.toString(seed), "--out", dir.toString(), "--name",
+                name));
+        cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(900, TimeUnit.SECONDS), "explorer campaign " + name + " hung:\n" + out);

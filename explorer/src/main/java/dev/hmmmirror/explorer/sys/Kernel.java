@@ -1,4 +1,4 @@
-package dev.hmmmirror.explorer.model;
+package dev.hmmmirror.explorer.sys;
 
 import dev.hmmmirror.Errno;
 import java.io.IOException;
@@ -19,16 +19,16 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
- * The few system calls the explorer needs beyond the public API: guard mappings over the holes a
- * partial unmap leaves (so that nothing else is mapped there while the model calls them holes),
- * {@code MADV_PAGEOUT}, and writes into a child's memory.
+ * The few system calls the explorer and the fuzzer need beyond the public API: guard mappings over
+ * the holes a partial unmap leaves (so that nothing else is mapped there while the model calls them
+ * holes), fixed mappings inside a reservation, {@code MADV_PAGEOUT}, writes into a child's memory.
  */
-final class Kernel {
-    static final int PROT_NONE = 0;
-    static final int MAP_PRIVATE = 0x02;
-    static final int MAP_ANONYMOUS = 0x20;
-    static final int MAP_FIXED_NOREPLACE = 0x100000;
-    static final int MADV_PAGEOUT = 21;
+public final class Kernel {
+    public static final int PROT_NONE = 0;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_FIXED_NOREPLACE = 0x100000;
+    public static final int MADV_PAGEOUT = 21;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -38,6 +38,8 @@ final class Kernel {
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
     private static final MethodHandle MUNMAP = handle("munmap", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle MPROTECT = handle("mprotect", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     private static final MethodHandle MADVISE = handle("madvise", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
@@ -48,8 +50,37 @@ final class Kernel {
         return LINKER.downcallHandle(sym, fd, Linker.Option.captureCallState("errno"));
     }
 
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_FIXED = 0x10;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MADV_DONTNEED = 4;
+
+    /** {@code mmap} anonymous memory; the address, or a negative errno. */
+    public static long mmap(long address, long length, int prot, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            long r = (long) MMAP.invokeExact(st, address, length, prot, flags | MAP_ANONYMOUS, -1, 0L);
+            return r == -1L ? -(int) ERRNO.get(st, 0L) : r;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** {@code mprotect}; 0 or a negative errno. */
+    public static int mprotect(long address, long length, int prot) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int r = (int) MPROTECT.invokeExact(st, address, length, prot);
+            return r < 0 ? -(int) ERRNO.get(st, 0L) : 0;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     /** Maps an inaccessible page run at exactly {@code address}; 0 or a negative errno. */
-    static int guard(long address, long length) {
+    public static int guard(long address, long length) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
             long r = (long) MMAP.invokeExact(st, address, length, PROT_NONE,
@@ -67,7 +98,7 @@ final class Kernel {
         }
     }
 
-    static int unmap(long address, long length) {
+    public static int unmap(long address, long length) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
             int r = (int) MUNMAP.invokeExact(st, address, length);
@@ -78,7 +109,7 @@ final class Kernel {
     }
 
     /** {@code madvise}; 0 or a negative errno. */
-    static int madvise(long address, long length, int advice) {
+    public static int madvise(long address, long length, int advice) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
             int r = (int) MADVISE.invokeExact(st, address, length, advice);
@@ -89,7 +120,7 @@ final class Kernel {
     }
 
     /** Writes a 64-bit word into process {@code pid}'s memory, as that process would. */
-    static void writeWord(int pid, long address, long value) throws IOException {
+    public static void writeWord(int pid, long address, long value) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(0, value);
         try (FileChannel mem = FileChannel.open(Path.of("/proc/" + pid + "/mem"), StandardOpenOption.WRITE)) {
             if (mem.write(b, address) != 8) {
@@ -103,7 +134,7 @@ final class Kernel {
      * as tmpfs (under {@code hmm explore}, /tmp may be the host's directory over 9p, where a shared
      * mapping fails with EINVAL), else the JVM's temporary directory.
      */
-    static Path tmpfs() {
+    public static Path tmpfs() {
         try {
             List<String> mounts = Files.readAllLines(Path.of("/proc/self/mounts"));
             for (String dir : List.of("/dev/shm", "/tmp", "/run")) {
@@ -121,7 +152,7 @@ final class Kernel {
     }
 
     /** Whether the guest has swap space (a write of {@code MADV_PAGEOUT} may reach it). */
-    static boolean hasSwap() {
+    public static boolean hasSwap() {
         try {
             return Files.readAllLines(Path.of("/proc/swaps")).size() > 1;
         } catch (IOException e) {
@@ -130,7 +161,7 @@ final class Kernel {
     }
 
     /** Free hugetlb pages of the default size, after asking for {@code wanted} in all. */
-    static long reserveHugetlb(int wanted) {
+    public static long reserveHugetlb(int wanted) {
         Path nr = Path.of("/proc/sys/vm/nr_hugepages");
         try {
             if (Long.parseLong(Files.readString(nr).strip()) < wanted) {
@@ -148,7 +179,7 @@ final class Kernel {
     }
 
     /** Compacts all zones ({@code /proc/sys/vm/compact_memory}); false where the kernel cannot. */
-    static boolean compact() {
+    public static boolean compact() {
         try {
             Files.writeString(Path.of("/proc/sys/vm/compact_memory"), "1");
             return true;
@@ -157,7 +188,7 @@ final class Kernel {
         }
     }
 
-    static boolean canCompact() {
+    public static boolean canCompact() {
         return Files.isWritable(Path.of("/proc/sys/vm/compact_memory"));
     }
 }
