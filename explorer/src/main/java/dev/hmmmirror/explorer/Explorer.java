@@ -10,7 +10,9 @@ import dev.hmmmirror.explorer.engine.Step;
 import dev.hmmmirror.explorer.fuzz.Fuzzer;
 import dev.hmmmirror.explorer.model.Features;
 import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.report.PageMap;
 import dev.hmmmirror.explorer.report.Reproducer;
+import dev.hmmmirror.explorer.report.Tracer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -136,6 +138,7 @@ public final class Explorer {
             }
         }
         Optional<Failure<World>> shrunk = Optional.empty();
+        PageMap.Trace trace = null;
         if (found.isPresent()) {
             Failure<World> f = found.get();
             System.out.println("explorer: FAILED: program seed " + f.seed() + " after " + f.steps().size()
@@ -150,6 +153,7 @@ public final class Explorer {
             }
             System.out.println("explorer: " + s.summary());
             System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps());
+            trace = Tracer.trace(() -> World.open(features, new Stats()), s.steps(), s.summary());
         }
         Optional<Throwable> fuzzFailure = Optional.empty();
         long fuzzed = 0;
@@ -177,12 +181,12 @@ public final class Explorer {
         System.out.println("explorer: steps by kind " + stats.steps());
         Result result = new Result(o, stats, features, found, shrunk, seconds, fuzzFailure, fuzzed);
         if (o.out() != null) {
-            write(result, kernel);
+            write(result, kernel, trace);
         }
         return result;
     }
 
-    private static void write(Result r, String kernel) throws Exception {
+    private static void write(Result r, String kernel, PageMap.Trace trace) throws Exception {
         Path out = r.options().out();
         Files.createDirectories(out);
         StringBuilder p = new StringBuilder();
@@ -208,6 +212,10 @@ public final class Explorer {
             Files.writeString(out.resolve(cls + ".java"),
                     Reproducer.source("dev.hmmmirror.guest.explore", cls, s, kernel, r.options().seed()));
             p.append("reproducer=").append(cls).append(".java\n");
+            if (trace != null) {
+                Files.writeString(out.resolve(cls + ".html"), PageMap.html(trace));
+                p.append("pageMap=").append(cls).append(".html\n");
+            }
         }
         Files.writeString(out.resolve("explorer.properties"), p.toString());
     }

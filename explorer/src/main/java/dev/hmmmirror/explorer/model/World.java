@@ -13,6 +13,7 @@ import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.CopyOnWriteChild;
 import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.report.PageMap;
 import dev.hmmmirror.explorer.engine.Stats;
 import dev.hmmmirror.explorer.sys.Kernel;
 import java.io.IOException;
@@ -700,6 +701,78 @@ public final class World implements AutoCloseable {
         Kernel.compact();
         stats.calls++;
         return after(null, null, null);
+    }
+
+    // ---- the page-state map of a replay -------------------------------------------------------------
+
+    /** Forgets the events of the step before, so that {@link #traceNow} marks this step's only. */
+    public void traceBegin() {
+        for (Slot s : slots) {
+            s.events = List.of();
+        }
+    }
+
+    /**
+     * Every region page's state now, as the map colours it (the strongest over the mirrors:
+     * exclusive, device memory, device write, device read, CPU only, not mapped), keyed
+     * {@code "region R page P"}, and the keys an invalidation event of this step covered. Reads
+     * without checking anything: it also runs after a step that failed.
+     */
+    public void traceNow(java.util.Map<String, PageMap.State> states, Set<String> covered) {
+        for (Slot s : slots) {
+            try {
+                List<Invalidation> more = s.mirror.invalidations();
+                if (!more.isEmpty()) {
+                    List<Invalidation> all = new ArrayList<>(s.events);
+                    all.addAll(more);
+                    s.events = all;
+                }
+            } catch (HmmException e) {
+                // a closed mirror: nothing more to mark
+            }
+        }
+        for (Region r : regions) {
+            if (r == null) {
+                continue;
+            }
+            PageMap.State[] best = new PageMap.State[r.size()];
+            java.util.Arrays.fill(best, PageMap.State.NOT_MAPPED);
+            for (Slot s : slots) {
+                Snapshot snap;
+                try {
+                    snap = s.mirror.snapshot(r.memory.address(), r.size());
+                } catch (HmmException e) {
+                    continue;
+                }
+                for (int p = 0; p < r.size(); p++) {
+                    Set<PageState> st = snap.page(p);
+                    PageMap.State x = st.contains(PageState.EXCLUSIVE) ? PageMap.State.EXCLUSIVE
+                            : st.contains(PageState.DEVICE_PRIVATE) || st.contains(PageState.DEVICE_PRIVATE_REMOTE)
+                            ? PageMap.State.DEVICE_PRIVATE
+                            : st.contains(PageState.DEVICE_WRITE) ? PageMap.State.DEVICE_WRITE
+                            : st.contains(PageState.DEVICE_READ) ? PageMap.State.DEVICE_READ
+                            : st.contains(PageState.CPU_READ) ? PageMap.State.CPU_ONLY : PageMap.State.NOT_MAPPED;
+                    if (x.ordinal() > best[p].ordinal()) {
+                        best[p] = x;
+                    }
+                }
+            }
+            for (int p = 0; p < r.size(); p++) {
+                String key = "region " + r.slot + " page " + p;
+                states.put(key, best[p]);
+                long a = r.address(p);
+                for (Slot s : slots) {
+                    if (s.events.stream().anyMatch(e -> e.overlaps(a, a + PAGE))) {
+                        covered.add(key);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether region {@code slot} is a huge one (its map rows show only pages a device touched). */
+    public boolean hugeRegion(int slot) {
+        return regions[slot] != null && regions[slot].size() > MAX_PAGES;
     }
 
     // ---- checks --------------------------------------------------------------------------------
