@@ -48,6 +48,18 @@ static bool hmm_mirror_planted_loses(struct hmm_mirror *mirror,
 	return mirror->planted_count++ & 1;
 }
 
+/*
+ * Planted bug 5: a read fault commits what hmm_range_fault() returned
+ * even when an invalidation ran since. Read faults only: the entry is
+ * read-only, so a stale one can be read through but never written.
+ */
+static bool hmm_mirror_planted_stale(const struct hmm_range *range,
+				     bool snapshot)
+{
+	return !snapshot && !(range->default_flags & HMM_PFN_REQ_WRITE) &&
+	       hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT);
+}
+
 static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
 				  unsigned long cur_seq)
@@ -244,7 +256,8 @@ static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
 			return ret;
 
 		mutex_lock(&mirror->lock);
-		if (!hmm_mirror_retry_stale(&r))
+		if (!hmm_mirror_retry_stale(&r) ||
+		    hmm_mirror_planted_stale(range, snapshot))
 			return 0;
 		mutex_unlock(&mirror->lock);
 		if (!snapshot)

@@ -13,7 +13,7 @@
 /* read-only after load: the bug a test planted, for the module's lifetime */
 static unsigned int plant_bug;
 module_param(plant_bug, uint, 0444);
-MODULE_PARM_DESC(plant_bug, "test aid, default 0 (none): plant a known bug for the explorer to find: 1 protection changes keep device entries, 2 every second invalidation that removed entries goes unreported, 3 migration to the device zeroes the last page of a chunk, 4 closing a mirror leaves a page in device memory");
+MODULE_PARM_DESC(plant_bug, "test aid, default 0 (none): plant a known bug for the explorer to find: 1 protection changes keep device entries, 2 every second invalidation that removed entries goes unreported, 3 migration to the device zeroes the last page of a chunk, 4 closing a mirror leaves a page in device memory, 5 a read fault commits without the sequence re-check");
 
 /* At load: 0, or -EINVAL for a value that names no bug. */
 int hmm_mirror_planted_check(void)

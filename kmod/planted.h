@@ -22,7 +22,13 @@ enum hmm_mirror_bug {
 	HMM_MIRROR_BUG_SKIP_COPY = 3,
 	/* closing a mirror leaves one of its pages in device memory */
 	HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE = 4,
-	HMM_MIRROR_BUG_MAX = HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE,
+	/*
+	 * a read fault commits without the sequence re-check (a race: only
+	 * concurrent runs find it); read-only entries, so the device never
+	 * writes through a stale one
+	 */
+	HMM_MIRROR_BUG_STALE_READ_FAULT = 5,
+	HMM_MIRROR_BUG_MAX = HMM_MIRROR_BUG_STALE_READ_FAULT,
 };
 
 int hmm_mirror_planted_check(void);

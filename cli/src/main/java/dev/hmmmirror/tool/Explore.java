@@ -26,6 +26,7 @@ import picocli.CommandLine.Option;
             "Examples:", "  hmm explore --kernel built-7.2-debug --minutes 10",
             "  hmm explore --seed 42 --programs 200",
             "  hmm explore --fuzz-minutes 10 --stress        (raw-ioctl fuzzing only)",
+            "  HMM_GUEST_CPUS=2 hmm explore --race-seconds 60 --threads 4",
             "  hmm explore --plant-bug 1 --programs 100    (the explorer must find it)"})
 final class Explore implements Callable<Integer> {
     @Mixin
@@ -55,9 +56,17 @@ final class Explore implements Callable<Integer> {
             + "(mprotect, MADV_DONTNEED, fixed remaps, fork)")
     boolean stress;
 
+    @Option(names = "--race-seconds", paramLabel = "S", description = "then race for this long: CPU and device "
+            + "writers, device readers and an mm mutator on the same pages, each device read checked per 64-bit word "
+            + "(never older than the last completed write); give the guest vCPUs with HMM_GUEST_CPUS")
+    long raceSeconds;
+
+    @Option(names = "--threads", paramLabel = "T", description = "writers and readers of the race (default: 4)")
+    int threads = 4;
+
     @Option(names = "--plant-bug", paramLabel = "N", description = "load the module with plant_bug=N first (a test "
             + "aid: 1 protection changes keep device entries, 2 lost events, 3 a migration that zeroes a page, 4 a "
-            + "close that leaves a page in device memory)")
+            + "close that leaves a page in device memory, 5 a read fault without the sequence re-check: races only)")
     int plantBug;
 
     @Option(names = "--out", paramLabel = "DIR", description = "where the campaign's report and reproducer go "
@@ -66,8 +75,8 @@ final class Explore implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (plantBug < 0 || plantBug > 4) {
-            System.err.println("hmm explore: --plant-bug takes 1-4 (0: none), not " + plantBug);
+        if (plantBug < 0 || plantBug > 5) {
+            System.err.println("hmm explore: --plant-bug takes 1-5 (0: none), not " + plantBug);
             return Hmm.CANNOT_RUN;
         }
         Path dir = (out != null ? out : Path.of("hmm-explore-"
@@ -88,7 +97,10 @@ final class Explore implements Callable<Integer> {
         if (stress) {
             args.add("--stress");
         }
-        if (replay == null && (minutes > 0 || (programs <= 0 && fuzzMinutes <= 0))) {
+        if (raceSeconds > 0) {
+            args.addAll(List.of("--race-seconds", Long.toString(raceSeconds), "--threads", Integer.toString(threads)));
+        }
+        if (replay == null && (minutes > 0 || (programs <= 0 && fuzzMinutes <= 0 && raceSeconds <= 0))) {
             args.addAll(List.of("--seconds", Long.toString(60 * Math.max(1, minutes))));
         }
         List<Path> entries = new ArrayList<>();
@@ -108,6 +120,6 @@ final class Explore implements Callable<Integer> {
             }
             return "rmmod hmm_mirror && insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)"
                     + " plant_bug=" + plantBug + " && " + java;
-        }, System.in, Duration.ofSeconds(600 + 60 * Math.max(minutes + fuzzMinutes, 60)));
+        }, System.in, Duration.ofSeconds(600 + raceSeconds + 60 * Math.max(minutes + fuzzMinutes, 60)));
     }
 }

@@ -8,6 +8,7 @@ import dev.hmmmirror.explorer.engine.Shrinker;
 import dev.hmmmirror.explorer.engine.Stats;
 import dev.hmmmirror.explorer.engine.Step;
 import dev.hmmmirror.explorer.fuzz.Fuzzer;
+import dev.hmmmirror.explorer.race.Race;
 import dev.hmmmirror.explorer.model.Features;
 import dev.hmmmirror.explorer.model.World;
 import dev.hmmmirror.explorer.report.PageMap;
@@ -35,7 +36,7 @@ public final class Explorer {
 
     /** What a campaign is asked to do. */
     public record Options(long seed, long programs, long seconds, int steps, Long replay, Path out, String name,
-            int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress) {
+            int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress, long raceSeconds, int threads) {
         boolean fuzz() {
             return fuzzIoctls > 0 || fuzzSeconds > 0;
         }
@@ -74,6 +75,8 @@ public final class Explorer {
         long fuzzIoctls = 0;
         long fuzzSeconds = 0;
         boolean stress = false;
+        long raceSeconds = 0;
+        int threads = 4;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--stress")) {
@@ -95,15 +98,20 @@ public final class Explorer {
                 case "--shrink-replays" -> shrink = Integer.parseInt(v);
                 case "--fuzz-ioctls" -> fuzzIoctls = Long.parseLong(v);
                 case "--fuzz-seconds" -> fuzzSeconds = Long.parseLong(v);
+                case "--race-seconds" -> raceSeconds = Long.parseLong(v);
+                case "--threads" -> threads = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("unknown option " + a + " (--seed --programs --seconds"
-                        + " --steps --replay --out --name --shrink-replays --fuzz-ioctls --fuzz-seconds --stress)");
+                        + " --steps --replay --out --name --shrink-replays --fuzz-ioctls --fuzz-seconds --stress --race-seconds"
+                        + " --threads)");
             }
             i++;
         }
-        if (programs <= 0 && seconds <= 0 && replay == null && fuzzIoctls <= 0 && fuzzSeconds <= 0) {
+        if (programs <= 0 && seconds <= 0 && replay == null && fuzzIoctls <= 0 && fuzzSeconds <= 0
+                && raceSeconds <= 0) {
             programs = 50;
         }
-        return new Options(seed, programs, seconds, steps, replay, out, name, shrink, fuzzIoctls, fuzzSeconds, stress);
+        return new Options(seed, programs, seconds, steps, replay, out, name, shrink, fuzzIoctls, fuzzSeconds, stress,
+                raceSeconds, threads);
     }
 
     /** Runs a campaign, printing progress and the result, writing the report files to {@code out}. */
@@ -171,6 +179,23 @@ public final class Explorer {
                 System.out.printf("explorer: fuzzed %d ioctls (%d valid checks, %d mm mutations%s) in %.1f s: %s%n",
                         f.ioctls(), f.validChecks(), f.mutations(), o.stress() ? " from a second thread" : "",
                         (System.nanoTime() - fuzzStart) / 1e9, f.outcomes());
+            }
+        }
+        if (o.raceSeconds() > 0 && shrunk.isEmpty() && fuzzFailure.isEmpty()) {
+            long raceStart = System.nanoTime();
+            try (Race race = new Race(o.seed(), o.threads(), features.devices(), features.migrate())) {
+                try {
+                    race.run(o.raceSeconds());
+                } catch (Throwable e) {
+                    fuzzFailure = Optional.of(e);
+                    System.out.println("explorer: race FAILED: " + e);
+                }
+                int cpus = Runtime.getRuntime().availableProcessors();
+                double t = (System.nanoTime() - raceStart) / 1e9;
+                System.out.printf("explorer: race on %d CPU(s), %d threads + a mutator: %d writes, %d device reads"
+                        + " (%d page checks, %.0f reads/s), %d mm mutations in %.1f s; refused: %s%n", cpus,
+                        o.threads(), race.writes(), race.reads(), race.checks(), race.reads() / t, race.mutations(), t,
+                        race.refused());
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;

@@ -78,6 +78,26 @@ class PlantedBugIT {
         findsPlanted(4, "close-leaves-page");
     }
 
+    /**
+     * The race mode's own proof: a read fault that commits without the sequence re-check leaves
+     * the device reading a page the mutator moved; within a minute of racing a device read returns
+     * a word older than a completed write.
+     */
+    @Test
+    void aReadFaultWithoutTheSequenceRecheckIsFoundByRacing() throws Exception {
+        assumeDeviceMemory();
+        assumeTrue(Files.isRegularFile(MODULE), "the module file " + MODULE + " is not in this guest: cannot reload it");
+        reload(5);
+        try {
+            ExplorerRun r = ExplorerRun.run("planted-5-stale-read-fault", SEED, "--race-seconds", "60", "--threads",
+                    "4");
+            assertEquals(1, r.exitCode(), "planted bug 5 not found in 60 s of racing:\n" + r.output());
+            assertTrue(r.output().contains("linearizable-read"), "found by the per-word rule:\n" + r.output());
+        } finally {
+            reload(0);
+        }
+    }
+
     @Test
     void withoutAPlantedBugTheSameBudgetFindsNothing() throws Exception {
         ExplorerRun r = ExplorerRun.run("planted-none", SEED, PROGRAMS, STEPS);

@@ -46,9 +46,16 @@ public final class GuestVm implements AutoCloseable {
      * @param echo        copy the console to stderr as it arrives
      * @param accel       KVM or TCG ({@link Accelerator})
      * @param workShare   a host directory shared writable (tag {@code work}; the guest mounts it at the same path), or null
+     * @param cpus        vCPUs (more than one: multi-threaded TCG)
      */
     public record Spec(GuestImage image, Path hostShare, Path outShare, Path consoleLog, boolean bare, int memoryMiB,
-            String cmdline, boolean echo, Accelerator.Choice accel, Path workShare) {
+            String cmdline, boolean echo, Accelerator.Choice accel, Path workShare, int cpus) {
+        /** One vCPU. */
+        public Spec(GuestImage image, Path hostShare, Path outShare, Path consoleLog, boolean bare, int memoryMiB,
+                String cmdline, boolean echo, Accelerator.Choice accel, Path workShare) {
+            this(image, hostShare, outShare, consoleLog, bare, memoryMiB, cmdline, echo, accel, workShare, 1);
+        }
+
         /** Without a work share. */
         public Spec(GuestImage image, Path hostShare, Path outShare, Path consoleLog, boolean bare, int memoryMiB,
                 String cmdline, boolean echo, Accelerator.Choice accel) {
@@ -100,13 +107,14 @@ public final class GuestVm implements AutoCloseable {
             throw new SetupException("cannot prepare " + spec.consoleLog().getParent() + ": " + e.getMessage(), e);
         }
         List<String> cmd = new ArrayList<>(List.of(qemuBin,
-                "-machine", "pc", "-accel", kvm ? "kvm" : "tcg", "-cpu", kvm ? "host" : "max",
-                "-m", spec.memoryMiB() + "M", "-smp", "1",
+                "-machine", "pc", "-accel", kvm ? "kvm" : spec.cpus() > 1 ? "tcg,thread=multi" : "tcg",
+                "-cpu", kvm ? "host" : "max", "-m", spec.memoryMiB() + "M", "-smp", Integer.toString(spec.cpus()),
                 // two NUMA nodes (the CPU and half the memory on node 0, the rest on node 1): the guest
                 // migrates mirrored pages between them with move_pages(2), mbind(2), migrate_pages(2)
                 "-object", "memory-backend-ram,id=node0,size=" + (spec.memoryMiB() / 2) + "M",
                 "-object", "memory-backend-ram,id=node1,size=" + (spec.memoryMiB() - spec.memoryMiB() / 2) + "M",
-                "-numa", "node,nodeid=0,cpus=0,memdev=node0", "-numa", "node,nodeid=1,memdev=node1",
+                "-numa", "node,nodeid=0,cpus=0" + (spec.cpus() > 1 ? "-" + (spec.cpus() - 1) : "") + ",memdev=node0",
+                "-numa", "node,nodeid=1,memdev=node1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", spec.image().kernel().toString(), "-initrd", spec.image().initramfs().toString(),
                 // no automatic NUMA balancing: with two nodes its scanner makes PTEs PROT_NONE at

@@ -38,6 +38,8 @@ public enum Setting {
             "record and use a JDK AOT cache for the guest JVM (needs root)"),
     GUEST_JIT("hmm.guest.jit", "HMM_GUEST_JIT", null, "false",
             "guest agent JVM with C1 (true: long test bodies ~100x faster) or interpreted (-Xint); README, 'Guest JVM mode'"),
+    GUEST_CPUS("hmm.guest.cpus", "HMM_GUEST_CPUS", null, "1",
+            "guest vCPUs (1-8); more than one runs TCG multi-threaded (one host thread per vCPU), for concurrency tests"),
     GUEST_WATCHDOG("hmm.guest.watchdog", "HMM_GUEST_WATCHDOG", null, "90",
             "seconds after which the guest agent dumps every thread's Java and kernel stack"),
     KSELFTEST("hmm.kselftest", "HMM_KSELFTEST", "--no-kselftest", "true",

@@ -179,6 +179,15 @@ public final class Settings {
         return flag(Setting.GUEST_JIT, false);
     }
 
+    /** The guest's vCPUs, 1-8. */
+    public int guestCpus() {
+        long n = number(Setting.GUEST_CPUS).orElse(1);
+        if (n < 1 || n > 8) {
+            throw new IllegalArgumentException(Setting.GUEST_CPUS.property() + " must be 1-8, not " + n);
+        }
+        return (int) n;
+    }
+
     /** Seconds before the guest agent's watchdog dumps stacks. */
     public long guestWatchdogSeconds() {
         return number(Setting.GUEST_WATCHDOG).orElse(90);

@@ -248,7 +248,8 @@ public final class GuestSession implements AutoCloseable {
         Progress.say("boot %s: kernel %s, %s, %s, console %s", spec.profile().name(), image.kernelRelease(),
                 accel.describe(), runner.describe(), runDir.resolve("console.log"));
         GuestVm vm = GuestVm.start(new GuestVm.Spec(image, stage, runDir.resolve("out"), runDir.resolve("console.log"),
-                false, 2048, settings.cmdline(), settings.verbose(), accel, spec.workDir()), runner);
+                false, 2048, settings.cmdline(), settings.verbose(), accel, spec.workDir(), settings.guestCpus()),
+                runner);
         try {
             vm.awaitAgent(bootTimeout(settings, accel));
             double init = vm.console().markers().stream().filter(m -> m.text().startsWith(Markers.INIT)).findFirst()
