@@ -442,6 +442,21 @@ public final class World implements AutoCloseable {
         if (r.kind.shared()) {
             r.pages[page].setWord(word, value);
         }
+        PageModel written = r.pages[page];
+        if (written.privateDevice >= 0) {
+            // the child's write brought the shared device page back for it; the migration walks
+            // the rmap, so this process may now map a system page too (seen on 7.2): ask the device
+            int owner = -1;
+            for (int i = 0; i < MIRRORS && owner < 0; i++) {
+                owner = slots[i].device == written.privateDevice ? i : -1;
+            }
+            Snapshot snap = slots[owner].mirror.snapshot(r.address(page), 1);
+            stats.calls++;
+            if (!snap.page(0).contains(PageState.DEVICE_PRIVATE)) {
+                written.privateDevice = -1;
+                written.privateSlot = -1;
+            }
+        }
         for (Region x : regions) {
             if (x != null && !x.kind.shared()) {
                 for (PageModel p : x.pages) {

@@ -32,4 +32,24 @@ class ExplorerFoundIT {
             w.deviceWrite(0, 1, 5, 1, 0x9f87e13234b40fe3L);
         }
     }
+
+    /**
+     * Found on 7.2.13 in CI (random campaign seed 4103129319571692965, program seed
+     * -4734551712102682085), a lesson about the kernel rather than a module bug: a forked child's
+     * write to a private page that is in device memory (copy-on-write shared) migrates the page
+     * back for the parent too (the migration walks the page's rmap), so the parent's page is in
+     * system memory afterwards and another device can take it. The model assumed the parent's page
+     * stayed in device 1's memory; it now asks the device after such a write.
+     */
+    @Test
+    void aChildsWriteToASharedDevicePageBringsTheParentsBackToo() throws Exception {
+        try (World w = World.open()) {
+            assumeTrue(w.features().migrate(), "kernel " + System.getProperty("os.version")
+                    + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
+            w.map(1, Kind.ANONYMOUS, 4);
+            w.migrateToDevice(2, 1, 2, 1);
+            w.forkChildWrite(1, 2, 322, 0x2dcd4cfe58d3d3fL);
+            w.migrateToDevice(0, 1, 2, 1);
+        }
+    }
 }
