@@ -14,7 +14,9 @@ for k in ${HMM_KERNELS:-debian-sid}; do
   echo "[hmm] ===== guest suite on $k, container runner ====="
   # a run directory deeper than a unix socket path may be: the agent socket must not live there
   deep=$PWD/guest-tests/target/hmm-guest-deep/$(printf "a-deep-checkout-%02d/" $(seq 1 6))
+  # the explorer's campaigns test the module, not the runner: the local matrix runs them
   mvn -B verify -pl guest-tests -Dhmm.kernel="$k" -Dhmm.runner=container -Dhmm.reports="$k-container" \
-    -Dhmm.run.dir="$deep" "$@" || rc=1
+    -Dhmm.run.dir="$deep" -Dit.test='!ExplorerIT,!PlantedBugIT,!FuzzIT,!RaceIT,!ExplorerFoundIT' \
+    -Dfailsafe.failIfNoSpecifiedTests=false "$@" || rc=1
 done
 exit $rc
