@@ -7,7 +7,9 @@ import dev.hmmmirror.explorer.engine.Programs;
 import dev.hmmmirror.explorer.engine.Shrinker;
 import dev.hmmmirror.explorer.engine.Stats;
 import dev.hmmmirror.explorer.engine.Step;
+import dev.hmmmirror.explorer.check.Violation;
 import dev.hmmmirror.explorer.fuzz.Fuzzer;
+import dev.hmmmirror.explorer.leak.Kmemleak;
 import dev.hmmmirror.explorer.race.Race;
 import dev.hmmmirror.explorer.model.Features;
 import dev.hmmmirror.explorer.model.World;
@@ -27,7 +29,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <pre>
  * java -cp ... dev.hmmmirror.explorer.Explorer [--seed S] [--programs N | --seconds T] [--steps K]
- *      [--replay PROGRAM_SEED] [--fuzz-ioctls N | --fuzz-seconds T] [--stress] [--out DIR] [--name NAME]
+ *      [--replay PROGRAM_SEED] [--fuzz-ioctls N | --fuzz-seconds T] [--stress] [--race-seconds S --threads T]
+ *      [--kmemleak] [--out DIR] [--name NAME]
  * </pre>
  * Exit code 0: nothing found; 1: a failure (shrunk, its reproducer in {@code DIR}); 125: bad arguments.
  */
@@ -36,7 +39,7 @@ public final class Explorer {
 
     /** What a campaign is asked to do. */
     public record Options(long seed, long programs, long seconds, int steps, Long replay, Path out, String name,
-            int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress, long raceSeconds, int threads) {
+            int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress, long raceSeconds, int threads, boolean kmemleak) {
         boolean fuzz() {
             return fuzzIoctls > 0 || fuzzSeconds > 0;
         }
@@ -77,10 +80,12 @@ public final class Explorer {
         boolean stress = false;
         long raceSeconds = 0;
         int threads = 4;
+        boolean kmemleak = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            if (a.equals("--stress")) {
-                stress = true;
+            if (a.equals("--stress") || a.equals("--kmemleak")) {
+                stress |= a.equals("--stress");
+                kmemleak |= a.equals("--kmemleak");
                 continue;
             }
             String v = i + 1 < args.length ? args[i + 1] : null;
@@ -102,7 +107,7 @@ public final class Explorer {
                 case "--threads" -> threads = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("unknown option " + a + " (--seed --programs --seconds"
                         + " --steps --replay --out --name --shrink-replays --fuzz-ioctls --fuzz-seconds --stress --race-seconds"
-                        + " --threads)");
+                        + " --threads --kmemleak)");
             }
             i++;
         }
@@ -111,7 +116,7 @@ public final class Explorer {
             programs = 50;
         }
         return new Options(seed, programs, seconds, steps, replay, out, name, shrink, fuzzIoctls, fuzzSeconds, stress,
-                raceSeconds, threads);
+                raceSeconds, threads, kmemleak);
     }
 
     /** Runs a campaign, printing progress and the result, writing the report files to {@code out}. */
@@ -196,6 +201,21 @@ public final class Explorer {
                         + " (%d page checks, %.0f reads/s), %d mm mutations in %.1f s; refused: %s%n", cpus,
                         o.threads(), race.writes(), race.reads(), race.checks(), race.reads() / t, race.mutations(), t,
                         race.refused());
+            }
+        }
+        if (o.kmemleak() && Kmemleak.available()) {
+            Kmemleak leaks = Kmemleak.scan();
+            System.out.println("explorer: kmemleak: " + leaks.ours().size() + " suspected leak(s) of hmm_mirror, "
+                    + leaks.others().size() + " of the rest of the kernel (reported apart)");
+            if (o.out() != null) {
+                Files.createDirectories(o.out());
+                Files.writeString(o.out().resolve("kmemleak.txt"), String.join("", leaks.ours()) + "---- the rest of"
+                        + " the kernel ----\n" + String.join("", leaks.others()));
+            }
+            if (!leaks.ours().isEmpty() && fuzzFailure.isEmpty()) {
+                fuzzFailure = Optional.of(new Violation("kmemleak", leaks.ours().size() + " leak(s) of hmm_mirror:\n"
+                        + leaks.ours().get(0)));
+                System.out.println("explorer: kmemleak FAILED:\n" + leaks.ours().get(0));
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
