@@ -442,21 +442,9 @@ public final class World implements AutoCloseable {
         if (r.kind.shared()) {
             r.pages[page].setWord(word, value);
         }
-        PageModel written = r.pages[page];
-        if (written.privateDevice >= 0) {
-            // the child's write brought the shared device page back for it; the migration walks
-            // the rmap, so this process may now map a system page too (seen on 7.2): ask the device
-            int owner = -1;
-            for (int i = 0; i < MIRRORS && owner < 0; i++) {
-                owner = slots[i].device == written.privateDevice ? i : -1;
-            }
-            Snapshot snap = slots[owner].mirror.snapshot(r.address(page), 1);
-            stats.calls++;
-            if (!snap.page(0).contains(PageState.DEVICE_PRIVATE)) {
-                written.privateDevice = -1;
-                written.privateSlot = -1;
-            }
-        }
+        // the child's write brought the shared device page back for it; the migration walks the
+        // rmap, so this process may now map a system page too (seen on 7.2): ask the device
+        relearnBack(r, page, page + 1);
         for (Region x : regions) {
             if (x != null && !x.kind.shared()) {
                 for (PageModel p : x.pages) {
@@ -485,6 +473,7 @@ public final class World implements AutoCloseable {
             stats.calls++;
             expectRefused("fault " + access, r, range, expected, e);
             deviceAccessed(mirror, r, range[0], bad, true);
+            relearnBack(r, range[0], range[1]);
             return after(null, null, null);
         }
         expectDone("fault " + access, r, range, expected);
@@ -493,6 +482,10 @@ public final class World implements AutoCloseable {
                     + r + " reported " + faulted + " pages faulted, expected " + (range[1] - range[0]));
         }
         deviceAccessed(mirror, r, range[0], range[1], true);
+        // hmm_range_fault() faults every page from the first that needs a CPU fault to the end of
+        // its walk, and a CPU fault of a page in device memory migrates it back, even one of the
+        // mirror's own owner (seen on 7.2): which came back, the device says
+        relearnBack(r, range[0], range[1]);
         return after(null, null, null);
     }
 
@@ -966,6 +959,31 @@ public final class World implements AutoCloseable {
             }
             if (m.privateDevice >= 0 && m.privateDevice != device && !features.sharedOwner()) {
                 m.privateDevice = -1; // another owner's memory: migrated back first
+                m.privateSlot = -1;
+            }
+        }
+    }
+
+    /**
+     * After an action that may have brought pages of [first, end) back from device memory without
+     * the model being able to tell which (see {@link #fault}, {@link #forkChildWrite}): asks a mirror
+     * of each page's device and forgets the device-private state of the pages that came back. It can
+     * only clear: nothing but a migration puts a page into device memory.
+     */
+    private void relearnBack(Region r, int first, int end) throws HmmException {
+        for (int p = first; p < end; p++) {
+            PageModel m = r.pages[p];
+            if (m.privateDevice < 0) {
+                continue;
+            }
+            int owner = 0;
+            while (slots[owner].device != m.privateDevice) {
+                owner++;
+            }
+            Snapshot snap = slots[owner].mirror.snapshot(r.address(p), 1);
+            stats.calls++;
+            if (!snap.page(0).contains(PageState.DEVICE_PRIVATE)) {
+                m.privateDevice = -1;
                 m.privateSlot = -1;
             }
         }

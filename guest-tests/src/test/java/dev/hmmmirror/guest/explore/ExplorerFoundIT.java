@@ -2,6 +2,7 @@ package dev.hmmmirror.guest.explore;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.hmmmirror.Access;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.explorer.model.Kind;
 import dev.hmmmirror.explorer.model.World;
@@ -50,6 +51,28 @@ class ExplorerFoundIT {
             w.migrateToDevice(2, 1, 2, 1);
             w.forkChildWrite(1, 2, 322, 0x2dcd4cfe58d3d3fL);
             w.migrateToDevice(0, 1, 2, 1);
+        }
+    }
+
+    /**
+     * Found on 7.2.13 in CI (campaign seed 5 through the container runner, program seed
+     * 3321900961691967264), also a lesson about the kernel: a device fault of pages 1-2 where page
+     * 1 was never touched and page 2 is in this device's own memory migrates page 2 back to system
+     * memory. hmm_range_fault() faults every page from the first that needs a CPU fault to the end
+     * of its walk, and the CPU fault of a device-private page calls migrate_to_ram(), even for the
+     * range's own owner (a fault of page 2 alone leaves it in device memory). Another device could
+     * then take the page; the model had it still in device 0's memory, and now asks the device
+     * after a fault.
+     */
+    @Test
+    void aFaultThatNeedsACpuFaultFirstBringsLaterDevicePagesBack() throws Exception {
+        try (World w = World.open()) {
+            assumeTrue(w.features().migrate(), "kernel " + System.getProperty("os.version")
+                    + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
+            w.map(2, Kind.ANONYMOUS, 4);
+            w.migrateToDevice(0, 2, 2, 1);
+            w.fault(0, 2, 1, 2, Access.READ);
+            w.migrateToDevice(2, 2, 2, 1);
         }
     }
 }
