@@ -982,7 +982,9 @@ public final class World implements AutoCloseable {
             }
             Snapshot snap = slots[owner].mirror.snapshot(r.address(p), 1);
             stats.calls++;
-            if (!snap.page(0).contains(PageState.DEVICE_PRIVATE)) {
+            // an inaccessible page (PROT_NONE) shows nothing of itself: it stays as the model had it
+            Set<PageState> st = snap.page(0);
+            if (!st.contains(PageState.INACCESSIBLE) && !st.contains(PageState.DEVICE_PRIVATE)) {
                 m.privateDevice = -1;
                 m.privateSlot = -1;
             }

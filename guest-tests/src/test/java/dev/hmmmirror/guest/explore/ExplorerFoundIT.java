@@ -75,4 +75,24 @@ class ExplorerFoundIT {
             w.migrateToDevice(2, 2, 2, 1);
         }
     }
+
+    /**
+     * Found on 7.2.13 by a random campaign (seed 183114161, program seed 2336376747056643032): a
+     * model gap again. A page in device memory made PROT_NONE shows nothing of itself in a snapshot
+     * (inaccessible), so asking the device after a refused fault took it for a page that came back;
+     * made accessible again it was still in device memory. The model now keeps what it knew of an
+     * inaccessible page.
+     */
+    @Test
+    void aDevicePageMadeInaccessibleStaysInDeviceMemory() throws Exception {
+        try (World w = World.open()) {
+            assumeTrue(w.features().migrate(), "kernel " + System.getProperty("os.version")
+                    + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
+            w.map(3, Kind.ANONYMOUS, 1);
+            w.migrateToDevice(0, 3, 0, 1);
+            w.protect(3, 0, 1, Memory.Protection.NONE);
+            w.fault(0, 3, 0, 1, Access.READ);
+            w.protect(3, 0, 1, Memory.Protection.READ_WRITE);
+        }
+    }
 }
