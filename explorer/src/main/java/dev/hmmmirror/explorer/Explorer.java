@@ -47,9 +47,10 @@ public final class Explorer {
 
     /** What a campaign did. */
     public record Result(Options options, Stats stats, Features features, Optional<Failure<World>> found,
-            Optional<Failure<World>> shrunk, double seconds, Optional<Throwable> fuzzFailure, long fuzzed) {
+            Optional<Failure<World>> shrunk, double seconds, Optional<Throwable> laterFailure, long fuzzed) {
+        // laterFailure: what failed after the programs (fuzzing, racing, a kmemleak scan)
         boolean failed() {
-            return shrunk.isPresent() || fuzzFailure.isPresent();
+            return shrunk.isPresent() || laterFailure.isPresent();
         }
     }
 
@@ -123,10 +124,11 @@ public final class Explorer {
     public static Result run(Options o) throws Exception {
         Features features = Features.detect();
         Stats stats = new Stats();
-        Programs<World> programs = new Programs<>(() -> World.open(features, stats), Kinds.all(features), stats);
+        var kinds = Kinds.all(features);
+        Programs<World> programs = new Programs<>(() -> World.open(features, stats), kinds, stats);
         String kernel = System.getProperty("os.version");
         System.out.println("explorer: kernel " + kernel + ", campaign seed " + o.seed() + ", "
-                + Kinds.all(features).size() + " action kinds, at most " + o.steps() + " steps per program");
+                + kinds.size() + " action kinds, at most " + o.steps() + " steps per program");
         for (String m : features.missing()) {
             System.out.println("explorer: left out: " + m);
         }
@@ -168,7 +170,7 @@ public final class Explorer {
             System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps());
             trace = Tracer.trace(() -> World.open(features, new Stats()), s.steps(), s.summary());
         }
-        Optional<Throwable> fuzzFailure = Optional.empty();
+        Optional<Throwable> laterFailure = Optional.empty();
         long fuzzed = 0;
         if (o.fuzz() && shrunk.isEmpty()) {
             long fuzzStart = System.nanoTime();
@@ -177,7 +179,7 @@ public final class Explorer {
                 try {
                     f.run(fuzzDeadline, o.fuzzIoctls(), o.stress());
                 } catch (Exception | AssertionError e) {
-                    fuzzFailure = Optional.of(e);
+                    laterFailure = Optional.of(e);
                     System.out.println("explorer: fuzzing FAILED after " + f.ioctls() + " ioctls: " + e.getMessage());
                 }
                 fuzzed = f.ioctls();
@@ -186,13 +188,13 @@ public final class Explorer {
                         (System.nanoTime() - fuzzStart) / 1e9, f.outcomes());
             }
         }
-        if (o.raceSeconds() > 0 && shrunk.isEmpty() && fuzzFailure.isEmpty()) {
+        if (o.raceSeconds() > 0 && shrunk.isEmpty() && laterFailure.isEmpty()) {
             long raceStart = System.nanoTime();
             try (Race race = new Race(o.seed(), o.threads(), features.devices(), features.migrate())) {
                 try {
                     race.run(o.raceSeconds());
                 } catch (Throwable e) {
-                    fuzzFailure = Optional.of(e);
+                    laterFailure = Optional.of(e);
                     System.out.println("explorer: race FAILED: " + e);
                 }
                 int cpus = Runtime.getRuntime().availableProcessors();
@@ -212,19 +214,19 @@ public final class Explorer {
                 Files.writeString(o.out().resolve("kmemleak.txt"), String.join("", leaks.ours()) + "---- the rest of"
                         + " the kernel ----\n" + String.join("", leaks.others()));
             }
-            if (!leaks.ours().isEmpty() && fuzzFailure.isEmpty()) {
-                fuzzFailure = Optional.of(new Violation("kmemleak", leaks.ours().size() + " leak(s) of hmm_mirror:\n"
+            if (!leaks.ours().isEmpty() && laterFailure.isEmpty()) {
+                laterFailure = Optional.of(new Violation("kmemleak", leaks.ours().size() + " leak(s) of hmm_mirror:\n"
                         + leaks.ours().get(0)));
                 System.out.println("explorer: kmemleak FAILED:\n" + leaks.ours().get(0));
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        boolean failed = shrunk.isPresent() || fuzzFailure.isPresent();
+        boolean failed = shrunk.isPresent() || laterFailure.isPresent();
         System.out.printf("explorer: %s: %d programs, %d steps, %d invariant checks, %d calls, %d fuzzed ioctls in"
                 + " %.1f s%n", failed ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
                 stats.calls, fuzzed, seconds);
         System.out.println("explorer: steps by kind " + stats.steps());
-        Result result = new Result(o, stats, features, found, shrunk, seconds, fuzzFailure, fuzzed);
+        Result result = new Result(o, stats, features, found, shrunk, seconds, laterFailure, fuzzed);
         if (o.out() != null) {
             write(result, kernel, trace);
         }
@@ -245,7 +247,7 @@ public final class Explorer {
         p.append("seconds=").append(String.format("%.1f", r.seconds())).append('\n');
         p.append("fuzzed=").append(r.fuzzed()).append('\n');
         p.append("failed=").append(r.failed()).append('\n');
-        r.fuzzFailure().ifPresent(t -> p.append("fuzzFailure=").append(String.valueOf(t.getMessage())
+        r.laterFailure().ifPresent(t -> p.append("failure=").append(String.valueOf(t.getMessage())
                 .replace('\n', ' ')).append('\n'));
         if (r.shrunk().isPresent()) {
             Failure<World> s = r.shrunk().get();

@@ -11,15 +11,9 @@ import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.junit.GuestTest;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,9 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 @GuestTest
 class DeviceOwnerIT {
-    private static final Path MODULE = Path.of("/hmm/host/hmm_mirror.ko");
-    private static final Path PARAMS = Path.of("/hmm/host/module-params");
-
     /**
      * Device 0 migrates 3 pages; device 1 looks at them and reads them: in place with a shared
      * owner, after migrating them back with one owner per device.
@@ -83,35 +74,20 @@ class DeviceOwnerIT {
                     + " lacks CONFIG_DEVICE_PRIVATE: no device memory, no owner");
             shared = dev0.version().has(Capability.SHARED_OWNER);
         }
-        assumeTrue(Files.isRegularFile(MODULE), "the module file " + MODULE + " is not in this guest: cannot reload it");
-        List<String> params = new ArrayList<>(Files.isRegularFile(PARAMS)
-                ? Arrays.asList(Files.readString(PARAMS).strip().split("\\s+")) : List.of("ndevices=2"));
-        params.removeIf(p -> p.isEmpty() || p.startsWith("shared_owner="));
+        assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
+                + " is not in this guest: cannot reload it");
+        List<String> params = ModuleReload.paramsWithout("shared_owner");
         List<String> other = new ArrayList<>(params);
         other.add("shared_owner=" + (shared ? "N" : "Y"));
-        reload(other);
+        ModuleReload.reload(other);
         try (Mirror dev0 = Mirror.open(0); Mirror dev1 = Mirror.open(1)) {
             assertEquals(!shared, dev0.version().has(Capability.SHARED_OWNER), "the reloaded module's choice");
             assertRemoteAccess(dev0, dev1);
         } finally {
-            reload(params);
+            ModuleReload.reload(params);
         }
         try (Mirror dev0 = Mirror.open(0)) {
             assertEquals(shared, dev0.version().has(Capability.SHARED_OWNER), "the module is back as it was");
         }
-    }
-
-    private static void reload(List<String> params) throws IOException, InterruptedException {
-        run(List.of("rmmod", "hmm_mirror"));
-        List<String> insmod = new ArrayList<>(List.of("insmod", MODULE.toString()));
-        insmod.addAll(params);
-        run(insmod);
-    }
-
-    private static void run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), command + " hangs");
-        assertEquals(0, p.exitValue(), command + ": " + out);
     }
 }

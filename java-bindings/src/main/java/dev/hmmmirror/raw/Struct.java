@@ -75,11 +75,6 @@ public enum Struct {
         return (int) field(name).count();
     }
 
-    /** The width of field {@code name} (of one element of an array) in bytes: 4 or 8. */
-    public int width(String name) {
-        return field(name).width();
-    }
-
     /** Whether the struct starts with the {@code __u32 size} field every command struct has. */
     public boolean hasSizeField() {
         return fields.containsKey("size");

@@ -19,6 +19,30 @@ public final class Steps {
         return "0x" + Long.toHexString(v) + "L";
     }
 
+    /** A step over a page range, made again with another range. */
+    interface Ranged {
+        Step<World> of(int first, int count);
+    }
+
+    /** A step of a mirror over a page range, made again with another mirror or range. */
+    interface OnDevice {
+        Step<World> of(int mirror, int first, int count);
+    }
+
+    /** The step over each of {@link #smaller} of its range. */
+    static List<Step<World>> shrink(int first, int count, Ranged make) {
+        return smaller(first, count).stream().map(r -> make.of(r[0], r[1])).toList();
+    }
+
+    /** The step over each smaller range, then the whole range through mirror 0. */
+    static List<Step<World>> shrink(int mirror, int first, int count, OnDevice make) {
+        List<Step<World>> out = new ArrayList<>(shrink(first, count, (f, c) -> make.of(mirror, f, c)));
+        if (mirror != 0) {
+            out.add(make.of(0, first, count));
+        }
+        return List.copyOf(out);
+    }
+
     /** Smaller ranges inside [first, first + count): one page at each end, the first half. */
     static List<int[]> smaller(int first, int count) {
         List<int[]> out = new ArrayList<>();
@@ -87,7 +111,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            return smaller(first, count).stream().map(r -> (Step<World>) new Unmap(region, r[0], r[1])).toList();
+            return shrink(first, count, (f, c) -> new Unmap(region, f, c));
         }
     }
 
@@ -101,8 +125,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            return smaller(first, count).stream()
-                    .map(r -> (Step<World>) new Protect(region, r[0], r[1], protection)).toList();
+            return shrink(first, count, (f, c) -> new Protect(region, f, c, protection));
         }
     }
 
@@ -116,7 +139,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            return smaller(first, count).stream().map(r -> (Step<World>) new DontNeed(region, r[0], r[1])).toList();
+            return shrink(first, count, (f, c) -> new DontNeed(region, f, c));
         }
     }
 
@@ -130,7 +153,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            return smaller(first, count).stream().map(r -> (Step<World>) new PageOut(region, r[0], r[1])).toList();
+            return shrink(first, count, (f, c) -> new PageOut(region, f, c));
         }
     }
 
@@ -175,12 +198,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            List<Step<World>> out = new ArrayList<>();
-            smaller(first, count).forEach(r -> out.add(new Fault(mirror, region, r[0], r[1], access)));
-            if (mirror != 0) {
-                out.add(new Fault(0, region, first, count, access));
-            }
-            return List.copyOf(out);
+            return shrink(mirror, first, count, (m, f, c) -> new Fault(m, region, f, c, access));
         }
     }
 
@@ -194,12 +212,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            List<Step<World>> out = new ArrayList<>();
-            smaller(first, count).forEach(r -> out.add(new DeviceRead(mirror, region, r[0], r[1])));
-            if (mirror != 0) {
-                out.add(new DeviceRead(0, region, first, count));
-            }
-            return List.copyOf(out);
+            return shrink(mirror, first, count, (m, f, c) -> new DeviceRead(m, region, f, c));
         }
     }
 
@@ -213,12 +226,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            List<Step<World>> out = new ArrayList<>();
-            smaller(first, count).forEach(r -> out.add(new DeviceWrite(mirror, region, r[0], r[1], seed)));
-            if (mirror != 0) {
-                out.add(new DeviceWrite(0, region, first, count, seed));
-            }
-            return List.copyOf(out);
+            return shrink(mirror, first, count, (m, f, c) -> new DeviceWrite(m, region, f, c, seed));
         }
     }
 
@@ -232,12 +240,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            List<Step<World>> out = new ArrayList<>();
-            smaller(first, count).forEach(r -> out.add(new MigrateToDevice(mirror, region, r[0], r[1])));
-            if (mirror != 0) {
-                out.add(new MigrateToDevice(0, region, first, count));
-            }
-            return List.copyOf(out);
+            return shrink(mirror, first, count, (m, f, c) -> new MigrateToDevice(m, region, f, c));
         }
     }
 
@@ -251,8 +254,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            return smaller(first, count).stream()
-                    .map(r -> (Step<World>) new MigrateToSystem(mirror, region, r[0], r[1])).toList();
+            return shrink(first, count, (f, c) -> new MigrateToSystem(mirror, region, f, c));
         }
     }
 
@@ -266,8 +268,7 @@ public final class Steps {
         }
 
         public List<Step<World>> simpler() {
-            return smaller(first, count).stream()
-                    .map(r -> (Step<World>) new MakeExclusive(mirror, region, r[0], r[1])).toList();
+            return shrink(first, count, (f, c) -> new MakeExclusive(mirror, region, f, c));
         }
     }
 

@@ -36,10 +36,6 @@ final class PageModel {
         return data == null ? new byte[SIZE] : data.clone();
     }
 
-    boolean isZero() {
-        return data == null;
-    }
-
     long word(int index) {
         if (data == null) {
             return 0;

@@ -208,10 +208,7 @@ public final class Race implements AutoCloseable {
             int id = i;
             all.add(thread("reader-" + i, () -> reader(id)));
         }
-        all.add(thread("mutator", () -> {
-            mutator();
-            return;
-        }));
+        all.add(thread("mutator", this::mutator));
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (System.nanoTime() < deadline && failure.get() == null) {
             Thread.sleep(100);

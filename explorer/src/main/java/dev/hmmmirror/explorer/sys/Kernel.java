@@ -57,66 +57,53 @@ public final class Kernel {
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MADV_DONTNEED = 4;
 
-    /** {@code mmap} anonymous memory; the address, or a negative errno. */
-    public static long mmap(long address, long length, int prot, int flags) {
+    /** One call of a downcall handle with errno capture, given the capture segment. */
+    private interface Native {
+        long invoke(MemorySegment errnoState) throws Throwable;
+    }
+
+    /** Calls {@code n}: its result, or the negative errno when it returned -1. */
+    private static long withErrno(Native n) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            long r = (long) MMAP.invokeExact(st, address, length, prot, flags | MAP_ANONYMOUS, -1, 0L);
+            long r = n.invoke(st);
             return r == -1L ? -(int) ERRNO.get(st, 0L) : r;
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
     }
 
+    /** {@code mmap} anonymous memory; the address, or a negative errno. */
+    public static long mmap(long address, long length, int prot, int flags) {
+        return withErrno(st -> (long) MMAP.invokeExact(st, address, length, prot, flags | MAP_ANONYMOUS, -1, 0L));
+    }
+
     /** {@code mprotect}; 0 or a negative errno. */
     public static int mprotect(long address, long length, int prot) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) MPROTECT.invokeExact(st, address, length, prot);
-            return r < 0 ? -(int) ERRNO.get(st, 0L) : 0;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return (int) withErrno(st -> (int) MPROTECT.invokeExact(st, address, length, prot));
     }
 
     /** Maps an inaccessible page run at exactly {@code address}; 0 or a negative errno. */
     public static int guard(long address, long length) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            long r = (long) MMAP.invokeExact(st, address, length, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0L);
-            if (r == -1L) {
-                return -(int) ERRNO.get(st, 0L);
-            }
-            if (r != address) {
-                unmap(r, length);
-                return -Errno.EEXIST.number();
-            }
-            return 0;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
+        long r = mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_FIXED_NOREPLACE);
+        if (r < 0) {
+            return (int) r;
         }
+        if (r != address) {
+            unmap(r, length);
+            return -Errno.EEXIST.number();
+        }
+        return 0;
     }
 
+    /** {@code munmap}; 0 or a negative errno. */
     public static int unmap(long address, long length) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) MUNMAP.invokeExact(st, address, length);
-            return r < 0 ? -(int) ERRNO.get(st, 0L) : 0;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return (int) withErrno(st -> (int) MUNMAP.invokeExact(st, address, length));
     }
 
     /** {@code madvise}; 0 or a negative errno. */
     public static int madvise(long address, long length, int advice) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) MADVISE.invokeExact(st, address, length, advice);
-            return r < 0 ? -(int) ERRNO.get(st, 0L) : 0;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return (int) withErrno(st -> (int) MADVISE.invokeExact(st, address, length, advice));
     }
 
     /** Writes a 64-bit word into process {@code pid}'s memory, as that process would. */

@@ -6,15 +6,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Capability;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.guest.ModuleReload;
 import dev.hmmmirror.junit.GuestTest;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -25,15 +21,14 @@ import org.junit.jupiter.api.Test;
  */
 @GuestTest
 class PlantedBugIT {
-    static final Path MODULE = Path.of("/hmm/host/hmm_mirror.ko");
-    static final Path PARAMS = Path.of("/hmm/host/module-params");
     static final long SEED = 5;
     static final int PROGRAMS = 100;
     static final int STEPS = 30;
     static final int MAX_SHRUNK = 6;
 
     private static void findsPlanted(int bug, String name) throws Exception {
-        assumeTrue(Files.isRegularFile(MODULE), "the module file " + MODULE + " is not in this guest: cannot reload it");
+        assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
+                + " is not in this guest: cannot reload it");
         reload(bug);
         try {
             ExplorerRun r = ExplorerRun.run("planted-" + bug + "-" + name, SEED, PROGRAMS, STEPS);
@@ -86,7 +81,8 @@ class PlantedBugIT {
     @Test
     void aReadFaultWithoutTheSequenceRecheckIsFoundByRacing() throws Exception {
         assumeDeviceMemory();
-        assumeTrue(Files.isRegularFile(MODULE), "the module file " + MODULE + " is not in this guest: cannot reload it");
+        assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
+                + " is not in this guest: cannot reload it");
         reload(5);
         try {
             ExplorerRun r = ExplorerRun.run("planted-5-stale-read-fault", SEED, "--race-seconds", "60", "--threads",
@@ -107,28 +103,16 @@ class PlantedBugIT {
 
     @AfterAll
     static void moduleAsLoaded() throws Exception {
-        if (Files.isRegularFile(MODULE)) {
+        if (ModuleReload.possible()) {
             reload(0);
         }
     }
 
     private static void reload(int bug) throws IOException, InterruptedException {
-        List<String> params = new ArrayList<>(Files.isRegularFile(PARAMS)
-                ? Arrays.asList(Files.readString(PARAMS).strip().split("\\s+")) : List.of("ndevices=2"));
-        params.removeIf(p -> p.isEmpty() || p.startsWith("plant_bug="));
+        List<String> params = ModuleReload.paramsWithout("plant_bug");
         if (bug != 0) {
             params.add("plant_bug=" + bug);
         }
-        run(List.of("rmmod", "hmm_mirror"));
-        List<String> insmod = new ArrayList<>(List.of("insmod", MODULE.toString()));
-        insmod.addAll(params);
-        run(insmod);
-    }
-
-    private static void run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), command + " hangs");
-        assertEquals(0, p.exitValue(), command + ": " + out);
+        ModuleReload.reload(params);
     }
 }
