@@ -424,6 +424,7 @@ static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 {
 	enum hmm_mirror_pt_access access;
 	struct page *page;
+	bool in_system;
 	void *kaddr;
 
 	mutex_lock(&mirror->lock);
@@ -432,7 +433,8 @@ static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 		mutex_unlock(&mirror->lock);
 		return -ENOENT;
 	}
-	if (is_device_private_page(page)) {
+	in_system = !is_device_private_page(page);
+	if (!in_system) {
 		/* device memory: the data lives in its backing page */
 		page = hmm_mirror_dmem_backing(page);
 		if (!write)
@@ -444,6 +446,15 @@ static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 	else
 		memcpy(bounce, kaddr, PAGE_SIZE);
 	kunmap_local(kaddr);
+	/*
+	 * The device wrote the page behind the CPU page table's back: no PTE
+	 * dirty bit tells reclaim, and a shmem page mapped writable by a read
+	 * fault (no write notify) was dropped as clean (found by the
+	 * explorer: memfd data lost to MADV_PAGEOUT). The entry proves the
+	 * CPU still maps the page, so its mapping is stable here.
+	 */
+	if (write && in_system)
+		folio_mark_dirty(page_folio(page));
 	mutex_unlock(&mirror->lock);
 	return 0;
 }

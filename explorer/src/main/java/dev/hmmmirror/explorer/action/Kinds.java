@@ -33,6 +33,19 @@ public final class Kinds {
         }
     }
 
+    /** Draws a step over a range of region {@code g}. */
+    private interface OverRange {
+        Step<World> draw(int g, int[] range, SplittableRandom r);
+    }
+
+    /** A kind acting on a page range of some existing region. */
+    private static Simple ranged(String name, int weight, OverRange draw) {
+        return new Simple(name, weight, World::anyRegion, (w, r) -> {
+            int g = w.anyRegion(r);
+            return draw.draw(g, range(w, g, r), r);
+        });
+    }
+
     /** Every kind this guest supports. */
     public static List<ActionKind<World>> all(Features f) {
         List<ActionKind<World>> k = new ArrayList<>();
@@ -64,24 +77,14 @@ public final class Kinds {
             int[] range = r.nextInt(3) == 0 ? new int[] {0, w.regionSize(g)} : range(w, g, r);
             return new Steps.Unmap(g, range[0], range[1]);
         }));
-        k.add(new Simple("mprotect", 2, World::anyRegion, (w, r) -> {
-            int g = w.anyRegion(r);
-            int[] range = range(w, g, r);
+        k.add(ranged("mprotect", 2, (g, range, r) -> {
             Memory.Protection[] p = Memory.Protection.values();
             return new Steps.Protect(g, range[0], range[1], p[r.nextInt(p.length)]);
         }));
-        k.add(new Simple("madvise-dontneed", 2, World::anyRegion, (w, r) -> {
-            int g = w.anyRegion(r);
-            int[] range = range(w, g, r);
-            return new Steps.DontNeed(g, range[0], range[1]);
-        }));
-        if (f.swap()) {
-            k.add(new Simple("madvise-pageout", 1, World::anyRegion, (w, r) -> {
-                int g = w.anyRegion(r);
-                int[] range = range(w, g, r);
-                return new Steps.PageOut(g, range[0], range[1]);
-            }));
-        }
+        k.add(ranged("madvise-dontneed", 2, (g, range, r) -> new Steps.DontNeed(g, range[0], range[1])));
+        // drawn with or without swap (without, anonymous pages stay), so that a seed draws the same
+        // programs whether or not an earlier test of the run set up swap
+        k.add(ranged("madvise-pageout", 1, (g, range, r) -> new Steps.PageOut(g, range[0], range[1])));
         k.add(new Simple("mremap", 1, World::anyRegion, (w, r) -> {
             int g = w.anyRegion(r);
             boolean keep = w.regionKind(g) == Kind.ANONYMOUS || w.regionKind(g) == Kind.THP ? r.nextBoolean() : false;
@@ -91,33 +94,19 @@ public final class Kinds {
             int[] at = writablePage(w, r);
             return new Steps.ForkChildWrite(at[0], at[1], r.nextInt(512), r.nextLong());
         }));
-        k.add(new Simple("device-fault", 4, World::anyRegion, (w, r) -> {
-            int g = w.anyRegion(r);
-            int[] range = range(w, g, r);
+        k.add(ranged("device-fault", 4, (g, range, r) -> {
             return new Steps.Fault(r.nextInt(World.MIRRORS), g, range[0], range[1],
                     r.nextBoolean() ? Access.READ : Access.WRITE);
         }));
-        k.add(new Simple("device-read", 5, World::anyRegion, (w, r) -> {
-            int g = w.anyRegion(r);
-            int[] range = range(w, g, r);
-            return new Steps.DeviceRead(r.nextInt(World.MIRRORS), g, range[0], range[1]);
-        }));
-        k.add(new Simple("device-write", 4, World::anyRegion, (w, r) -> {
-            int g = w.anyRegion(r);
-            int[] range = range(w, g, r);
-            return new Steps.DeviceWrite(r.nextInt(World.MIRRORS), g, range[0], range[1], r.nextLong());
-        }));
+        k.add(ranged("device-read", 5, (g, range, r) ->
+                new Steps.DeviceRead(r.nextInt(World.MIRRORS), g, range[0], range[1])));
+        k.add(ranged("device-write", 4, (g, range, r) ->
+                new Steps.DeviceWrite(r.nextInt(World.MIRRORS), g, range[0], range[1], r.nextLong())));
         if (f.migrate()) {
-            k.add(new Simple("migrate-to-device", 3, World::anyRegion, (w, r) -> {
-                int g = w.anyRegion(r);
-                int[] range = range(w, g, r);
-                return new Steps.MigrateToDevice(r.nextInt(World.MIRRORS), g, range[0], range[1]);
-            }));
-            k.add(new Simple("migrate-to-system", 1, World::anyRegion, (w, r) -> {
-                int g = w.anyRegion(r);
-                int[] range = range(w, g, r);
-                return new Steps.MigrateToSystem(r.nextInt(World.MIRRORS), g, range[0], range[1]);
-            }));
+            k.add(ranged("migrate-to-device", 3, (g, range, r) ->
+                    new Steps.MigrateToDevice(r.nextInt(World.MIRRORS), g, range[0], range[1])));
+            k.add(ranged("migrate-to-system", 1, (g, range, r) ->
+                    new Steps.MigrateToSystem(r.nextInt(World.MIRRORS), g, range[0], range[1])));
         }
         if (f.exclusive()) {
             k.add(new Simple("make-exclusive", 2, w -> w.hasKind(Kind.ANONYMOUS), (w, r) -> {

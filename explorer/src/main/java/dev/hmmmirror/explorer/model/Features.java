@@ -55,7 +55,7 @@ public record Features(int devices, boolean migrate, boolean exclusive, boolean 
         }
         boolean swap = Kernel.hasSwap();
         if (!swap) {
-            missing.add("MADV_PAGEOUT: no swap in this guest");
+            missing.add("swap: MADV_PAGEOUT reclaims no anonymous page in this guest");
         }
         boolean compact = Kernel.canCompact();
         if (!compact) {

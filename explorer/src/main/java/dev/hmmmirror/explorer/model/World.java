@@ -56,6 +56,8 @@ public final class World implements AutoCloseable {
     public static final int MAX_PAGES = 8;
     static final int PAGE = PageModel.SIZE;
     static final int WORDS = PAGE / 8;
+    /** Pages of one hmm_range_fault() call of the module (HMM_MIRROR_FAULT_CHUNK in kmod/mirror.c). */
+    static final int FAULT_CHUNK = 64;
 
     private static final Set<Invalidation.Reason> UNMAP = EnumSet.of(Invalidation.Reason.UNMAP,
             Invalidation.Reason.CLEAR);
@@ -255,15 +257,8 @@ public final class World implements AutoCloseable {
     /** Unmaps {@code count} pages from {@code first} (all of a hugetlb region); guards the hole. */
     public boolean unmap(int region, int first, int count) throws Exception {
         Region r = regions[region];
-        if (r == null) {
-            return false;
-        }
-        if (!r.kind.pageGranular()) {
-            first = 0;
-            count = r.size();
-        }
-        int[] range = clip(r, first, count);
-        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+        int[] range = target(r, first, count, true);
+        if (range == null) {
             return false;
         }
         Held held = held(r, range[0], range[1]);
@@ -282,19 +277,7 @@ public final class World implements AutoCloseable {
             regions[region] = null;
             drain();
             cover("munmap", held.mapped, UNMAP);
-            // the device must not map anything of the old range now
-            for (Slot s : slots) {
-                List<PageFrame> frames = s.mirror.pageFrames(base, r.size());
-                stats.calls++;
-                for (int p = 0; p < frames.size(); p++) {
-                    PageFrame f = frames.get(p);
-                    if (f.deviceMapped() && !f.coherent()) {
-                        throw new Violation("device-maps-cpu-page", "after munmap of all of " + r + ", device "
-                                + s.device + " still maps page " + p + " (device pfn 0x"
-                                + Long.toHexString(f.devicePfn()) + ", CPU pfn " + pfn(f.cpuPfn()) + ")");
-                    }
-                }
-            }
+            nothingLeftAt(base, r, "munmap of all of");
             r.memory.close();
             return after(null, null, null);
         }
@@ -312,15 +295,8 @@ public final class World implements AutoCloseable {
     /** {@code mprotect} of {@code count} pages from {@code first} (all of a hugetlb region). */
     public boolean protect(int region, int first, int count, Memory.Protection protection) throws Exception {
         Region r = regions[region];
-        if (r == null) {
-            return false;
-        }
-        if (!r.kind.pageGranular()) {
-            first = 0;
-            count = r.size();
-        }
-        int[] range = clip(r, first, count);
-        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+        int[] range = target(r, first, count, true);
+        if (range == null) {
             return false;
         }
         Held held = held(r, range[0], range[1]);
@@ -344,11 +320,8 @@ public final class World implements AutoCloseable {
     /** {@code MADV_DONTNEED}: private pages read as zero afterwards, shared ones keep their data. */
     public boolean dontNeed(int region, int first, int count) throws Exception {
         Region r = regions[region];
-        if (r == null || !r.kind.pageGranular()) {
-            return false;
-        }
-        int[] range = clip(r, first, count);
-        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+        int[] range = target(r, first, count, false);
+        if (range == null) {
             return false;
         }
         Held held = held(r, range[0], range[1]);
@@ -367,14 +340,11 @@ public final class World implements AutoCloseable {
         return after("madvise(MADV_DONTNEED)", held.mapped, UNMAP);
     }
 
-    /** {@code MADV_PAGEOUT}: the kernel may write the pages to swap; their data stays. */
+    /** {@code MADV_PAGEOUT}: the kernel may reclaim the pages (to swap where there is one); their data stays. */
     public boolean pageOut(int region, int first, int count) throws Exception {
         Region r = regions[region];
-        if (r == null || !r.kind.pageGranular() || !features.swap()) {
-            return false;
-        }
-        int[] range = clip(r, first, count);
-        if (range == null || mappedRuns(r, range[0], range[1]).isEmpty()) {
+        int[] range = target(r, first, count, false);
+        if (range == null) {
             return false;
         }
         for (int[] run : mappedRuns(r, range[0], range[1])) {
@@ -408,17 +378,7 @@ public final class World implements AutoCloseable {
         r.memory = moved;
         drain();
         cover("mremap" + (keepOld ? " MREMAP_DONTUNMAP" : ""), held.mapped, UNMAP);
-        for (Slot s : slots) {
-            List<PageFrame> frames = s.mirror.pageFrames(oldBase, r.size());
-            stats.calls++;
-            for (int p = 0; p < frames.size(); p++) {
-                PageFrame f = frames.get(p);
-                if (f.deviceMapped() && !f.coherent()) {
-                    throw new Violation("device-maps-cpu-page", "after mremap of " + r + ", device " + s.device
-                            + " still maps old page " + p + " at 0x" + Long.toHexString(oldBase + (long) p * PAGE));
-                }
-            }
-        }
+        nothingLeftAt(oldBase, r, "mremap of");
         old.close();
         return after(null, null, null);
     }
@@ -463,7 +423,7 @@ public final class World implements AutoCloseable {
             return false;
         }
         Slot s = slots[mirror];
-        int bad = firstBad(r, range[0], range[1], access == Access.WRITE);
+        int bad = faultStop(r, range[0], range[1], access == Access.WRITE, s.device);
         Errno expected = bad < 0 ? null : expectedErrno(r, bad, access == Access.WRITE);
         long faulted;
         try {
@@ -1005,6 +965,37 @@ public final class World implements AutoCloseable {
         }
     }
 
+    /**
+     * The page where a device fault of [first, end) stops, or -1. The module faults chunks of
+     * {@link #FAULT_CHUNK} pages with hmm_range_fault(), which stops at the first inaccessible
+     * page, or, for a write, read-only page; but a read-only page in device memory this device
+     * maps in place it reports as it is, without a fault, and the module refuses that one (EPERM)
+     * only once the whole chunk came back (seen on 7.2: such a page before a PROT_NONE one gave
+     * EFAULT).
+     */
+    private int faultStop(Region r, int first, int end, boolean write, int device) {
+        for (int chunk = first; chunk < end; chunk += FAULT_CHUNK) {
+            int deferred = -1;
+            for (int p = chunk; p < Math.min(end, chunk + FAULT_CHUNK); p++) {
+                PageModel m = r.pages[p];
+                boolean inPlace = m.privateDevice >= 0 && (features.sharedOwner() || m.privateDevice == device);
+                if (!m.readable()) {
+                    return p;
+                }
+                if (write && !m.writable()) {
+                    if (!inPlace) {
+                        return p;
+                    }
+                    deferred = deferred < 0 ? p : deferred;
+                }
+            }
+            if (deferred >= 0) {
+                return deferred;
+            }
+        }
+        return -1;
+    }
+
     private static int firstBad(Region r, int first, int end, boolean write) {
         for (int p = first; p < end; p++) {
             if (write ? !r.pages[p].writable() : !r.pages[p].readable()) {
@@ -1054,6 +1045,38 @@ public final class World implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /**
+     * The pages an mm operation on [first, first + count) of {@code r} acts on: clipped to the
+     * region, all of a hugetlb region when {@code wholeHuge} (else none: advice is per base page),
+     * or null when the region is gone or nothing in the range is mapped.
+     */
+    private static int[] target(Region r, int first, int count, boolean wholeHuge) {
+        if (r == null || (!r.kind.pageGranular() && !wholeHuge)) {
+            return null;
+        }
+        int[] range = r.kind.pageGranular() ? clip(r, first, count) : new int[] {0, r.size()};
+        return range == null || mappedRuns(r, range[0], range[1]).isEmpty() ? null : range;
+    }
+
+    /**
+     * After the region's pages left {@code base} (munmap, mremap): no device maps anything there
+     * but, if something new was mapped there meanwhile, the very page the CPU maps.
+     */
+    private void nothingLeftAt(long base, Region r, String what) throws HmmException {
+        for (Slot s : slots) {
+            List<PageFrame> frames = s.mirror.pageFrames(base, r.size());
+            stats.calls++;
+            for (int p = 0; p < frames.size(); p++) {
+                PageFrame f = frames.get(p);
+                if (f.deviceMapped() && !f.coherent()) {
+                    throw new Violation("device-maps-cpu-page", "after " + what + " " + r + ", device " + s.device
+                            + " still maps old page " + p + " at 0x" + Long.toHexString(base + (long) p * PAGE)
+                            + " (device pfn 0x" + Long.toHexString(f.devicePfn()) + ", CPU " + pfn(f.cpuPfn()) + ")");
+                }
+            }
+        }
     }
 
     /** [first, end) within the region, or null when nothing is left of it. */
