@@ -4,7 +4,7 @@ import dev.hmmmirror.internal.gen.HmmMirrorH;
 import java.util.EnumSet;
 import java.util.Set;
 
-/** What the running kernel and the loaded module can do, as reported by {@link HmmDevice#version()}. */
+/** What the running kernel and the loaded module can do, as reported by {@link Mirror#version()}. */
 public enum Capability {
     /** Address-space mirroring through {@code hmm_range_fault} ({@code CONFIG_HMM_MIRROR}). */
     MIRROR(HmmMirrorH.HMM_MIRROR_CAP_MIRROR(), "CONFIG_HMM_MIRROR"),
@@ -31,17 +31,31 @@ public enum Capability {
         this.kernelOption = kernelOption;
     }
 
-    /** The bit of this capability in the ABI's {@code caps} word. */
+    /**
+     * The bit of this capability in the ABI's {@code caps} word.
+     *
+     * @return the {@code HMM_MIRROR_CAP_*} bit (a single set bit)
+     */
     public long bit() {
         return bit;
     }
 
-    /** The kernel configuration option this capability needs. */
+    /**
+     * The kernel configuration option this capability needs.
+     *
+     * @return the option's name, e.g. {@code "CONFIG_DEVICE_PRIVATE"} (for {@link #SHARED_OWNER} also the
+     *         module parameter)
+     */
     public String kernelOption() {
         return kernelOption;
     }
 
-    /** Decodes a {@code caps} word; bits this library does not know are ignored. */
+    /**
+     * Decodes a {@code caps} word; bits this library does not know are ignored.
+     *
+     * @param caps the {@code caps} field of {@code struct hmm_mirror_version}
+     * @return the capabilities whose bits are set, as a new mutable set
+     */
     public static Set<Capability> fromBits(long caps) {
         EnumSet<Capability> set = EnumSet.noneOf(Capability.class);
         for (Capability c : values()) {

@@ -19,7 +19,13 @@ public final class CopyOnWriteChild implements AutoCloseable {
         this.pid = pid;
     }
 
-    /** Forks the child. */
+    /**
+     * Forks the child.
+     *
+     * @return the running child; close it to kill and reap it
+     * @throws HmmException with the errno of {@code fork(2)}: {@link Errno#EAGAIN} at the process limit,
+     *                      {@link Errno#ENOMEM}
+     */
     public static CopyOnWriteChild fork() throws HmmException {
         int pid = Posix.forkPausedChild();
         if (pid < 0) {
@@ -28,7 +34,11 @@ public final class CopyOnWriteChild implements AutoCloseable {
         return new CopyOnWriteChild(pid);
     }
 
-    /** The child's process id. */
+    /**
+     * The child's process id.
+     *
+     * @return the pid {@code fork} returned (reaped, and possibly reused, once {@link #close()} ran)
+     */
     public int pid() {
         return pid;
     }
@@ -38,6 +48,13 @@ public final class CopyOnWriteChild implements AutoCloseable {
      * {@code /proc/<pid>/mem} (needs ptrace access to the child, which a parent has as root or
      * with the default Yama setting). Pages in device-private memory come back to system memory
      * on the way, as for any access through another process.
+     *
+     * @param address virtual address in the child (the same as in this process); any alignment
+     * @param length  number of bytes to read, {@code >= 0}
+     * @return the {@code length} bytes the child sees from {@code address}
+     * @throws HmmException          {@link Errno#EIO} when the child has no mapping there or
+     *                               {@code /proc/<pid>/mem} cannot be read (e.g. no ptrace access)
+     * @throws IllegalStateException after {@link #close()}
      */
     public byte[] bytes(long address, int length) throws HmmException {
         if (reaped) {

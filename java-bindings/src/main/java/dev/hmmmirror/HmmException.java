@@ -16,14 +16,19 @@ import java.util.Optional;
 public class HmmException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /** The positive errno value the failed call returned. */
     private final int errno;
+    /** What was attempted, e.g. {@code "open"}. */
     private final String operation;
+    /** What it was attempted on, e.g. a device path. */
     private final String target;
 
     /**
+     * Builds the exception; the message reads {@code "<operation> <target> failed: <ENAME> (<strerror>): <hint>"}.
+     *
      * @param operation what was attempted, e.g. {@code "open"} or {@code "ioctl HMM_MIRROR_IOC_VERSION"}
      * @param target    what it was attempted on, e.g. a device path
-     * @param errno     the errno value the kernel returned
+     * @param errno     the errno value the kernel returned (positive, e.g. 22 for EINVAL)
      * @param hint      what the user can do about it, or {@code null}
      */
     public HmmException(String operation, String target, int errno, String hint) {
@@ -39,27 +44,47 @@ public class HmmException extends IOException {
         return hint == null || hint.isEmpty() ? msg : msg + ": " + hint;
     }
 
-    /** The errno value, e.g. 25 for ENOTTY. */
+    /**
+     * The errno value, e.g. 25 for ENOTTY.
+     *
+     * @return the positive errno the failed call returned
+     */
     public int errno() {
         return errno;
     }
 
-    /** The errno as a known constant, if it is one. */
+    /**
+     * The errno as a known constant, if it is one.
+     *
+     * @return the {@link Errno} with this number, or empty for a number {@link Errno} does not list
+     */
     public Optional<Errno> errnoConstant() {
         return Errno.of(errno);
     }
 
-    /** The symbolic errno name, e.g. {@code "ENOTTY"}. */
+    /**
+     * The symbolic errno name, e.g. {@code "ENOTTY"}.
+     *
+     * @return the name, or {@code "errno N"} for a number {@link Errno} does not list
+     */
     public String errnoName() {
         return Errno.name(errno);
     }
 
-    /** The operation that failed, e.g. {@code "open"}. */
+    /**
+     * The operation that failed, e.g. {@code "open"}.
+     *
+     * @return the system call or command, e.g. {@code "ioctl HMM_MIRROR_IOC_FAULT"}
+     */
     public String operation() {
         return operation;
     }
 
-    /** What the operation was applied to, e.g. {@code "/dev/hmm_mirror0"}. */
+    /**
+     * What the operation was applied to, e.g. {@code "/dev/hmm_mirror0"}.
+     *
+     * @return the device path, memory description or address the operation was applied to
+     */
     public String target() {
         return target;
     }

@@ -16,16 +16,45 @@ package dev.hmmmirror;
 public record Invalidation(long seq, long start, long end, long notifierSeq, Reason reason, boolean blockable,
         boolean afterOverflow, long pages) {
 
-    /** The kernel's {@code enum mmu_notifier_event}. */
+    /** The kernel's {@code enum mmu_notifier_event}, as {@code HMM_MIRROR_EVENT_*} reports it. */
     public enum Reason {
-        UNMAP, CLEAR, PROTECTION_VMA, PROTECTION_PAGE, SOFT_DIRTY, RELEASE, MIGRATE, EXCLUSIVE, OTHER;
+        /** {@code MMU_NOTIFY_UNMAP}: the range was unmapped ({@code munmap}) or moved away ({@code mremap}). */
+        UNMAP,
+        /**
+         * {@code MMU_NOTIFY_CLEAR}: page table entries were cleared or replaced ({@code MADV_DONTNEED},
+         * copy-on-write, reclaim, page migration, THP collapse, KSM ...).
+         */
+        CLEAR,
+        /** {@code MMU_NOTIFY_PROTECTION_VMA}: the protection of the whole range changed ({@code mprotect}). */
+        PROTECTION_VMA,
+        /** {@code MMU_NOTIFY_PROTECTION_PAGE}: the read/write permission of individual pages changed. */
+        PROTECTION_PAGE,
+        /** {@code MMU_NOTIFY_SOFT_DIRTY}: soft-dirty tracking was reset; same pages, same access. */
+        SOFT_DIRTY,
+        /** {@code MMU_NOTIFY_RELEASE}: the address space is being torn down ({@code exit_mmap}). */
+        RELEASE,
+        /** {@code MMU_NOTIFY_MIGRATE}: {@code migrate_vma_setup} is moving pages (to or from device memory). */
+        MIGRATE,
+        /**
+         * {@code MMU_NOTIFY_EXCLUSIVE}: another mirror or device made pages device-exclusive
+         * ({@code make_device_exclusive}); this mirror's own grants are not reported.
+         */
+        EXCLUSIVE,
+        /** Any other event ({@code HMM_MIRROR_EVENT_OTHER}), or a code these bindings do not know. */
+        OTHER;
 
         static Reason of(int code) {
             return code >= 0 && code < OTHER.ordinal() ? values()[code] : OTHER;
         }
     }
 
-    /** Whether this invalidation overlaps {@code [from, to)}. */
+    /**
+     * Whether this invalidation overlaps {@code [from, to)}.
+     *
+     * @param from first address of the range to test
+     * @param to   end address (exclusive) of the range to test
+     * @return whether {@code [start, end)} and {@code [from, to)} share at least one byte
+     */
     public boolean overlaps(long from, long to) {
         return start < to && from < end;
     }

@@ -32,7 +32,12 @@ public final class Memory implements AutoCloseable {
 
     /** Protection for {@link #protect}. */
     public enum Protection {
-        NONE(Posix.PROT_NONE), READ(Posix.PROT_READ), READ_WRITE(Posix.PROT_READ | Posix.PROT_WRITE);
+        /** {@code PROT_NONE}: no access; the CPU gets SIGSEGV, a device fault {@link Errno#EFAULT}. */
+        NONE(Posix.PROT_NONE),
+        /** {@code PROT_READ}: read-only; a device write fault gets {@link Errno#EPERM}. */
+        READ(Posix.PROT_READ),
+        /** {@code PROT_READ | PROT_WRITE}: the protection every mapping of this class starts with. */
+        READ_WRITE(Posix.PROT_READ | Posix.PROT_WRITE);
 
         final int bits;
 
@@ -67,7 +72,11 @@ public final class Memory implements AutoCloseable {
         owned.put(0L, pages);
     }
 
-    /** The running kernel's base page size in bytes ({@code sysconf(_SC_PAGESIZE)}). */
+    /**
+     * The running kernel's base page size in bytes ({@code sysconf(_SC_PAGESIZE)}).
+     *
+     * @return the page size: the unit of every page count and page index of this class
+     */
     public static long pageSize() {
         return PAGE_SIZE;
     }
@@ -75,6 +84,8 @@ public final class Memory implements AutoCloseable {
     /**
      * The size of a PMD-mapped transparent huge page on this system: the kernel's
      * {@code hpage_pmd_size} where it says, else what one page table page maps.
+     *
+     * @return the PMD size in bytes, e.g. 2 MiB on x86-64 with 4 KiB pages
      */
     public static long hugePageSize() {
         return HUGE_PAGE_SIZE;
@@ -105,7 +116,16 @@ public final class Memory implements AutoCloseable {
         return a;
     }
 
-    /** Private anonymous memory ({@code MAP_PRIVATE | MAP_ANONYMOUS}), not yet populated. */
+    /**
+     * Private anonymous memory ({@code MAP_PRIVATE | MAP_ANONYMOUS}), not yet populated, advised
+     * {@code MADV_NOHUGEPAGE} so that it stays in base pages.
+     *
+     * @param pages number of base pages, 1 .. 2^30
+     * @return the mapping, read-write
+     * @throws HmmException             {@link Errno#ENOMEM} when {@code mmap} finds no room (address space,
+     *                                  {@code vm.max_map_count}, {@code ulimit -v})
+     * @throws IllegalArgumentException when {@code pages} is out of range
+     */
     public static Memory anonymous(long pages) throws HmmException {
         check(pages);
         long a = map(pages * PAGE_SIZE, Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, -1, "anonymous memory");
@@ -113,7 +133,14 @@ public final class Memory implements AutoCloseable {
         return new Memory(a, pages, "anonymous");
     }
 
-    /** Shared anonymous memory ({@code MAP_SHARED | MAP_ANONYMOUS}: shmem). */
+    /**
+     * Shared anonymous memory ({@code MAP_SHARED | MAP_ANONYMOUS}: shmem), not yet populated.
+     *
+     * @param pages number of base pages, 1 .. 2^30
+     * @return the mapping, read-write
+     * @throws HmmException             {@link Errno#ENOMEM} when {@code mmap} finds no room
+     * @throws IllegalArgumentException when {@code pages} is out of range
+     */
     public static Memory sharedAnonymous(long pages) throws HmmException {
         check(pages);
         return new Memory(map(pages * PAGE_SIZE, Posix.MAP_SHARED | Posix.MAP_ANONYMOUS, -1, "shared memory"),
@@ -124,6 +151,14 @@ public final class Memory implements AutoCloseable {
      * Private anonymous memory aligned to {@link #hugePageSize()} and advised
      * {@code MADV_HUGEPAGE}, so that the kernel backs it with transparent huge pages when it can
      * (first touch of each huge page).
+     *
+     * @param hugePages number of huge pages, 1 .. 512; {@link #pages()} is this times the base pages per
+     *                  huge page
+     * @return the mapping, read-write, starting on a huge-page boundary
+     * @throws HmmException             {@link Errno#ENOMEM} when {@code mmap} finds no room, or the errno of
+     *                                  {@code madvise(MADV_HUGEPAGE)} ({@link Errno#EINVAL} without
+     *                                  {@code CONFIG_TRANSPARENT_HUGEPAGE})
+     * @throws IllegalArgumentException when {@code hugePages} is out of range
      */
     public static Memory hugeAnonymous(long hugePages) throws HmmException {
         if (hugePages <= 0 || hugePages > 512) {
@@ -152,6 +187,12 @@ public final class Memory implements AutoCloseable {
      * Private anonymous memory backed by hugetlbfs pages of the default huge page size
      * ({@code MAP_HUGETLB}); the pages come from the pool reserved in
      * {@code /proc/sys/vm/nr_hugepages}, so this fails with ENOMEM when it has too few free.
+     *
+     * @param hugePages number of hugetlb pages of {@link #hugetlbPageSize()}, 1 .. 512
+     * @return the mapping, read-write
+     * @throws HmmException             the errno of {@code mmap(MAP_HUGETLB)}: {@link Errno#ENOMEM} for a pool
+     *                                  with too few free pages
+     * @throws IllegalArgumentException when {@code hugePages} is out of range
      */
     public static Memory hugetlb(long hugePages) throws HmmException {
         if (hugePages <= 0 || hugePages > 512) {
@@ -167,7 +208,11 @@ public final class Memory implements AutoCloseable {
         return new Memory(a, length / PAGE_SIZE, "hugetlb");
     }
 
-    /** The default hugetlbfs page size ({@code Hugepagesize} in {@code /proc/meminfo}), else 2 MiB. */
+    /**
+     * The default hugetlbfs page size ({@code Hugepagesize} in {@code /proc/meminfo}), else 2 MiB.
+     *
+     * @return the size in bytes
+     */
     public static long hugetlbPageSize() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
@@ -185,6 +230,12 @@ public final class Memory implements AutoCloseable {
      * A shmem file from {@code memfd_create}, mapped shared. The memory keeps the file's descriptor
      * open until {@link #close()}, so {@link #file()} reaches the file ({@code /proc/self/fd/N}):
      * read or write it with {@code java.nio.file.Files}, or hand it to another process.
+     *
+     * @param pages number of base pages, 1 .. 2^30; the file is {@code ftruncate}d to that size
+     * @return the mapping, read-write
+     * @throws HmmException             the errno of {@code memfd_create}, {@code ftruncate} or {@code mmap}
+     *                                  ({@link Errno#EMFILE}, {@link Errno#ENOMEM} ...)
+     * @throws IllegalArgumentException when {@code pages} is out of range
      */
     public static Memory memfd(long pages) throws HmmException {
         check(pages);
@@ -213,6 +264,7 @@ public final class Memory implements AutoCloseable {
      * The file behind this memory: for {@link #memfd} {@code /proc/self/fd/N} (valid until
      * {@link #close()}), for {@link #file} the path it was given; empty for anonymous memory.
      *
+     * @return the file's path, or empty (also for {@link #privateFile} and {@link #remap} results)
      * @throws IllegalStateException after {@link #close()} for a memfd (its descriptor is closed)
      */
     public synchronized java.util.Optional<Path> file() {
@@ -222,7 +274,17 @@ public final class Memory implements AutoCloseable {
         return java.util.Optional.ofNullable(file);
     }
 
-    /** {@code file} (created or truncated to size, e.g. on tmpfs), mapped shared. */
+    /**
+     * {@code file} (created or truncated to size, e.g. on tmpfs), mapped shared.
+     *
+     * @param file  the file; created if missing, else its contents are kept up to the new size
+     * @param pages number of base pages, 1 .. 2^30; the file is {@code ftruncate}d to that size
+     * @return the mapping, read-write; the descriptor is closed, the mapping keeps the file
+     * @throws HmmException             the errno of {@code open}, {@code ftruncate} or {@code mmap}
+     *                                  ({@link Errno#EACCES}, {@link Errno#ENOENT} for a missing directory,
+     *                                  {@link Errno#ENOSPC} ...)
+     * @throws IllegalArgumentException when {@code pages} is out of range
+     */
     public static Memory file(Path file, long pages) throws HmmException {
         check(pages);
         String path = file.toAbsolutePath().toString();
@@ -246,6 +308,13 @@ public final class Memory implements AutoCloseable {
      * {@code file} (created or truncated to size), mapped {@code MAP_PRIVATE}: reads see the file,
      * writes make private anonymous copies of the pages written (copy-on-write), the file is never
      * changed. {@code protection} is the mapping's initial protection.
+     *
+     * @param file       the file; created if missing, else its contents are kept up to the new size
+     * @param pages      number of base pages, 1 .. 2^30; the file is {@code ftruncate}d to that size
+     * @param protection the mapping's initial protection
+     * @return the mapping
+     * @throws HmmException             the errno of {@code open}, {@code ftruncate} or {@code mmap}
+     * @throws IllegalArgumentException when {@code pages} is out of range
      */
     public static Memory privateFile(Path file, long pages, Protection protection) throws HmmException {
         check(pages);
@@ -269,22 +338,40 @@ public final class Memory implements AutoCloseable {
         }
     }
 
-    /** First address. */
+    /**
+     * First address.
+     *
+     * @return the page-aligned (for {@link #hugeAnonymous} huge-page-aligned) start of the mapping
+     */
     public long address() {
         return address;
     }
 
-    /** Number of base pages (of the range as mapped; {@link #unmap} leaves it unchanged). */
+    /**
+     * Number of base pages (of the range as mapped; {@link #unmap} leaves it unchanged).
+     *
+     * @return the length of the range in pages of {@link #pageSize()}
+     */
     public long pages() {
         return pages;
     }
 
-    /** Size in bytes. */
+    /**
+     * Size in bytes.
+     *
+     * @return {@link #pages()} times {@link #pageSize()}
+     */
     public long byteSize() {
         return pages * PAGE_SIZE;
     }
 
-    /** Address of page {@code i}. */
+    /**
+     * Address of page {@code i}.
+     *
+     * @param i page index, 0 .. {@link #pages()} - 1
+     * @return {@code address() + i * pageSize()}
+     * @throws IndexOutOfBoundsException when {@code i} is outside the range
+     */
     public long pageAddress(long i) {
         if (i < 0 || i >= pages) {
             throw new IndexOutOfBoundsException("page " + i + " of " + pages);
@@ -292,7 +379,14 @@ public final class Memory implements AutoCloseable {
         return address + i * PAGE_SIZE;
     }
 
-    /** Whether page {@code i} is still mapped by this {@code Memory}. */
+    /**
+     * Whether page {@code i} is still mapped by this {@code Memory}.
+     *
+     * @param i page index, 0 .. {@link #pages()} - 1
+     * @return whether this {@code Memory} still owns the page (not given up by {@link #unmap}, {@link #remap}
+     *         or {@link #close()})
+     * @throws IndexOutOfBoundsException when {@code i} is outside the range
+     */
     public synchronized boolean isMapped(long i) {
         pageAddress(i);
         Map.Entry<Long, Long> run = owned.floorEntry(i);
@@ -307,43 +401,92 @@ public final class Memory implements AutoCloseable {
 
     // --- CPU access ------------------------------------------------------------------------------
 
-    /** Sets every byte to {@code value} (the first write to each page populates it). */
+    /**
+     * Sets every byte to {@code value} (the first write to each page populates it).
+     *
+     * @param value the byte to store
+     * @throws IllegalStateException when a page of the range was given up
+     */
     public void fill(byte value) {
         ensureOwned(0, byteSize());
         segment.fill(value);
     }
 
-    /** The byte at {@code offset}. */
+    /**
+     * The byte at {@code offset}.
+     *
+     * @param offset byte offset from {@link #address()}
+     * @return the byte the CPU reads there
+     * @throws IndexOutOfBoundsException when {@code offset} is outside the range
+     * @throws IllegalStateException     when its page was given up
+     */
     public byte getByte(long offset) {
         ensureOwned(offset, 1);
         return segment.get(ValueLayout.JAVA_BYTE, offset);
     }
 
-    /** Stores {@code value} at {@code offset}. */
+    /**
+     * Stores {@code value} at {@code offset}.
+     *
+     * @param offset byte offset from {@link #address()}
+     * @param value  the byte to store
+     * @throws IndexOutOfBoundsException when {@code offset} is outside the range
+     * @throws IllegalStateException     when its page was given up
+     */
     public void setByte(long offset, byte value) {
         ensureOwned(offset, 1);
         segment.set(ValueLayout.JAVA_BYTE, offset, value);
     }
 
-    /** The 64-bit word at {@code offset} (8-byte aligned), in native byte order. */
+    /**
+     * The 64-bit word at {@code offset} (8-byte aligned), in native byte order.
+     *
+     * @param offset byte offset from {@link #address()}, a multiple of 8
+     * @return the word the CPU reads there
+     * @throws IndexOutOfBoundsException when the word is not wholly inside the range
+     * @throws IllegalArgumentException  when {@code offset} is not 8-byte aligned
+     * @throws IllegalStateException     when its page was given up
+     */
     public long getLong(long offset) {
         ensureOwned(offset, Long.BYTES);
         return segment.get(ValueLayout.JAVA_LONG, offset);
     }
 
-    /** Stores the 64-bit word {@code value} at {@code offset} (8-byte aligned). */
+    /**
+     * Stores the 64-bit word {@code value} at {@code offset} (8-byte aligned), in native byte order.
+     *
+     * @param offset byte offset from {@link #address()}, a multiple of 8
+     * @param value  the word to store
+     * @throws IndexOutOfBoundsException when the word is not wholly inside the range
+     * @throws IllegalArgumentException  when {@code offset} is not 8-byte aligned
+     * @throws IllegalStateException     when its page was given up
+     */
     public void setLong(long offset, long value) {
         ensureOwned(offset, Long.BYTES);
         segment.set(ValueLayout.JAVA_LONG, offset, value);
     }
 
-    /** A CPU atomic fetch-and-add ({@code lock xadd}) on the 64-bit word at {@code offset}; returns the old value. */
+    /**
+     * A CPU atomic fetch-and-add ({@code lock xadd}) on the 64-bit word at {@code offset}; returns the old value.
+     *
+     * @param offset byte offset from {@link #address()}, a multiple of 8
+     * @param delta  what to add
+     * @return the word's value before the addition
+     * @throws IndexOutOfBoundsException when the word is not wholly inside the range
+     * @throws IllegalArgumentException  when {@code offset} is not 8-byte aligned
+     * @throws IllegalStateException     when its page was given up
+     */
     public long getAndAddLong(long offset, long delta) {
         ensureOwned(offset, Long.BYTES);
         return (long) LONG.getAndAdd(segment, offset, delta);
     }
 
-    /** A copy of the whole range. */
+    /**
+     * A copy of the whole range.
+     *
+     * @return {@link #byteSize()} bytes as the CPU reads them
+     * @throws IllegalStateException when the range is too large for one array, or a page was given up
+     */
     public byte[] bytes() {
         if (byteSize() > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException(describe() + " is too large for one byte[]: use bytes(offset, length)");
@@ -351,7 +494,15 @@ public final class Memory implements AutoCloseable {
         return bytes(0, (int) byteSize());
     }
 
-    /** A copy of {@code length} bytes from {@code offset}. */
+    /**
+     * A copy of {@code length} bytes from {@code offset}.
+     *
+     * @param offset byte offset from {@link #address()}
+     * @param length number of bytes, {@code >= 0}
+     * @return the bytes as the CPU reads them
+     * @throws IndexOutOfBoundsException when the bytes are not wholly inside the range
+     * @throws IllegalStateException     when one of their pages was given up
+     */
     public byte[] bytes(long offset, int length) {
         ensureOwned(offset, length);
         byte[] out = new byte[length];
@@ -359,7 +510,14 @@ public final class Memory implements AutoCloseable {
         return out;
     }
 
-    /** Copies {@code data} to {@code offset}. */
+    /**
+     * Copies {@code data} to {@code offset}.
+     *
+     * @param offset byte offset from {@link #address()}
+     * @param data   the bytes to store
+     * @throws IndexOutOfBoundsException when the bytes do not fit inside the range
+     * @throws IllegalStateException     when one of their pages was given up
+     */
     public void write(long offset, byte[] data) {
         ensureOwned(offset, data.length);
         MemorySegment.copy(data, 0, segment, ValueLayout.JAVA_BYTE, offset, data.length);
@@ -367,7 +525,14 @@ public final class Memory implements AutoCloseable {
 
     // --- the mapping -----------------------------------------------------------------------------
 
-    /** {@code mprotect} of every page still owned. */
+    /**
+     * {@code mprotect} of every page still owned.
+     *
+     * @param protection the new protection
+     * @throws HmmException          the errno of {@code mprotect} (e.g. {@link Errno#EACCES} for write access
+     *                               to a file opened read-only, {@link Errno#ENOMEM})
+     * @throws IllegalStateException when no page is owned any more
+     */
     public synchronized void protect(Protection protection) throws HmmException {
         ensureAnyOwned();
         for (Map.Entry<Long, Long> run : owned.entrySet()) {
@@ -379,7 +544,16 @@ public final class Memory implements AutoCloseable {
         }
     }
 
-    /** {@code mprotect} of {@code count} pages from page {@code first}, all still owned. */
+    /**
+     * {@code mprotect} of {@code count} pages from page {@code first}, all still owned.
+     *
+     * @param first      index of the first page
+     * @param count      number of pages, {@code >= 1}
+     * @param protection the new protection
+     * @throws HmmException              the errno of {@code mprotect}
+     * @throws IndexOutOfBoundsException when the pages are not all inside the range
+     * @throws IllegalStateException     when one of them was given up
+     */
     public synchronized void protect(long first, long count, Protection protection) throws HmmException {
         checkPages(first, count);
         ensureOwned(first * PAGE_SIZE, count * PAGE_SIZE);
@@ -389,7 +563,17 @@ public final class Memory implements AutoCloseable {
         }
     }
 
-    /** {@code madvise(MADV_DONTNEED)} of {@code count} pages from page {@code first}, all still owned. */
+    /**
+     * {@code madvise(MADV_DONTNEED)} of {@code count} pages from page {@code first}, all still owned: the
+     * kernel zaps their CPU page table entries (an {@link Invalidation.Reason#CLEAR} invalidation); private
+     * anonymous pages read back as zeros, shared and file pages keep their contents.
+     *
+     * @param first index of the first page
+     * @param count number of pages, {@code >= 1}
+     * @throws HmmException              the errno of {@code madvise} (e.g. {@link Errno#EINVAL} for locked pages)
+     * @throws IndexOutOfBoundsException when the pages are not all inside the range
+     * @throws IllegalStateException     when one of them was given up
+     */
     public synchronized void adviseDontNeed(long first, long count) throws HmmException {
         checkPages(first, count);
         ensureOwned(first * PAGE_SIZE, count * PAGE_SIZE);
@@ -399,7 +583,17 @@ public final class Memory implements AutoCloseable {
         }
     }
 
-    /** {@code madvise(MADV_FREE)} of {@code count} pages from page {@code first}, all still owned. */
+    /**
+     * {@code madvise(MADV_FREE)} of {@code count} pages from page {@code first}, all still owned: the
+     * kernel may reclaim the (private anonymous) pages lazily unless they are written again.
+     *
+     * @param first index of the first page
+     * @param count number of pages, {@code >= 1}
+     * @throws HmmException              the errno of {@code madvise} ({@link Errno#EINVAL} for a shared or
+     *                                   file mapping)
+     * @throws IndexOutOfBoundsException when the pages are not all inside the range
+     * @throws IllegalStateException     when one of them was given up
+     */
     public synchronized void adviseFree(long first, long count) throws HmmException {
         advise(first, count, Posix.MADV_FREE, "MADV_FREE");
     }
@@ -407,6 +601,14 @@ public final class Memory implements AutoCloseable {
     /**
      * {@code madvise(MADV_COLLAPSE)} of {@code count} pages from page {@code first}: the kernel
      * collapses them into transparent huge pages now, synchronously (Linux 6.1 and later).
+     *
+     * @param first index of the first page
+     * @param count number of pages, {@code >= 1}; only whole huge-page-aligned extents collapse
+     * @throws HmmException              the errno of {@code madvise}: {@link Errno#EINVAL} before Linux 6.1 or
+     *                                   without THP, {@link Errno#EAGAIN} or {@link Errno#ENOMEM} when the
+     *                                   kernel could not collapse
+     * @throws IndexOutOfBoundsException when the pages are not all inside the range
+     * @throws IllegalStateException     when one of them was given up
      */
     public synchronized void adviseCollapse(long first, long count) throws HmmException {
         advise(first, count, Posix.MADV_COLLAPSE, "MADV_COLLAPSE");
@@ -427,6 +629,17 @@ public final class Memory implements AutoCloseable {
      * huge mappings), and returns the new range. Without {@code keepOld} this {@code Memory} gives
      * its pages up (as after {@link #unmap}); with it ({@code MREMAP_DONTUNMAP}, private anonymous
      * memory only) the old range stays mapped, empty, and still belongs to this {@code Memory}.
+     *
+     * @param offset  byte offset of the new address past a huge-page boundary: a multiple of
+     *                {@link #pageSize()} below {@link #hugePageSize()}
+     * @param keepOld whether to pass {@code MREMAP_DONTUNMAP}
+     * @return a new {@code Memory} owning the moved range (same size; {@link #file()} empty)
+     * @throws HmmException              the errno of {@code mmap} (reserving the target) or {@code mremap}
+     *                                   ({@link Errno#EINVAL} for {@code keepOld} on a mapping it does not
+     *                                   support)
+     * @throws IllegalArgumentException  when {@code offset} is not page aligned or not below the huge page
+     *                                   size
+     * @throws IllegalStateException     when a page of the range was given up
      */
     public synchronized Memory remap(long offset, boolean keepOld) throws HmmException {
         if (offset < 0 || offset >= HUGE_PAGE_SIZE || offset % PAGE_SIZE != 0) {
@@ -459,6 +672,13 @@ public final class Memory implements AutoCloseable {
      * {@code munmap} of the pages of {@code [first, first + count)} this {@code Memory} still owns,
      * leaving a hole it no longer owns: pages already unmapped are left alone, since something
      * else may be mapped there by now.
+     *
+     * @param first index of the first page
+     * @param count number of pages, {@code >= 1}
+     * @throws HmmException              the errno of {@code munmap} (e.g. {@link Errno#ENOMEM} when splitting
+     *                                   the mapping would exceed {@code vm.max_map_count})
+     * @throws IndexOutOfBoundsException when the pages are not all inside the range
+     * @throws IllegalStateException     when no page is owned any more
      */
     public synchronized void unmap(long first, long count) throws HmmException {
         checkPages(first, count);

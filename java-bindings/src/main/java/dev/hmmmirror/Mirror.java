@@ -50,7 +50,18 @@ public final class Mirror implements AutoCloseable {
         this.capabilities = version.capabilities();
     }
 
-    /** Opens a mirror on {@code device}. */
+    /**
+     * Opens a mirror on {@code device}: {@code open(2)} of its node read-write ({@code O_CLOEXEC}), which
+     * registers an interval notifier over this process's whole address space, then
+     * {@code HMM_MIRROR_IOC_VERSION} to learn the page size and capabilities.
+     *
+     * @param device the device to mirror on
+     * @return the new mirror, with an empty device page table
+     * @throws HmmException {@link Errno#ENOENT} without the node (module not loaded, or the index past
+     *                      {@code ndevices}), {@link Errno#EACCES} for a non-root process (the node is mode
+     *                      0600), {@link Errno#ENODEV} for a stale node; from the version command
+     *                      {@link Errno#EINVAL} or {@link Errno#ENOTTY} when the module speaks another ABI
+     */
     public static Mirror open(HmmDevice device) throws HmmException {
         DeviceFile f = DeviceFile.open(device.path());
         try {
@@ -65,22 +76,45 @@ public final class Mirror implements AutoCloseable {
         }
     }
 
-    /** Opens a mirror on {@code /dev/hmm_mirror<index>}. */
+    /**
+     * Opens a mirror on {@code /dev/hmm_mirror<index>}.
+     *
+     * @param index the N of {@code /dev/hmm_mirrorN}
+     * @return the new mirror, with an empty device page table
+     * @throws HmmException             as for {@link #open(HmmDevice)}
+     * @throws IllegalArgumentException when {@code index} is negative
+     */
     public static Mirror open(int index) throws HmmException {
         return open(HmmDevice.of(index));
     }
 
-    /** The device this mirror is on. */
+    /**
+     * The device this mirror is on.
+     *
+     * @return the device given to {@link #open(HmmDevice)}
+     */
     public HmmDevice device() {
         return device;
     }
 
-    /** The kernel's page size in bytes. */
+    /**
+     * The kernel's page size in bytes.
+     *
+     * @return {@code PAGE_SIZE} as {@code HMM_MIRROR_IOC_VERSION} reported it at open: the unit of every
+     *         page count and the alignment of every range address of this class
+     */
     public long pageSize() {
         return pageSize;
     }
 
-    /** The module's ABI version and capabilities ({@code HMM_MIRROR_IOC_VERSION}). */
+    /**
+     * The module's ABI version and capabilities ({@code HMM_MIRROR_IOC_VERSION}).
+     *
+     * @return what the module reports now
+     * @throws HmmException          {@link Errno#EINVAL} when the module's struct size differs from these
+     *                               bindings' (another ABI version), {@link Errno#EPERM} from another process
+     * @throws IllegalStateException after {@link #close()}
+     */
     public AbiVersion version() throws HmmException {
         return version(file);
     }
@@ -99,11 +133,20 @@ public final class Mirror implements AutoCloseable {
     }
 
     /**
-     * Faults {@code pages} pages at {@code address} into the device page table.
+     * Faults {@code pages} pages at {@code address} into the device page table
+     * ({@code HMM_MIRROR_IOC_FAULT}: {@code hmm_range_fault()} with {@code HMM_PFN_REQ_FAULT}, in chunks
+     * of 64 pages). Missing CPU pages are faulted in as a CPU access would; a write fault breaks
+     * copy-on-write first. On failure the chunks before the failing one stay mapped.
      *
-     * @return pages now mapped by the device
-     * @throws HmmException {@link Errno#EFAULT} for unmapped or PROT_NONE memory, {@link Errno#EPERM}
-     *                      for a write to a read-only mapping, {@link Errno#EINVAL} for a bad range
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @param access  whether the device asks for read or write access
+     * @return pages faulted into the device page table: {@code pages} (the call throws otherwise)
+     * @throws HmmException          {@link Errno#EFAULT} for unmapped or PROT_NONE memory, {@link Errno#EPERM}
+     *                               for a write to a read-only mapping, {@link Errno#EINVAL} for a bad range,
+     *                               {@link Errno#EBUSY} when the range kept being invalidated for the retry
+     *                               deadline (1 s), {@link Errno#ENOMEM}, {@link Errno#EINTR} on a fatal signal
+     * @throws IllegalStateException after {@link #close()}
      */
     public long fault(long address, long pages, Access access) throws HmmException {
         MemorySegment r = Scratch.range(); // this thread's: a fault allocates nothing
@@ -116,12 +159,32 @@ public final class Mirror implements AutoCloseable {
         return hmm_mirror_range.faulted(r);
     }
 
-    /** Faults all of {@code memory} into the device page table. */
+    /**
+     * Faults all of {@code memory} into the device page table.
+     *
+     * @param memory the range to fault; every page of it must still be mapped
+     * @param access whether the device asks for read or write access
+     * @return pages faulted into the device page table: {@code memory.pages()}
+     * @throws HmmException          as for {@link #fault(long, long, Access)}
+     * @throws IllegalStateException after {@link #close()}
+     */
     public long fault(Memory memory, Access access) throws HmmException {
         return fault(memory.address(), memory.pages(), access);
     }
 
-    /** Reads {@code pages} pages at {@code address} as the device sees them (faulting missing pages). */
+    /**
+     * Reads {@code pages} pages at {@code address} as the device sees them ({@code HMM_MIRROR_IOC_READ}):
+     * each page is copied through the device page table, read-faulting it first when the device does
+     * not map it. Pages in device-private memory the device may map (its own; any device's with
+     * {@link Capability#SHARED_OWNER}) are read in place, others migrate back to system memory first.
+     *
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @return the {@code pages * pageSize()} bytes the device read
+     * @throws HmmException          as for {@link #fault(long, long, Access)}, and {@link Errno#EIO} for an
+     *                               injected copy failure ({@link FaultInjection#failedCopies})
+     * @throws IllegalStateException after {@link #close()}
+     */
     public byte[] read(long address, long pages) throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(pages * pageSize, pageSize);
@@ -134,7 +197,12 @@ public final class Mirror implements AutoCloseable {
      * Reads {@code dst.pages()} pages at {@code address} into {@code dst}: no allocation, for
      * loops and benchmarks. {@code dst} must be wholly mapped.
      *
-     * @return pages faulted on the way
+     * @param address page-aligned first address of the range to read
+     * @param dst     where the bytes go (its own pages are written by the kernel's {@code copy_to_user})
+     * @return pages the command had to fault into the device page table on the way
+     * @throws HmmException          as for {@link #read(long, long)}; {@link Errno#EFAULT} also when
+     *                               {@code dst} is not writable
+     * @throws IllegalStateException after {@link #close()}, or when a page of {@code dst} was unmapped
      */
     public long read(long address, Memory dst) throws HmmException {
         if (dst.byteSize() % pageSize != 0) {
@@ -143,7 +211,20 @@ public final class Mirror implements AutoCloseable {
         return rw(Command.READ, address, dst.byteSize() / pageSize, dst.ownedSegment());
     }
 
-    /** Writes {@code data} (a whole number of pages) at {@code address} through the device page table. */
+    /**
+     * Writes {@code data} (a whole number of pages) at {@code address} through the device page table
+     * ({@code HMM_MIRROR_IOC_WRITE}): pages the device does not map writable are write-faulted first
+     * (breaking copy-on-write). Pages in device-private memory are written there. On failure the pages
+     * before the failing one are written.
+     *
+     * @param address page-aligned first address
+     * @param data    the bytes to store, {@code pageSize()} .. {@code MAX_PAGES * pageSize()} of them, a
+     *                multiple of {@link #pageSize()}
+     * @throws HmmException             as for {@link #fault(long, long, Access)} with {@link Access#WRITE},
+     *                                  and {@link Errno#EIO} for an injected copy failure
+     * @throws IllegalArgumentException when {@code data} is empty or not a whole number of pages
+     * @throws IllegalStateException    after {@link #close()}
+     */
     public void write(long address, byte[] data) throws HmmException {
         if (data.length == 0 || data.length % pageSize != 0) {
             throw new IllegalArgumentException("data must be a whole number of " + pageSize + "-byte pages, got "
@@ -188,7 +269,21 @@ public final class Mirror implements AutoCloseable {
         }
     }
 
-    /** The state of each page of a range, without faulting anything. */
+    /**
+     * The state of each page of a range, without faulting anything ({@code HMM_MIRROR_IOC_SNAPSHOT}):
+     * the CPU page table as {@code hmm_range_fault()} sees it without {@code HMM_PFN_REQ_FAULT}, and the
+     * device page table, read together under the mirror's lock.
+     *
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @return one set of states per page; pages without a readable mapping are
+     *         {@link PageState#INACCESSIBLE}, not an error
+     * @throws HmmException             {@link Errno#EINVAL} for a bad range, {@link Errno#EBUSY} when the
+     *                                  range kept being invalidated for the retry deadline (1 s),
+     *                                  {@link Errno#EINTR} on a fatal signal, {@link Errno#ENOMEM}
+     * @throws IllegalArgumentException when {@code pages} is not 1 .. {@link Integer#MAX_VALUE}
+     * @throws IllegalStateException    after {@link #close()}
+     */
     public Snapshot snapshot(long address, long pages) throws HmmException {
         if (pages <= 0 || pages > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("pages must be 1.." + Integer.MAX_VALUE + ", got " + pages);
@@ -212,10 +307,17 @@ public final class Mirror implements AutoCloseable {
     /**
      * The physical pages the CPU and the device map over a range, and the CPU pages' reference and
      * map counts, without faulting anything: the way to see that the device follows a page the
-     * kernel moved, and that mirroring takes no reference.
+     * kernel moved, and that mirroring takes no reference ({@code HMM_MIRROR_IOC_PAGES}).
      *
-     * @throws HmmException {@link Errno#EPERM} without {@code CAP_SYS_ADMIN} (page frame numbers are as
-     *                      sensitive as {@code /proc/PID/pagemap}'s)
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @return one frame per page, in address order (unmodifiable)
+     * @throws HmmException             {@link Errno#EPERM} without {@code CAP_SYS_ADMIN} (page frame numbers are
+     *                                  as sensitive as {@code /proc/PID/pagemap}'s), {@link Errno#EINVAL} for a
+     *                                  bad range, {@link Errno#EBUSY}, {@link Errno#EINTR} as for
+     *                                  {@link #snapshot(long, long)}
+     * @throws IllegalArgumentException when {@code pages} is below 1 or its array would exceed 2 GiB
+     * @throws IllegalStateException    after {@link #close()}
      */
     public List<PageFrame> pageFrames(long address, long pages) throws HmmException {
         if (pages <= 0 || pages > Integer.MAX_VALUE / hmm_mirror_page.sizeof()) {
@@ -240,12 +342,27 @@ public final class Mirror implements AutoCloseable {
         }
     }
 
-    /** The state of each page of {@code memory}. */
+    /**
+     * The state of each page of {@code memory}.
+     *
+     * @param memory the range to report, whole: a page it gave up ({@link Memory#unmap}) reports what maps
+     *               that address now
+     * @return one set of states per page of {@code memory}
+     * @throws HmmException          as for {@link #snapshot(long, long)}
+     * @throws IllegalStateException after {@link #close()}
+     */
     public Snapshot snapshot(Memory memory) throws HmmException {
         return snapshot(memory.address(), memory.pages());
     }
 
-    /** This mirror's counters. */
+    /**
+     * This mirror's counters ({@code HMM_MIRROR_IOC_COUNTERS}).
+     *
+     * @return the counters now; each only grows for the life of this mirror (the open file)
+     * @throws HmmException          {@link Errno#EINVAL} when the module's struct size differs from these
+     *                               bindings', {@link Errno#EPERM} from another process
+     * @throws IllegalStateException after {@link #close()}
+     */
     public Counters counters() throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment c = hmm_mirror_counters.allocate(arena);
@@ -266,16 +383,36 @@ public final class Mirror implements AutoCloseable {
      * Moves the private anonymous pages of a range into this device's memory
      * ({@code migrate_vma_*}). The device page table then maps them; a CPU access moves a page
      * back. Never-touched pages move as zero pages; holes between mappings are skipped.
+     * In a private file mapping only the pages the process wrote (its anonymous copies) move.
      *
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @return pages moved, and pages skipped (holes, pages already in device memory or held by another
+     *         device, pages the kernel could not isolate, failed copies)
      * @throws MissingCapabilityException on a kernel without {@code CONFIG_DEVICE_PRIVATE}
-     * @throws HmmException {@link Errno#EINVAL} for a shared or PROT_NONE mapping in the range,
-     *                      {@link Errno#EFAULT} when nothing in the range is mapped
+     * @throws HmmException {@link Errno#EINVAL} for a shared or PROT_NONE mapping in the range (or a bad
+     *                      range; pages of mappings before it may have moved already),
+     *                      {@link Errno#EFAULT} when nothing in the range is mapped, {@link Errno#ENOMEM}
+     *                      when device memory ({@code dmem_mib}) ran out before any page moved
+     * @throws IllegalStateException after {@link #close()}
      */
     public Migration migrateToDevice(long address, long pages) throws HmmException {
         return migrate(Command.MIGRATE_TO_DEV, address, pages);
     }
 
-    /** Moves the pages of a range that are in this device's memory back to system memory. */
+    /**
+     * Moves the pages of a range that are in this device's memory back to system memory
+     * ({@code HMM_MIRROR_IOC_MIGRATE_TO_SYS}); other pages are skipped.
+     *
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @return pages moved back, and pages skipped (not in this device's memory, holes, failed
+     *         allocations or copies)
+     * @throws MissingCapabilityException on a kernel without {@code CONFIG_DEVICE_PRIVATE}
+     * @throws HmmException          as for {@link #migrateToDevice}: the module checks the range and its
+     *                               mappings the same way ({@link Errno#EINVAL}, {@link Errno#EFAULT})
+     * @throws IllegalStateException after {@link #close()}
+     */
     public Migration migrateToSystem(long address, long pages) throws HmmException {
         return migrate(Command.MIGRATE_TO_SYS, address, pages);
     }
@@ -296,8 +433,17 @@ public final class Mirror implements AutoCloseable {
     /**
      * Takes the pages of a range exclusive for the device ({@code make_device_exclusive}): the CPU
      * page table holds device-exclusive entries until the CPU touches a page, which revokes it.
+     * Pages are taken one at a time; on failure the pages before the failing one stay exclusive.
      *
-     * @return pages made exclusive
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @return pages made exclusive: {@code pages} (the call throws otherwise)
+     * @throws MissingCapabilityException on a kernel without {@code CONFIG_DEVICE_PRIVATE}
+     * @throws HmmException {@link Errno#EFAULT} for an unmapped page, {@link Errno#EPERM} for a mapping
+     *                      without write permission, {@link Errno#EBUSY} when a page kept changing,
+     *                      {@link Errno#EOPNOTSUPP} for a page {@code make_device_exclusive} refuses
+     *                      (shared, file-backed, hugetlb), {@link Errno#EINVAL} for a bad range
+     * @throws IllegalStateException after {@link #close()}
      */
     public long makeExclusive(long address, long pages) throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
@@ -314,7 +460,13 @@ public final class Mirror implements AutoCloseable {
      * A device atomic fetch-and-add on the 64-bit word at {@code address} (8-byte aligned), through a
      * device-exclusive mapping of its page (taken first when needed).
      *
+     * @param address 8-byte aligned address of the word
+     * @param value   what to add (two's complement: a negative value subtracts)
      * @return the word's value before the addition
+     * @throws MissingCapabilityException on a kernel without {@code CONFIG_DEVICE_PRIVATE}
+     * @throws HmmException {@link Errno#EINVAL} for a misaligned address, else as for
+     *                      {@link #makeExclusive} of its page
+     * @throws IllegalStateException after {@link #close()}
      */
     public long atomicAdd(long address, long value) throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
@@ -330,6 +482,13 @@ public final class Mirror implements AutoCloseable {
     /**
      * Makes the device slow: every invalidation waits {@code delay} before the device page table is
      * updated (the kernel waits for it, as for a real device's TLB shootdown). Zero turns it off.
+     * While a delay is set the mirror refuses invalidations that may not sleep (non-blockable
+     * {@code mmu_notifier} ranges, e.g. from the OOM reaper), so the kernel retries or gives them up.
+     *
+     * @param delay how long each invalidation waits, 0 .. 10 s; truncated to whole microseconds
+     * @throws HmmException          {@link Errno#EINVAL} for a delay over 10 s ({@code HMM_MIRROR_MAX_DELAY_US})
+     *                               or a negative one
+     * @throws IllegalStateException after {@link #close()}
      */
     public void setDeviceDelay(Duration delay) throws HmmException {
         long us = delay.toNanos() / 1000;
@@ -346,6 +505,12 @@ public final class Mirror implements AutoCloseable {
      * replaces every setting with {@code injection} ({@link FaultInjection#NONE} turns injection
      * off) and returns the settings it replaced, i.e. what was still pending, so a test sees how
      * many injected failures its commands consumed.
+     *
+     * @param injection the settings to install
+     * @return the settings replaced: the counts not yet consumed, and the previous copy delay
+     * @throws HmmException          {@link Errno#EINVAL} for a copy delay over 100 ms
+     *                               ({@code HMM_MIRROR_MAX_COPY_DELAY_US})
+     * @throws IllegalStateException after {@link #close()}
      */
     public FaultInjection injectFaults(FaultInjection injection) throws HmmException {
         try (Arena arena = Arena.ofConfined()) {
@@ -363,7 +528,16 @@ public final class Mirror implements AutoCloseable {
 
     /**
      * The invalidations received so far and not yet returned, waiting up to {@code timeout} for the
-     * first one.
+     * first one ({@code poll(2)}, then {@code read(2)} of whole {@code struct hmm_mirror_event}s until
+     * none is pending). Events are consumed: each is returned once. The kernel keeps at most
+     * {@link dev.hmmmirror.raw.Abi#EVENT_RING} of them and drops the oldest when full (then
+     * {@link Invalidation#afterOverflow()} is set and {@link Counters#eventsDropped()} grows).
+     *
+     * @param timeout how long to wait for the first event, at millisecond resolution; zero or negative
+     *                does not wait
+     * @return the events in stream order, empty when none arrived in time
+     * @throws HmmException          with the errno of {@code poll} or {@code read}
+     * @throws IllegalStateException after {@link #close()}
      */
     public List<Invalidation> invalidations(Duration timeout) throws HmmException {
         List<Invalidation> out = new ArrayList<>();
@@ -386,7 +560,13 @@ public final class Mirror implements AutoCloseable {
         }
     }
 
-    /** The invalidations received so far and not yet returned, without waiting. */
+    /**
+     * The invalidations received so far and not yet returned, without waiting.
+     *
+     * @return the events in stream order, possibly empty
+     * @throws HmmException          with the errno of {@code poll} or {@code read}
+     * @throws IllegalStateException after {@link #close()}
+     */
     public List<Invalidation> invalidations() throws HmmException {
         return invalidations(Duration.ZERO);
     }
@@ -403,12 +583,23 @@ public final class Mirror implements AutoCloseable {
         }
     }
 
-    /** Whether {@link #close()} was called. */
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return whether this mirror was closed (its descriptor may still be in use by calls in flight)
+     */
     public boolean isClosed() {
         return file.isClosed();
     }
 
-    /** Closes the device file; the kernel removes the mirror and its notifier. Idempotent. */
+    /**
+     * Closes the device file; the kernel removes the mirror and its notifier. Idempotent. The release
+     * (when the last reference to the open file goes: a forked child's copy of the descriptor keeps it)
+     * first migrates every page this mirror moved to device memory back to system memory. Calls in
+     * flight on other threads finish first: the descriptor is closed when the last returns.
+     *
+     * @throws HmmException with the errno of {@code close(2)}
+     */
     @Override
     public void close() throws HmmException {
         file.close();

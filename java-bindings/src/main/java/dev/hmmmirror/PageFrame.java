@@ -11,20 +11,32 @@ package dev.hmmmirror;
  * @param mapCount how many page tables map the CPU's page ({@code folio_mapcount()}; 0 without one)
  */
 public record PageFrame(long cpuPfn, long devicePfn, int refCount, int mapCount) {
-    /** No page in that page table. */
+    /** No page in that page table ({@code HMM_MIRROR_PFN_NONE}, all ones). */
     public static final long NONE = -1L;
 
-    /** Whether the CPU page table maps a page. */
+    /**
+     * Whether the CPU page table maps a page.
+     *
+     * @return whether {@link #cpuPfn()} is not {@link #NONE}
+     */
     public boolean cpuMapped() {
         return cpuPfn != NONE;
     }
 
-    /** Whether the device page table maps a page. */
+    /**
+     * Whether the device page table maps a page.
+     *
+     * @return whether {@link #devicePfn()} is not {@link #NONE}
+     */
     public boolean deviceMapped() {
         return devicePfn != NONE;
     }
 
-    /** Whether the device maps the very page the CPU maps. */
+    /**
+     * Whether the device maps the very page the CPU maps.
+     *
+     * @return whether both page tables map a page and it is the same page frame
+     */
     public boolean coherent() {
         return devicePfn != NONE && devicePfn == cpuPfn;
     }

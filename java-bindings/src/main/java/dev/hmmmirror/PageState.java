@@ -26,12 +26,19 @@ public enum PageState {
     DEVICE_PRIVATE,
     /** The page is device-private memory of another device. */
     DEVICE_PRIVATE_REMOTE,
-    /** The CPU entry is a device-exclusive entry (the device holds the page for atomics). */
+    /** The CPU entry is a device-exclusive entry of this device (the device holds the page for atomics). */
     EXCLUSIVE,
     /** Not accessible at all: no VMA, or a VMA without read permission. */
     INACCESSIBLE;
 
-    /** Decodes one snapshot byte. */
+    /**
+     * Decodes one snapshot byte.
+     *
+     * @param b a page state byte of {@code HMM_MIRROR_IOC_SNAPSHOT} ({@code HMM_MIRROR_PAGE_*} bits)
+     * @return the states it has, as a new mutable set: {@link #INACCESSIBLE} alone for
+     *         {@code HMM_MIRROR_PAGE_ERROR} (0xff), else one state per bit set and at most one of
+     *         {@link #DEVICE_PRIVATE}, {@link #DEVICE_PRIVATE_REMOTE}, {@link #EXCLUSIVE} for the kind
+     */
     public static Set<PageState> decode(byte b) {
         int v = b & 0xff;
         if (v == HmmMirrorH.HMM_MIRROR_PAGE_ERROR()) {

@@ -17,7 +17,13 @@ public final class RawBuffer {
         this.segment = segment;
     }
 
-    /** {@code bytes} zeroed bytes, aligned to 4096. */
+    /**
+     * {@code bytes} zeroed bytes, aligned to 4096.
+     *
+     * @param bytes size in bytes, {@code > 0}; READ and WRITE need {@code npages} pages' worth
+     * @return the buffer
+     * @throws IllegalArgumentException when {@code bytes} is not positive
+     */
     public static RawBuffer allocate(long bytes) {
         if (bytes <= 0) {
             throw new IllegalArgumentException("bytes must be > 0, got " + bytes);
@@ -25,38 +31,78 @@ public final class RawBuffer {
         return new RawBuffer(Arena.ofAuto().allocate(bytes, 4096));
     }
 
-    /** The first byte's address. */
+    /**
+     * The first byte's address.
+     *
+     * @return the address to put in a {@code ptr} field (valid while this buffer is reachable)
+     */
     public long address() {
         return segment.address();
     }
 
-    /** Size in bytes. */
+    /**
+     * Size in bytes.
+     *
+     * @return the size given to {@link #allocate}
+     */
     public long byteSize() {
         return segment.byteSize();
     }
 
-    /** A copy of the whole buffer. */
+    /**
+     * A copy of the whole buffer.
+     *
+     * @return {@link #byteSize()} bytes
+     * @throws IllegalStateException when the buffer is too large for one array
+     */
     public byte[] bytes() {
         return segment.toArray(ValueLayout.JAVA_BYTE);
     }
 
-    /** A copy of {@code length} bytes from {@code offset}. */
+    /**
+     * A copy of {@code length} bytes from {@code offset}.
+     *
+     * @param offset byte offset from {@link #address()}
+     * @param length number of bytes
+     * @return the bytes
+     * @throws IndexOutOfBoundsException when they are not wholly inside the buffer
+     */
     public byte[] bytes(long offset, int length) {
         return segment.asSlice(offset, length).toArray(ValueLayout.JAVA_BYTE);
     }
 
-    /** The native-order 64-bit word at {@code offset}. */
+    /**
+     * The native-order 64-bit word at {@code offset}.
+     *
+     * @param offset byte offset from {@link #address()}; any alignment
+     * @return the word
+     * @throws IndexOutOfBoundsException when the word is not wholly inside the buffer
+     */
     public long getLong(long offset) {
         return segment.get(ValueLayout.JAVA_LONG_UNALIGNED, offset);
     }
 
-    /** Stores a native-order 64-bit word at {@code offset}; returns this buffer. */
+    /**
+     * Stores a native-order 64-bit word at {@code offset}; returns this buffer.
+     *
+     * @param offset byte offset from {@link #address()}; any alignment
+     * @param value  the word to store
+     * @return this buffer
+     * @throws IndexOutOfBoundsException when the word is not wholly inside the buffer
+     */
     public RawBuffer setLong(long offset, long value) {
         segment.set(ValueLayout.JAVA_LONG_UNALIGNED, offset, value);
         return this;
     }
 
-    /** Stores {@code data} at {@code offset}; returns this buffer. */
+    /**
+     * Stores {@code data} at {@code offset}; returns this buffer.
+     *
+     * @param offset byte offset from {@link #address()}
+     * @param data   the bytes to store
+     * @return this buffer
+     * @throws IndexOutOfBoundsException when they do not fit inside the buffer
+     */
     public RawBuffer set(long offset, byte[] data) {
         MemorySegment.copy(data, 0, segment, ValueLayout.JAVA_BYTE, offset, data.length);
         return this;

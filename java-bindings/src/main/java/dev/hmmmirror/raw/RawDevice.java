@@ -19,32 +19,63 @@ public final class RawDevice implements AutoCloseable {
         this.file = file;
     }
 
-    /** Opens {@code path} read-write (as {@code Mirror.open} does: this process's mirror on it). */
+    /**
+     * Opens {@code path} read-write (as {@code Mirror.open} does: this process's mirror on it).
+     *
+     * @param path the device node, or any other file to send ioctls to
+     * @return the open device
+     * @throws HmmException with the errno of {@code open(2)}, e.g. {@link dev.hmmmirror.Errno#ENOENT} without
+     *                      the node, {@link dev.hmmmirror.Errno#EACCES} for a non-root process
+     */
     public static RawDevice open(String path) throws HmmException {
         return new RawDevice(DeviceFile.open(path));
     }
 
-    /** Opens {@code /dev/hmm_mirror<index>}. */
+    /**
+     * Opens {@code /dev/hmm_mirror<index>}.
+     *
+     * @param index the N of {@code /dev/hmm_mirrorN}
+     * @return the open device
+     * @throws HmmException             as for {@link #open(String)}
+     * @throws IllegalArgumentException when {@code index} is negative
+     */
     public static RawDevice open(int index) throws HmmException {
         return open(HmmDevice.of(index).path());
     }
 
-    /** The device node. */
+    /**
+     * The device node.
+     *
+     * @return the path this device was opened from
+     */
     public String path() {
         return file.path();
     }
 
     /**
-     * {@code ioctl(fd, command, arg)}, whatever {@code arg}'s type and contents.
+     * {@code ioctl(fd, command, arg)}, whatever {@code arg}'s type and contents. The kernel's output
+     * fields are in {@code arg} afterwards, also when FAULT, READ, WRITE, MIGRATE_* or EXCLUSIVE fail
+     * after their argument checks: the module copies the struct back before returning the error.
      *
-     * @return the ioctl's non-negative result
-     * @throws HmmException with the errno when the kernel refuses it
+     * @param command the command; its request number is sent whatever struct {@code arg} is
+     * @param arg     the argument, passed by address
+     * @return the ioctl's non-negative result (0 for every hmm_mirror command)
+     * @throws HmmException          with the errno when the kernel refuses it, no hint attached
+     * @throws IllegalStateException after {@link #close()}
      */
     public int ioctl(Command command, RawStruct arg) throws HmmException {
         return check("ioctl " + command.ioctlName(), file.issue(command, arg.segment()));
     }
 
-    /** {@code ioctl(fd, request, arg)} for any request number, known to these bindings or not. */
+    /**
+     * {@code ioctl(fd, request, arg)} for any request number, known to these bindings or not.
+     *
+     * @param request the request number (an unknown one gets {@link dev.hmmmirror.Errno#ENOTTY} from the module)
+     * @param arg     the argument, passed by address
+     * @return the ioctl's non-negative result
+     * @throws HmmException          with the errno when the kernel refuses it
+     * @throws IllegalStateException after {@link #close()}
+     */
     public int ioctl(long request, RawStruct arg) throws HmmException {
         return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
     }
@@ -53,12 +84,27 @@ public final class RawDevice implements AutoCloseable {
      * {@code ioctl(fd, request, arg)} with a struct these bindings do not know, laid out by the
      * caller in {@code arg} (e.g. another driver's uapi on a device file opened with
      * {@link #open(String)}).
+     *
+     * @param request the request number
+     * @param arg     the argument bytes, passed by address
+     * @return the ioctl's non-negative result
+     * @throws HmmException          with the errno when the kernel refuses it
+     * @throws IllegalStateException after {@link #close()}
      */
     public int ioctl(long request, RawBuffer arg) throws HmmException {
         return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
     }
 
-    /** {@code ioctl(fd, command, argAddress)}: the struct pointer is whatever address the caller says. */
+    /**
+     * {@code ioctl(fd, command, argAddress)}: the struct pointer is whatever address the caller says.
+     *
+     * @param command    the command
+     * @param argAddress the user address passed as the argument (e.g. 0, unmapped or kernel addresses:
+     *                   the module's {@code copy_from_user} answers {@link dev.hmmmirror.Errno#EFAULT})
+     * @return the ioctl's non-negative result
+     * @throws HmmException          with the errno when the kernel refuses it
+     * @throws IllegalStateException after {@link #close()}
+     */
     public int ioctlAt(Command command, long argAddress) throws HmmException {
         return check("ioctl " + command.ioctlName(), file.issue(command, MemorySegment.ofAddress(argAddress)));
     }
@@ -67,7 +113,12 @@ public final class RawDevice implements AutoCloseable {
      * Issues {@code command} from a forked child process (another mm) on this same open file, as
      * a test of the kernel's ownership check; the child runs no Java code.
      *
-     * @return 0 when the child's ioctl succeeded, else the errno it saw (never thrown)
+     * @param command the command the child issues
+     * @param arg     the argument, at the same address in the child's copy-on-write copy of memory
+     * @return 0 when the child's ioctl succeeded, else the errno it saw (never thrown; expect
+     *         {@link dev.hmmmirror.Errno#EPERM}), or a negative {@code -errno} when {@code fork} or
+     *         {@code waitpid} failed
+     * @throws IllegalStateException after {@link #close()}
      */
     public int errnoFromOtherProcess(Command command, RawStruct arg) {
         return file.issueFromOtherProcess(command, arg.segment());
@@ -77,7 +128,10 @@ public final class RawDevice implements AutoCloseable {
      * {@code read(fd, buffer, buffer.byteSize())}: invalidation events as
      * {@code struct hmm_mirror_event}s; blocks until one is there.
      *
-     * @return bytes read
+     * @param buffer where the events go; whole events only, at most 16 per call
+     * @return bytes read, a multiple of {@code sizeof(struct hmm_mirror_event)}
+     * @throws HmmException          {@link dev.hmmmirror.Errno#EINVAL} for a buffer smaller than one event
+     * @throws IllegalStateException after {@link #close()}
      */
     public long read(RawBuffer buffer) throws HmmException {
         long n = file.read(buffer.segment());
@@ -91,12 +145,20 @@ public final class RawDevice implements AutoCloseable {
         return (int) Math.min(rc, Integer.MAX_VALUE);
     }
 
-    /** Whether {@link #close()} was called. */
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return whether this device was closed
+     */
     public boolean isClosed() {
         return file.isClosed();
     }
 
-    /** Closes the file (the kernel then drops this process's mirror on it); idempotent. */
+    /**
+     * Closes the file (the kernel then drops this process's mirror on it); idempotent.
+     *
+     * @throws HmmException with the errno of {@code close(2)}
+     */
     @Override
     public void close() throws HmmException {
         file.close();

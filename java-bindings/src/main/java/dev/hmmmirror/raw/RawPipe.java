@@ -21,7 +21,13 @@ public final class RawPipe implements AutoCloseable {
         this.writeFd = writeFd;
     }
 
-    /** {@code pipe(2)}. */
+    /**
+     * {@code pipe(2)}.
+     *
+     * @return the open pipe (default capacity, 16 pages on Linux)
+     * @throws HmmException with the errno of {@code pipe}: {@link dev.hmmmirror.Errno#EMFILE},
+     *                      {@link dev.hmmmirror.Errno#ENFILE}
+     */
     public static RawPipe open() throws HmmException {
         int[] fds = new int[2];
         int rc = Posix.pipe(fds);
@@ -34,7 +40,12 @@ public final class RawPipe implements AutoCloseable {
     /**
      * {@code vmsplice(write end, {address, length}, 1, 0)}: splices the user pages into the pipe.
      *
+     * @param address user address of the first byte; any alignment
+     * @param length  number of bytes
      * @return bytes spliced (may be less than {@code length} when the pipe is full)
+     * @throws HmmException          with the errno of {@code vmsplice}, e.g. {@link dev.hmmmirror.Errno#EFAULT}
+     *                               for an unmapped address
+     * @throws IllegalStateException after {@link #close()}
      */
     public synchronized long vmsplice(long address, long length) throws HmmException {
         ensureOpen();
@@ -45,7 +56,14 @@ public final class RawPipe implements AutoCloseable {
         return n;
     }
 
-    /** Reads exactly {@code length} bytes from the read end (blocking until they are there). */
+    /**
+     * Reads exactly {@code length} bytes from the read end (blocking until they are there).
+     *
+     * @param length number of bytes, {@code >= 0}
+     * @return the bytes, in the order they were spliced
+     * @throws HmmException          with the errno of {@code read(2)}
+     * @throws IllegalStateException after {@link #close()}, or when the pipe ends early
+     */
     public synchronized byte[] read(int length) throws HmmException {
         ensureOpen();
         try (Arena arena = Arena.ofConfined()) {

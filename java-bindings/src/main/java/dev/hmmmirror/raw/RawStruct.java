@@ -29,22 +29,47 @@ public final class RawStruct {
         }
     }
 
-    /** A zeroed {@code type} with {@code size = sizeof(type)}. */
+    /**
+     * A zeroed {@code type} with {@code size = sizeof(type)}.
+     *
+     * @param type which struct of the header
+     * @return the struct, every other field (reserved words included) zero
+     */
     public static RawStruct of(Struct type) {
         return new RawStruct(type);
     }
 
-    /** Which struct this is. */
+    /**
+     * Which struct this is.
+     *
+     * @return the type given to {@link #of}
+     */
     public Struct type() {
         return type;
     }
 
-    /** Stores {@code value} in {@code field} (its low bytes, for a 32-bit field). */
+    /**
+     * Stores {@code value} in {@code field} (its low bytes, for a 32-bit field).
+     *
+     * @param field the field's name in the header; for an array, its element 0
+     * @param value the value, truncated to the field's width
+     * @return this struct
+     * @throws IllegalArgumentException when the struct has no such field
+     */
     public RawStruct set(String field, long value) {
         return set(field, 0, value);
     }
 
-    /** Stores {@code value} in element {@code index} of the array {@code field} (e.g. {@code reserved}). */
+    /**
+     * Stores {@code value} in element {@code index} of the array {@code field} (e.g. {@code reserved}).
+     *
+     * @param field the field's name in the header
+     * @param index the element, 0 .. {@link Struct#elements(String)} - 1
+     * @param value the value, truncated to the element's width
+     * @return this struct
+     * @throws IllegalArgumentException  when the struct has no such field
+     * @throws IndexOutOfBoundsException when {@code index} is outside the field
+     */
     public RawStruct set(String field, int index, long value) {
         Struct.Field f = element(field, index);
         long offset = f.offset() + (long) index * f.width();
@@ -56,18 +81,39 @@ public final class RawStruct {
         return this;
     }
 
-    /** Stores {@code buffer}'s address in the pointer {@code field}, and keeps the buffer alive. */
+    /**
+     * Stores {@code buffer}'s address in the pointer {@code field}, and keeps the buffer alive.
+     *
+     * @param field  the field's name in the header, normally {@code "ptr"} (any field is accepted)
+     * @param buffer the buffer whose address to store; reachable for as long as this struct is
+     * @return this struct
+     * @throws IllegalArgumentException when the struct has no such field
+     */
     public RawStruct set(String field, RawBuffer buffer) {
         pointees.add(buffer);
         return set(field, buffer.address());
     }
 
-    /** The value of {@code field} (a 32-bit field zero-extended). */
+    /**
+     * The value of {@code field} (a 32-bit field zero-extended).
+     *
+     * @param field the field's name in the header; for an array, its element 0
+     * @return the value, as the kernel left it after a command
+     * @throws IllegalArgumentException when the struct has no such field
+     */
     public long get(String field) {
         return get(field, 0);
     }
 
-    /** Element {@code index} of the array {@code field}. */
+    /**
+     * Element {@code index} of the array {@code field}.
+     *
+     * @param field the field's name in the header
+     * @param index the element, 0 .. {@link Struct#elements(String)} - 1
+     * @return the value (a 32-bit element zero-extended)
+     * @throws IllegalArgumentException  when the struct has no such field
+     * @throws IndexOutOfBoundsException when {@code index} is outside the field
+     */
     public long get(String field, int index) {
         Struct.Field f = element(field, index);
         long offset = f.offset() + (long) index * f.width();
@@ -84,7 +130,12 @@ public final class RawStruct {
         return f;
     }
 
-    /** The struct's address (valid while this object is reachable). */
+    /**
+     * The struct's address (valid while this object is reachable).
+     *
+     * @return the address {@link RawDevice#ioctl(Command, RawStruct)} passes to the kernel; usable with
+     *         {@link RawDevice#ioctlAt}
+     */
     public long address() {
         return segment.address();
     }

@@ -21,16 +21,27 @@ import java.util.Map;
 
 /** The structs of native-headers/hmm_mirror.h, with their fields as the C compiler lays them out. */
 public enum Struct {
+    /** {@code struct hmm_mirror_version}: argument of {@link Command#VERSION}. */
     VERSION(hmm_mirror_version.layout()),
+    /** {@code struct hmm_mirror_range}: argument of {@link Command#FAULT} and {@link Command#EXCLUSIVE}. */
     RANGE(hmm_mirror_range.layout()),
+    /** {@code struct hmm_mirror_rw}: argument of {@link Command#READ} and {@link Command#WRITE}. */
     RW(hmm_mirror_rw.layout()),
+    /** {@code struct hmm_mirror_snapshot}: argument of {@link Command#SNAPSHOT}. */
     SNAPSHOT(hmm_mirror_snapshot.layout()),
+    /** {@code struct hmm_mirror_counters}: argument of {@link Command#COUNTERS}. */
     COUNTERS(hmm_mirror_counters.layout()),
+    /** {@code struct hmm_mirror_delay}: argument of {@link Command#SET_DELAY}. */
     DELAY(hmm_mirror_delay.layout()),
+    /** {@code struct hmm_mirror_event}: one invalidation as {@code read(2)} returns it; no {@code size} field. */
     EVENT(hmm_mirror_event.layout()),
+    /** {@code struct hmm_mirror_migrate}: argument of {@link Command#MIGRATE_TO_DEV} and {@code MIGRATE_TO_SYS}. */
     MIGRATE(hmm_mirror_migrate.layout()),
+    /** {@code struct hmm_mirror_atomic}: argument of {@link Command#ATOMIC_ADD}. */
     ATOMIC(hmm_mirror_atomic.layout()),
+    /** {@code struct hmm_mirror_pages}: argument of {@link Command#PAGES}. */
     PAGES(hmm_mirror_pages.layout()),
+    /** {@code struct hmm_mirror_inject}: argument of {@link Command#INJECT}. */
     INJECT(hmm_mirror_inject.layout());
 
     /** One field: {@code count} words of {@code width} bytes at {@code offset} (count 1 unless an array). */
@@ -55,27 +66,49 @@ public enum Struct {
         }
     }
 
-    /** The C name, e.g. {@code struct hmm_mirror_range}. */
+    /**
+     * The C name, e.g. {@code struct hmm_mirror_range}.
+     *
+     * @return {@code "struct "} and the struct's tag
+     */
     public String cName() {
         return "struct " + layout.name().orElse("hmm_mirror_" + name().toLowerCase());
     }
 
-    /** {@code sizeof} the struct. */
+    /**
+     * {@code sizeof} the struct.
+     *
+     * @return the size in bytes, padding included: the value the {@code size} field must hold
+     */
     public long byteSize() {
         return layout.byteSize();
     }
 
-    /** The field names in declaration order, as in the header. */
+    /**
+     * The field names in declaration order, as in the header.
+     *
+     * @return the names {@link RawStruct#set(String, long)} and {@link RawStruct#get(String)} take (unmodifiable)
+     */
     public List<String> fieldNames() {
         return List.copyOf(fields.keySet());
     }
 
-    /** How many elements field {@code name} has: 1, or the length of an array such as {@code reserved}. */
+    /**
+     * How many elements field {@code name} has: 1, or the length of an array such as {@code reserved}.
+     *
+     * @param name the field's name in the header
+     * @return the element count
+     * @throws IllegalArgumentException when the struct has no such field
+     */
     public int elements(String name) {
         return (int) field(name).count();
     }
 
-    /** Whether the struct starts with the {@code __u32 size} field every command struct has. */
+    /**
+     * Whether the struct starts with the {@code __u32 size} field every command struct has.
+     *
+     * @return {@code true} for every struct but {@link #EVENT}
+     */
     public boolean hasSizeField() {
         return fields.containsKey("size");
     }
