@@ -1,6 +1,8 @@
 package dev.hmmmirror.tool;
 
 import dev.hmmmirror.explorer.Explorer;
+import dev.hmmmirror.vm.config.Setting;
+import dev.hmmmirror.vm.coverage.ModuleCoverage;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +31,7 @@ import picocli.CommandLine.Option;
             "  hmm explore --seed 42 --programs 200",
             "  hmm explore --fuzz-minutes 10 --stress        (raw-ioctl fuzzing only)",
             "  HMM_GUEST_CPUS=2 hmm explore --race-seconds 60 --threads 4",
+            "  hmm explore --kernel built-7.2-debug --jobs 2 --minutes 30 --fuzz-minutes 30",
             "  hmm explore --plant-bug 1 --programs 100    (the explorer must find it)"})
 final class Explore implements Callable<Integer> {
     @Mixin
@@ -66,6 +69,11 @@ final class Explore implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "T", description = "writers and readers of the race (default: 4)")
     int threads = 4;
 
+    @Option(names = "--jobs", paramLabel = "J", description = "run the programs in J guest processes at once and "
+            + "the fuzzing in one more (figures summed at the end); the guest gets that many vCPUs (at most this "
+            + "host's, 8) unless HMM_GUEST_CPUS says otherwise")
+    int jobs = 1;
+
     @Option(names = "--plant-bug", paramLabel = "N", description = "load the module with plant_bug=N first (a test "
             + "aid: 1 protection changes keep device entries, 2 lost events, 3 a migration that zeroes a page, 4 a "
             + "close that leaves a page in device memory, 5 a read fault without the sequence re-check: races only)")
@@ -100,6 +108,9 @@ final class Explore implements Callable<Integer> {
         if (stress) {
             args.add("--stress");
         }
+        if (jobs != 1) {
+            args.addAll(List.of("--jobs", Integer.toString(jobs)));
+        }
         if (raceSeconds > 0) {
             args.addAll(List.of("--race-seconds", Long.toString(raceSeconds), "--threads", Integer.toString(threads)));
         }
@@ -115,6 +126,10 @@ final class Explore implements Callable<Integer> {
             return Hmm.CANNOT_RUN;
         }
         var settings = guest.settings();
+        if (jobs > 1 && settings.raw(Setting.GUEST_CPUS).isEmpty()) {
+            int cpus = Math.min(Math.min(jobs + (fuzzMinutes > 0 ? 1 : 0), Runtime.getRuntime().availableProcessors()), 8);
+            settings = settings.with(Setting.GUEST_CPUS, Integer.toString(cpus));
+        }
         System.err.println("[hmm] explore: report and reproducer in " + dir);
         return InGuest.run(settings, guest.profile(settings), dir.getParent(), session -> {
             String java = Run.javaCommand(session, entries, args, List.of());
@@ -123,6 +138,8 @@ final class Explore implements Callable<Integer> {
             }
             return "rmmod hmm_mirror && insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)"
                     + " plant_bug=" + plantBug + " && " + java;
-        }, System.in, Duration.ofSeconds(600 + raceSeconds + 60 * Math.max(minutes + fuzzMinutes, 60)));
+        }, System.in, Duration.ofSeconds(600 + raceSeconds + 60 * Math.max(minutes + fuzzMinutes, 60)),
+                // on kernels with gcov (the built profiles): the module's lines the campaign ran, in DIR/coverage
+                List.of(new ModuleCoverage(ModuleCoverage.EXPLORER, dir.resolve("coverage"))));
     }
 }

@@ -10,6 +10,7 @@ import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.image.KernelProfile;
 import dev.hmmmirror.vm.session.GuestClasspath;
 import dev.hmmmirror.vm.session.GuestSession;
+import dev.hmmmirror.vm.session.SessionHook;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -36,6 +37,12 @@ final class InGuest {
      */
     static int run(Settings base, KernelProfile profile, Path dir, Function<GuestSession, String> command,
             InputStream input, Duration timeout) {
+        return run(base, profile, dir, command, input, timeout, List.of());
+    }
+
+    /** As {@link #run(Settings, KernelProfile, Path, Function, InputStream, Duration)}, with session hooks. */
+    static int run(Settings base, KernelProfile profile, Path dir, Function<GuestSession, String> command,
+            InputStream input, Duration timeout, List<SessionHook<?>> hooks) {
         // the work directory is a 9p share of QEMU on this host: the container runner does not bind it
         Settings settings = base.with(Setting.RUNNER, "local");
         // never target/ in the user's directory: a run folder of this call, kept only when it went wrong
@@ -45,7 +52,7 @@ final class InGuest {
                     "hmm-run-" + System.getProperty("user.name"), String.valueOf(ProcessHandle.current().pid()))
                     .toString());
         }
-        int rc = boot(settings, profile, dir, command, input, timeout);
+        int rc = boot(settings, profile, dir, command, input, timeout, hooks);
         if (ownRunDir && rc == 0) {
             try {
                 PathUtils.deleteDirectory(settings.runDir());
@@ -59,11 +66,11 @@ final class InGuest {
     }
 
     private static int boot(Settings settings, KernelProfile profile, Path dir, Function<GuestSession, String> command,
-            InputStream input, Duration timeout) {
+            InputStream input, Duration timeout, List<SessionHook<?>> hooks) {
         GuestSession session;
         try {
             session = GuestSession.start(new GuestSession.Spec(settings, profile, GuestClasspath.current(), Map.of(),
-                    List.of(), dir));
+                    hooks, dir));
         } catch (SetupException | GuestFailure | UncheckedIOException | IllegalArgumentException e) {
             System.err.println("hmm: could not boot " + profile.name() + ": " + e.getMessage());
             return Hmm.CANNOT_RUN;

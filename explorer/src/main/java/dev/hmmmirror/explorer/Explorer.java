@@ -18,6 +18,8 @@ import dev.hmmmirror.explorer.report.Reproducer;
 import dev.hmmmirror.explorer.report.Tracer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ThreadLocalRandom;
@@ -30,8 +32,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * <pre>
  * java -cp ... dev.hmmmirror.explorer.Explorer [--seed S] [--programs N | --seconds T] [--steps K]
  *      [--replay PROGRAM_SEED] [--fuzz-ioctls N | --fuzz-seconds T] [--stress] [--race-seconds S --threads T]
- *      [--kmemleak] [--out DIR] [--name NAME]
+ *      [--kmemleak] [--jobs J] [--out DIR] [--name NAME]
  * </pre>
+ * With {@code --jobs J} the programs run in J processes at once (this one and J-1 more, each drawing
+ * from its own seed, derived from the campaign seed) and the fuzzing in one more, for guests with
+ * several vCPUs; the figures printed at the end are the whole campaign's.
  * Exit code 0: nothing found; 1: a failure (shrunk, its reproducer in {@code DIR}); 125: bad arguments.
  */
 public final class Explorer {
@@ -39,7 +44,8 @@ public final class Explorer {
 
     /** What a campaign is asked to do. */
     public record Options(long seed, long programs, long seconds, int steps, Long replay, Path out, String name,
-            int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress, long raceSeconds, int threads, boolean kmemleak) {
+            int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress, long raceSeconds, int threads, boolean kmemleak,
+            int jobs) {
         boolean fuzz() {
             return fuzzIoctls > 0 || fuzzSeconds > 0;
         }
@@ -82,6 +88,7 @@ public final class Explorer {
         long raceSeconds = 0;
         int threads = 4;
         boolean kmemleak = false;
+        int jobs = 1;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--stress") || a.equals("--kmemleak")) {
@@ -106,9 +113,10 @@ public final class Explorer {
                 case "--fuzz-seconds" -> fuzzSeconds = Long.parseLong(v);
                 case "--race-seconds" -> raceSeconds = Long.parseLong(v);
                 case "--threads" -> threads = Integer.parseInt(v);
+                case "--jobs" -> jobs = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("unknown option " + a + " (--seed --programs --seconds"
                         + " --steps --replay --out --name --shrink-replays --fuzz-ioctls --fuzz-seconds --stress --race-seconds"
-                        + " --threads --kmemleak)");
+                        + " --threads --kmemleak --jobs)");
             }
             i++;
         }
@@ -116,8 +124,14 @@ public final class Explorer {
                 && raceSeconds <= 0) {
             programs = 50;
         }
+        if (jobs < 1 || jobs > 16) {
+            throw new IllegalArgumentException("--jobs takes 1-16, not " + jobs);
+        }
+        if (jobs > 1 && (replay != null || out == null)) {
+            throw new IllegalArgumentException("--jobs needs --out (each job reports in a folder of it) and no --replay");
+        }
         return new Options(seed, programs, seconds, steps, replay, out, name, shrink, fuzzIoctls, fuzzSeconds, stress,
-                raceSeconds, threads, kmemleak);
+                raceSeconds, threads, kmemleak, jobs);
     }
 
     /** Runs a campaign, printing progress and the result, writing the report files to {@code out}. */
@@ -134,13 +148,18 @@ public final class Explorer {
         }
         long start = System.nanoTime();
         long deadline = o.seconds() > 0 ? start + o.seconds() * 1_000_000_000L : Long.MAX_VALUE;
+        List<Jobs.Job> jobs = startJobs(o);
+        // with jobs, this process runs its share of the programs and the fuzzing is a job of its own
+        long myPrograms = o.jobs() > 1 && o.programs() > 0 ? o.programs() / o.jobs() + o.programs() % o.jobs()
+                : o.programs();
+        boolean fuzzHere = o.fuzz() && o.jobs() == 1;
         Optional<Failure<World>> found = Optional.empty();
         if (o.replay() != null) {
             found = programs.run(o.replay(), o.steps());
-        } else if (o.programs() > 0 || o.seconds() > 0) {
+        } else if (myPrograms > 0 || o.seconds() > 0) {
             SplittableRandom seeds = new SplittableRandom(o.seed());
             long lastReport = start;
-            for (long n = 0; (o.programs() <= 0 || n < o.programs()) && System.nanoTime() < deadline; n++) {
+            for (long n = 0; (myPrograms <= 0 || n < myPrograms) && System.nanoTime() < deadline; n++) {
                 found = programs.run(seeds.nextLong(), o.steps());
                 if (found.isPresent()) {
                     break;
@@ -172,7 +191,7 @@ public final class Explorer {
         }
         Optional<Throwable> laterFailure = Optional.empty();
         long fuzzed = 0;
-        if (o.fuzz() && shrunk.isEmpty()) {
+        if (fuzzHere && shrunk.isEmpty()) {
             long fuzzStart = System.nanoTime();
             long fuzzDeadline = o.fuzzSeconds() > 0 ? fuzzStart + o.fuzzSeconds() * 1_000_000_000L : Long.MAX_VALUE;
             try (Fuzzer f = new Fuzzer(o.seed(), features.devices())) {
@@ -186,6 +205,22 @@ public final class Explorer {
                 System.out.printf("explorer: fuzzed %d ioctls (%d valid checks, %d mm mutations%s) in %.1f s: %s%n",
                         f.ioctls(), f.validChecks(), f.mutations(), o.stress() ? " from a second thread" : "",
                         (System.nanoTime() - fuzzStart) / 1e9, f.outcomes());
+            }
+        }
+        for (Jobs.Job job : jobs) {
+            if (shrunk.isPresent()) {
+                job.kill(); // this process found one: the campaign's verdict is made
+            }
+            Jobs.Done d = job.await();
+            stats.add(d.count("programs"), d.count("checks"), d.count("calls"), d.count("replays"), kinds(d));
+            fuzzed += d.count("fuzzed");
+            if (d.exitCode() != 0 && shrunk.isEmpty() && laterFailure.isEmpty()) {
+                String what = d.properties().getProperty("signature", d.properties().getProperty("failure",
+                        "exit code " + d.exitCode()));
+                laterFailure = Optional.of(new Violation("job", d.name() + " failed: " + what + " (report: " + d.out()
+                        + (d.properties().containsKey("reproducer") ? ", reproducer " + d.properties()
+                        .getProperty("reproducer") : "") + ")"));
+                System.out.println("explorer: " + d.name() + " FAILED: " + what + "; its report: " + d.out());
             }
         }
         if (o.raceSeconds() > 0 && shrunk.isEmpty() && laterFailure.isEmpty()) {
@@ -247,6 +282,7 @@ public final class Explorer {
         p.append("seconds=").append(String.format("%.1f", r.seconds())).append('\n');
         p.append("fuzzed=").append(r.fuzzed()).append('\n');
         p.append("failed=").append(r.failed()).append('\n');
+        r.stats().steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));
         r.laterFailure().ifPresent(t -> p.append("failure=").append(String.valueOf(t.getMessage())
                 .replace('\n', ' ')).append('\n'));
         if (r.shrunk().isPresent()) {
@@ -265,6 +301,51 @@ public final class Explorer {
             }
         }
         Files.writeString(out.resolve("explorer.properties"), p.toString());
+    }
+
+    /** The campaign's other processes: programs with derived seeds (jobs 2..J) and, when asked, the fuzzing. */
+    private static List<Jobs.Job> startJobs(Options o) throws java.io.IOException {
+        List<Jobs.Job> jobs = new ArrayList<>();
+        if (o.jobs() <= 1) {
+            return jobs;
+        }
+        SplittableRandom derive = new SplittableRandom(o.seed() ^ 0x5DEECE66DL);
+        for (int j = 2; j <= o.jobs(); j++) {
+            long seed = derive.nextLong();
+            if (o.programs() <= 0 && o.seconds() <= 0) {
+                continue; // nothing but fuzzing and racing was asked for
+            }
+            List<String> args = new ArrayList<>(List.of("--seed", Long.toString(seed), "--steps",
+                    Integer.toString(o.steps()), "--shrink-replays", Integer.toString(o.shrinkReplays())));
+            if (o.programs() > 0) {
+                args.addAll(List.of("--programs", Long.toString(o.programs() / o.jobs())));
+            }
+            if (o.seconds() > 0) {
+                args.addAll(List.of("--seconds", Long.toString(o.seconds())));
+            }
+            System.out.println("explorer: job-" + j + ": campaign seed " + seed);
+            jobs.add(Jobs.start("job-" + j, args, o.out().resolve("job-" + j)));
+        }
+        if (o.fuzz()) {
+            List<String> args = new ArrayList<>(List.of("--seed", Long.toString(o.seed())));
+            args.addAll(o.fuzzSeconds() > 0 ? List.of("--fuzz-seconds", Long.toString(o.fuzzSeconds()))
+                    : List.of("--fuzz-ioctls", Long.toString(o.fuzzIoctls())));
+            if (o.stress()) {
+                args.add("--stress");
+            }
+            jobs.add(Jobs.start("fuzz", args, o.out().resolve("fuzz")));
+        }
+        return jobs;
+    }
+
+    private static java.util.Map<String, Long> kinds(Jobs.Done d) {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        for (String k : d.properties().stringPropertyNames()) {
+            if (k.startsWith("kind.")) {
+                out.put(k.substring(5), Long.parseLong(d.properties().getProperty(k)));
+            }
+        }
+        return out;
     }
 
     private static String sanitize(String name) {

@@ -1,6 +1,8 @@
 package dev.hmmmirror.suite;
 
 import dev.hmmmirror.vm.boot.Console;
+import dev.hmmmirror.vm.coverage.Coverage;
+import dev.hmmmirror.vm.coverage.CoverageReport;
 import dev.hmmmirror.vm.result.TestOutcome;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -338,7 +340,42 @@ public final class Reports {
             }
             b.append("</table>");
         }
+        htmlCoverage(b, runs);
         return b.append("</body></html>\n").toString();
+    }
+
+    /** Each run's line coverage of the module (kernels with gcov), from its {@code coverage/summary.tsv}. */
+    private static void htmlCoverage(StringBuilder b, List<KernelRun> runs) {
+        for (KernelRun r : runs) {
+            Path tsv = r.reportDir().resolve("coverage").resolve(CoverageReport.SUMMARY);
+            if (!Files.isRegularFile(tsv)) {
+                continue;
+            }
+            String folder = r.reportDir().getFileName().toString();
+            List<List<String>> rows;
+            try {
+                rows = CoverageReport.read(tsv);
+            } catch (IOException e) {
+                continue;
+            }
+            b.append("<h2 id=\"coverage-").append(x(folder)).append("\">").append(x(r.profile()))
+                    .append(": line coverage of hmm_mirror.ko (<a href=\"").append(x(folder))
+                    .append("/coverage/index.html\">every line</a>)</h2><table><tr>");
+            for (String h : rows.getFirst()) {
+                b.append("<th>").append(x(h)).append("</th>");
+            }
+            b.append("</tr>");
+            for (List<String> row : rows.subList(1, rows.size())) {
+                b.append("<tr><td>").append(x(row.getFirst())).append("</td><td class=\"n\">").append(x(row.get(1)))
+                        .append("</td>");
+                int lines = Integer.parseInt(row.get(1));
+                for (String c : row.subList(2, row.size())) {
+                    b.append("<td class=\"n\">").append(Coverage.percent(Integer.parseInt(c), lines)).append("</td>");
+                }
+                b.append("</tr>");
+            }
+            b.append("</table>");
+        }
     }
 
     private static boolean isBad(TestOutcome o) {

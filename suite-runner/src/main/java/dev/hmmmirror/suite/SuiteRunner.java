@@ -6,6 +6,7 @@ import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.boot.KernelSplatError;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.coverage.ModuleCoverage;
 import dev.hmmmirror.vm.host.Progress;
 import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.image.KernelProfile;
@@ -70,7 +71,7 @@ public final class SuiteRunner {
         GuestSession session;
         try {
             session = GuestSession.start(new GuestSession.Spec(settings, profile, GuestClasspath.current(), Map.of(),
-                    List.of(selftests)), kind);
+                    List.of(new ModuleCoverage(), selftests)), kind);
         } catch (RuntimeException e) { // SetupException, GuestFailure, I/O trouble with the cache: not the kernel's verdict
             return setupFailure(profile, dir, e);
         }

@@ -22,7 +22,16 @@ public final class Stats {
         steps.merge(kind, 1L, Long::sum);
     }
 
-    /** Steps drawn, by kind. */
+    /** Adds what another process of the campaign counted. */
+    public void add(long programs, long checks, long calls, long replays, Map<String, Long> stepsByKind) {
+        this.programs += programs;
+        this.checks += checks;
+        this.calls += calls;
+        this.replays += replays;
+        stepsByKind.forEach((k, n) -> steps.merge(k, n, Long::sum));
+    }
+
+        /** Steps drawn, by kind. */
     public Map<String, Long> steps() {
         return Map.copyOf(steps);
     }

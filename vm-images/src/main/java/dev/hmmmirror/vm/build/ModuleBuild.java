@@ -33,20 +33,30 @@ public final class ModuleBuild {
         this.sources = sources;
     }
 
-    /** Builds (or reuses) the module for {@code image} with {@code toolchain}; returns the path of the .ko. */
+    /**
+     * Builds (or reuses) the module for {@code image} with {@code toolchain}; returns the path of the .ko.
+     * On a kernel with {@code CONFIG_GCOV_KERNEL=y} the module is built with {@code GCOV_PROFILE} and the
+     * entry keeps what line coverage needs ({@link ModuleCoverageBuild}).
+     */
     public Path build(GuestImage image, Toolchain toolchain) {
-        String key = sourceHash(image.kernelRelease(), image.buildId());
+        boolean gcov = ModuleCoverageBuild.kernelHasGcov(image.config());
+        String key = sourceHash(image.kernelRelease(), image.buildId(), gcov ? "gcov" : "");
         Path entry = cache.ensure("kmod-" + image.kernelRelease(), key, "hmm_mirror.ko for " + image.kernelRelease(), dir -> {
             long t = System.nanoTime();
-            Path work = toolchain.scratch("hmm-kmod-" + ProcessHandle.current().pid() + "-" + key);
+            String scratch = ModuleCoverageBuild.scratchName(key);
+            Path work = toolchain.scratch(scratch);
             try {
                 Files.createDirectories(work.resolve("kmod"));
                 Files.createDirectories(work.resolve("native-headers"));
                 PathUtils.copyDirectory(sources.resolve("kmod"), work.resolve("kmod"));
                 PathUtils.copyDirectory(sources.resolve("native-headers"), work.resolve("native-headers"));
                 toolchain.run(dir.resolve("build.log"), 900, "make -C " + image.kbuild() + " M="
-                        + toolchain.path(work.resolve("kmod")) + " W=1 modules");
+                        + toolchain.path(work.resolve("kmod")) + " W=1" + (gcov ? " HMM_MIRROR_GCOV=y" : "")
+                        + " modules");
                 Files.copy(work.resolve("kmod/hmm_mirror.ko"), dir.resolve("hmm_mirror.ko"));
+                if (gcov) {
+                    ModuleCoverageBuild.keep(work, scratch, toolchain.path(work.resolve("kmod")), dir);
+                }
             } finally {
                 if (Files.exists(work)) {
                     PathUtils.deleteDirectory(work);

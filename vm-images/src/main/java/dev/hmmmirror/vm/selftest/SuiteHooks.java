@@ -1,13 +1,14 @@
 package dev.hmmmirror.vm.selftest;
 
 import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.coverage.ModuleCoverage;
 import dev.hmmmirror.vm.session.SessionHook;
 import java.util.List;
 
 /**
  * The hooks of a suite's session, whoever starts it (the JUnit extension under Maven, the suite
- * runner from the command line): today the kernel's own hmm selftests, after our tests, in the
- * same guest.
+ * runner from the command line): the module's line coverage (on kernels with gcov support) and the
+ * kernel's own hmm selftests, after our tests, in the same guest.
  */
 public final class SuiteHooks {
     private SuiteHooks() {}
@@ -17,8 +18,8 @@ public final class SuiteHooks {
         return new KernelSelftests(settings);
     }
 
-    /** Every hook a suite's session runs before the guest powers off. */
+    /** Every hook a suite's session runs before the guest powers off: coverage first, then the selftests. */
     public static List<SessionHook<?>> of(Settings settings) {
-        return List.of(kernelSelftests(settings));
+        return List.of(new ModuleCoverage(), kernelSelftests(settings));
     }
 }

@@ -9,11 +9,13 @@ import dev.hmmmirror.vm.boot.GuestFailure;
 import dev.hmmmirror.vm.boot.GuestVm;
 import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.build.ModuleBuild;
+import dev.hmmmirror.vm.build.ModuleCoverageBuild;
 import dev.hmmmirror.vm.build.ModuleSources;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
+import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.GuestImages;
 import dev.hmmmirror.vm.image.ImageCache;
@@ -50,6 +52,7 @@ public final class GuestSession implements AutoCloseable {
     private final Timings timings;
     private final Accelerator.Choice accel;
     private final List<SessionHook<?>> hooks;
+    private Path module;
     private List<AutoCloseable> holds = List.of();
     private int splatsReported;
     private End end;
@@ -263,7 +266,9 @@ public final class GuestSession implements AutoCloseable {
             Timings timings = new Timings(imageSeconds, init, vm.helloSeconds());
             Progress.say("boot %s: init at %.1f s, module loaded, guest JVM ready at %.1f s", image.kernelRelease(),
                     init, vm.helloSeconds());
-            return new GuestSession(spec, image, vm, runner, runDir, timings, accel);
+            GuestSession session = new GuestSession(spec, image, vm, runner, runDir, timings, accel);
+            session.module = ko;
+            return session;
         } catch (InterruptedException e) {
             vm.kill();
             Thread.currentThread().interrupt();
@@ -326,9 +331,24 @@ public final class GuestSession implements AutoCloseable {
         return vm.console();
     }
 
-    /** Runs the JUnit test with {@code uniqueId} in the guest. */
+    /** Runs the JUnit test with {@code uniqueId} in the guest (after the hooks' {@link SessionHook#beforeTest}). */
     public GuestResult runTest(String uniqueId) throws InterruptedException {
+        for (SessionHook<?> hook : hooks) {
+            if (vm.isAlive()) {
+                hook.beforeTest(this, uniqueId);
+            }
+        }
         return vm.request(Protocol.RUN, uniqueId, requestTimeout(settings, accel));
+    }
+
+    /** The gcov build of the loaded module, when the kernel has gcov support ({@code CONFIG_GCOV_KERNEL}). */
+    public Optional<ModuleCoverageBuild> moduleCoverage() {
+        return module == null ? Optional.empty() : ModuleCoverageBuild.of(module);
+    }
+
+    /** Where this session's module and programs were compiled: coverage is computed there too. */
+    public Toolchain toolchain() {
+        return runner.toolchain(image);
     }
 
     /** Runs a shell command in the guest. */

@@ -15,4 +15,10 @@ public interface SessionHook<R> {
 
     /** Runs in the live guest; kernel reports it causes are collected by the session. */
     R run(GuestSession session) throws InterruptedException;
+
+    /**
+     * Called in the live guest before each test the session runs ({@code uniqueId}: the JUnit
+     * unique id), for hooks that attribute what they find to parts of the suite. Does nothing by default.
+     */
+    default void beforeTest(GuestSession session, String uniqueId) throws InterruptedException {}
 }
