@@ -50,14 +50,31 @@ static bool hmm_mirror_planted_loses(struct hmm_mirror *mirror,
 
 /*
  * Planted bug 5: a read fault commits what hmm_range_fault() returned
- * even when an invalidation ran since. Read faults only: the entry is
- * read-only, so a stale one can be read through but never written.
+ * even when an invalidation ran since. Read faults of system pages only:
+ * the entry is read-only, so a stale one can be read through (a freed
+ * system page stays in the direct map) but never written. A stale entry
+ * of a device-private page would be worse than stale data: once the page
+ * is freed, its zone_device_data links the free list, and a copy would
+ * kmap another device page (an oops seen in CI when the race migrated
+ * pages under the planted bug).
  */
 static bool hmm_mirror_planted_stale(const struct hmm_range *range,
 				     bool snapshot)
 {
-	return !snapshot && !(range->default_flags & HMM_PFN_REQ_WRITE) &&
-	       hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT);
+	unsigned long npages = (range->end - range->start) >> PAGE_SHIFT;
+	unsigned long i;
+
+	if (snapshot || (range->default_flags & HMM_PFN_REQ_WRITE) ||
+	    !hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT))
+		return false;
+	for (i = 0; i < npages; i++) {
+		unsigned long pfn = range->hmm_pfns[i];
+
+		if ((pfn & HMM_PFN_VALID) &&
+		    is_device_private_page(hmm_pfn_to_page(pfn)))
+			return false;
+	}
+	return true;
 }
 
 static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
