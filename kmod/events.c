@@ -2,9 +2,12 @@
 /*
  * hmm_mirror event ring: every invalidation a mirror receives is recorded
  * here (range, reason, notifier sequence) and read by userspace with
- * read(2)/poll(2). When the ring is full the oldest event is dropped and
- * the loss is counted and flagged on the next event read.
+ * read(2)/poll(2), unless an event scope (HMM_MIRROR_IOC_EVENT_SCOPE)
+ * limits recording to invalidations overlapping its ranges. When the ring
+ * is full the oldest event is dropped and the loss is counted and flagged
+ * on the next event read.
  */
+#include <linux/lockdep.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -18,6 +21,7 @@ int hmm_mirror_events_init(struct hmm_mirror_events *ev)
 	if (!ev->ring)
 		return -ENOMEM;
 	spin_lock_init(&ev->lock);
+	ev->nscope = 0;
 	atomic64_set(&ev->dropped, 0);
 	init_waitqueue_head(&ev->wait);
 	return 0;
@@ -53,7 +57,26 @@ static u32 hmm_mirror_reason(enum mmu_notifier_event event)
 	}
 }
 
-/* Called from the invalidation callback; must not sleep. */
+/* Whether the scope lets [start, end) be recorded; under ev->lock. */
+static bool hmm_mirror_events_in_scope(struct hmm_mirror_events *ev,
+				       unsigned long start, unsigned long end)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&ev->lock);
+	if (!ev->nscope)
+		return true;
+	for (i = 0; i < ev->nscope; i++)
+		if (start < ev->scope[i].end && ev->scope[i].start < end)
+			return true;
+	return false;
+}
+
+/*
+ * Called from the invalidation callback; must not sleep. An invalidation
+ * the scope leaves out is not recorded at all: it takes no sequence
+ * number, so the recorded events stay gapless.
+ */
 void hmm_mirror_events_record(struct hmm_mirror_events *ev,
 			      const struct mmu_notifier_range *range,
 			      unsigned long cur_seq, u64 pages)
@@ -62,6 +85,10 @@ void hmm_mirror_events_record(struct hmm_mirror_events *ev,
 	unsigned long flags;
 
 	spin_lock_irqsave(&ev->lock, flags);
+	if (!hmm_mirror_events_in_scope(ev, range->start, range->end)) {
+		spin_unlock_irqrestore(&ev->lock, flags);
+		return;
+	}
 	if (ev->count == HMM_MIRROR_EVENT_RING) {
 		ev->head = (ev->head + 1) % HMM_MIRROR_EVENT_RING;
 		ev->count--;
@@ -82,6 +109,39 @@ void hmm_mirror_events_record(struct hmm_mirror_events *ev,
 	ev->count++;
 	spin_unlock_irqrestore(&ev->lock, flags);
 	wake_up_interruptible(&ev->wait);
+}
+
+/*
+ * Adds [start, end) to the scope (the caller checked the range): 0, or
+ * -ENOSPC when the scope holds HMM_MIRROR_SCOPE_RANGES ranges already.
+ * Events already in the ring are left as they are.
+ */
+int hmm_mirror_events_scope_add(struct hmm_mirror_events *ev,
+				unsigned long start, unsigned long end)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&ev->lock, flags);
+	if (ev->nscope == ARRAY_SIZE(ev->scope)) {
+		ret = -ENOSPC;
+	} else {
+		ev->scope[ev->nscope].start = start;
+		ev->scope[ev->nscope].end = end;
+		ev->nscope++;
+	}
+	spin_unlock_irqrestore(&ev->lock, flags);
+	return ret;
+}
+
+/* Empties the scope: every invalidation is recorded again. */
+void hmm_mirror_events_scope_clear(struct hmm_mirror_events *ev)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ev->lock, flags);
+	ev->nscope = 0;
+	spin_unlock_irqrestore(&ev->lock, flags);
 }
 
 static bool hmm_mirror_events_pending(struct hmm_mirror_events *ev)

@@ -11,11 +11,17 @@
 
 #include <hmm_mirror.h>
 
+/* One range of an event scope, [start, end), page aligned. */
+struct hmm_mirror_scope_range {
+	unsigned long start;
+	unsigned long end;
+};
+
 struct hmm_mirror_events {
 	/*
-	 * Protects @ring, @head, @count, @next_seq and @overflow. A spinlock
-	 * (irqsave): recording runs in the invalidation callback, which may
-	 * not sleep.
+	 * Protects @ring, @head, @count, @next_seq, @overflow, @scope and
+	 * @nscope. A spinlock (irqsave): recording runs in the invalidation
+	 * callback, which may not sleep.
 	 */
 	spinlock_t lock;
 	struct hmm_mirror_event *ring;
@@ -25,6 +31,13 @@ struct hmm_mirror_events {
 	bool overflow;		/* events dropped since the last read */
 	atomic64_t dropped;	/* events dropped since the ring was made */
 	wait_queue_head_t wait;	/* readers waiting for an event */
+	/*
+	 * HMM_MIRROR_IOC_EVENT_SCOPE: with @nscope ranges, only invalidations
+	 * overlapping one of @scope[0 .. @nscope - 1] are recorded; with none,
+	 * all are.
+	 */
+	struct hmm_mirror_scope_range scope[HMM_MIRROR_SCOPE_RANGES];
+	unsigned int nscope;
 };
 
 int hmm_mirror_events_init(struct hmm_mirror_events *ev);
@@ -32,6 +45,9 @@ void hmm_mirror_events_fini(struct hmm_mirror_events *ev);
 void hmm_mirror_events_record(struct hmm_mirror_events *ev,
 			      const struct mmu_notifier_range *range,
 			      unsigned long cur_seq, u64 pages);
+int hmm_mirror_events_scope_add(struct hmm_mirror_events *ev,
+				unsigned long start, unsigned long end);
+void hmm_mirror_events_scope_clear(struct hmm_mirror_events *ev);
 ssize_t hmm_mirror_events_read(struct hmm_mirror_events *ev, char __user *buf,
 			       size_t count, bool nonblock);
 __poll_t hmm_mirror_events_poll(struct hmm_mirror_events *ev,

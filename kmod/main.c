@@ -50,6 +50,7 @@ static u64 hmm_mirror_caps(void)
 		caps |= HMM_MIRROR_CAP_MIGRATE | HMM_MIRROR_CAP_EXCLUSIVE;
 	if (hmm_mirror_dmem_shared_owner())
 		caps |= HMM_MIRROR_CAP_SHARED_OWNER;
+	caps |= HMM_MIRROR_CAP_EVENT_SCOPE;
 	return caps;
 }
 
@@ -280,6 +281,35 @@ static long hmm_mirror_ioc_inject(struct hmm_mirror *mirror,
 	return 0;
 }
 
+static long hmm_mirror_ioc_event_scope(struct hmm_mirror *mirror,
+				       void __user *uarg)
+{
+	struct hmm_mirror_event_scope sc;
+	int ret;
+
+	ret = hmm_mirror_copy_in(&sc, sizeof(sc), uarg, sc.reserved,
+				 ARRAY_SIZE(sc.reserved));
+	if (ret)
+		return ret;
+	switch (sc.flags) {
+	case HMM_MIRROR_SCOPE_CLEAR:
+		if (sc.start || sc.end)
+			return -EINVAL;
+		hmm_mirror_events_scope_clear(&mirror->events);
+		return 0;
+	case HMM_MIRROR_SCOPE_ADD:
+		if ((sc.start | sc.end) & ~PAGE_MASK)
+			return -EINVAL;
+		if (sc.end <= sc.start || sc.end > TASK_SIZE)
+			return -EINVAL;
+		return hmm_mirror_events_scope_add(&mirror->events, sc.start,
+						   sc.end);
+	default:
+		/* unknown bits, both flags or neither */
+		return -EINVAL;
+	}
+}
+
 static long hmm_mirror_ioc_migrate(struct hmm_mirror *mirror,
 				   void __user *uarg, bool to_device)
 {
@@ -422,6 +452,8 @@ static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
 		return hmm_mirror_ioc_pages(mirror, uarg);
 	case HMM_MIRROR_IOC_INJECT:
 		return hmm_mirror_ioc_inject(mirror, uarg);
+	case HMM_MIRROR_IOC_EVENT_SCOPE:
+		return hmm_mirror_ioc_event_scope(mirror, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -39,7 +39,8 @@
  *   allocation that may enter reclaim (GFP_KERNEL) is made under it, and
  *   hmm_mirror_init_mirror() tells lockdep so at the first open.
  * - hmm_mirror_dmem.free_lock, hmm_mirror_events.lock: spinlocks, innermost;
- *   events.lock is taken with interrupts off.
+ *   events.lock (the event ring and its scope) is taken with interrupts
+ *   off.
  */
 
 /* A /dev/hmm_mirrorN device. */

@@ -21,7 +21,11 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-/* Bumped on any incompatible change of this header. */
+/*
+ * Bumped on any incompatible change of this header. A new command, flag or
+ * capability bit is a compatible addition and leaves it as it is: the
+ * HMM_MIRROR_CAP_* bits say whether the loaded module has it.
+ */
 #define HMM_MIRROR_ABI_VERSION 1
 
 /* Device nodes are /dev/hmm_mirror0 .. /dev/hmm_mirror<ndevices - 1>. */
@@ -46,6 +50,9 @@
  *	HMM_MIRROR_PAGE_KIND_REMOTE. Without it each device owns its memory:
  *	another device's snapshot does not see such pages, and its access
  *	migrates them back to system memory first.
+ * HMM_MIRROR_CAP_EVENT_SCOPE: HMM_MIRROR_IOC_EVENT_SCOPE works (on every
+ *	kernel: the module reports it always; a module older than the
+ *	command answers it with -ENOTTY and does not report the bit).
  */
 #define HMM_MIRROR_CAP_MIRROR		(1ULL << 0)
 #define HMM_MIRROR_CAP_DEVICE_PRIVATE	(1ULL << 1)
@@ -53,6 +60,7 @@
 #define HMM_MIRROR_CAP_MIGRATE		(1ULL << 3)
 #define HMM_MIRROR_CAP_EXCLUSIVE	(1ULL << 4)
 #define HMM_MIRROR_CAP_SHARED_OWNER	(1ULL << 5)
+#define HMM_MIRROR_CAP_EVENT_SCOPE	(1ULL << 6)
 
 /**
  * struct hmm_mirror_version - HMM_MIRROR_IOC_VERSION argument
@@ -196,7 +204,16 @@ struct hmm_mirror_pages {
 #define HMM_MIRROR_PAGE_KIND_PRIVATE	0x40	/* device-private, this device */
 #define HMM_MIRROR_PAGE_KIND_REMOTE	0x80	/* device-private, other device */
 #define HMM_MIRROR_PAGE_KIND_EXCLUSIVE	0xc0	/* device-exclusive entry */
-#define HMM_MIRROR_PAGE_ERROR		0xff	/* not accessible (no VMA) */
+/*
+ * Not accessible: what hmm_range_fault() reports as HMM_PFN_ERROR without
+ * faulting, i.e. a page no VMA covers (a hole), a page of a VMA without
+ * read permission (PROT_NONE) or of a VM_IO/VM_PFNMAP one, and an entry
+ * it cannot describe (e.g. a PTE that maps no normal page, a bad PMD);
+ * every page of a 64-page chunk that hmm_range_fault() refuses with
+ * -EFAULT reads so too. hugetlb pages are reported as any other page
+ * (with HMM_MIRROR_PAGE_HUGE), not as errors.
+ */
+#define HMM_MIRROR_PAGE_ERROR		0xff
 
 /**
  * struct hmm_mirror_snapshot - HMM_MIRROR_IOC_SNAPSHOT argument
@@ -302,7 +319,8 @@ struct hmm_mirror_delay {
 
 /**
  * struct hmm_mirror_event - one invalidation, as read() returns them
- * @seq: position of this event in the mirror's event stream (from 0)
+ * @seq: position of this event in the mirror's event stream (from 0);
+ *	only recorded events count (see HMM_MIRROR_IOC_EVENT_SCOPE)
  * @start: first address of the invalidated range
  * @end: end (exclusive) of the invalidated range
  * @notifier_seq: the interval notifier sequence of this invalidation
@@ -314,7 +332,8 @@ struct hmm_mirror_delay {
  * one event gets -EINVAL), blocks until one is available unless the file
  * is O_NONBLOCK (-EAGAIN), and poll() reports EPOLLIN when one is. The
  * ring holds HMM_MIRROR_EVENT_RING events; older ones are dropped and
- * counted when it is full.
+ * counted when it is full. Every invalidation is recorded unless the
+ * mirror has an event scope (struct hmm_mirror_event_scope).
  */
 struct hmm_mirror_event {
 	__u64 seq;
@@ -327,6 +346,50 @@ struct hmm_mirror_event {
 };
 
 #define HMM_MIRROR_EVENT_RING 1024
+
+/* Flags of struct hmm_mirror_event_scope: exactly one is set. */
+#define HMM_MIRROR_SCOPE_ADD	(1U << 0)	/* add [start, end) to the scope */
+#define HMM_MIRROR_SCOPE_CLEAR	(1U << 1)	/* empty it: record everything */
+
+/* Ranges one mirror's event scope holds. */
+#define HMM_MIRROR_SCOPE_RANGES 16
+
+/**
+ * struct hmm_mirror_event_scope - HMM_MIRROR_IOC_EVENT_SCOPE argument
+ * @size: in: sizeof(struct hmm_mirror_event_scope)
+ * @flags: in: HMM_MIRROR_SCOPE_ADD or HMM_MIRROR_SCOPE_CLEAR, exactly one
+ * @start: in: ADD: page-aligned first address of the range; CLEAR: 0
+ * @end: in: ADD: page-aligned end (exclusive) of the range, above @start
+ *	and at most TASK_SIZE; CLEAR: 0
+ * @reserved: must be zero
+ *
+ * Scopes the mirror's event ring (struct hmm_mirror_event) to ranges of
+ * the address space. With an empty scope, as at open and after CLEAR,
+ * every invalidation is recorded. Once ranges were added, only an
+ * invalidation whose range overlaps one of them is recorded, with the
+ * kernel's full range (it may reach past the scope); the others are not
+ * queued, so a fork() or an munmap() elsewhere in the process cannot
+ * overflow the ring. The scope filters the report, never coherence: every
+ * invalidation still removes the device page-table entries it covers and
+ * counts in HMM_MIRROR_IOC_COUNTERS (invalidations, pages_invalidated;
+ * events_dropped counts only events lost to a full ring). Sequence numbers
+ * count recorded events only: filtering leaves no gap in @seq. A change of
+ * the scope applies to the invalidations that follow; events already in
+ * the ring stay. Ranges may overlap: each ADD takes one of the
+ * HMM_MIRROR_SCOPE_RANGES slots, nothing is merged.
+ * Errors: -EINVAL for a bad size, unknown flags, both flags or neither, a
+ * non-zero reserved word, an ADD whose @start or @end is not page aligned,
+ * whose @end is not above @start or lies beyond TASK_SIZE, and a CLEAR
+ * with a non-zero @start or @end; -EFAULT for a bad pointer; -ENOSPC for
+ * an ADD to a scope that holds HMM_MIRROR_SCOPE_RANGES ranges already.
+ */
+struct hmm_mirror_event_scope {
+	__u32 size;
+	__u32 flags;
+	__u64 start;
+	__u64 end;
+	__u64 reserved[2];
+};
 
 /**
  * struct hmm_mirror_migrate - HMM_MIRROR_IOC_MIGRATE_TO_DEV / _TO_SYS argument
@@ -344,15 +407,17 @@ struct hmm_mirror_event {
  *
  * TO_DEV moves the private anonymous pages of the range into this device's
  * device-private memory (migrate_vma_*); the device page table then maps
- * them. Only private anonymous pages move: a range with a shared mapping
- * or a mapping without read permission gets -EINVAL; in a private file
- * mapping the pages the process wrote move and the file's pages are
- * skipped; a range that is not mapped gets -EFAULT. TO_SYS moves pages
- * of this device back to system memory. The CPU touching a page in device
- * memory migrates it back as well, and closing the mirror (or unloading
- * the module) evicts all of its pages.
- * -EOPNOTSUPP without HMM_MIRROR_CAP_MIGRATE; -ENOMEM when device memory
- * is exhausted before any page moved.
+ * them. Only private anonymous pages move: in a private file mapping the
+ * pages the process wrote move and the file's pages are skipped. TO_SYS
+ * moves pages of this device back to system memory. Both directions check
+ * the mappings of the range alike: a range with a shared mapping or a
+ * mapping without read permission gets -EINVAL (pages of the mappings
+ * before it may have moved already), and a range that is not mapped at
+ * all gets -EFAULT. The CPU touching a page in device memory migrates it
+ * back as well, and closing the mirror (or unloading the module) evicts
+ * all of its pages.
+ * -EOPNOTSUPP without HMM_MIRROR_CAP_MIGRATE; TO_DEV only: -ENOMEM when
+ * device memory is exhausted before any page moved.
  */
 struct hmm_mirror_migrate {
 	__u32 size;
@@ -394,8 +459,10 @@ struct hmm_mirror_atomic {
  * @fail_alloc: in: the next @fail_alloc page allocations of this mirror's
  *	migrations fail (device memory on MIGRATE_TO_DEV, system memory on
  *	MIGRATE_TO_SYS): each such page stays where it is and counts as
- *	skipped; a migration in which no page moved because of them fails
- *	with -ENOMEM. CPU faults (migrate_to_ram) are never made to fail.
+ *	skipped. A MIGRATE_TO_DEV in which no page moved because of them
+ *	fails with -ENOMEM; a MIGRATE_TO_SYS never fails because of them, it
+ *	only skips those pages. CPU faults (migrate_to_ram) are never made
+ *	to fail.
  *	out: how many were still pending before this call
  * @fault_busy: in: the next @fault_busy hmm_range_fault() attempts of
  *	this mirror's fault paths (fault, device read/write) are treated as
@@ -466,5 +533,7 @@ struct hmm_mirror_inject {
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0b, struct hmm_mirror_pages)
 #define HMM_MIRROR_IOC_INJECT \
 	_IOWR(HMM_MIRROR_IOC_MAGIC, 0x0c, struct hmm_mirror_inject)
+#define HMM_MIRROR_IOC_EVENT_SCOPE \
+	_IOW(HMM_MIRROR_IOC_MAGIC, 0x0d, struct hmm_mirror_event_scope)
 
 #endif /* _UAPI_LINUX_HMM_MIRROR_H */

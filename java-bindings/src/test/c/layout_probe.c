@@ -99,6 +99,12 @@ int main(void)
 	OFF(hmm_mirror_event, reason);
 	OFF(hmm_mirror_event, flags);
 	OFF(hmm_mirror_event, pages);
+	SIZE(hmm_mirror_event_scope);
+	OFF(hmm_mirror_event_scope, size);
+	OFF(hmm_mirror_event_scope, flags);
+	OFF(hmm_mirror_event_scope, start);
+	OFF(hmm_mirror_event_scope, end);
+	OFF(hmm_mirror_event_scope, reserved);
 	SIZE(hmm_mirror_migrate);
 	OFF(hmm_mirror_migrate, size);
 	OFF(hmm_mirror_migrate, flags);
@@ -121,6 +127,7 @@ int main(void)
 	CONST(HMM_MIRROR_CAP_MIGRATE);
 	CONST(HMM_MIRROR_CAP_EXCLUSIVE);
 	CONST(HMM_MIRROR_CAP_SHARED_OWNER);
+	CONST(HMM_MIRROR_CAP_EVENT_SCOPE);
 	CONST(HMM_MIRROR_MAX_PAGES);
 	CONST(HMM_MIRROR_FAULT_WRITE);
 	CONST(HMM_MIRROR_PAGE_READ);
@@ -150,6 +157,9 @@ int main(void)
 	CONST(HMM_MIRROR_EVENT_BLOCKABLE);
 	CONST(HMM_MIRROR_EVENT_OVERFLOW);
 	CONST(HMM_MIRROR_EVENT_RING);
+	CONST(HMM_MIRROR_SCOPE_ADD);
+	CONST(HMM_MIRROR_SCOPE_CLEAR);
+	CONST(HMM_MIRROR_SCOPE_RANGES);
 	CONST(HMM_MIRROR_IOC_MAGIC);
 	CONST(HMM_MIRROR_IOC_VERSION);
 	CONST(HMM_MIRROR_IOC_FAULT);
@@ -164,5 +174,6 @@ int main(void)
 	CONST(HMM_MIRROR_IOC_ATOMIC_ADD);
 	CONST(HMM_MIRROR_IOC_PAGES);
 	CONST(HMM_MIRROR_IOC_INJECT);
+	CONST(HMM_MIRROR_IOC_EVENT_SCOPE);
 	return 0;
 }

@@ -21,7 +21,13 @@ public enum Capability {
      * access). Without it (module parameter {@code shared_owner=N}) each device owns its memory,
      * as test_hmm's do, and another device's access migrates the page back first.
      */
-    SHARED_OWNER(HmmMirrorH.HMM_MIRROR_CAP_SHARED_OWNER(), "CONFIG_DEVICE_PRIVATE and hmm_mirror shared_owner");
+    SHARED_OWNER(HmmMirrorH.HMM_MIRROR_CAP_SHARED_OWNER(), "CONFIG_DEVICE_PRIVATE and hmm_mirror shared_owner"),
+    /**
+     * A mirror's invalidation events can be scoped to ranges ({@link Mirror#scopeEvents(long, long)},
+     * {@code HMM_MIRROR_IOC_EVENT_SCOPE}). Needs no kernel option: every module that has the command
+     * reports it, on every kernel; an older module lacks both.
+     */
+    EVENT_SCOPE(HmmMirrorH.HMM_MIRROR_CAP_EVENT_SCOPE(), "");
 
     private final long bit;
     private final String kernelOption;
@@ -44,7 +50,7 @@ public enum Capability {
      * The kernel configuration option this capability needs.
      *
      * @return the option's name, e.g. {@code "CONFIG_DEVICE_PRIVATE"} (for {@link #SHARED_OWNER} also the
-     *         module parameter)
+     *         module parameter); empty for {@link #EVENT_SCOPE}, which needs only a module that has the command
      */
     public String kernelOption() {
         return kernelOption;

@@ -19,19 +19,32 @@ final class CommandErrors {
     static HmmException exception(Command command, String target, int errno, Set<Capability> capabilities) {
         String operation = "ioctl " + command.ioctlName();
         Capability needed = capabilityOf(command);
-        if (Errno.EOPNOTSUPP.is(errno) && needed != null && !capabilities.contains(needed)) {
+        if (needed != null && !capabilities.contains(needed) && refusedForLackOf(needed, errno)) {
             return new MissingCapabilityException(operation, target, errno, needed);
         }
         return new HmmException(operation, target, errno, hint(command, Errno.orNull(errno)));
     }
 
-    /** The capability without which the module refuses {@code command} with EOPNOTSUPP, if any. */
+    /**
+     * The capability without which the module refuses {@code command}, if any: with EOPNOTSUPP for a
+     * kernel option it lacks, with ENOTTY for a command the loaded module predates.
+     */
     static Capability capabilityOf(Command command) {
         return switch (command) {
             case MIGRATE_TO_DEV, MIGRATE_TO_SYS -> Capability.MIGRATE;
             case EXCLUSIVE, ATOMIC_ADD -> Capability.EXCLUSIVE;
+            case EVENT_SCOPE -> Capability.EVENT_SCOPE;
             default -> null;
         };
+    }
+
+    /**
+     * Whether {@code errno} is how a module without {@code needed} refuses: EOPNOTSUPP where a kernel
+     * option is missing, ENOTTY where the module is older than the command (a capability that needs no
+     * kernel option, such as {@link Capability#EVENT_SCOPE}).
+     */
+    private static boolean refusedForLackOf(Capability needed, int errno) {
+        return Errno.EOPNOTSUPP.is(errno) || (Errno.ENOTTY.is(errno) && needed.kernelOption().isEmpty());
     }
 
     /** What to do about {@code errno} from {@code command} (the capability being there), or null. */
@@ -47,6 +60,8 @@ final class CommandErrors {
                             + ", or the mirror belongs to another process"
                     : "the mirror belongs to another process: use it from the process that opened it";
             case EFAULT -> migrate ? "nothing in the range is mapped"
+                    : command == Command.EVENT_SCOPE
+                    ? "the command struct's address is bad (a scope range itself need not be mapped)"
                     : "part of the range is not mapped, or mapped PROT_NONE (or a buffer pointer is bad)";
             case EINVAL -> switch (command) {
                 case MIGRATE_TO_DEV -> "only private memory moves to the device: the range has a shared mapping or "
@@ -56,6 +71,9 @@ final class CommandErrors {
                         + " microseconds (flags and reserved fields zero)";
                 case SET_DELAY -> "the delay must be 0.." + HmmMirrorH.HMM_MIRROR_MAX_DELAY_US()
                         + " microseconds (flags and reserved fields zero)";
+                case EVENT_SCOPE -> "a scope range must be page aligned, end above its start and end at most at "
+                        + "TASK_SIZE (the top of the user address space); flags exactly one of ADD and CLEAR, "
+                        + "CLEAR with start and end 0, reserved fields zero";
                 case VERSION, COUNTERS -> "the struct's size, pad or reserved fields are wrong: are these bindings "
                         + "from another ABI version than the loaded module?";
                 default -> "invalid argument: ranges must be page aligned, 1.." + maxPages()
@@ -63,6 +81,10 @@ final class CommandErrors {
             };
             case EBUSY -> exclusive ? "the page kept changing while it was being made exclusive; retry"
                     : "the range kept being invalidated while faulting; retry";
+            case ENOSPC -> command == Command.EVENT_SCOPE
+                    ? "an event scope holds at most " + HmmMirrorH.HMM_MIRROR_SCOPE_RANGES()
+                            + " ranges; clearEventScope() first (or scope fewer, larger ranges)"
+                    : null;
             case ENOTTY -> "the device does not know this command: is the loaded hmm_mirror.ko older than these bindings?";
             case ESRCH -> "the mirrored process has exited";
             case EINTR -> "a fatal signal interrupted the command; the process is going away";

@@ -8,6 +8,7 @@ import dev.hmmmirror.internal.gen.hmm_mirror_counters;
 import dev.hmmmirror.internal.gen.hmm_mirror_delay;
 import dev.hmmmirror.internal.gen.hmm_mirror_inject;
 import dev.hmmmirror.internal.gen.hmm_mirror_event;
+import dev.hmmmirror.internal.gen.hmm_mirror_event_scope;
 import dev.hmmmirror.internal.gen.hmm_mirror_migrate;
 import dev.hmmmirror.internal.gen.hmm_mirror_page;
 import dev.hmmmirror.internal.gen.hmm_mirror_pages;
@@ -27,8 +28,9 @@ import java.util.Set;
  * A device's mirror of this process's address space: an open {@code /dev/hmm_mirrorN}. The
  * device page table starts empty; {@link #fault} fills it through {@code hmm_range_fault}, and
  * the kernel's mmu notifier removes entries whenever the CPU page table changes (each removal is
- * an {@link Invalidation} event). {@link #read} and {@link #write} access memory the way the
- * device would: through its own page table, faulting what is missing.
+ * an {@link Invalidation} event; {@link #scopeEvents(long, long)} limits which are reported).
+ * {@link #read} and {@link #write} access memory the way the device would: through its own page
+ * table, faulting what is missing.
  *
  * <p>A mirror belongs to the process that opened it; the kernel refuses commands from any other
  * with {@link Errno#EPERM}. Methods may be called from several threads; each command is one
@@ -527,11 +529,80 @@ public final class Mirror implements AutoCloseable {
     }
 
     /**
+     * Scopes this mirror's invalidation events to a range: adds {@code [address, address + bytes)} to
+     * the mirror's event scope ({@code HMM_MIRROR_IOC_EVENT_SCOPE}, {@code HMM_MIRROR_SCOPE_ADD}). While the
+     * scope holds a range, the kernel records only invalidations whose range overlaps one of the scope's
+     * ranges, each with the kernel's full range (which may reach past the scope); the others are not
+     * queued at all, so a {@code fork()} of the JVM or its own {@code munmap}s elsewhere cannot fill the
+     * ring of {@link dev.hmmmirror.raw.Abi#EVENT_RING} events. The scope filters what is reported, never
+     * coherence: every invalidation still removes the device's mappings it covers and counts in
+     * {@link Counters#invalidations()}. Sequence numbers ({@link Invalidation#seq()}) count recorded events
+     * only, so filtering leaves no gap. The change applies to the invalidations that follow: events already
+     * queued stay. Ranges may overlap; each call takes one of the {@link dev.hmmmirror.raw.Abi#SCOPE_RANGES}
+     * (16) slots and nothing is merged; {@link #clearEventScope()} empties the scope. The range need not be
+     * mapped.
+     *
+     * @param address page-aligned first address of the range
+     * @param bytes   length of the range in bytes: a positive multiple of {@link #pageSize()}, and the range
+     *                ends at most at the top of the user address space ({@code TASK_SIZE})
+     * @throws MissingCapabilityException on a module without {@link Capability#EVENT_SCOPE} (older than the
+     *                                    command, which it refuses with {@link Errno#ENOTTY})
+     * @throws HmmException               {@link Errno#EINVAL} when {@code address} or {@code bytes} is not page
+     *                                    aligned, {@code bytes} is not positive or the range ends past
+     *                                    {@code TASK_SIZE}; {@link Errno#ENOSPC} when the scope holds 16 ranges
+     *                                    already; {@link Errno#EPERM} from another process
+     * @throws IllegalStateException      after {@link #close()}
+     */
+    public void scopeEvents(long address, long bytes) throws HmmException {
+        eventScope(HmmMirrorH.HMM_MIRROR_SCOPE_ADD(), address, address + bytes);
+    }
+
+    /**
+     * Scopes this mirror's invalidation events to all of {@code memory}: as
+     * {@link #scopeEvents(long, long)} with its address and {@link Memory#byteSize()}.
+     *
+     * @param memory the range to add to the scope, whole (pages it gave up with {@link Memory#unmap} included:
+     *               the scope is a range of addresses, whatever maps them)
+     * @throws MissingCapabilityException on a module without {@link Capability#EVENT_SCOPE}
+     * @throws HmmException               as for {@link #scopeEvents(long, long)}: {@link Errno#ENOSPC} when the
+     *                                    scope holds 16 ranges already
+     * @throws IllegalStateException      after {@link #close()}
+     */
+    public void scopeEvents(Memory memory) throws HmmException {
+        scopeEvents(memory.address(), memory.byteSize());
+    }
+
+    /**
+     * Empties this mirror's event scope ({@code HMM_MIRROR_IOC_EVENT_SCOPE}, {@code HMM_MIRROR_SCOPE_CLEAR}):
+     * every invalidation that follows is recorded again, as on a mirror that was never scoped. Events
+     * already queued stay. Clearing an empty scope does nothing.
+     *
+     * @throws MissingCapabilityException on a module without {@link Capability#EVENT_SCOPE}
+     * @throws HmmException               {@link Errno#EPERM} from another process
+     * @throws IllegalStateException      after {@link #close()}
+     */
+    public void clearEventScope() throws HmmException {
+        eventScope(HmmMirrorH.HMM_MIRROR_SCOPE_CLEAR(), 0, 0);
+    }
+
+    private void eventScope(int flags, long start, long end) throws HmmException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = hmm_mirror_event_scope.allocate(arena);
+            hmm_mirror_event_scope.size(s, (int) hmm_mirror_event_scope.sizeof());
+            hmm_mirror_event_scope.flags(s, flags);
+            hmm_mirror_event_scope.start(s, start);
+            hmm_mirror_event_scope.end(s, end);
+            issue(Command.EVENT_SCOPE, s);
+        }
+    }
+
+    /**
      * The invalidations received so far and not yet returned, waiting up to {@code timeout} for the
      * first one ({@code poll(2)}, then {@code read(2)} of whole {@code struct hmm_mirror_event}s until
      * none is pending). Events are consumed: each is returned once. The kernel keeps at most
      * {@link dev.hmmmirror.raw.Abi#EVENT_RING} of them and drops the oldest when full (then
-     * {@link Invalidation#afterOverflow()} is set and {@link Counters#eventsDropped()} grows).
+     * {@link Invalidation#afterOverflow()} is set and {@link Counters#eventsDropped()} grows). With an
+     * event scope ({@link #scopeEvents(long, long)}) only the invalidations overlapping it were recorded.
      *
      * @param timeout how long to wait for the first event, at millisecond resolution; zero or negative
      *                does not wait

@@ -128,6 +128,59 @@ class CommandErrorsTest {
     }
 
     @Test
+    void eventScopeEnottyFromAModuleWithoutTheCapabilityIsAnOlderModule() {
+        HmmException e = error(Command.EVENT_SCOPE, Errno.ENOTTY, NO_DEVICE_PRIVATE);
+        MissingCapabilityException m = assertInstanceOf(MissingCapabilityException.class, e,
+                "a module that does not report EVENT_SCOPE predates the command: " + e.getMessage());
+        assertEquals(Capability.EVENT_SCOPE, m.capability(), "the capability the command needs");
+        assertTrue(e.getMessage().contains("hmm_mirror.ko") && e.getMessage().contains("older than these bindings"),
+                "names the module, not a kernel option: " + e.getMessage());
+        assertFalse(e.getMessage().contains("=y"), "no kernel option provides EVENT_SCOPE: " + e.getMessage());
+    }
+
+    @Test
+    void eventScopeEnottyFromAModuleWithTheCapabilityIsNoMissingCapability() {
+        HmmException e = error(Command.EVENT_SCOPE, Errno.ENOTTY, SID);
+        assertFalse(e instanceof MissingCapabilityException, "the module reports EVENT_SCOPE: " + e.getMessage());
+    }
+
+    @Test
+    void enottyFromACommandWhoseCapabilityIsAKernelOptionClaimsNoMissingOption() {
+        for (Command c : new Command[] {Command.MIGRATE_TO_DEV, Command.EXCLUSIVE}) {
+            HmmException e = error(c, Errno.ENOTTY, NO_DEVICE_PRIVATE);
+            assertFalse(e instanceof MissingCapabilityException,
+                    c + ": ENOTTY is not how a kernel without CONFIG_DEVICE_PRIVATE refuses: " + e.getMessage());
+        }
+    }
+
+    @Test
+    void enospcFromEventScopeSaysTheLimitAndHowToMakeRoom() {
+        String m = error(Command.EVENT_SCOPE, Errno.ENOSPC, SID).getMessage();
+        assertTrue(m.contains("at most 16 ranges") && m.contains("clearEventScope() first"),
+                "names the 16-range limit and clearEventScope(): " + m);
+    }
+
+    @Test
+    void einvalFromEventScopeNamesAlignmentOrderAndFlags() {
+        String m = error(Command.EVENT_SCOPE, Errno.EINVAL, SID).getMessage();
+        assertTrue(m.contains("page aligned") && m.contains("end above its start") && m.contains("TASK_SIZE")
+                && m.contains("exactly one of ADD and CLEAR"), "says what a valid scope range and flags are: " + m);
+    }
+
+    @Test
+    void efaultFromEventScopeIsABadStructPointerNotAnUnmappedRange() {
+        String m = error(Command.EVENT_SCOPE, Errno.EFAULT, SID).getMessage();
+        assertTrue(m.contains("struct's address") && m.contains("need not be mapped"),
+                "a scope range may be unmapped; only the struct pointer can fault: " + m);
+    }
+
+    @Test
+    void enospcFromOtherCommandsHasNoScopeHint() {
+        String m = error(Command.FAULT, Errno.ENOSPC, SID).getMessage();
+        assertFalse(m.contains("clearEventScope"), "only EVENT_SCOPE documents ENOSPC: " + m);
+    }
+
+    @Test
     void everyDocumentedErrnoOfEveryCommandSaysWhatToDo() {
         for (Command c : Command.values()) {
             for (Errno e : new Errno[] {Errno.EINVAL, Errno.EFAULT, Errno.EPERM, Errno.ENOTTY, Errno.ESRCH,
@@ -137,5 +190,8 @@ class CommandErrorsTest {
                         c + " " + e + " has no hint: " + msg);
             }
         }
+        String enospc = error(Command.EVENT_SCOPE, Errno.ENOSPC, SID).getMessage();
+        assertTrue(enospc.matches("(?s).* failed: ENOSPC \\([^)]*\\): .+"),
+                "EVENT_SCOPE ENOSPC has no hint: " + enospc);
     }
 }

@@ -75,5 +75,7 @@ class HmmDeviceHostTest {
         assertEquals("EPERM", Errno.name(1));
         assertEquals("errno 4095", Errno.name(4095));
         assertEquals(java.util.EnumSet.of(Capability.MIRROR, Capability.THP), Capability.fromBits(0b101 | (1L << 40)));
+        assertEquals(java.util.EnumSet.of(Capability.EVENT_SCOPE), Capability.fromBits(1L << 6),
+                "HMM_MIRROR_CAP_EVENT_SCOPE is bit 6");
     }
 }

@@ -12,6 +12,8 @@ public final class Abi {
     public static final long MAX_DELAY_US = HmmMirrorH.HMM_MIRROR_MAX_DELAY_US();
     /** {@code HMM_MIRROR_EVENT_RING}: events a mirror holds before it drops the oldest. */
     public static final int EVENT_RING = HmmMirrorH.HMM_MIRROR_EVENT_RING();
+    /** {@code HMM_MIRROR_SCOPE_RANGES}: ranges a mirror's event scope holds; one more is {@code ENOSPC}. */
+    public static final int SCOPE_RANGES = HmmMirrorH.HMM_MIRROR_SCOPE_RANGES();
 
     private Abi() {}
 }

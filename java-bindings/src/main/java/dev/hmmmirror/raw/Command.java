@@ -32,7 +32,12 @@ public enum Command {
     /** Per page, CPU and device page frame numbers, refcount and mapcount into {@code ptr}; CAP_SYS_ADMIN only. */
     PAGES("HMM_MIRROR_IOC_PAGES", HmmMirrorH.HMM_MIRROR_IOC_PAGES(), Struct.PAGES),
     /** Swap the mirror's fault-injection settings (failed allocations, busy faults, failed copies, copy delay). */
-    INJECT("HMM_MIRROR_IOC_INJECT", HmmMirrorH.HMM_MIRROR_IOC_INJECT(), Struct.INJECT);
+    INJECT("HMM_MIRROR_IOC_INJECT", HmmMirrorH.HMM_MIRROR_IOC_INJECT(), Struct.INJECT),
+    /**
+     * Add a range to the mirror's event scope ({@code HMM_MIRROR_SCOPE_ADD}) or empty it
+     * ({@code HMM_MIRROR_SCOPE_CLEAR}): with ranges, only invalidations overlapping one are recorded.
+     */
+    EVENT_SCOPE("HMM_MIRROR_IOC_EVENT_SCOPE", HmmMirrorH.HMM_MIRROR_IOC_EVENT_SCOPE(), Struct.EVENT_SCOPE);
 
     private final String ioctlName;
     private final long request;

@@ -4,6 +4,7 @@ import dev.hmmmirror.internal.gen.hmm_mirror_atomic;
 import dev.hmmmirror.internal.gen.hmm_mirror_counters;
 import dev.hmmmirror.internal.gen.hmm_mirror_delay;
 import dev.hmmmirror.internal.gen.hmm_mirror_event;
+import dev.hmmmirror.internal.gen.hmm_mirror_event_scope;
 import dev.hmmmirror.internal.gen.hmm_mirror_inject;
 import dev.hmmmirror.internal.gen.hmm_mirror_migrate;
 import dev.hmmmirror.internal.gen.hmm_mirror_pages;
@@ -42,7 +43,9 @@ public enum Struct {
     /** {@code struct hmm_mirror_pages}: argument of {@link Command#PAGES}. */
     PAGES(hmm_mirror_pages.layout()),
     /** {@code struct hmm_mirror_inject}: argument of {@link Command#INJECT}. */
-    INJECT(hmm_mirror_inject.layout());
+    INJECT(hmm_mirror_inject.layout()),
+    /** {@code struct hmm_mirror_event_scope}: argument of {@link Command#EVENT_SCOPE}. */
+    EVENT_SCOPE(hmm_mirror_event_scope.layout());
 
     /** One field: {@code count} words of {@code width} bytes at {@code offset} (count 1 unless an array). */
     record Field(String name, long offset, int width, long count) {}

@@ -75,6 +75,10 @@ class RawHostTest {
         assertEquals(Struct.RANGE, Command.EXCLUSIVE.struct());
         assertEquals(Struct.RW, Command.WRITE.struct());
         assertEquals(Struct.ATOMIC, Command.ATOMIC_ADD.struct());
+        assertEquals(Struct.EVENT_SCOPE, Command.EVENT_SCOPE.struct());
+        assertEquals(List.of("size", "flags", "start", "end", "reserved"), Struct.EVENT_SCOPE.fieldNames(),
+                "struct hmm_mirror_event_scope as the header declares it");
+        assertTrue(Struct.EVENT_SCOPE.hasSizeField(), "every command struct starts with its size");
     }
 
     @Test
@@ -122,6 +126,7 @@ class RawHostTest {
     void abiLimitsAreTheHeaders() {
         assertEquals(1L << 18, Abi.MAX_PAGES);
         assertEquals(10_000_000L, Abi.MAX_DELAY_US);
+        assertEquals(16, Abi.SCOPE_RANGES, "HMM_MIRROR_SCOPE_RANGES");
         assertNull(Errno.orNull(4095));
     }
 }

@@ -39,7 +39,7 @@ class RemoteEngineIT {
      * README's matrix benchmark), which would make "same results as the local runner" a coin toss.
      */
     static final List<String> CLASSES = List.of("BadInputIT", "CopyOnWriteIT", "DeviceMemoryIT", "DeviceOpenIT",
-            "DeviceOwnerIT", "DifferentialIT", "ExclusiveIT", "InvalidationIT", "LifecycleIT", "MirrorAccessIT",
+            "DeviceOwnerIT", "DifferentialIT", "EventScopeIT", "ExclusiveIT", "InvalidationIT", "LifecycleIT", "MirrorAccessIT",
             "NoDevicePrivateIT", "ThpMigrationIT");
     /**
      * Left out for now: FaultInjectionIT.aCopyDelaySlowsEveryDeviceCopy times the guest's copies

@@ -50,7 +50,7 @@ public final class Fuzzer implements AutoCloseable {
 
     private static final Set<Errno> DOCUMENTED = EnumSet.of(Errno.EINVAL, Errno.EFAULT, Errno.EPERM, Errno.ENOTTY,
             Errno.ENOMEM, Errno.EBUSY, Errno.EOPNOTSUPP, Errno.ENOENT, Errno.EIO, Errno.EAGAIN,
-            Errno.EINTR, Errno.ESRCH);
+            Errno.EINTR, Errno.ESRCH, Errno.ENOSPC /* EVENT_SCOPE: a 17th range */);
 
     private final SplittableRandom random;
     private final long base;
@@ -162,10 +162,13 @@ public final class Fuzzer implements AutoCloseable {
         return switch (field) {
             case "size" -> sane ? t.byteSize() : random.nextBoolean() ? t.byteSize() + (random.nextInt(17) - 8)
                     : random.nextInt();
-            case "flags" -> sane ? 0 : random.nextBoolean() ? 1L << random.nextInt(32) : random.nextInt();
+            // EVENT_SCOPE needs exactly one of ADD and CLEAR to get past its checks
+            case "flags" -> sane ? (t == Struct.EVENT_SCOPE ? 1L << random.nextInt(2) : 0)
+                    : random.nextBoolean() ? 1L << random.nextInt(32) : random.nextInt();
             case "reserved", "pad" -> sane ? 0 : random.nextLong();
             case "addr" -> pointer();
             case "ptr" -> pointer();
+            case "start", "end" -> sane && random.nextInt(4) == 0 ? 0 : pointer(); // EVENT_SCOPE: CLEAR wants 0
             case "npages" -> count();
             case "delay_us" -> sane ? new long[] {0, 10, 1000}[random.nextInt(3)]
                     : new long[] {Abi.MAX_DELAY_US + 1, -1L, random.nextLong()}[random.nextInt(3)];

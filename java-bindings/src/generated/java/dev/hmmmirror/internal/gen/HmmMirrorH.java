@@ -230,6 +230,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static int HMM_MIRROR_EVENT_RING() {
         return HMM_MIRROR_EVENT_RING;
     }
+    private static final int HMM_MIRROR_SCOPE_RANGES = (int)16L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_SCOPE_RANGES 16
+     * }
+     */
+    public static int HMM_MIRROR_SCOPE_RANGES() {
+        return HMM_MIRROR_SCOPE_RANGES;
+    }
     private static final int HMM_MIRROR_IOC_MAGIC = (int)182L;
     /**
      * {@snippet lang=c :
@@ -305,6 +314,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_CAP_SHARED_OWNER() {
         return HMM_MIRROR_CAP_SHARED_OWNER;
     }
+    private static final long HMM_MIRROR_CAP_EVENT_SCOPE = 64L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_CAP_EVENT_SCOPE 64
+     * }
+     */
+    public static long HMM_MIRROR_CAP_EVENT_SCOPE() {
+        return HMM_MIRROR_CAP_EVENT_SCOPE;
+    }
     private static final long HMM_MIRROR_MAX_PAGES = 262144L;
     /**
      * {@snippet lang=c :
@@ -358,6 +376,24 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static int HMM_MIRROR_EVENT_OVERFLOW() {
         return HMM_MIRROR_EVENT_OVERFLOW;
+    }
+    private static final int HMM_MIRROR_SCOPE_ADD = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_SCOPE_ADD 1
+     * }
+     */
+    public static int HMM_MIRROR_SCOPE_ADD() {
+        return HMM_MIRROR_SCOPE_ADD;
+    }
+    private static final int HMM_MIRROR_SCOPE_CLEAR = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_SCOPE_CLEAR 2
+     * }
+     */
+    public static int HMM_MIRROR_SCOPE_CLEAR() {
+        return HMM_MIRROR_SCOPE_CLEAR;
     }
     private static final int HMM_MIRROR_MAX_COPY_DELAY_US = (int)100000L;
     /**
@@ -484,6 +520,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static long HMM_MIRROR_IOC_INJECT() {
         return HMM_MIRROR_IOC_INJECT;
+    }
+    private static final long HMM_MIRROR_IOC_EVENT_SCOPE = 1076409869L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_IOC_EVENT_SCOPE 1076409869
+     * }
+     */
+    public static long HMM_MIRROR_IOC_EVENT_SCOPE() {
+        return HMM_MIRROR_IOC_EVENT_SCOPE;
     }
 }
 
