@@ -15,6 +15,8 @@ public final class Stats {
     public long checks;
     /** System calls and ioctls issued by steps and checks (counted by the state). */
     public long calls;
+    /** Commands repeated after EBUSY (a walk that outlasted the module's retry deadline). */
+    public long busyRetries;
     private final Map<String, Long> steps = new TreeMap<>();
 
     /** Counts one step of {@code kind}. */

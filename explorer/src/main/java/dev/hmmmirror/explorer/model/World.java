@@ -427,7 +427,7 @@ public final class World implements AutoCloseable {
         Errno expected = bad < 0 ? null : expectedErrno(r, bad, access == Access.WRITE);
         long faulted;
         try {
-            faulted = s.mirror.fault(r.address(range[0]), range[1] - range[0], access);
+            faulted = busy(() -> s.mirror.fault(r.address(range[0]), range[1] - range[0], access));
             stats.calls++;
         } catch (HmmException e) {
             stats.calls++;
@@ -461,7 +461,7 @@ public final class World implements AutoCloseable {
         Errno expected = bad < 0 ? null : expectedErrno(r, bad, false);
         byte[] got;
         try {
-            got = s.mirror.read(r.address(range[0]), range[1] - range[0]);
+            got = busy(() -> s.mirror.read(r.address(range[0]), range[1] - range[0]));
             stats.calls++;
         } catch (HmmException e) {
             stats.calls++;
@@ -491,7 +491,10 @@ public final class World implements AutoCloseable {
         Errno expected = bad < 0 ? null : expectedErrno(r, bad, true);
         int end = bad < 0 ? range[1] : bad;
         try {
-            s.mirror.write(r.address(range[0]), data);
+            busy(() -> {
+                s.mirror.write(r.address(range[0]), data);
+                return null;
+            });
             stats.calls++;
             expectDone("device write", r, range, expected);
         } catch (HmmException e) {
@@ -576,7 +579,7 @@ public final class World implements AutoCloseable {
         Errno expected = bad < 0 ? null : Errno.EPERM; // atomics write: read-only and inaccessible refuse
         long granted;
         try {
-            granted = slots[mirror].mirror.makeExclusive(r.address(range[0]), range[1] - range[0]);
+            granted = busy(() -> slots[mirror].mirror.makeExclusive(r.address(range[0]), range[1] - range[0]));
             stats.calls++;
         } catch (HmmException e) {
             stats.calls++;
@@ -669,6 +672,39 @@ public final class World implements AutoCloseable {
         Kernel.compact();
         stats.calls++;
         return after(null, null, null);
+    }
+
+    /** A mirror command that may meet EBUSY. */
+    private interface Command<T> {
+        T call() throws HmmException;
+    }
+
+    /** Retries after the module gave up on a range that kept being invalidated. */
+    private static final int BUSY_RETRIES = 8;
+
+    /**
+     * Runs {@code c}, again after each EBUSY (the module's documented "the range kept being
+     * invalidated while faulting; retry": under a debug kernel in TCG one hmm_range_fault() walk
+     * can outlast the module's 1 s retry deadline, so that any invalidation of the process during
+     * it gives EBUSY), at most {@link #BUSY_RETRIES} times: EBUSY every time is a livelock and a
+     * failure. The commands retried (fault, device read and write, exclusive grant, snapshot)
+     * repeat the same effect, so a retry ends in the state of one successful call.
+     */
+    private <T> T busy(Command<T> c) throws HmmException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return c.call();
+            } catch (HmmException e) {
+                if (e.errno() != Errno.EBUSY.number() || attempt == BUSY_RETRIES) {
+                    if (e.errno() == Errno.EBUSY.number()) {
+                        throw new Violation("livelock", "EBUSY " + (attempt + 1) + " times in a row: " + e.getMessage());
+                    }
+                    throw e;
+                }
+                stats.calls++;
+                stats.busyRetries++;
+            }
+        }
     }
 
     // ---- the page-state map of a replay -------------------------------------------------------------
@@ -823,7 +859,7 @@ public final class World implements AutoCloseable {
 
     private void regionStates(int slot, Slot s, Region r) throws HmmException {
         List<PageFrame> frames = s.mirror.pageFrames(r.memory.address(), r.size());
-        Snapshot snap = s.mirror.snapshot(r.memory.address(), r.size());
+        Snapshot snap = busy(() -> s.mirror.snapshot(r.memory.address(), r.size()));
         stats.calls += 2;
         for (int p = 0; p < r.size(); p++) {
             PageModel m = r.pages[p];
@@ -892,7 +928,7 @@ public final class World implements AutoCloseable {
         for (int i = 0; i < MIRRORS; i++) {
             Slot s = slots[i];
             List<PageFrame> frames = s.mirror.pageFrames(r.address(first), end - first);
-            Snapshot snap = s.mirror.snapshot(r.address(first), end - first);
+            Snapshot snap = busy(() -> s.mirror.snapshot(r.address(first), end - first));
             stats.calls += 2;
             for (int p = first; p < end; p++) {
                 long a = r.address(p);
@@ -940,7 +976,9 @@ public final class World implements AutoCloseable {
             while (slots[owner].device != m.privateDevice) {
                 owner++;
             }
-            Snapshot snap = slots[owner].mirror.snapshot(r.address(p), 1);
+            Slot o = slots[owner];
+            long at = r.address(p);
+            Snapshot snap = busy(() -> o.mirror.snapshot(at, 1));
             stats.calls++;
             // an inaccessible page (PROT_NONE) shows nothing of itself: it stays as the model had it
             Set<PageState> st = snap.page(0);
@@ -953,7 +991,7 @@ public final class World implements AutoCloseable {
 
     /** After a migration to the device: which pages of the range the device's memory now holds. */
     private void learnPrivate(int slot, Region r, int[] range) throws HmmException {
-        Snapshot snap = slots[slot].mirror.snapshot(r.address(range[0]), range[1] - range[0]);
+        Snapshot snap = busy(() -> slots[slot].mirror.snapshot(r.address(range[0]), range[1] - range[0]));
         stats.calls++;
         for (int p = range[0]; p < range[1]; p++) {
             // a page already in this device's memory stays the mirror's that moved it (it is skipped)
