@@ -429,22 +429,38 @@ static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf)
 }
 
 /*
- * Moves every page of @chunk that is in use (and, when @only is set, that
- * @only migrated) back to system memory, without needing the owning mm.
+ * Whether device page @pfn holds @only's data, read without isolating the
+ * page: an allocated device page's zone_device_data is its backing page,
+ * whose page_private names the mirror; a free one's links the free list
+ * (another device page, or NULL). A page freed meanwhile may be read
+ * wrongly, which only widens the range: the eviction checks the owner of
+ * every isolated page again.
  */
-static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
+static bool hmm_mirror_dmem_maybe_owned(unsigned long pfn,
 					struct hmm_mirror *only)
 {
-	unsigned long first = chunk->pagemap.range.start >> PAGE_SHIFT;
-	unsigned long npages = range_len(&chunk->pagemap.range) >> PAGE_SHIFT;
+	struct page *backing = hmm_mirror_dmem_backing(pfn_to_page(pfn));
+
+	return backing && !is_zone_device_page(backing) &&
+	       page_private(backing) == (unsigned long)only;
+}
+
+/*
+ * Migrates @npages device pages from @start back to system memory: those of
+ * @only (all when @only is NULL). migrate_device_range() unmaps every page
+ * it is given in every process that maps it, so the caller passes runs of
+ * @only's pages, never a whole chunk, when other mirrors may use it.
+ */
+static u64 hmm_mirror_dmem_evict_range(unsigned long start,
+				       unsigned long npages,
+				       struct hmm_mirror *only, bool *leave)
+{
 	unsigned long *src, *dst, i;
-	/* planted bug 4: the first page of @only stays in device memory */
-	bool leave = only && hmm_mirror_planted(HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE);
 	u64 moved = 0;
 
 	src = kvcalloc(npages, sizeof(*src), GFP_KERNEL | __GFP_NOFAIL);
 	dst = kvcalloc(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOFAIL);
-	migrate_device_range(src, first, npages);
+	migrate_device_range(src, start, npages);
 	for (i = 0; i < npages; i++) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
 		struct page *backing, *dpage;
@@ -454,8 +470,8 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 		backing = hmm_mirror_dmem_backing(spage);
 		if (only && page_private(backing) != (unsigned long)only)
 			continue;
-		if (leave) {
-			leave = false;
+		if (*leave) {
+			*leave = false;
 			continue;
 		}
 		dpage = hmm_mirror_alloc_system_page(NULL, 0);
@@ -469,8 +485,45 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 	migrate_device_finalize(src, dst, npages);
 	kvfree(src);
 	kvfree(dst);
-	if (only)
-		atomic64_add(moved, &only->stats.migrated_to_system);
+	return moved;
+}
+
+/*
+ * Moves every page of @chunk that is in use (and, when @only is set, that
+ * @only migrated) back to system memory, without needing the owning mm.
+ */
+static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
+					struct hmm_mirror *only)
+{
+	unsigned long first = chunk->pagemap.range.start >> PAGE_SHIFT;
+	unsigned long npages = range_len(&chunk->pagemap.range) >> PAGE_SHIFT;
+	/* planted bug 4: the first page of @only stays in device memory */
+	bool leave = only && hmm_mirror_planted(HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE);
+	unsigned long i, run;
+	u64 moved = 0;
+
+	if (!only) {
+		hmm_mirror_dmem_evict_range(first, npages, NULL, &leave);
+		return;
+	}
+	/*
+	 * Only @only's pages: another process's pages in this chunk must not
+	 * be unmapped (found by the explorer running several processes: a
+	 * close in one briefly hid the other's device pages from it).
+	 */
+	for (i = 0; i < npages; i = run) {
+		if (!hmm_mirror_dmem_maybe_owned(first + i, only)) {
+			run = i + 1;
+			continue;
+		}
+		run = i + 1;
+		while (run < npages &&
+		       hmm_mirror_dmem_maybe_owned(first + run, only))
+			run++;
+		moved += hmm_mirror_dmem_evict_range(first + i, run - i, only,
+						     &leave);
+	}
+	atomic64_add(moved, &only->stats.migrated_to_system);
 }
 
 /*

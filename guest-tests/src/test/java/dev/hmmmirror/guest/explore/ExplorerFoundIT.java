@@ -1,12 +1,23 @@
 package dev.hmmmirror.guest.explore;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Access;
+import dev.hmmmirror.Capability;
+import dev.hmmmirror.Invalidation;
 import dev.hmmmirror.Memory;
+import dev.hmmmirror.Mirror;
+import dev.hmmmirror.PageState;
+import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.explorer.model.Kind;
 import dev.hmmmirror.explorer.model.World;
 import dev.hmmmirror.junit.GuestTest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -132,6 +143,44 @@ class ExplorerFoundIT {
             w.protect(1, 2, 1, Memory.Protection.READ);
             w.migrateToDevice(0, 1, 2, 1);
             w.fault(0, 1, 2, 2, Access.WRITE);
+        }
+    }
+
+    /**
+     * Found on built-7.2-debug by the first campaign over several processes ({@code --jobs 2},
+     * campaign seed 20261204, job-2 program seed 6251270057345983112, shrunk to 6 steps that pass
+     * alone): closing a mirror in one process briefly hid another process's pages in device memory
+     * from it. The eviction on close handed the whole device-memory chunk to
+     * {@code migrate_device_range()}, which unmaps every page it is given in every process that
+     * maps it (this process's mirror was invalidated and its snapshot saw no device page) and maps
+     * back those it does not migrate. Fixed in kmod/dmem.c: a close evicts runs of its own pages
+     * only.
+     */
+    @Test
+    void aMirrorClosedInAnotherProcessLeavesThisProcesssDevicePagesAlone() throws Exception {
+        try (Mirror mirror = Mirror.open(0); Memory mem = Memory.anonymous(16)) {
+            assumeTrue(mirror.version().has(Capability.MIGRATE), "kernel " + System.getProperty("os.version")
+                    + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
+            mem.fill((byte) 0x5a);
+            assertEquals(16, mirror.migrateToDevice(mem.address(), 16).migrated(), "16 pages to device 0");
+            mirror.invalidations(); // what the migration itself reported
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    DeviceMemoryElsewhere.class.getName(), "64").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the other process hung:\n" + out);
+            assertEquals(0, p.exitValue(), "the other process migrated and closed:\n" + out);
+            long end = mem.address() + 16L * Memory.pageSize();
+            List<Invalidation> mine = mirror.invalidations().stream().filter(e -> e.overlaps(mem.address(), end))
+                    .toList();
+            assertEquals(List.of(), mine, "another process's close must not invalidate this process's device pages");
+            Snapshot s = mirror.snapshot(mem);
+            assertTrue(s.all(PageState.DEVICE_PRIVATE), "all 16 pages still in device 0's memory: " + s);
+            byte[] got = mirror.read(mem.address(), 16);
+            for (int i = 0; i < got.length; i++) {
+                assertEquals((byte) 0x5a, got[i], "byte " + i + " read from device memory");
+            }
         }
     }
 }
