@@ -149,6 +149,11 @@ public final class Explorer {
         long start = System.nanoTime();
         long deadline = o.seconds() > 0 ? start + o.seconds() * 1_000_000_000L : Long.MAX_VALUE;
         List<Jobs.Job> jobs = startJobs(o);
+        // stopped by the campaign's first process (SIGTERM): the figures so far still count
+        Thread stopped = Thread.ofPlatform().unstarted(() -> writeStopped(o, stats, kernel, start));
+        if (o.out() != null) {
+            Runtime.getRuntime().addShutdownHook(stopped);
+        }
         // with jobs, this process runs its share of the programs and the fuzzing is a job of its own
         long myPrograms = o.jobs() > 1 && o.programs() > 0 ? o.programs() / o.jobs() + o.programs() % o.jobs()
                 : o.programs();
@@ -195,6 +200,7 @@ public final class Explorer {
             long fuzzStart = System.nanoTime();
             long fuzzDeadline = o.fuzzSeconds() > 0 ? fuzzStart + o.fuzzSeconds() * 1_000_000_000L : Long.MAX_VALUE;
             try (Fuzzer f = new Fuzzer(o.seed(), features.devices())) {
+                fuzzing = f;
                 try {
                     f.run(fuzzDeadline, o.fuzzIoctls(), o.stress());
                 } catch (Exception | AssertionError e) {
@@ -209,7 +215,7 @@ public final class Explorer {
         }
         for (Jobs.Job job : jobs) {
             if (shrunk.isPresent()) {
-                job.kill(); // this process found one: the campaign's verdict is made
+                job.stop(); // this process found one: the campaign's verdict is made
             }
             Jobs.Done d = job.await();
             stats.add(d.count("programs"), d.count("checks"), d.count("calls"), d.count("replays"), kinds(d));
@@ -254,6 +260,9 @@ public final class Explorer {
                         + leaks.ours().get(0)));
                 System.out.println("explorer: kmemleak FAILED:\n" + leaks.ours().get(0));
             }
+        }
+        if (o.out() != null) {
+            Runtime.getRuntime().removeShutdownHook(stopped);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         boolean failed = shrunk.isPresent() || laterFailure.isPresent();
@@ -301,6 +310,32 @@ public final class Explorer {
             }
         }
         Files.writeString(out.resolve("explorer.properties"), p.toString());
+    }
+
+    /** The fuzzer now running, for the figures of a stopped job. */
+    private static volatile Fuzzer fuzzing;
+
+    /** What a job stopped by the campaign writes: its figures so far, marked {@code stopped=true}. */
+    private static void writeStopped(Options o, Stats stats, String kernel, long start) {
+        try {
+            StringBuilder p = new StringBuilder();
+            p.append("kernel=").append(kernel).append('\n');
+            p.append("seed=").append(o.seed()).append('\n');
+            p.append("programs=").append(stats.programs).append('\n');
+            p.append("steps=").append(stats.totalSteps()).append('\n');
+            p.append("checks=").append(stats.checks).append('\n');
+            p.append("calls=").append(stats.calls).append('\n');
+            p.append("replays=").append(stats.replays).append('\n');
+            p.append("seconds=").append(String.format("%.1f", (System.nanoTime() - start) / 1e9)).append('\n');
+            Fuzzer f = fuzzing;
+            p.append("fuzzed=").append(f == null ? 0 : f.ioctls()).append('\n');
+            p.append("failed=false\nstopped=true\n");
+            stats.steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));
+            Files.createDirectories(o.out());
+            Files.writeString(o.out().resolve("explorer.properties"), p.toString());
+        } catch (java.io.IOException | RuntimeException e) {
+            // exiting anyway (the main thread may have been counting): the figures are lost
+        }
     }
 
     /** The campaign's other processes: programs with derived seeds (jobs 2..J) and, when asked, the fuzzing. */

@@ -26,6 +26,7 @@ final class Jobs {
         private final Process process;
         private final Path out;
         private final Thread pump;
+        private volatile boolean stopping;
 
         private Job(String name, Process process, Path out, Thread pump) {
             this.name = name;
@@ -41,6 +42,9 @@ final class Jobs {
 
         /** Waits for the job; its exit code and the figures it wrote (empty when it wrote none). */
         Done await() throws InterruptedException {
+            if (stopping && !process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly(); // stuck (in the kernel?): its figures are lost
+            }
             int rc = process.waitFor();
             pump.join();
             Properties p = new Properties();
@@ -55,9 +59,13 @@ final class Jobs {
             return new Done(name, rc, p, out);
         }
 
-        /** Stops the job (the campaign failed elsewhere or was interrupted). */
-        void kill() {
-            process.destroyForcibly();
+        /**
+         * Stops the job (the campaign failed elsewhere): SIGTERM, on which the explorer writes the
+         * figures it has so far ({@code stopped=true}) before it exits.
+         */
+        void stop() {
+            stopping = true;
+            process.destroy();
         }
     }
 

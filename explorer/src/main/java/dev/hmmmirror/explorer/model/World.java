@@ -395,7 +395,14 @@ public final class World implements AutoCloseable {
                 required.addAll(held(x, 0, x.size()).writable);
             }
         }
-        try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
+        CopyOnWriteChild forked;
+        try {
+            forked = CopyOnWriteChild.fork();
+        } catch (HmmException e) {
+            // say what the guest had left, so that a refused fork can be told from a leak
+            throw new Violation("fork-refused", e.getMessage() + "; guest memory: " + Kernel.memorySummary());
+        }
+        try (CopyOnWriteChild child = forked) {
             stats.calls++;
             Kernel.writeWord(child.pid(), r.address(page) + word * 8L, value);
         }

@@ -175,6 +175,40 @@ public final class Kernel {
         }
     }
 
+    /**
+     * A line about the guest's memory: MemFree, MemAvailable, Committed_AS and CommitLimit of
+     * /proc/meminfo, this process's VmSize and VmRSS, and how many page blocks of order 3 and up
+     * are free (a fork under KASAN needs an order-3 kernel stack).
+     */
+    public static String memorySummary() {
+        StringBuilder b = new StringBuilder();
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                for (String k : List.of("MemFree:", "MemAvailable:", "Committed_AS:", "CommitLimit:")) {
+                    if (l.startsWith(k)) {
+                        b.append(k).append(' ').append(l.substring(k.length()).strip()).append(", ");
+                    }
+                }
+            }
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmSize:") || l.startsWith("VmRSS:")) {
+                    b.append(l.replaceAll("\\s+", " ")).append(", ");
+                }
+            }
+            long high = 0;
+            for (String l : Files.readAllLines(Path.of("/proc/buddyinfo"))) {
+                String[] f = l.trim().split("\\s+");
+                for (int i = 4 + 3; i < f.length; i++) { // "Node N, zone NAME" then orders 0..10
+                    high += Long.parseLong(f[i]);
+                }
+            }
+            b.append("free blocks of order >= 3: ").append(high);
+        } catch (IOException | RuntimeException e) {
+            b.append("(unreadable: ").append(e.getMessage()).append(')');
+        }
+        return b.toString();
+    }
+
     public static boolean canCompact() {
         return Files.isWritable(Path.of("/proc/sys/vm/compact_memory"));
     }
