@@ -329,7 +329,7 @@ public final class Explorer {
             p.append("seconds=").append(String.format("%.1f", (System.nanoTime() - start) / 1e9)).append('\n');
             Fuzzer f = fuzzing;
             p.append("fuzzed=").append(f == null ? 0 : f.ioctls()).append('\n');
-            p.append("failed=false\nstopped=true\n");
+            p.append("stopped=true\n"); // no verdict: the campaign stopped it
             stats.steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));
             Files.createDirectories(o.out());
             Files.writeString(o.out().resolve("explorer.properties"), p.toString());
