@@ -512,11 +512,9 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 	 * close in one briefly hid the other's device pages from it).
 	 */
 	for (i = 0; i < npages; i = run) {
-		if (!hmm_mirror_dmem_maybe_owned(first + i, only)) {
-			run = i + 1;
-			continue;
-		}
 		run = i + 1;
+		if (!hmm_mirror_dmem_maybe_owned(first + i, only))
+			continue;
 		while (run < npages &&
 		       hmm_mirror_dmem_maybe_owned(first + run, only))
 			run++;

@@ -280,18 +280,8 @@ public final class Explorer {
     private static void write(Result r, String kernel, PageMap.Trace trace) throws Exception {
         Path out = r.options().out();
         Files.createDirectories(out);
-        StringBuilder p = new StringBuilder();
-        p.append("kernel=").append(kernel).append('\n');
-        p.append("seed=").append(r.options().seed()).append('\n');
-        p.append("programs=").append(r.stats().programs).append('\n');
-        p.append("steps=").append(r.stats().totalSteps()).append('\n');
-        p.append("checks=").append(r.stats().checks).append('\n');
-        p.append("calls=").append(r.stats().calls).append('\n');
-        p.append("replays=").append(r.stats().replays).append('\n');
-        p.append("seconds=").append(String.format("%.1f", r.seconds())).append('\n');
-        p.append("fuzzed=").append(r.fuzzed()).append('\n');
+        StringBuilder p = figures(kernel, r.options().seed(), r.stats(), r.seconds(), r.fuzzed());
         p.append("failed=").append(r.failed()).append('\n');
-        r.stats().steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));
         r.laterFailure().ifPresent(t -> p.append("failure=").append(String.valueOf(t.getMessage())
                 .replace('\n', ' ')).append('\n'));
         if (r.shrunk().isPresent()) {
@@ -312,25 +302,32 @@ public final class Explorer {
         Files.writeString(out.resolve("explorer.properties"), p.toString());
     }
 
+    /** The figures every explorer.properties starts with (what {@link Jobs.Done} sums). */
+    private static StringBuilder figures(String kernel, long seed, Stats stats, double seconds, long fuzzed) {
+        StringBuilder p = new StringBuilder();
+        p.append("kernel=").append(kernel).append('\n');
+        p.append("seed=").append(seed).append('\n');
+        p.append("programs=").append(stats.programs).append('\n');
+        p.append("steps=").append(stats.totalSteps()).append('\n');
+        p.append("checks=").append(stats.checks).append('\n');
+        p.append("calls=").append(stats.calls).append('\n');
+        p.append("replays=").append(stats.replays).append('\n');
+        p.append("seconds=").append(String.format("%.1f", seconds)).append('\n');
+        p.append("fuzzed=").append(fuzzed).append('\n');
+        stats.steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));
+        return p;
+    }
+
     /** The fuzzer now running, for the figures of a stopped job. */
     private static volatile Fuzzer fuzzing;
 
     /** What a job stopped by the campaign writes: its figures so far, marked {@code stopped=true}. */
     private static void writeStopped(Options o, Stats stats, String kernel, long start) {
         try {
-            StringBuilder p = new StringBuilder();
-            p.append("kernel=").append(kernel).append('\n');
-            p.append("seed=").append(o.seed()).append('\n');
-            p.append("programs=").append(stats.programs).append('\n');
-            p.append("steps=").append(stats.totalSteps()).append('\n');
-            p.append("checks=").append(stats.checks).append('\n');
-            p.append("calls=").append(stats.calls).append('\n');
-            p.append("replays=").append(stats.replays).append('\n');
-            p.append("seconds=").append(String.format("%.1f", (System.nanoTime() - start) / 1e9)).append('\n');
             Fuzzer f = fuzzing;
-            p.append("fuzzed=").append(f == null ? 0 : f.ioctls()).append('\n');
+            StringBuilder p = figures(kernel, o.seed(), stats, (System.nanoTime() - start) / 1e9,
+                    f == null ? 0 : f.ioctls());
             p.append("stopped=true\n"); // no verdict: the campaign stopped it
-            stats.steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));
             Files.createDirectories(o.out());
             Files.writeString(o.out().resolve("explorer.properties"), p.toString());
         } catch (java.io.IOException | RuntimeException e) {

@@ -6,7 +6,6 @@ import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.boot.KernelSplatError;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
-import dev.hmmmirror.vm.coverage.ModuleCoverage;
 import dev.hmmmirror.vm.host.Progress;
 import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.image.KernelProfile;
@@ -71,7 +70,7 @@ public final class SuiteRunner {
         GuestSession session;
         try {
             session = GuestSession.start(new GuestSession.Spec(settings, profile, GuestClasspath.current(), Map.of(),
-                    List.of(new ModuleCoverage(), selftests)), kind);
+                    SuiteHooks.of(selftests)), kind);
         } catch (RuntimeException e) { // SetupException, GuestFailure, I/O trouble with the cache: not the kernel's verdict
             return setupFailure(profile, dir, e);
         }

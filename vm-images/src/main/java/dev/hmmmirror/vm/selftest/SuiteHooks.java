@@ -20,6 +20,11 @@ public final class SuiteHooks {
 
     /** Every hook a suite's session runs before the guest powers off: coverage first, then the selftests. */
     public static List<SessionHook<?>> of(Settings settings) {
-        return List.of(new ModuleCoverage(), kernelSelftests(settings));
+        return of(kernelSelftests(settings));
+    }
+
+    /** As {@link #of(Settings)}, with the caller's selftests hook (to read its result afterwards). */
+    public static List<SessionHook<?>> of(KernelSelftests selftests) {
+        return List.of(new ModuleCoverage(), selftests);
     }
 }

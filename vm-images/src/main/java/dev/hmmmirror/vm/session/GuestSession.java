@@ -52,7 +52,7 @@ public final class GuestSession implements AutoCloseable {
     private final Timings timings;
     private final Accelerator.Choice accel;
     private final List<SessionHook<?>> hooks;
-    private Path module;
+    private Optional<ModuleCoverageBuild> moduleCoverage = Optional.empty();
     private List<AutoCloseable> holds = List.of();
     private int splatsReported;
     private End end;
@@ -267,7 +267,7 @@ public final class GuestSession implements AutoCloseable {
             Progress.say("boot %s: init at %.1f s, module loaded, guest JVM ready at %.1f s", image.kernelRelease(),
                     init, vm.helloSeconds());
             GuestSession session = new GuestSession(spec, image, vm, runner, runDir, timings, accel);
-            session.module = ko;
+            session.moduleCoverage = ModuleCoverageBuild.of(ko); // read once: hooks ask before every test
             return session;
         } catch (InterruptedException e) {
             vm.kill();
@@ -343,7 +343,7 @@ public final class GuestSession implements AutoCloseable {
 
     /** The gcov build of the loaded module, when the kernel has gcov support ({@code CONFIG_GCOV_KERNEL}). */
     public Optional<ModuleCoverageBuild> moduleCoverage() {
-        return module == null ? Optional.empty() : ModuleCoverageBuild.of(module);
+        return moduleCoverage;
     }
 
     /** Where this session's module and programs were compiled: coverage is computed there too. */
