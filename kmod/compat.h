@@ -11,14 +11,19 @@
 #define HMM_MIRROR_COMPAT_H
 
 #include <linux/err.h>
+#include <linux/gfp.h>
 #include <linux/memremap.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/rmap.h>
 #include <linux/slab.h>
 
-/* kzalloc_obj() arrived in 7.0; older kernels get the plain equivalent. */
+/* kzalloc_obj() and kmalloc_obj() arrived in 7.0; older kernels get the plain equivalents. */
 #ifndef kzalloc_obj
 #define kzalloc_obj(obj, gfp) kzalloc(sizeof(obj), gfp)
+#endif
+#ifndef kmalloc_obj
+#define kmalloc_obj(obj, gfp) kmalloc(sizeof(obj), gfp)
 #endif
 
 /*
@@ -49,17 +54,74 @@ static inline struct dev_pagemap *hmm_mirror_page_pgmap(struct page *page)
 }
 
 /*
- * Initialises a free device-private page for use, order 0. Both forms
- * return the page locked, as migrate_vma_pages() wants it.
+ * Whole transparent huge pages in device-private memory (7.2, "THP
+ * migration of zone device pages"): MIGRATE_VMA_SELECT_COMPOUND asks
+ * migrate_vma_setup() for PMD-sized entries (MIGRATE_PFN_COMPOUND), and
+ * device-private folios may be large. Where the kernel lacks it the flags
+ * are 0, so migrate_vma_*() never hands out a compound entry and no large
+ * device folio exists.
  */
-static inline void hmm_mirror_zone_device_page_init(struct page *page)
+#ifdef HMM_MIRROR_HAVE_MIGRATE_COMPOUND
+#define HMM_MIRROR_HUGE_DEVICE_PAGES 1
+#define HMM_MIRROR_SELECT_COMPOUND MIGRATE_VMA_SELECT_COMPOUND
+#define HMM_MIRROR_PFN_COMPOUND MIGRATE_PFN_COMPOUND
+#else
+#define HMM_MIRROR_HUGE_DEVICE_PAGES 0
+#define HMM_MIRROR_SELECT_COMPOUND 0
+#define HMM_MIRROR_PFN_COMPOUND 0UL
+#endif
+
+/*
+ * Initialises a free device-private page of @pgmap as a folio of @order
+ * (0 where the kernel has no large device folios). The page may have been
+ * a tail of an earlier large folio: the kernel clears what that left.
+ * Every form returns the page locked, as migrate_vma_pages() wants it.
+ */
+static inline void hmm_mirror_zone_device_page_init(struct page *page,
+						    struct dev_pagemap *pgmap,
+						    unsigned int order)
 {
-#ifdef HMM_MIRROR_HAVE_ZONE_DEVICE_PAGE_INIT_ORDER
-	zone_device_page_init(page, page_pgmap(page), 0);
+#if HMM_MIRROR_HUGE_DEVICE_PAGES
+	zone_device_page_init(page, pgmap, order);
+	if (order)
+		folio_set_large_rmappable(page_folio(page));
+#elif defined(HMM_MIRROR_HAVE_ZONE_DEVICE_PAGE_INIT_ORDER)
+	zone_device_page_init(page, pgmap, 0);
 #else
 	zone_device_page_init(page);
 #endif
 }
+
+/*
+ * A locked system folio of @order for data coming back from device memory,
+ * near @vma's policy when there is one; NULL when the kernel has no large
+ * device folios or the allocation fails (the caller falls back to base
+ * pages).
+ */
+static inline struct page *hmm_mirror_alloc_system_folio(struct vm_area_struct *vma,
+							 unsigned long addr,
+							 unsigned int order)
+{
+#if HMM_MIRROR_HUGE_DEVICE_PAGES
+	const gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_NOWARN;
+	struct folio *folio = vma ? vma_alloc_folio(gfp, order, vma, addr) :
+			      folio_alloc(gfp, order);
+
+	if (!folio)
+		return NULL;
+	folio_lock(folio);
+	return &folio->page;
+#else
+	return NULL;
+#endif
+}
+
+/* The order of the device folio dev_pagemap_ops frees: 0 before folio_free. */
+#ifdef HMM_MIRROR_HAVE_FOLIO_FREE
+#define hmm_mirror_pgmap_freed_order(freed) folio_order(freed)
+#else
+#define hmm_mirror_pgmap_freed_order(freed) ((void)(freed), 0U)
+#endif
 
 /*
  * dev_pagemap_ops: page_free(struct page *) became folio_free(struct folio *)

@@ -6,8 +6,19 @@
  * with migrate_vma_*, back with migrate_vma_* (explicitly, or from the CPU
  * fault handler migrate_to_ram), and are evicted with migrate_device_range
  * when a mirror closes or the module unloads. The data of a device page is
- * kept in a system page (the "backing" page) hung off zone_device_data,
- * since simulated device memory has no storage of its own.
+ * kept in a system page (the "backing" page) that the chunk's backing
+ * array holds per device page, since simulated device memory has no
+ * storage of its own. The array is indexed by page frame, not hung off the
+ * page, so that a large device folio's tail pages (whose struct page
+ * fields belong to the folio) have their own, and a folio split by the
+ * kernel needs nothing from us.
+ *
+ * Where the kernel migrates whole transparent huge pages
+ * (HMM_MIRROR_HUGE_DEVICE_PAGES), a PMD-aligned 2 MiB range moves as one
+ * large device-private folio, and back as one large system folio; when a
+ * large allocation fails, the range moves as base pages (the kernel splits
+ * the folio). Chunks are handed out as PMD-sized blocks; a block is broken
+ * into base pages when no free base page is left.
  *
  * Built only where the kernel has CONFIG_DEVICE_PRIVATE (Kbuild); dmem.h
  * has the stubs for the others.
@@ -34,10 +45,22 @@
 /* Pages handled by one migrate_vma_setup() call. */
 #define HMM_MIRROR_MIGRATE_CHUNK 64UL
 
+/* Order of a PMD-sized folio: a whole transparent huge page. */
+#define HMM_MIRROR_HUGE_ORDER (PMD_SHIFT - PAGE_SHIFT)
+#define HMM_MIRROR_HUGE_PAGES BIT(HMM_MIRROR_HUGE_ORDER)
+
 /* One memremap_pages() region of device-private memory. */
 struct hmm_mirror_chunk {
 	struct dev_pagemap pagemap;
 	struct hmm_mirror_dmem *dmem;
+	/*
+	 * backing[i]: the system page holding the data of the chunk's page
+	 * i while that page is allocated, NULL while it is free. Written by
+	 * the page's allocation (before the kernel can see the page) and by
+	 * its last put (after everyone is done with it), read by whoever
+	 * holds the page (a device page table entry, a migration's lock).
+	 */
+	struct page **backing;
 };
 
 /*
@@ -68,6 +91,12 @@ bool hmm_mirror_dmem_shared_owner(void)
 	return shared_owner;
 }
 
+/* Whether whole THPs migrate as large device folios (HMM_MIRROR_CAP_THP_MIGRATE). */
+bool hmm_mirror_dmem_huge(void)
+{
+	return HMM_MIRROR_HUGE_DEVICE_PAGES && thp_migration_supported();
+}
+
 /* The device memory a device-private page of ours belongs to. */
 static struct hmm_mirror_dmem *hmm_mirror_page_dmem(struct page *page)
 {
@@ -81,30 +110,72 @@ bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem, struct page *dpage)
 	return hmm_mirror_page_dmem(dpage) == dmem;
 }
 
+static struct hmm_mirror_chunk *hmm_mirror_page_chunk(struct page *page)
+{
+	return container_of(hmm_mirror_page_pgmap(page),
+			    struct hmm_mirror_chunk, pagemap);
+}
+
+/* The slot of @pfn, a page frame of @chunk, in its backing array. */
+static struct page **hmm_mirror_chunk_slot(struct hmm_mirror_chunk *chunk,
+					   unsigned long pfn)
+{
+	return &chunk->backing[pfn - (chunk->pagemap.range.start >> PAGE_SHIFT)];
+}
+
 /* The system page holding a device page's data. */
 struct page *hmm_mirror_dmem_backing(struct page *dpage)
 {
-	return dpage->zone_device_data;
+	return READ_ONCE(*hmm_mirror_chunk_slot(hmm_mirror_page_chunk(dpage),
+						page_to_pfn(dpage)));
 }
 
-/* dev_pagemap_ops.page_free / .folio_free (compat.h): the last put. */
+/*
+ * dev_pagemap_ops.page_free / .folio_free (compat.h): the last put of a
+ * device folio, of order 0 or a whole PMD (a large folio the kernel split
+ * comes back as its parts).
+ */
 static void hmm_mirror_dmem_free(struct hmm_mirror_pgmap_freed *freed)
 {
 	struct page *page = hmm_mirror_pgmap_freed_page(freed);
-	struct hmm_mirror_dmem *dmem = hmm_mirror_page_dmem(page);
-	struct page *backing = page->zone_device_data;
+	unsigned int order = hmm_mirror_pgmap_freed_order(freed);
+	struct hmm_mirror_chunk *chunk = hmm_mirror_page_chunk(page);
+	struct hmm_mirror_dmem *dmem = chunk->dmem;
+	unsigned long pfn = page_to_pfn(page), nr = 1UL << order, i;
+	struct page **slot = hmm_mirror_chunk_slot(chunk, pfn);
 
-	if (backing)
-		__free_page(backing);
+	for (i = 0; i < nr; i++) {
+		struct page *backing = slot[i];
+
+		WRITE_ONCE(slot[i], NULL);
+		if (backing) {
+			set_page_private(backing, 0);
+			__free_page(backing);
+		}
+	}
 	spin_lock(&dmem->free_lock);
-	page->zone_device_data = dmem->free_pages;
-	dmem->free_pages = page;
-	dmem->used_pages--;
+	if (order == HMM_MIRROR_HUGE_ORDER) {
+		page->zone_device_data = dmem->free_huge;
+		dmem->free_huge = page;
+	} else {
+		for (i = 0; i < nr; i++) {
+			struct page *p = pfn_to_page(pfn + i);
+
+			p->zone_device_data = dmem->free_pages;
+			dmem->free_pages = p;
+		}
+	}
+	dmem->used_pages -= nr;
 	spin_unlock(&dmem->free_lock);
 }
 
 static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf);
 
+/*
+ * No folio_split callback: when the kernel splits a large device folio it
+ * gives the parts the folio's pgmap itself, and the backing array is
+ * indexed by page frame, so a split changes nothing of ours.
+ */
 static const struct dev_pagemap_ops hmm_mirror_dmem_ops = {
 	.HMM_MIRROR_PGMAP_FREE_OP = hmm_mirror_dmem_free,
 	.migrate_to_ram = hmm_mirror_migrate_to_ram,
@@ -125,9 +196,16 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 	chunk = kzalloc_obj(*chunk, GFP_KERNEL);
 	if (!chunk)
 		return -ENOMEM;
+	chunk->backing = kvcalloc(HMM_MIRROR_CHUNK_SIZE >> PAGE_SHIFT,
+				  sizeof(*chunk->backing), GFP_KERNEL);
+	if (!chunk->backing) {
+		kfree(chunk);
+		return -ENOMEM;
+	}
 	res = request_free_mem_region(&iomem_resource, HMM_MIRROR_CHUNK_SIZE,
 				      "hmm_mirror");
 	if (IS_ERR(res)) {
+		kvfree(chunk->backing);
 		kfree(chunk);
 		return PTR_ERR(res);
 	}
@@ -141,17 +219,20 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 	ptr = memremap_pages(&chunk->pagemap, numa_node_id());
 	if (IS_ERR(ptr)) {
 		release_mem_region(res->start, resource_size(res));
+		kvfree(chunk->backing);
 		kfree(chunk);
 		return PTR_ERR(ptr);
 	}
+	/* the region is section aligned: PMD-sized blocks from its start */
 	first = chunk->pagemap.range.start >> PAGE_SHIFT;
 	last = chunk->pagemap.range.end >> PAGE_SHIFT;
 	spin_lock(&dmem->free_lock);
-	for (pfn = first; pfn <= last; pfn++) {
+	for (pfn = first; pfn + HMM_MIRROR_HUGE_PAGES - 1 <= last;
+	     pfn += HMM_MIRROR_HUGE_PAGES) {
 		struct page *page = pfn_to_page(pfn);
 
-		page->zone_device_data = dmem->free_pages;
-		dmem->free_pages = page;
+		page->zone_device_data = dmem->free_huge;
+		dmem->free_huge = page;
 	}
 	spin_unlock(&dmem->free_lock);
 	dmem->chunks[dmem->nchunks++] = chunk;
@@ -162,40 +243,120 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 }
 
 /*
- * Allocates a device page for @mirror, with its backing page; the device
- * page is returned locked and initialised as a zone-device page.
+ * The chunk of @dmem that page frame @pfn belongs to. A free page's own
+ * pgmap may be stale (a former tail page of a large folio names its old
+ * head's), so the chunks are asked. Chunks only come and go under
+ * dmem->lock, which this takes.
  */
-static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror)
+static struct hmm_mirror_chunk *hmm_mirror_dmem_pfn_chunk(struct hmm_mirror_dmem *dmem,
+							  unsigned long pfn)
+{
+	struct hmm_mirror_chunk *chunk = NULL;
+	unsigned int i;
+
+	mutex_lock(&dmem->lock);
+	for (i = 0; i < dmem->nchunks; i++) {
+		const struct range *r = &dmem->chunks[i]->pagemap.range;
+
+		if (pfn >= r->start >> PAGE_SHIFT && pfn <= r->end >> PAGE_SHIFT) {
+			chunk = dmem->chunks[i];
+			break;
+		}
+	}
+	mutex_unlock(&dmem->lock);
+	return chunk;
+}
+
+/*
+ * Takes a free device page (order 0) or PMD-sized block (huge) off the
+ * free lists; a block is broken into base pages when no base page is
+ * left. Called with dmem->free_lock held.
+ */
+static struct page *hmm_mirror_dmem_take(struct hmm_mirror_dmem *dmem,
+					 bool huge)
+{
+	struct page *page;
+	unsigned long pfn, i;
+
+	lockdep_assert_held(&dmem->free_lock);
+	if (!huge && !dmem->free_pages && dmem->free_huge) {
+		page = dmem->free_huge;
+		dmem->free_huge = page->zone_device_data;
+		pfn = page_to_pfn(page);
+		for (i = 0; i < HMM_MIRROR_HUGE_PAGES; i++) {
+			struct page *p = pfn_to_page(pfn + i);
+
+			p->zone_device_data = dmem->free_pages;
+			dmem->free_pages = p;
+		}
+	}
+	page = huge ? dmem->free_huge : dmem->free_pages;
+	if (!page)
+		return NULL;
+	if (huge)
+		dmem->free_huge = page->zone_device_data;
+	else
+		dmem->free_pages = page->zone_device_data;
+	dmem->used_pages += huge ? HMM_MIRROR_HUGE_PAGES : 1;
+	return page;
+}
+
+/*
+ * Backing pages for a device folio of @order: independent order-0 pages
+ * (one high-order allocation split when @order > 0, so that each can be
+ * freed alone once the kernel splits the device folio), or NULL.
+ */
+static struct page *hmm_mirror_alloc_backing(unsigned int order)
+{
+	struct page *backing;
+
+	backing = alloc_pages(GFP_HIGHUSER | (order ? __GFP_NOWARN : 0), order);
+	if (backing && order)
+		split_page(backing, order);
+	return backing;
+}
+
+/*
+ * Allocates a device folio of @order (0, or HMM_MIRROR_HUGE_ORDER where
+ * the kernel has large device folios) for @mirror, with its backing pages;
+ * returns its first page, locked and initialised, or NULL.
+ */
+static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror,
+					  unsigned int order)
 {
 	struct hmm_mirror_dmem *dmem = &mirror->mdev->dmem;
-	struct page *dpage, *backing;
+	unsigned long nr = 1UL << order, i;
+	struct page *dpage, *backing, **slot;
+	struct hmm_mirror_chunk *chunk;
 
-	backing = alloc_page(GFP_HIGHUSER);
+	backing = hmm_mirror_alloc_backing(order);
 	if (!backing)
 		return NULL;
 	for (;;) {
 		spin_lock(&dmem->free_lock);
-		dpage = dmem->free_pages;
-		if (dpage) {
-			dmem->free_pages = dpage->zone_device_data;
-			dmem->used_pages++;
-		}
+		dpage = hmm_mirror_dmem_take(dmem, order);
 		spin_unlock(&dmem->free_lock);
 		if (dpage)
 			break;
 		mutex_lock(&dmem->lock);
-		if (!READ_ONCE(dmem->free_pages) &&
+		if (!(order ? READ_ONCE(dmem->free_huge) :
+		      READ_ONCE(dmem->free_pages)) &&
 		    hmm_mirror_dmem_add_chunk(dmem)) {
 			mutex_unlock(&dmem->lock);
-			__free_page(backing);
+			for (i = 0; i < nr; i++)
+				__free_page(backing + i);
 			return NULL;
 		}
 		mutex_unlock(&dmem->lock);
 	}
-	/* the mirror that owns the data, for hmm_mirror_dmem_evict(only) */
-	set_page_private(backing, (unsigned long)mirror);
-	hmm_mirror_zone_device_page_init(dpage);
-	dpage->zone_device_data = backing;
+	chunk = hmm_mirror_dmem_pfn_chunk(dmem, page_to_pfn(dpage));
+	slot = hmm_mirror_chunk_slot(chunk, page_to_pfn(dpage));
+	for (i = 0; i < nr; i++) {
+		/* the mirror that owns the data, for hmm_mirror_dmem_evict(only) */
+		set_page_private(backing + i, (unsigned long)mirror);
+		WRITE_ONCE(slot[i], backing + i);
+	}
+	hmm_mirror_zone_device_page_init(dpage, &chunk->pagemap, order);
 	return dpage;
 }
 
@@ -210,70 +371,155 @@ static struct page *hmm_mirror_alloc_system_page(struct vm_area_struct *vma,
 	return page;
 }
 
+/* One migrate_vma_*() batch: a PMD's worth of pages at most. */
+struct hmm_mirror_batch {
+	unsigned long src[HMM_MIRROR_HUGE_PAGES];
+	unsigned long dst[HMM_MIRROR_HUGE_PAGES];
+};
+
+/*
+ * The pages one entry of a migration array stands for: a compound entry
+ * (first of HMM_MIRROR_HUGE_PAGES, the others zero) a whole PMD.
+ */
+static unsigned long hmm_mirror_entry_pages(unsigned long entry)
+{
+	return entry & HMM_MIRROR_PFN_COMPOUND ? HMM_MIRROR_HUGE_PAGES : 1;
+}
+
+/* Copies @nr system pages from @spage (zeros when NULL) into device pages. */
+static void hmm_mirror_copy_to_device(struct page *dpage, struct page *spage,
+				      unsigned long nr)
+{
+	unsigned long j;
+
+	for (j = 0; j < nr; j++) {
+		struct page *backing = hmm_mirror_dmem_backing(dpage + j);
+
+		if (spage)
+			copy_highpage(backing, spage + j);
+		else
+			clear_highpage(backing);
+	}
+}
+
+/* Releases a device page allocated for a migration that will not use it. */
+static void hmm_mirror_dmem_release(struct page *dpage)
+{
+	unlock_page(dpage);
+	put_page(dpage);
+}
+
+/*
+ * Device memory for a compound (whole-PMD) entry of a migration to the
+ * device: one large device folio; or, when that allocation fails (or is
+ * made to fail, as test_hmm's FAIL_ALLOC does), base pages for all of it,
+ * so that the kernel splits the THP. All or nothing: without device
+ * memory for every base page, the whole entry stays (returns false).
+ */
+static bool hmm_mirror_to_device_huge(struct hmm_mirror *mirror,
+				      const unsigned long *src,
+				      unsigned long *dst)
+{
+	struct page *spage = migrate_pfn_to_page(*src), *dpage = NULL;
+	unsigned long write = *src & MIGRATE_PFN_WRITE;
+	unsigned long j;
+
+	if (!hmm_mirror_inject_alloc_fails(&mirror->inject))
+		dpage = hmm_mirror_dmem_alloc(mirror, HMM_MIRROR_HUGE_ORDER);
+	if (dpage) {
+		hmm_mirror_copy_to_device(dpage, spage, HMM_MIRROR_HUGE_PAGES);
+		dst[0] = migrate_pfn(page_to_pfn(dpage)) | write |
+			 HMM_MIRROR_PFN_COMPOUND;
+		return true;
+	}
+	for (j = 0; j < HMM_MIRROR_HUGE_PAGES; j++) {
+		dpage = hmm_mirror_dmem_alloc(mirror, 0);
+		if (!dpage) {
+			while (j--) {
+				hmm_mirror_dmem_release(migrate_pfn_to_page(dst[j]));
+				dst[j] = 0;
+			}
+			return false;
+		}
+		hmm_mirror_copy_to_device(dpage, spage ? spage + j : NULL, 1);
+		dst[j] = migrate_pfn(page_to_pfn(dpage)) | write;
+	}
+	return true;
+}
+
 static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 					   struct vm_area_struct *vma,
 					   unsigned long start, unsigned long end,
+					   struct hmm_mirror_batch *b,
 					   u64 *migrated, u64 *skipped)
 {
-	unsigned long src[HMM_MIRROR_MIGRATE_CHUNK] = { 0 };
-	unsigned long dst[HMM_MIRROR_MIGRATE_CHUNK] = { 0 };
 	unsigned long n = (end - start) >> PAGE_SHIFT;
 	struct migrate_vma args = {
 		.vma = vma,
-		.src = src,
-		.dst = dst,
+		.src = b->src,
+		.dst = b->dst,
 		.start = start,
 		.end = end,
 		.pgmap_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
-		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM | HMM_MIRROR_SELECT_COMPOUND,
 	};
 	bool exhausted = false, injected = false;
-	unsigned long i;
+	unsigned long i, nr;
 	int ret, err = 0;
 
+	memset(b->src, 0, n * sizeof(b->src[0]));
+	memset(b->dst, 0, n * sizeof(b->dst[0]));
 	ret = migrate_vma_setup(&args);
 	if (ret)
 		return ret;
-	for (i = 0; i < n; i++) {
-		struct page *spage = migrate_pfn_to_page(src[i]);
+	for (i = 0; i < n; i += nr) {
+		struct page *spage = migrate_pfn_to_page(b->src[i]);
 		struct page *dpage;
 
-		if (!(src[i] & MIGRATE_PFN_MIGRATE) || exhausted)
+		nr = hmm_mirror_entry_pages(b->src[i]);
+		if (!(b->src[i] & MIGRATE_PFN_MIGRATE) || exhausted)
 			continue;
 		if (hmm_mirror_inject_copy(&mirror->inject))
-			continue;	/* the copy failed: the page stays */
+			continue;	/* the copy failed: the pages stay */
+		if (nr > 1) {
+			exhausted = !hmm_mirror_to_device_huge(mirror, &b->src[i],
+							       &b->dst[i]);
+			continue;
+		}
 		if (hmm_mirror_inject_alloc_fails(&mirror->inject)) {
 			injected = true;
 			continue;
 		}
-		dpage = hmm_mirror_dmem_alloc(mirror);
+		dpage = hmm_mirror_dmem_alloc(mirror, 0);
 		if (!dpage) {
 			exhausted = true;
 			continue;
 		}
-		if (spage && !(i == n - 1 &&
-			       hmm_mirror_planted(HMM_MIRROR_BUG_SKIP_COPY)))
-			copy_highpage(hmm_mirror_dmem_backing(dpage), spage);
-		else
-			clear_highpage(hmm_mirror_dmem_backing(dpage));
-		dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (src[i] & MIGRATE_PFN_WRITE)
-			dst[i] |= MIGRATE_PFN_WRITE;
+		if (i == n - 1 && hmm_mirror_planted(HMM_MIRROR_BUG_SKIP_COPY))
+			spage = NULL;
+		hmm_mirror_copy_to_device(dpage, spage, 1);
+		b->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (b->src[i] & MIGRATE_PFN_WRITE)
+			b->dst[i] |= MIGRATE_PFN_WRITE;
 	}
 	migrate_vma_pages(&args);
 
-	/* the device now owns the pages that moved: map them */
-	for (i = 0; i < n; i++) {
-		if (!dst[i] || !(src[i] & MIGRATE_PFN_MIGRATE)) {
-			(*skipped)++;
+	/*
+	 * The device now owns the pages that moved: map them. A compound
+	 * entry the kernel had to split (base pages for a THP) now reads as
+	 * base entries.
+	 */
+	for (i = 0; i < n; i += nr) {
+		nr = hmm_mirror_entry_pages(b->src[i]);
+		if (!b->dst[i] || !(b->src[i] & MIGRATE_PFN_MIGRATE)) {
+			*skipped += nr;
 			continue;
 		}
-		(*migrated)++;
-		/* not mapped: the device faults the page in when it needs it */
+		*migrated += nr;
 		if (!err)
-			err = hmm_mirror_map_page(mirror, start + (i << PAGE_SHIFT),
-						  migrate_pfn_to_page(dst[i]),
-						  dst[i] & MIGRATE_PFN_WRITE);
+			err = hmm_mirror_map_pages(mirror, start + (i << PAGE_SHIFT),
+						   migrate_pfn_to_page(b->dst[i]), nr,
+						   b->dst[i] & MIGRATE_PFN_WRITE);
 	}
 	migrate_vma_finalize(&args);
 	if (err)
@@ -281,53 +527,100 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 	return (exhausted || injected) && !*migrated ? -ENOMEM : 0;
 }
 
+/*
+ * System memory for a compound (whole large device folio) entry of a
+ * migration back: one system THP, or base pages when that allocation
+ * fails (or @fail_huge makes it fail), so that the kernel splits the
+ * device folio; a page without a system page stays in device memory.
+ */
+static void hmm_mirror_to_system_huge(struct vm_area_struct *vma,
+				      unsigned long addr, bool fail_huge,
+				      const unsigned long *src,
+				      unsigned long *dst)
+{
+	struct page *spage = migrate_pfn_to_page(*src), *dpage = NULL;
+	unsigned long write = *src & MIGRATE_PFN_WRITE;
+	unsigned long j;
+
+	if (!fail_huge)
+		dpage = hmm_mirror_alloc_system_folio(vma, addr,
+						      HMM_MIRROR_HUGE_ORDER);
+	if (dpage) {
+		for (j = 0; j < HMM_MIRROR_HUGE_PAGES; j++)
+			copy_highpage(dpage + j,
+				      hmm_mirror_dmem_backing(spage + j));
+		dst[0] = migrate_pfn(page_to_pfn(dpage)) | write |
+			 HMM_MIRROR_PFN_COMPOUND;
+		return;
+	}
+	for (j = 0; j < HMM_MIRROR_HUGE_PAGES; j++) {
+		dpage = hmm_mirror_alloc_system_page(vma, addr + (j << PAGE_SHIFT));
+		if (!dpage)
+			continue;
+		copy_highpage(dpage, hmm_mirror_dmem_backing(spage + j));
+		dst[j] = migrate_pfn(page_to_pfn(dpage)) | write;
+	}
+}
+
 static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
 					   struct vm_area_struct *vma,
 					   unsigned long start, unsigned long end,
+					   struct hmm_mirror_batch *b,
 					   u64 *migrated, u64 *skipped)
 {
-	unsigned long src[HMM_MIRROR_MIGRATE_CHUNK] = { 0 };
-	unsigned long dst[HMM_MIRROR_MIGRATE_CHUNK] = { 0 };
 	unsigned long n = (end - start) >> PAGE_SHIFT;
 	struct migrate_vma args = {
 		.vma = vma,
-		.src = src,
-		.dst = dst,
+		.src = b->src,
+		.dst = b->dst,
 		.start = start,
 		.end = end,
 		.pgmap_owner = hmm_mirror_dmem_owner(&mirror->mdev->dmem),
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 HMM_MIRROR_SELECT_COMPOUND,
 	};
-	unsigned long i;
+	unsigned long i, nr;
 	int ret;
 
+	memset(b->src, 0, n * sizeof(b->src[0]));
+	memset(b->dst, 0, n * sizeof(b->dst[0]));
 	ret = migrate_vma_setup(&args);
 	if (ret)
 		return ret;
-	for (i = 0; i < n; i++) {
-		struct page *spage = migrate_pfn_to_page(src[i]);
+	for (i = 0; i < n; i += nr) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+		struct page *spage = migrate_pfn_to_page(b->src[i]);
 		struct page *dpage;
 
-		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
+		nr = hmm_mirror_entry_pages(b->src[i]);
+		if (!spage || !(b->src[i] & MIGRATE_PFN_MIGRATE) ||
 		    !hmm_mirror_dmem_is_local(&mirror->mdev->dmem, spage))
 			continue;
-		if (hmm_mirror_inject_copy(&mirror->inject) ||
-		    hmm_mirror_inject_alloc_fails(&mirror->inject))
+		if (hmm_mirror_inject_copy(&mirror->inject))
+			continue;	/* the pages stay in device memory */
+		if (nr > 1) {
+			hmm_mirror_to_system_huge(vma, addr,
+						  hmm_mirror_inject_alloc_fails(&mirror->inject),
+						  &b->src[i], &b->dst[i]);
+			continue;
+		}
+		if (hmm_mirror_inject_alloc_fails(&mirror->inject))
 			continue;	/* the page stays in device memory */
-		dpage = hmm_mirror_alloc_system_page(vma, start + (i << PAGE_SHIFT));
+		dpage = hmm_mirror_alloc_system_page(vma, addr);
 		if (!dpage)
 			continue;
 		copy_highpage(dpage, hmm_mirror_dmem_backing(spage));
-		dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (src[i] & MIGRATE_PFN_WRITE)
-			dst[i] |= MIGRATE_PFN_WRITE;
+		b->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (b->src[i] & MIGRATE_PFN_WRITE)
+			b->dst[i] |= MIGRATE_PFN_WRITE;
 	}
 	migrate_vma_pages(&args);
-	for (i = 0; i < n; i++) {
-		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
-			(*migrated)++;
+	for (i = 0; i < n; i += nr) {
+		nr = hmm_mirror_entry_pages(b->src[i]);
+		if (b->dst[i] && (b->src[i] & MIGRATE_PFN_MIGRATE))
+			*migrated += nr;
 		else
-			(*skipped)++;
+			*skipped += nr;
 	}
 	migrate_vma_finalize(&args);
 	return 0;
@@ -339,12 +632,18 @@ int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 {
 	unsigned long end = start + (npages << PAGE_SHIFT);
 	struct mm_struct *mm = mirror->mm;
+	struct hmm_mirror_batch *batch;
 	unsigned long addr, next;
 	bool any_vma = false;
 	int ret = 0;
 
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
+	batch = kmalloc_obj(*batch, GFP_KERNEL);
+	if (!batch) {
+		mmput(mm);
+		return -ENOMEM;
+	}
 	mmap_read_lock(mm);
 	for (addr = start; addr < end; addr = next) {
 		struct vm_area_struct *vma = find_vma(mm, addr);
@@ -369,18 +668,21 @@ int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 			ret = -EINVAL;
 			break;
 		}
-		next = min3(end, vma->vm_end,
-			    addr + (HMM_MIRROR_MIGRATE_CHUNK << PAGE_SHIFT));
+		/* batches end at PMD boundaries: a whole THP is one entry */
+		next = min3(end, vma->vm_end, pmd_addr_end(addr, end));
 		if (to_device)
 			ret = hmm_mirror_migrate_chunk_to_dev(mirror, vma, addr,
-							      next, migrated, skipped);
+							      next, batch,
+							      migrated, skipped);
 		else
 			ret = hmm_mirror_migrate_chunk_to_sys(mirror, vma, addr,
-							      next, migrated, skipped);
+							      next, batch,
+							      migrated, skipped);
 		if (ret)
 			break;
 	}
 	mmap_read_unlock(mm);
+	kfree(batch);
 	mmput(mm);
 	if (!ret && !any_vma)
 		ret = -EFAULT;
@@ -391,58 +693,89 @@ int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 	return ret;
 }
 
+/*
+ * dev_pagemap_ops.migrate_to_ram: a CPU fault on a device page. A fault
+ * on a PMD entry (vmf->pte is NULL) brings the whole large folio back; a
+ * fault on a PTE entry one page (the kernel splits a large folio that is
+ * mapped by PTEs, e.g. after a partial munmap).
+ */
 static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct hmm_mirror_dmem *dmem = hmm_mirror_page_dmem(vmf->page);
-	unsigned long src = 0, dst = 0;
+	unsigned int order = vmf->pte ? 0 : folio_order(page_folio(vmf->page));
+	unsigned long nr = 1UL << order, size = PAGE_SIZE << order;
+	unsigned long src1 = 0, dst1 = 0, i, moved = 0;
 	struct migrate_vma args = {
 		.vma = vmf->vma,
-		.start = vmf->address & PAGE_MASK,
-		.end = (vmf->address & PAGE_MASK) + PAGE_SIZE,
-		.src = &src,
-		.dst = &dst,
+		.start = ALIGN_DOWN(vmf->address, size),
+		.end = ALIGN_DOWN(vmf->address, size) + size,
+		.src = &src1,
+		.dst = &dst1,
 		.pgmap_owner = hmm_mirror_dmem_owner(dmem),
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (order ? HMM_MIRROR_SELECT_COMPOUND : 0),
 		.fault_page = vmf->page,
 	};
+	unsigned long fault = (vmf->address - args.start) >> PAGE_SHIFT;
 	struct page *spage, *dpage;
+	vm_fault_t ret = 0;
 
-	if (migrate_vma_setup(&args))
-		return VM_FAULT_SIGBUS;
-	spage = migrate_pfn_to_page(src);
-	if (spage && (src & MIGRATE_PFN_MIGRATE)) {
-		dpage = hmm_mirror_alloc_system_page(args.vma, args.start);
-		if (!dpage) {
-			migrate_vma_finalize(&args);
-			return VM_FAULT_OOM;
+	if (order) {
+		args.src = kcalloc(nr, sizeof(*args.src), GFP_KERNEL);
+		args.dst = kcalloc(nr, sizeof(*args.dst), GFP_KERNEL);
+		if (!args.src || !args.dst) {
+			ret = VM_FAULT_OOM;
+			goto out;
 		}
-		copy_highpage(dpage, hmm_mirror_dmem_backing(spage));
-		dst = migrate_pfn(page_to_pfn(dpage));
-		if (src & MIGRATE_PFN_WRITE)
-			dst |= MIGRATE_PFN_WRITE;
 	}
+	if (migrate_vma_setup(&args)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	spage = migrate_pfn_to_page(args.src[0]);
+	if (spage && (args.src[0] & MIGRATE_PFN_COMPOUND)) {
+		hmm_mirror_to_system_huge(args.vma, args.start, false, args.src,
+					  args.dst);
+	} else if (spage && (args.src[0] & MIGRATE_PFN_MIGRATE)) {
+		dpage = hmm_mirror_alloc_system_page(args.vma, args.start);
+		if (dpage) {
+			copy_highpage(dpage, hmm_mirror_dmem_backing(spage));
+			args.dst[0] = migrate_pfn(page_to_pfn(dpage));
+			if (args.src[0] & MIGRATE_PFN_WRITE)
+				args.dst[0] |= MIGRATE_PFN_WRITE;
+		}
+	}
+	if (spage && (args.src[0] & MIGRATE_PFN_MIGRATE) &&
+	    !args.dst[args.dst[0] & HMM_MIRROR_PFN_COMPOUND ? 0 : fault])
+		ret = VM_FAULT_OOM;	/* no system page for the faulting page */
 	migrate_vma_pages(&args);
-	if (dst && (src & MIGRATE_PFN_MIGRATE))
-		atomic64_inc(&dmem->cpu_fault_migrations);
+	for (i = 0; i < nr; i += hmm_mirror_entry_pages(args.src[i]))
+		if (args.dst[i] && (args.src[i] & MIGRATE_PFN_MIGRATE))
+			moved += hmm_mirror_entry_pages(args.src[i]);
+	atomic64_add(moved, &dmem->cpu_fault_migrations);
 	migrate_vma_finalize(&args);
-	return 0;
+out:
+	if (order) {
+		kfree(args.src);
+		kfree(args.dst);
+	}
+	return ret;
 }
 
 /*
- * Whether device page @pfn holds @only's data, read without isolating the
- * page: an allocated device page's zone_device_data is its backing page,
- * whose page_private names the mirror; a free one's links the free list
- * (another device page, or NULL). A page freed meanwhile may be read
- * wrongly, which only widens the range: the eviction checks the owner of
- * every isolated page again.
+ * Whether page frame @pfn of @chunk holds @only's data, read without
+ * isolating the page: an allocated device page's backing page names the
+ * mirror in its page_private; a free one has no backing page. A page
+ * freed meanwhile may be read wrongly, which only widens the range: the
+ * eviction checks the owner of every isolated page again.
  */
-static bool hmm_mirror_dmem_maybe_owned(unsigned long pfn,
+static bool hmm_mirror_dmem_maybe_owned(struct hmm_mirror_chunk *chunk,
+					unsigned long pfn,
 					struct hmm_mirror *only)
 {
-	struct page *backing = hmm_mirror_dmem_backing(pfn_to_page(pfn));
+	struct page *backing = READ_ONCE(*hmm_mirror_chunk_slot(chunk, pfn));
 
-	return backing && !is_zone_device_page(backing) &&
-	       page_private(backing) == (unsigned long)only;
+	return backing && page_private(backing) == (unsigned long)only;
 }
 
 /*
@@ -455,16 +788,18 @@ static u64 hmm_mirror_dmem_evict_range(unsigned long start,
 				       unsigned long npages,
 				       struct hmm_mirror *only, bool *leave)
 {
-	unsigned long *src, *dst, i;
+	unsigned long *src, *dst, i, nr;
 	u64 moved = 0;
 
 	src = kvcalloc(npages, sizeof(*src), GFP_KERNEL | __GFP_NOFAIL);
 	dst = kvcalloc(npages, sizeof(*dst), GFP_KERNEL | __GFP_NOFAIL);
 	migrate_device_range(src, start, npages);
-	for (i = 0; i < npages; i++) {
+	for (i = 0; i < npages; i += nr) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
 		struct page *backing, *dpage;
+		unsigned long j;
 
+		nr = hmm_mirror_entry_pages(src[i]);
 		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		backing = hmm_mirror_dmem_backing(spage);
@@ -474,12 +809,23 @@ static u64 hmm_mirror_dmem_evict_range(unsigned long start,
 			*leave = false;
 			continue;
 		}
-		dpage = hmm_mirror_alloc_system_page(NULL, 0);
-		copy_highpage(dpage, backing);
-		dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (src[i] & MIGRATE_PFN_WRITE)
-			dst[i] |= MIGRATE_PFN_WRITE;
-		moved++;
+		/*
+		 * A large device folio comes back whole: without a vma the
+		 * kernel cannot split it here. Should no system THP be had,
+		 * it stays in device memory (a CPU fault still brings it).
+		 */
+		dpage = nr > 1 ?
+			hmm_mirror_alloc_system_folio(NULL, 0, HMM_MIRROR_HUGE_ORDER) :
+			hmm_mirror_alloc_system_page(NULL, 0);
+		if (!dpage) {
+			pr_warn_ratelimited("no system THP to evict a large device folio into; it stays in device memory\n");
+			continue;
+		}
+		for (j = 0; j < nr; j++)
+			copy_highpage(dpage + j, hmm_mirror_dmem_backing(spage + j));
+		dst[i] = migrate_pfn(page_to_pfn(dpage)) |
+			 (src[i] & (MIGRATE_PFN_WRITE | HMM_MIRROR_PFN_COMPOUND));
+		moved += nr;
 	}
 	migrate_device_pages(src, dst, npages);
 	migrate_device_finalize(src, dst, npages);
@@ -513,10 +859,10 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 	 */
 	for (i = 0; i < npages; i = run) {
 		run = i + 1;
-		if (!hmm_mirror_dmem_maybe_owned(first + i, only))
+		if (!hmm_mirror_dmem_maybe_owned(chunk, first + i, only))
 			continue;
 		while (run < npages &&
-		       hmm_mirror_dmem_maybe_owned(first + run, only))
+		       hmm_mirror_dmem_maybe_owned(chunk, first + run, only))
 			run++;
 		moved += hmm_mirror_dmem_evict_range(first + i, run - i, only,
 						     &leave);
@@ -557,6 +903,7 @@ void hmm_mirror_dmem_fini(struct hmm_mirror_dmem *dmem)
 		memunmap_pages(&chunk->pagemap);
 		release_mem_region(chunk->pagemap.range.start,
 				   range_len(&chunk->pagemap.range));
+		kvfree(chunk->backing);
 		kfree(chunk);
 	}
 	dmem->nchunks = 0;

@@ -27,9 +27,10 @@ struct hmm_mirror_dmem {
 	struct mutex lock;
 	struct hmm_mirror_chunk *chunks[HMM_MIRROR_MAX_CHUNKS];
 	unsigned int nchunks;
-	/* protects @free_pages and @used_pages; may nest inside @lock */
+	/* protects @free_pages, @free_huge and @used_pages; nests inside @lock */
 	spinlock_t free_lock;
 	struct page *free_pages;	/* free device pages, linked by zone_device_data */
+	struct page *free_huge;		/* free PMD-sized blocks: first pages, linked alike */
 	unsigned long used_pages;
 	atomic64_t cpu_fault_migrations; /* pages brought back by CPU faults */
 };
@@ -45,6 +46,7 @@ int hmm_mirror_migrate(struct hmm_mirror *mirror, unsigned long start,
 		       u64 *skipped);
 void *hmm_mirror_dmem_owner(struct hmm_mirror_dmem *dmem);
 bool hmm_mirror_dmem_shared_owner(void);
+bool hmm_mirror_dmem_huge(void);
 bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem,
 			      struct page *dpage);
 struct page *hmm_mirror_dmem_backing(struct page *dpage);
@@ -85,6 +87,11 @@ static inline unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem)
 }
 
 static inline bool hmm_mirror_dmem_shared_owner(void)
+{
+	return false;
+}
+
+static inline bool hmm_mirror_dmem_huge(void)
 {
 	return false;
 }

@@ -50,6 +50,8 @@ static u64 hmm_mirror_caps(void)
 		caps |= HMM_MIRROR_CAP_MIGRATE | HMM_MIRROR_CAP_EXCLUSIVE;
 	if (hmm_mirror_dmem_shared_owner())
 		caps |= HMM_MIRROR_CAP_SHARED_OWNER;
+	if (hmm_mirror_dmem_huge())
+		caps |= HMM_MIRROR_CAP_THP_MIGRATE;
 	caps |= HMM_MIRROR_CAP_EVENT_SCOPE;
 	return caps;
 }

@@ -282,6 +282,28 @@ static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
 	}
 }
 
+/*
+ * The page hmm_range_fault() reported in @pfn for @addr. Linux 7.2's
+ * hmm_vma_handle_absent_pmd() fills a device-private PMD's pfns (a large
+ * device folio mapped whole) from the folio's first page whatever the
+ * range's start, so each pfn of a range that starts inside such a PMD is
+ * short by the start's offset in it (seen as a device read of page 1 of a
+ * large folio returning page 0's data: a page-by-page fault after
+ * mremap). The page is taken from the folio by @addr's offset instead,
+ * which a correct report gives too. Present PMDs are reported right.
+ */
+static struct page *hmm_mirror_pfn_page(unsigned long pfn, unsigned long addr)
+{
+	struct page *page = hmm_pfn_to_page(pfn);
+	struct folio *folio;
+
+	if (!hmm_pfn_to_map_order(pfn) || !is_device_private_page(page))
+		return page;
+	folio = page_folio(page);
+	return folio_page(folio, (addr >> PAGE_SHIFT) &
+				 (folio_nr_pages(folio) - 1));
+}
+
 /* Stores a current hmm_range_fault() result; called under mirror->lock. */
 static int hmm_mirror_commit(struct hmm_mirror *mirror, struct hmm_range *range)
 {
@@ -295,9 +317,10 @@ static int hmm_mirror_commit(struct hmm_mirror *mirror, struct hmm_range *range)
 
 		if (!(pfn & HMM_PFN_VALID))
 			return -EFAULT;
-		ret = hmm_mirror_pt_store(&mirror->pt,
-					  range->start + (i << PAGE_SHIFT),
-					  hmm_pfn_to_page(pfn),
+		unsigned long addr = range->start + (i << PAGE_SHIFT);
+
+		ret = hmm_mirror_pt_store(&mirror->pt, addr,
+					  hmm_mirror_pfn_page(pfn, addr),
 					  pfn & HMM_PFN_WRITE ?
 					  HMM_MIRROR_PT_WRITE : HMM_MIRROR_PT_READ);
 		if (ret)
@@ -414,17 +437,21 @@ out_put:
 }
 
 /*
- * Maps a device page at @addr in the device page table, for a migration
- * that just moved the page there (dmem.c).
+ * Maps @nr device pages from @page (one folio: a base page or a whole
+ * large one) at @addr in the device page table, for a migration that just
+ * moved them there (dmem.c).
  */
-int hmm_mirror_map_page(struct hmm_mirror *mirror, unsigned long addr,
-			struct page *page, bool write)
+int hmm_mirror_map_pages(struct hmm_mirror *mirror, unsigned long addr,
+			 struct page *page, unsigned long nr, bool write)
 {
-	int ret;
+	unsigned long i;
+	int ret = 0;
 
 	mutex_lock(&mirror->lock);
-	ret = hmm_mirror_pt_store(&mirror->pt, addr, page,
-				  write ? HMM_MIRROR_PT_WRITE : HMM_MIRROR_PT_READ);
+	for (i = 0; i < nr && !ret; i++)
+		ret = hmm_mirror_pt_store(&mirror->pt, addr + (i << PAGE_SHIFT),
+					  page + i, write ? HMM_MIRROR_PT_WRITE :
+					  HMM_MIRROR_PT_READ);
 	mutex_unlock(&mirror->lock);
 	return ret;
 }
@@ -559,7 +586,7 @@ static u8 hmm_mirror_page_state(struct hmm_mirror *mirror, unsigned long addr,
 	if (pfn & HMM_PFN_ERROR)
 		return HMM_MIRROR_PAGE_ERROR;
 	if (pfn & HMM_PFN_VALID) {
-		struct page *page = hmm_pfn_to_page(pfn);
+		struct page *page = hmm_mirror_pfn_page(pfn, addr);
 
 		state |= HMM_MIRROR_PAGE_READ;
 		if (pfn & HMM_PFN_WRITE)
@@ -615,7 +642,8 @@ static void hmm_mirror_fill_pages(struct hmm_mirror *mirror,
 		out[i].cpu_pfn = HMM_MIRROR_PFN_NONE;
 		out[i].dev_pfn = dev ? page_to_pfn(dev) : HMM_MIRROR_PFN_NONE;
 		if ((pfns[i] & HMM_PFN_VALID) && !(pfns[i] & HMM_PFN_ERROR)) {
-			struct page *page = hmm_pfn_to_page(pfns[i]);
+			struct page *page = hmm_mirror_pfn_page(pfns[i],
+								 addr + (i << PAGE_SHIFT));
 
 			out[i].cpu_pfn = page_to_pfn(page);
 			out[i].refcount = page_ref_count(page);

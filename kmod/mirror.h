@@ -124,7 +124,7 @@ int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
 			unsigned long npages, u8 __user *states);
 int hmm_mirror_pages(struct hmm_mirror *mirror, unsigned long start,
 		     unsigned long npages, struct hmm_mirror_page __user *pages);
-int hmm_mirror_map_page(struct hmm_mirror *mirror, unsigned long addr,
-			struct page *page, bool write);
+int hmm_mirror_map_pages(struct hmm_mirror *mirror, unsigned long addr,
+			 struct page *page, unsigned long nr, bool write);
 
 #endif /* HMM_MIRROR_MIRROR_H */

@@ -53,6 +53,14 @@
  * HMM_MIRROR_CAP_EVENT_SCOPE: HMM_MIRROR_IOC_EVENT_SCOPE works (on every
  *	kernel: the module reports it always; a module older than the
  *	command answers it with -ENOTTY and does not report the bit).
+ * HMM_MIRROR_CAP_THP_MIGRATE: a transparent huge page migrates whole: a
+ *	PMD-aligned, PMD-sized range of one THP (or an empty or huge-zero
+ *	one) moves to device memory as one large device-private folio and
+ *	back as one THP, and a CPU fault on it brings it all back (kernels
+ *	with MIGRATE_VMA_SELECT_COMPOUND, 6.19+). When a large allocation
+ *	fails, or without the bit, such a range moves as base pages (the
+ *	kernel splits the THP). Snapshots report a whole large device folio
+ *	as HMM_MIRROR_PAGE_KIND_PRIVATE | HMM_MIRROR_PAGE_HUGE.
  */
 #define HMM_MIRROR_CAP_MIRROR		(1ULL << 0)
 #define HMM_MIRROR_CAP_DEVICE_PRIVATE	(1ULL << 1)
@@ -61,6 +69,7 @@
 #define HMM_MIRROR_CAP_EXCLUSIVE	(1ULL << 4)
 #define HMM_MIRROR_CAP_SHARED_OWNER	(1ULL << 5)
 #define HMM_MIRROR_CAP_EVENT_SCOPE	(1ULL << 6)
+#define HMM_MIRROR_CAP_THP_MIGRATE	(1ULL << 7)
 
 /**
  * struct hmm_mirror_version - HMM_MIRROR_IOC_VERSION argument
@@ -462,7 +471,10 @@ struct hmm_mirror_atomic {
  *	skipped. A MIGRATE_TO_DEV in which no page moved because of them
  *	fails with -ENOMEM; a MIGRATE_TO_SYS never fails because of them, it
  *	only skips those pages. CPU faults (migrate_to_ram) are never made
- *	to fail.
+ *	to fail. With HMM_MIRROR_CAP_THP_MIGRATE, a whole THP's large
+ *	allocation counts as one: when it fails the THP moves as base pages
+ *	(as test_hmm's HMM_DMIRROR_FLAG_FAIL_ALLOC), which are not made to
+ *	fail.
  *	out: how many were still pending before this call
  * @fault_busy: in: the next @fault_busy hmm_range_fault() attempts of
  *	this mirror's fault paths (fault, device read/write) are treated as
@@ -471,7 +483,8 @@ struct hmm_mirror_atomic {
  * @fail_copy: in: the next @fail_copy device copies fail: a page of a
  *	device read or write (the command fails with -EIO, the pages before
  *	it are done), or a page of a migration (it stays where it is and
- *	counts as skipped). out: as for @fail_alloc
+ *	counts as skipped; a whole THP moving as one counts as one copy).
+ *	out: as for @fail_alloc
  * @copy_delay_us: in: every device copy (a page of a device read or
  *	write, or of a migration) takes this long, in microseconds
  *	(0 .. HMM_MIRROR_MAX_COPY_DELAY_US), as on a slow link; it stays set

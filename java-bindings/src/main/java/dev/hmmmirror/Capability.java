@@ -27,7 +27,16 @@ public enum Capability {
      * {@code HMM_MIRROR_IOC_EVENT_SCOPE}). Needs no kernel option: every module that has the command
      * reports it, on every kernel; an older module lacks both.
      */
-    EVENT_SCOPE(HmmMirrorH.HMM_MIRROR_CAP_EVENT_SCOPE(), "");
+    EVENT_SCOPE(HmmMirrorH.HMM_MIRROR_CAP_EVENT_SCOPE(), ""),
+    /**
+     * A transparent huge page migrates whole: a 2 MiB-aligned range of one THP (or an empty or
+     * huge-zero one) moves to device memory as one large device-private folio and back as one THP,
+     * and a CPU fault brings all of it back. The kernel's {@code MIGRATE_VMA_SELECT_COMPOUND}
+     * (Linux 6.19 and later) with {@code CONFIG_DEVICE_PRIVATE} and THP migration. Without it, or
+     * when a large allocation fails, such a range moves as base pages. A {@link Snapshot} shows a
+     * whole large device folio as {@link PageState#DEVICE_PRIVATE} and {@link PageState#HUGE}.
+     */
+    THP_MIGRATE(HmmMirrorH.HMM_MIRROR_CAP_THP_MIGRATE(), "CONFIG_DEVICE_PRIVATE and CONFIG_ARCH_ENABLE_THP_MIGRATION on Linux 6.19+");
 
     private final long bit;
     private final String kernelOption;

@@ -26,7 +26,9 @@ import org.junit.jupiter.api.Test;
  * Transparent huge pages and device memory, as upstream's migrate_anon_huge_* and
  * migrate_*_fault tests exercise them: empty, zero and populated THP ranges migrate to the device
  * with every base page accounted for, come back by CPU faults, and survive MADV_FREE, a partial
- * munmap and mremap while in device memory.
+ * munmap and mremap while in device memory. Where the module reports {@link Capability#THP_MIGRATE}
+ * (7.2), a THP must move whole, as one large device-private folio, and come back whole; elsewhere
+ * it is split to base pages on the way. Each test prints which path ran.
  */
 @GuestTest
 class ThpMigrationIT {
@@ -54,7 +56,7 @@ class ThpMigrationIT {
             m.protect(Memory.Protection.READ);
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             assertTrue(mirror.snapshot(m).all(PageState.DEVICE_PRIVATE), mirror.snapshot(m).toString());
-            migrationPath(mirror.snapshot(m), "an empty THP range");
+            migrationPath(mirror, mirror.snapshot(m), "an empty THP range");
             Bytes.assertSame(new byte[HUGE * PAGE], mirror.read(m.address(), HUGE), "what the device reads");
         }
     }
@@ -106,13 +108,83 @@ class ThpMigrationIT {
             Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
             Snapshot s = mirror.snapshot(m);
             assertTrue(s.all(PageState.DEVICE_PRIVATE) && s.all(PageState.CPU_WRITE), s.toString());
-            migrationPath(s, "a collapsed THP");
+            migrationPath(mirror, s, "a collapsed THP");
             long[] entries = pagemap(m.address(), HUGE);
             for (int i = 0; i < HUGE; i++) {
                 assertTrue((entries[i] & PM_SWAP) != 0 && (entries[i] & PM_PRESENT) == 0,
                         "page " + i + ": pagemap entry 0x" + Long.toHexString(entries[i]) + " is not a swap-type entry");
             }
             Bytes.assertSame(data, m.bytes(), "the CPU faults the data back");
+        }
+    }
+
+    /**
+     * A whole THP goes to device memory as one large folio and comes back by MIGRATE_TO_SYS as
+     * one THP again (the whole path in both directions, where the module has it).
+     */
+    @Test
+    void aThpMigratesToTheDeviceAndBackWhole() throws Exception {
+        try (Memory m = Memory.hugeAnonymous(1)) {
+            byte[] data = Bytes.pattern(HUGE, 5);
+            m.write(0, data);
+            m.adviseCollapse(0, HUGE);
+            assertTrue(mirror.snapshot(m).all(PageState.HUGE), "MADV_COLLAPSE made a huge mapping: " + mirror.snapshot(m));
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            String path = migrationPath(mirror, mirror.snapshot(m), "a THP, to the device");
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToSystem(m.address(), HUGE));
+            Snapshot back = mirror.snapshot(m);
+            assertTrue(back.none(PageState.DEVICE_PRIVATE), back.toString());
+            if (path.startsWith("whole")) {
+                assertTrue(back.all(PageState.HUGE), "a large device folio comes back as one THP: " + back);
+            }
+            Bytes.assertSame(data, m.bytes(), "the CPU reads the data back");
+        }
+    }
+
+    /**
+     * A CPU fault on one page of a THP in device memory: a large device folio (mapped by a PMD)
+     * comes back whole, as one THP; base pages come back one at a time.
+     */
+    @Test
+    void aCpuFaultOnALargeDeviceFolioBringsTheWholeThpBack() throws Exception {
+        try (Memory m = Memory.hugeAnonymous(1)) {
+            byte[] data = Bytes.pattern(HUGE, 6);
+            m.write(0, data);
+            m.adviseCollapse(0, HUGE);
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            String path = migrationPath(mirror, mirror.snapshot(m), "a THP, for a CPU fault");
+            int page = HUGE / 3;
+            assertEquals(data[page * PAGE + 7], m.getByte((long) page * PAGE + 7), "the faulting byte");
+            Snapshot after = mirror.snapshot(m);
+            if (path.startsWith("whole")) {
+                assertTrue(after.none(PageState.DEVICE_PRIVATE) && after.all(PageState.HUGE),
+                        "one fault brought the whole THP back: " + after);
+            } else {
+                assertEquals(HUGE - 1, after.count(PageState.DEVICE_PRIVATE), "one base page came back: " + after);
+            }
+            Bytes.assertSame(data, m.bytes(), "the CPU reads the data back");
+        }
+    }
+
+    /**
+     * A large device folio seen from inside: a second mirror of the same device (no device page
+     * table entries yet) reads it page by page, so each fault starts inside the PMD, and asks for
+     * the page frame of a page in its middle. Linux 7.2's hmm_range_fault() reports such a PMD's
+     * pfns from the folio's first page whatever the range's start (every page read back as page
+     * 0's data before the module took the page from the folio by address).
+     */
+    @Test
+    void faultsStartingInsideALargeDeviceFolioSeeTheirOwnPages() throws Exception {
+        try (Memory m = Memory.hugeAnonymous(1); Mirror other = Mirror.open(0)) {
+            byte[] data = Bytes.pattern(HUGE, 7);
+            m.write(0, data);
+            m.adviseCollapse(0, HUGE);
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            migrationPath(mirror, mirror.snapshot(m), "a THP, read from inside");
+            long whole = mirror.pageFrames(m.address(), HUGE).get(100).cpuPfn();
+            long inside = other.pageFrames(m.address() + 100L * PAGE, 1).get(0).cpuPfn();
+            assertEquals(whole, inside, "page 100's frame, asked for from page 0 and from page 100");
+            Bytes.assertSame(data, other.read(m.address(), HUGE), "what the second mirror reads, page by page");
         }
     }
 
@@ -193,13 +265,19 @@ class ThpMigrationIT {
     /**
      * Which way a THP range went to device memory, from its snapshot: whole (one large
      * device-private folio: every page HUGE) or split to base pages (no page HUGE); printed with
-     * the test's output. Anything in between is a failure.
+     * the test's output. Anything in between is a failure, and so is a split where the module
+     * reports {@link Capability#THP_MIGRATE}.
      */
-    static String migrationPath(Snapshot s, String what) {
+    static String migrationPath(Mirror mirror, Snapshot s, String what) throws Exception {
         long huge = s.count(PageState.HUGE);
         assertTrue(huge == 0 || huge == s.pages().size(), what + ": partly huge after migration: " + s);
         String path = huge == 0 ? "split to base pages" : "whole, as a large device-private folio";
         System.out.println("[thp] " + what + ": migrated " + path + " on kernel " + System.getProperty("os.version"));
+        if (mirror.version().has(Capability.THP_MIGRATE)) {
+            assertTrue(huge > 0, what + ": the module reports THP_MIGRATE but the THP was split: " + s);
+        } else {
+            assertEquals(0, huge, what + ": whole without THP_MIGRATE: " + s);
+        }
         return path;
     }
 

@@ -323,6 +323,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_CAP_EVENT_SCOPE() {
         return HMM_MIRROR_CAP_EVENT_SCOPE;
     }
+    private static final long HMM_MIRROR_CAP_THP_MIGRATE = 128L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_CAP_THP_MIGRATE 128
+     * }
+     */
+    public static long HMM_MIRROR_CAP_THP_MIGRATE() {
+        return HMM_MIRROR_CAP_THP_MIGRATE;
+    }
     private static final long HMM_MIRROR_MAX_PAGES = 262144L;
     /**
      * {@snippet lang=c :
