@@ -18,6 +18,11 @@ final class TestHmmDevice implements AutoCloseable {
     private static final int MIGRATE_TO_DEV = 2;
     private static final int MIGRATE_TO_SYS = 3;
     private static final int SNAPSHOT = 4;
+    private static final int EXCLUSIVE = 5;
+    private static final int CHECK_EXCLUSIVE = 6;
+    private static final int FLAGS = 8;
+    /** {@code HMM_DMIRROR_FLAG_FAIL_ALLOC}: the next device allocation (a THP's large one first) fails. */
+    static final long FLAG_FAIL_ALLOC = 1;
 
     /** Page state bits of test_hmm's snapshot byte. */
     static final int PROT_ERROR = 0xff;
@@ -80,6 +85,21 @@ final class TestHmmDevice implements AutoCloseable {
         RawBuffer b = RawBuffer.allocate(npages);
         cmd(SNAPSHOT, addr, b, npages);
         return b.bytes();
+    }
+
+    /** Makes the pages device-exclusive (test_hmm maps them atomic in its page table). */
+    Result makeExclusive(long addr, long npages) throws HmmException {
+        return cmd(EXCLUSIVE, addr, RawBuffer.allocate(npages * pageSize), npages);
+    }
+
+    /** Fails with EPERM while any of the pages is still mapped atomic (exclusive) by the device. */
+    Result checkExclusive(long addr, long npages) throws HmmException {
+        return cmd(CHECK_EXCLUSIVE, addr, null, npages);
+    }
+
+    /** Sets the mirror's flags ({@link #FLAG_FAIL_ALLOC}); test_hmm takes them in npages. */
+    void flags(long flags) throws HmmException {
+        cmd(FLAGS, 0, null, flags);
     }
 
     @Override
