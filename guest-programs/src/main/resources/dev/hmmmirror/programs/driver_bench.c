@@ -12,7 +12,8 @@
  *                      device mapping exists), then the device reads
  *                      (writes) it: ours HMM_MIRROR_IOC_FAULT + _READ (and
  *                      _READ alone, which faults what it lacks), test_hmm
- *                      HMM_DMIRROR_READ; writes _WRITE vs HMM_DMIRROR_WRITE
+ *                      HMM_DMIRROR_READ; writes _WRITE (and FAULT for
+ *                      write + _WRITE) vs HMM_DMIRROR_WRITE
  *   migrate            to device memory and back, base pages and a 2 MiB THP
  *   munmap             a 1 GiB range that 1 or 4 mirrors faulted in
  *   per-page cost      1 GiB over 1 MiB, from the fault+read figures
@@ -64,7 +65,7 @@ struct hmm_dmirror_cmd {
 #define HUGE_SIZE (2UL << 20)
 
 enum op {
-	OURS_FAULT_READ, OURS_READ, THEIRS_READ, OURS_WRITE, THEIRS_WRITE,
+	OURS_FAULT_READ, OURS_READ, THEIRS_READ, OURS_WRITE, OURS_FAULT_WRITE, THEIRS_WRITE,
 	OURS_MIGRATE, THEIRS_MIGRATE, NOPS
 };
 
@@ -184,6 +185,10 @@ static void access_range(enum op op, int fd, unsigned char *a, uint64_t n)
 		case OURS_READ:
 			ours_rw(fd, HMM_MIRROR_IOC_READ, "HMM_MIRROR_IOC_READ", at, k);
 			break;
+		case OURS_FAULT_WRITE:
+			ours_range(fd, HMM_MIRROR_IOC_FAULT, "HMM_MIRROR_IOC_FAULT", at, k, HMM_MIRROR_FAULT_WRITE);
+			ours_rw(fd, HMM_MIRROR_IOC_WRITE, "HMM_MIRROR_IOC_WRITE", at, k);
+			break;
 		case OURS_WRITE:
 			ours_rw(fd, HMM_MIRROR_IOC_WRITE, "HMM_MIRROR_IOC_WRITE", at, k);
 			break;
@@ -203,7 +208,8 @@ static void access_range(enum op op, int fd, unsigned char *a, uint64_t n)
 
 static int is_ours(enum op op)
 {
-	return op == OURS_FAULT_READ || op == OURS_READ || op == OURS_WRITE || op == OURS_MIGRATE;
+	return op == OURS_FAULT_READ || op == OURS_READ || op == OURS_WRITE || op == OURS_FAULT_WRITE
+	       || op == OURS_MIGRATE;
 }
 
 /* Per-repetition results of one series: ns per operation. */
@@ -285,7 +291,7 @@ static void access_figure(struct series *s, int nops, uint64_t pages, int units,
 	for (r = 0; r < reps; r++) {
 		for (i = 0; i < nops; i++) {
 			struct series *x = &s[r % 2 ? nops - 1 - i : i];
-			int write = x->op == OURS_WRITE || x->op == THEIRS_WRITE;
+			int write = x->op == OURS_WRITE || x->op == OURS_FAULT_WRITE || x->op == THEIRS_WRITE;
 			uint64_t chunk = pages < CHUNK ? pages : CHUNK;
 			struct region m = map_fresh(pages * units, 0, 0x5a);
 			uint64_t t0;
@@ -339,14 +345,18 @@ static void read_write_sizes(double *fr_ours, double *fr_theirs, double *r_ours)
 		fr_theirs[i] = t.med;
 		r_ours[i] = ro.med;
 	}
-	header("device write of fresh CPU-filled anonymous memory (ours: WRITE, which faults for write)");
+	header("device write of fresh CPU-filled anonymous memory (ours: WRITE, which faults for write;"
+	       " FAULT(write) then WRITE below)");
 	for (i = 0; i < n; i++) {
-		struct series s[2] = { { .op = OURS_WRITE }, { .op = THEIRS_WRITE } };
+		struct series s[3] = { { .op = OURS_WRITE }, { .op = THEIRS_WRITE }, { .op = OURS_FAULT_WRITE } };
 		int reps = sizes[i] >= GIB_PAGES ? 3 : 7;
+		struct stat3 t;
 
-		access_figure(s, 2, sizes[i], units[i], reps);
+		access_figure(s, 3, sizes[i], units[i], reps);
 		size_name(sizes[i], name, sizeof(name));
-		row("write", name, sizes[i], units[i], stats(s[0].ns, reps), stats(s[1].ns, reps), NULL);
+		t = stats(s[1].ns, reps);
+		row("write", name, sizes[i], units[i], stats(s[0].ns, reps), t, NULL);
+		row("FAULT+WRITE (ours)", name, sizes[i], units[i], stats(s[2].ns, reps), t, NULL);
 	}
 }
 
