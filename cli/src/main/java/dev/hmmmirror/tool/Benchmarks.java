@@ -76,4 +76,22 @@ final class Benchmarks {
                     dev.hmmmirror.programs.MigrationBench.class.getName()));
         }
     }
+
+    @Command(name = "bench-drivers", mixinStandardHelpOptions = true,
+            description = {"Our module against the kernel's test_hmm.", "One guest (default --kernel built-7.2: a "
+                    + "kernel with test_hmm), both drivers' repetitions interleaved: device fault + read and write "
+                    + "(1 page to 1 GiB), migration and back (with a 2 MiB THP), munmap of a mirrored GiB with 1 and "
+                    + "4 mirrors; medians with min-max, ratios ours/test_hmm; JSON in the run folder's "
+                    + "out/driver-bench.json."})
+    static final class DriverBench implements Callable<Integer> {
+        @Mixin
+        GuestOptions guest;
+
+        @Override
+        public Integer call() {
+            var settings = guest.settings();
+            return Guarded.call(settings, s -> HmmVm.benchDrivers(s, guest.profiles(s,
+                    java.util.List.of(dev.hmmmirror.vm.image.KernelProfile.named(HmmVm.DRIVER_BENCH_KERNEL))).getFirst()));
+        }
+    }
 }

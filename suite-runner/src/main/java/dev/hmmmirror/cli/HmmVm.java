@@ -3,6 +3,7 @@ package dev.hmmmirror.cli;
 import dev.hmmmirror.agent.protocol.GuestResult;
 import dev.hmmmirror.agent.protocol.Markers;
 import dev.hmmmirror.programs.DeviceDemo;
+import dev.hmmmirror.programs.DriverBench;
 import dev.hmmmirror.programs.MigrationBench;
 import dev.hmmmirror.programs.MirrorBench;
 import dev.hmmmirror.suite.KernelRun;
@@ -43,6 +44,7 @@ import org.junit.platform.engine.discovery.DiscoverySelectors;
  * hmm-vm images [--kernel P | --all]      build (or check) the cached guest images
  * hmm-vm bench [--kernel P]               time image, bare boot, guest JVM and first result
  * hmm-vm bench-mirror [--kernel P]        the same fault + read from Java and from C, side by side
+ * hmm-vm bench-drivers [--kernel P]       our module against the kernel's test_hmm, side by side
  * </pre>
  * Exit codes: 0 success, 1 the guest command failed, 2 kernel splat, 125 could not build or boot.
  */
@@ -96,6 +98,8 @@ public final class HmmVm {
                 case "bench-matrix" -> benchMatrix(settings, chosen ? profiles : KernelProfile.stock());
                 case "bench-mirror" -> benchMain(settings, profiles.getFirst(), MirrorBench.class.getName());
                 case "bench-migrate" -> benchMain(settings, profiles.getFirst(), MigrationBench.class.getName());
+                case "bench-drivers" -> benchDrivers(settings, chosen ? profiles.getFirst()
+                        : KernelProfile.named(DRIVER_BENCH_KERNEL));
                 default -> {
                     System.out.println("""
                             usage: hmm-vm run    [--kernel PROFILE | --kernel-tree DIR] [--verbose] [--runner R]
@@ -116,6 +120,8 @@ public final class HmmVm {
                                                                                  same results?
                                    hmm-vm bench-mirror [--kernel PROFILE]        Java/C benchmark of fault + read
                                    hmm-vm bench-migrate [--kernel PROFILE]       migration throughput (MiB/s)
+                                   hmm-vm bench-drivers [--kernel PROFILE]       our module against test_hmm, side by
+                                                                                 side (default built-7.2: needs test_hmm)
                             kernels:
                               stock (Debian's own packages, no compile):
                                 debian-sid (default, 7.x, full HMM), debian-trixie (6.12), debian-bookworm (6.1)
@@ -254,11 +260,37 @@ public final class HmmVm {
     }
 
     public static int benchMain(Settings settings, KernelProfile profile, String mainClass) throws InterruptedException {
-        try (GuestSession s = GuestSession.start(programs(settings, profile))) {
+        return benchMain(programs(settings, profile), mainClass, null);
+    }
+
+    /** The kernel of {@code bench-drivers} when none is named: one with the kernel's test_hmm module. */
+    public static final String DRIVER_BENCH_KERNEL = "built-7.2";
+
+    /**
+     * Our module against the kernel's test_hmm in one guest ({@link DriverBench}): the session also
+     * builds the benchmark's C program, and a request may take an hour (the whole benchmark is one
+     * request, about 10 minutes under TCG) unless {@code hmm.test.timeout} says otherwise.
+     */
+    public static int benchDrivers(Settings settings, KernelProfile profile) throws InterruptedException {
+        Settings run = settings.raw(Setting.TEST_TIMEOUT).isPresent() ? settings
+                : settings.with(Setting.TEST_TIMEOUT, "3600");
+        GuestSession.Spec spec = new GuestSession.Spec(run, profile, GuestClasspath.current(),
+                Map.of(DriverBench.C_PROGRAM, DriverBench.cSource()), List.of());
+        return benchMain(spec, DriverBench.class.getName(), DriverBench.JSON);
+    }
+
+    /** Runs {@code mainClass} in the guest of {@code spec}; names the host path of the guest's {@code /hmm/out/json} unless null. */
+    private static int benchMain(GuestSession.Spec spec, String mainClass, String json) throws InterruptedException {
+        try (GuestSession s = GuestSession.start(spec)) {
             GuestResult r = s.runMain(mainClass);
             System.out.print(r.output());
-            System.out.printf("host: %d CPUs, %s; guest: 1 vCPU, 2 GiB%n", Runtime.getRuntime().availableProcessors(),
-                    s.accel().describe());
+            System.out.printf(Locale.ROOT, "host: %d CPUs, %s, load average %.1f; guest: 1 vCPU, 2 GiB; kernel %s (%s)%n",
+                    Runtime.getRuntime().availableProcessors(), s.accel().describe(),
+                    java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                    s.image().kernelRelease(), s.profile().name());
+            if (json != null) {
+                System.out.println("JSON on the host: " + s.runDir().resolve("out").resolve(json));
+            }
             if (r.status() != GuestResult.Status.PASSED) {
                 System.out.println("benchmark failed in the guest: " + r.message() + "\n" + r.trace());
                 return 1;
