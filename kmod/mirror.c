@@ -503,11 +503,50 @@ static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 	return 0;
 }
 
-/* One page of a device read or write: fault it in until the copy finds it. */
+/* Pages a device read or write that misses faults in at once, at most. */
+#define HMM_MIRROR_ACCESS_RUN 512UL
+
+/*
+ * How many pages from @addr, at most @max, the device cannot access as
+ * asked (no entry, or a read-only one for a write), counted up to the
+ * first page it can: a miss faults that run in at once rather than page by
+ * page, and leaves the pages the device maps already (an exclusive grant
+ * among them) alone.
+ */
+static unsigned long hmm_mirror_missing_run(struct hmm_mirror *mirror,
+					    unsigned long addr,
+					    unsigned long max, bool write)
+{
+	enum hmm_mirror_pt_access access;
+	unsigned long n;
+
+	mutex_lock(&mirror->lock);
+	for (n = 1; n < max; n++) {
+		struct page *page = hmm_mirror_pt_lookup(&mirror->pt,
+							 addr + (n << PAGE_SHIFT),
+							 &access);
+
+		if (page && !(write && access == HMM_MIRROR_PT_READ))
+			break;
+	}
+	mutex_unlock(&mirror->lock);
+	return n;
+}
+
+/*
+ * One page of a device read or write (@left pages of the command remain,
+ * this one included): fault it in until the copy finds it. A miss faults
+ * the run of missing pages from here; should that fail (a later page may
+ * be the one that cannot be faulted), this page alone is faulted, and its
+ * error is the command's.
+ */
 static int hmm_mirror_access_page(struct hmm_mirror *mirror, unsigned long addr,
-				  void *bounce, bool write, u64 *faulted)
+				  unsigned long left, void *bounce, bool write,
+				  u64 *faulted)
 {
 	struct hmm_mirror_retry r;
+	bool alone = false;
+	unsigned long n;
 	int ret;
 
 	hmm_mirror_retry_init(&r, mirror);
@@ -518,9 +557,13 @@ static int hmm_mirror_access_page(struct hmm_mirror *mirror, unsigned long addr,
 		ret = hmm_mirror_copy_page(mirror, addr, bounce, write);
 		if (ret != -ENOENT)
 			return ret;
-		ret = hmm_mirror_fault(mirror, addr, 1, write, faulted);
-		if (ret)
+		n = alone ? 1 : hmm_mirror_missing_run(mirror, addr,
+						       min(left, HMM_MIRROR_ACCESS_RUN),
+						       write);
+		ret = hmm_mirror_fault(mirror, addr, n, write, faulted);
+		if (ret && n == 1)
 			return ret;
+		alone = ret != 0;
 	}
 }
 
@@ -547,7 +590,8 @@ static int hmm_mirror_access(struct hmm_mirror *mirror, unsigned long start,
 		ret = hmm_mirror_inject_copy(&mirror->inject);
 		if (ret)
 			break;
-		ret = hmm_mirror_access_page(mirror, addr, bounce, write, faulted);
+		ret = hmm_mirror_access_page(mirror, addr, npages - i, bounce,
+					     write, faulted);
 		if (ret)
 			break;
 		if (!write && copy_to_user(u, bounce, PAGE_SIZE)) {
