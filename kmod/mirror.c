@@ -457,19 +457,29 @@ int hmm_mirror_map_pages(struct hmm_mirror *mirror, unsigned long addr,
 }
 
 /*
- * Copies one page between the device's view and @bounce. The page is only
+ * Where one page of a device read or write comes from or goes to in the
+ * caller's buffer: a pinned page of it (one copy), or a kernel bounce page
+ * that copy_to_user()/copy_from_user() empties or fills outside the lock.
+ */
+struct hmm_mirror_ubuf {
+	struct page *page;
+	void *bounce;
+};
+
+/*
+ * Copies one page between the device's view and @ubuf. The page is only
  * touched while its device page table entry exists, under mirror->lock, so
  * that an invalidation (which removes the entry first) can never leave the
  * device reading or writing a page the CPU has moved on from.
  * Returns 0, or -ENOENT when the entry is missing (or read-only for a write).
  */
 static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
-				void *bounce, bool write)
+				const struct hmm_mirror_ubuf *ubuf, bool write)
 {
 	enum hmm_mirror_pt_access access;
 	struct page *page;
 	bool in_system;
-	void *kaddr;
+	void *kaddr, *uaddr;
 
 	mutex_lock(&mirror->lock);
 	page = hmm_mirror_pt_lookup(&mirror->pt, addr, &access);
@@ -485,10 +495,13 @@ static int hmm_mirror_copy_page(struct hmm_mirror *mirror, unsigned long addr,
 			atomic64_inc(&mirror->stats.device_private_reads);
 	}
 	kaddr = kmap_local_page(page);
+	uaddr = ubuf->page ? kmap_local_page(ubuf->page) : ubuf->bounce;
 	if (write)
-		memcpy(kaddr, bounce, PAGE_SIZE);
+		memcpy(kaddr, uaddr, PAGE_SIZE);
 	else
-		memcpy(bounce, kaddr, PAGE_SIZE);
+		memcpy(uaddr, kaddr, PAGE_SIZE);
+	if (ubuf->page)
+		kunmap_local(uaddr);
 	kunmap_local(kaddr);
 	/*
 	 * The device wrote the page behind the CPU page table's back: no PTE
@@ -541,7 +554,8 @@ static unsigned long hmm_mirror_missing_run(struct hmm_mirror *mirror,
  * error is the command's.
  */
 static int hmm_mirror_access_page(struct hmm_mirror *mirror, unsigned long addr,
-				  unsigned long left, void *bounce, bool write,
+				  unsigned long left,
+				  const struct hmm_mirror_ubuf *ubuf, bool write,
 				  u64 *faulted)
 {
 	struct hmm_mirror_retry r;
@@ -554,7 +568,7 @@ static int hmm_mirror_access_page(struct hmm_mirror *mirror, unsigned long addr,
 		ret = hmm_mirror_retry_next(&r);
 		if (ret)
 			return ret;
-		ret = hmm_mirror_copy_page(mirror, addr, bounce, write);
+		ret = hmm_mirror_copy_page(mirror, addr, ubuf, write);
 		if (ret != -ENOENT)
 			return ret;
 		n = alone ? 1 : hmm_mirror_missing_run(mirror, addr,
@@ -567,42 +581,77 @@ static int hmm_mirror_access_page(struct hmm_mirror *mirror, unsigned long addr,
 	}
 }
 
+/* Pages of the caller's buffer a device read or write pins at a time. */
+#define HMM_MIRROR_ACCESS_PIN 64UL
+
+/*
+ * Pins up to @n pages of the caller's buffer at @u for one copy per page
+ * (written to on a read). Returns how many were pinned; 0 when the buffer
+ * is not page aligned or cannot be pinned, and the bounce page is used.
+ */
+static long hmm_mirror_pin_ubuf(void __user *u, unsigned long n, bool write,
+				struct page **pages)
+{
+	long pinned;
+
+	if (!PAGE_ALIGNED(u))
+		return 0;
+	pinned = pin_user_pages_fast((unsigned long)u, n, write ? 0 : FOLL_WRITE,
+				     pages);
+	return max(pinned, 0L);
+}
+
 static int hmm_mirror_access(struct hmm_mirror *mirror, unsigned long start,
 			     unsigned long npages, void __user *ubuf,
 			     bool write, u64 *faulted)
 {
-	unsigned long i;
-	void *bounce;
+	struct page *pinned[HMM_MIRROR_ACCESS_PIN];
+	struct hmm_mirror_ubuf b = { };
+	unsigned long i, j, n;
+	long npinned;
 	int ret = 0;
 
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!bounce)
+	b.bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!b.bounce)
 		return -ENOMEM;
-	for (i = 0; i < npages; i++) {
-		unsigned long addr = start + (i << PAGE_SHIFT);
-		void __user *u = ubuf + (i << PAGE_SHIFT);
+	for (i = 0; i < npages && !ret; i += n) {
+		n = min(npages - i, HMM_MIRROR_ACCESS_PIN);
+		npinned = hmm_mirror_pin_ubuf(ubuf + (i << PAGE_SHIFT), n, write,
+					      pinned);
+		if (npinned)
+			n = npinned;
+		for (j = 0; j < n; j++) {
+			unsigned long addr = start + ((i + j) << PAGE_SHIFT);
+			void __user *u = ubuf + ((i + j) << PAGE_SHIFT);
 
-		/* user copies happen outside mirror->lock: they may fault */
-		if (write && copy_from_user(bounce, u, PAGE_SIZE)) {
-			ret = -EFAULT;
-			break;
+			b.page = npinned ? pinned[j] : NULL;
+			/* user copies happen outside mirror->lock: they may fault */
+			if (write && !b.page &&
+			    copy_from_user(b.bounce, u, PAGE_SIZE)) {
+				ret = -EFAULT;
+				break;
+			}
+			ret = hmm_mirror_inject_copy(&mirror->inject);
+			if (ret)
+				break;
+			ret = hmm_mirror_access_page(mirror, addr, npages - i - j,
+						     &b, write, faulted);
+			if (ret)
+				break;
+			if (!write && !b.page &&
+			    copy_to_user(u, b.bounce, PAGE_SIZE)) {
+				ret = -EFAULT;
+				break;
+			}
+			atomic64_inc(write ? &mirror->stats.device_writes :
+					     &mirror->stats.device_reads);
+			cond_resched();
 		}
-		ret = hmm_mirror_inject_copy(&mirror->inject);
-		if (ret)
-			break;
-		ret = hmm_mirror_access_page(mirror, addr, npages - i, bounce,
-					     write, faulted);
-		if (ret)
-			break;
-		if (!write && copy_to_user(u, bounce, PAGE_SIZE)) {
-			ret = -EFAULT;
-			break;
-		}
-		atomic64_inc(write ? &mirror->stats.device_writes :
-				     &mirror->stats.device_reads);
-		cond_resched();
+		/* a read wrote into the pinned pages */
+		if (npinned)
+			unpin_user_pages_dirty_lock(pinned, npinned, !write);
 	}
-	kfree(bounce);
+	kfree(b.bounce);
 	return ret;
 }
 
