@@ -61,6 +61,14 @@ struct hmm_mirror_chunk {
 	 * holds the page (a device page table entry, a migration's lock).
 	 */
 	struct page **backing;
+	/*
+	 * Bit b set: the PMD-sized block b of the chunk is a whole large
+	 * folio whose backing pages are one unsplit high-order allocation,
+	 * freed with one call. Set when such a folio is allocated; cleared
+	 * (atomically) when the kernel splits the folio, at which point the
+	 * backing is split into pages too, or when it is freed.
+	 */
+	unsigned long whole_blocks;
 };
 
 /*
@@ -130,6 +138,14 @@ struct page *hmm_mirror_dmem_backing(struct page *dpage)
 						page_to_pfn(dpage)));
 }
 
+/* The index in its chunk of the PMD-sized block of page frame @pfn. */
+static unsigned int hmm_mirror_chunk_block(struct hmm_mirror_chunk *chunk,
+					   unsigned long pfn)
+{
+	return (pfn - (chunk->pagemap.range.start >> PAGE_SHIFT)) >>
+	       HMM_MIRROR_HUGE_ORDER;
+}
+
 /*
  * dev_pagemap_ops.page_free / .folio_free (compat.h): the last put of a
  * device folio, of order 0 or a whole PMD (a large folio the kernel split
@@ -143,6 +159,10 @@ static void hmm_mirror_dmem_free(struct hmm_mirror_pgmap_freed *freed)
 	struct hmm_mirror_dmem *dmem = chunk->dmem;
 	unsigned long pfn = page_to_pfn(page), nr = 1UL << order, i;
 	struct page **slot = hmm_mirror_chunk_slot(chunk, pfn);
+	struct page *block = slot[0];
+	bool whole = order == HMM_MIRROR_HUGE_ORDER &&
+		     test_and_clear_bit(hmm_mirror_chunk_block(chunk, pfn),
+					&chunk->whole_blocks);
 
 	for (i = 0; i < nr; i++) {
 		struct page *backing = slot[i];
@@ -150,9 +170,12 @@ static void hmm_mirror_dmem_free(struct hmm_mirror_pgmap_freed *freed)
 		WRITE_ONCE(slot[i], NULL);
 		if (backing) {
 			set_page_private(backing, 0);
-			__free_page(backing);
+			if (!whole)
+				__free_page(backing);
 		}
 	}
+	if (whole)
+		__free_pages(block, HMM_MIRROR_HUGE_ORDER);
 	spin_lock(&dmem->free_lock);
 	if (order == HMM_MIRROR_HUGE_ORDER) {
 		page->zone_device_data = dmem->free_huge;
@@ -169,16 +192,40 @@ static void hmm_mirror_dmem_free(struct hmm_mirror_pgmap_freed *freed)
 	spin_unlock(&dmem->free_lock);
 }
 
+#if HMM_MIRROR_HUGE_DEVICE_PAGES
+/*
+ * dev_pagemap_ops.folio_split: the kernel splits a large device folio,
+ * calling this for each new folio (still frozen: nobody can free it yet)
+ * and then once with @tail NULL. The parts get the folio's pgmap and
+ * mapping (what the kernel does without this callback). The backing array
+ * is indexed by page frame, so the parts find their backing pages; only
+ * the one high-order allocation behind them is split into pages, at the
+ * first call, since the parts will be freed one by one.
+ */
+static void hmm_mirror_dmem_folio_split(struct folio *head, struct folio *tail)
+{
+	struct hmm_mirror_chunk *chunk = hmm_mirror_page_chunk(&head->page);
+	unsigned long pfn = folio_pfn(head);
+
+	if (test_and_clear_bit(hmm_mirror_chunk_block(chunk, pfn),
+			       &chunk->whole_blocks))
+		split_page(*hmm_mirror_chunk_slot(chunk, pfn),
+			   HMM_MIRROR_HUGE_ORDER);
+	if (tail) {
+		tail->pgmap = head->pgmap;
+		tail->page.mapping = head->page.mapping;
+	}
+}
+#endif
+
 static vm_fault_t hmm_mirror_migrate_to_ram(struct vm_fault *vmf);
 
-/*
- * No folio_split callback: when the kernel splits a large device folio it
- * gives the parts the folio's pgmap itself, and the backing array is
- * indexed by page frame, so a split changes nothing of ours.
- */
 static const struct dev_pagemap_ops hmm_mirror_dmem_ops = {
 	.HMM_MIRROR_PGMAP_FREE_OP = hmm_mirror_dmem_free,
 	.migrate_to_ram = hmm_mirror_migrate_to_ram,
+#if HMM_MIRROR_HUGE_DEVICE_PAGES
+	.folio_split = hmm_mirror_dmem_folio_split,
+#endif
 };
 
 /* Adds one chunk of device memory; called with dmem->lock held. */
@@ -190,6 +237,8 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 	void *ptr;
 
 	lockdep_assert_held(&dmem->lock);
+	/* one bit of whole_blocks per PMD-sized block */
+	BUILD_BUG_ON(HMM_MIRROR_CHUNK_SIZE / PMD_SIZE > BITS_PER_LONG);
 	if (dmem->nchunks >= ARRAY_SIZE(dmem->chunks) ||
 	    (u64)(dmem->nchunks + 1) * HMM_MIRROR_CHUNK_SIZE > (u64)dmem_mib << 20)
 		return -ENOMEM;
@@ -302,18 +351,13 @@ static struct page *hmm_mirror_dmem_take(struct hmm_mirror_dmem *dmem,
 }
 
 /*
- * Backing pages for a device folio of @order: independent order-0 pages
- * (one high-order allocation split when @order > 0, so that each can be
- * freed alone once the kernel splits the device folio), or NULL.
+ * Backing pages for a device folio of @order: one (not compound) page
+ * allocation of that order, freed whole, or split into pages when the
+ * kernel splits the device folio (chunk->whole_blocks); NULL on failure.
  */
 static struct page *hmm_mirror_alloc_backing(unsigned int order)
 {
-	struct page *backing;
-
-	backing = alloc_pages(GFP_HIGHUSER | (order ? __GFP_NOWARN : 0), order);
-	if (backing && order)
-		split_page(backing, order);
-	return backing;
+	return alloc_pages(GFP_HIGHUSER | (order ? __GFP_NOWARN : 0), order);
 }
 
 /*
@@ -343,8 +387,7 @@ static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror,
 		      READ_ONCE(dmem->free_pages)) &&
 		    hmm_mirror_dmem_add_chunk(dmem)) {
 			mutex_unlock(&dmem->lock);
-			for (i = 0; i < nr; i++)
-				__free_page(backing + i);
+			__free_pages(backing, order);
 			return NULL;
 		}
 		mutex_unlock(&dmem->lock);
@@ -356,6 +399,9 @@ static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror,
 		set_page_private(backing + i, (unsigned long)mirror);
 		WRITE_ONCE(slot[i], backing + i);
 	}
+	if (order)
+		set_bit(hmm_mirror_chunk_block(chunk, page_to_pfn(dpage)),
+			&chunk->whole_blocks);
 	hmm_mirror_zone_device_page_init(dpage, &chunk->pagemap, order);
 	return dpage;
 }
