@@ -49,6 +49,16 @@ class ThpMigrationIT {
         mirror.close();
     }
 
+    /** A 2 MiB-aligned range holding {@code data}, collapsed to one transparent huge page. */
+    private Memory collapsedThp(byte[] data) throws Exception {
+        Memory m = Memory.hugeAnonymous(1);
+        m.write(0, data);
+        m.adviseCollapse(0, HUGE);
+        Snapshot s = mirror.snapshot(m);
+        assertTrue(s.all(PageState.HUGE), "MADV_COLLAPSE made a huge mapping: " + s);
+        return m;
+    }
+
     /** Upstream migrate_anon_huge_empty: a read-only THP range never touched migrates as zeros. */
     @Test
     void emptyThpRangeMigratesAsZeros() throws Exception {
@@ -98,12 +108,8 @@ class ThpMigrationIT {
      */
     @Test
     void collapsedThpMigratesAndFaultsBack() throws Exception {
-        try (Memory m = Memory.hugeAnonymous(1)) {
-            byte[] data = Bytes.pattern(HUGE, 2);
-            m.write(0, data);
-            m.adviseCollapse(0, HUGE);
-            Snapshot before = mirror.snapshot(m);
-            assertTrue(before.all(PageState.HUGE), "MADV_COLLAPSE made a huge mapping: " + before);
+        byte[] data = Bytes.pattern(HUGE, 2);
+        try (Memory m = collapsedThp(data)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
             Snapshot s = mirror.snapshot(m);
@@ -124,11 +130,8 @@ class ThpMigrationIT {
      */
     @Test
     void aThpMigratesToTheDeviceAndBackWhole() throws Exception {
-        try (Memory m = Memory.hugeAnonymous(1)) {
-            byte[] data = Bytes.pattern(HUGE, 5);
-            m.write(0, data);
-            m.adviseCollapse(0, HUGE);
-            assertTrue(mirror.snapshot(m).all(PageState.HUGE), "MADV_COLLAPSE made a huge mapping: " + mirror.snapshot(m));
+        byte[] data = Bytes.pattern(HUGE, 5);
+        try (Memory m = collapsedThp(data)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             String path = migrationPath(mirror, mirror.snapshot(m), "a THP, to the device");
             assertEquals(new Migration(HUGE, 0), mirror.migrateToSystem(m.address(), HUGE));
@@ -147,10 +150,8 @@ class ThpMigrationIT {
      */
     @Test
     void aCpuFaultOnALargeDeviceFolioBringsTheWholeThpBack() throws Exception {
-        try (Memory m = Memory.hugeAnonymous(1)) {
-            byte[] data = Bytes.pattern(HUGE, 6);
-            m.write(0, data);
-            m.adviseCollapse(0, HUGE);
+        byte[] data = Bytes.pattern(HUGE, 6);
+        try (Memory m = collapsedThp(data)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             String path = migrationPath(mirror, mirror.snapshot(m), "a THP, for a CPU fault");
             int page = HUGE / 3;
@@ -175,10 +176,8 @@ class ThpMigrationIT {
      */
     @Test
     void faultsStartingInsideALargeDeviceFolioSeeTheirOwnPages() throws Exception {
-        try (Memory m = Memory.hugeAnonymous(1); Mirror other = Mirror.open(0)) {
-            byte[] data = Bytes.pattern(HUGE, 7);
-            m.write(0, data);
-            m.adviseCollapse(0, HUGE);
+        byte[] data = Bytes.pattern(HUGE, 7);
+        try (Memory m = collapsedThp(data); Mirror other = Mirror.open(0)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             migrationPath(mirror, mirror.snapshot(m), "a THP, read from inside");
             long whole = mirror.pageFrames(m.address(), HUGE).get(100).cpuPfn();
