@@ -344,28 +344,148 @@ class DifferentialIT {
     }
 
     /**
-     * Upstream migrate_anon_huge_err: the THP's large device allocation fails (test_hmm's
+     * Upstream migrate_anon_huge_err / _zero_err: the THP's large device allocation fails (test_hmm's
      * FAIL_ALLOC flag, our injected allocation failure); both move it as base pages.
      */
     @Test
     void aThpWhoseLargeAllocationFailsMovesAsBasePages() throws Exception {
         int huge = (int) (Memory.hugePageSize() / PAGE);
         byte[] data = Bytes.pattern(huge, 7);
-        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
-                Memory a = thp("collapsed", data); Memory b = thp("collapsed", data)) {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE)) {
             assumeTrue(m.version().has(Capability.THP_MIGRATE),
                     "the module splits THPs on this kernel (no THP_MIGRATE): a failed allocation is one base page's");
-            m.injectFaults(dev.hmmmirror.FaultInjection.failedAllocations(1));
-            t.flags(TestHmmDevice.FLAG_FAIL_ALLOC);
-            same("THP with a failed large allocation: pages migrated", m.migrateToDevice(a.address(), huge).migrated(),
-                    t.migrateToDevice(b.address(), huge).cpages());
-            same("THP with a failed large allocation: snapshot (base pages)", states(m.snapshot(a)),
-                    states(t.snapshot(b.address(), huge)));
-            same("THP with a failed large allocation: device read", m.read(a.address(), huge),
-                    t.read(b.address(), huge, new TestHmmDevice.Result[1]));
-            same("THP with a failed large allocation: the CPU reads page 2 back", a.getLong(2L * PAGE), b.getLong(2L * PAGE));
-            same("THP with a failed large allocation: snapshot after one CPU fault", states(m.snapshot(a)),
-                    states(t.snapshot(b.address(), huge)));
+            for (String kind : new String[] {"collapsed", "empty", "huge zero"}) {
+                try (Memory a = thp(kind, data); Memory b = thp(kind, data)) {
+                    String what = kind + " THP with a failed large allocation: ";
+                    m.injectFaults(dev.hmmmirror.FaultInjection.failedAllocations(1));
+                    t.flags(TestHmmDevice.FLAG_FAIL_ALLOC);
+                    same(what + "pages migrated", m.migrateToDevice(a.address(), huge).migrated(),
+                            t.migrateToDevice(b.address(), huge).cpages());
+                    same(what + "snapshot (base pages)", states(m.snapshot(a)), states(t.snapshot(b.address(), huge)));
+                    same(what + "device read", m.read(a.address(), huge),
+                            t.read(b.address(), huge, new TestHmmDevice.Result[1]));
+                    same(what + "the CPU reads page 2 back", a.getLong(2L * PAGE), b.getLong(2L * PAGE));
+                    same(what + "snapshot after one CPU fault", states(m.snapshot(a)),
+                            states(t.snapshot(b.address(), huge)));
+                }
+            }
+        }
+        verdict();
+    }
+
+    /** Upstream open_close: both drivers' devices open and close. */
+    @Test
+    void devicesOpenAndClose() throws Exception {
+        for (int d = 0; d < 2; d++) {
+            int dev = d;
+            same("open and close device " + d, errno(() -> { Mirror.open(dev).close(); return null; }),
+                    errno(() -> { TestHmmDevice.open(dev, PAGE).close(); return null; }));
+        }
+        verdict();
+    }
+
+    /** Upstream anon_read_multiple: each device read sees what the CPU wrote last. */
+    @Test
+    void readsSeeEachCpuChange() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(8); Memory b = Memory.anonymous(8)) {
+            for (int round = 0; round < 3; round++) {
+                byte[] data = Bytes.pattern(8, 40 + round);
+                a.write(0, data);
+                b.write(0, data);
+                same("round " + round + ": device read", m.read(a.address(), 8),
+                        t.read(b.address(), 8, new TestHmmDevice.Result[1]));
+            }
+        }
+        verdict();
+    }
+
+    /** Upstream anon_teardown: a range the device read is unmapped; reading it again fails alike. */
+    @Test
+    void aRangeUnmappedAfterAReadIsRefused() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE)) {
+            Memory a = Memory.anonymous(8);
+            Memory b = Memory.anonymous(8);
+            a.fill((byte) 6);
+            b.fill((byte) 6);
+            same("device read", m.read(a.address(), 8), t.read(b.address(), 8, new TestHmmDevice.Result[1]));
+            long aa = a.address();
+            long ba = b.address();
+            a.close();
+            b.close();
+            same("device read after munmap", errno(() -> m.read(aa, 8)),
+                    errno(() -> t.read(ba, 8, new TestHmmDevice.Result[1])));
+        }
+        verdict();
+    }
+
+    /** Upstream compound: a hugetlb page snapshots as huge, with its protection. */
+    @Test
+    void hugetlbPagesSnapshotAsHuge() throws Exception {
+        try (HugetlbPool pool = HugetlbPool.reserve(2); Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.hugetlb(1); Memory b = Memory.hugetlb(1)) {
+            int n = (int) a.pages();
+            a.fill((byte) 7);
+            b.fill((byte) 7);
+            same("hugetlb page, read-write: snapshot", states(m.snapshot(a)), states(t.snapshot(b.address(), n)));
+            a.protect(Memory.Protection.READ);
+            b.protect(Memory.Protection.READ);
+            same("hugetlb page, read-only: snapshot", states(m.snapshot(a)), states(t.snapshot(b.address(), n)));
+        }
+        verdict();
+    }
+
+    /**
+     * Upstream anon_write_child / anon_write_child_shared: after a fork, a device write in the
+     * parent breaks copy-on-write of private memory (the child keeps the old data) and lands in
+     * shared memory for both.
+     */
+    @Test
+    void deviceWritesAfterAFork() throws Exception {
+        byte[] old = Bytes.pattern(8, 50);
+        byte[] fresh = Bytes.pattern(8, 51);
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(8); Memory b = Memory.anonymous(8);
+                Memory sa = Memory.sharedAnonymous(8); Memory sb = Memory.sharedAnonymous(8)) {
+            for (Memory x : new Memory[] {a, b, sa, sb}) {
+                x.write(0, old);
+            }
+            try (dev.hmmmirror.CopyOnWriteChild child = dev.hmmmirror.CopyOnWriteChild.fork()) {
+                m.write(a.address(), fresh);
+                t.write(b.address(), fresh);
+                m.write(sa.address(), fresh);
+                t.write(sb.address(), fresh);
+                same("private memory: what the parent sees", a.bytes(), b.bytes());
+                same("private memory: what the child sees", child.bytes(a.address(), 8 * PAGE),
+                        child.bytes(b.address(), 8 * PAGE));
+                same("shared memory: what the child sees", child.bytes(sa.address(), 8 * PAGE),
+                        child.bytes(sb.address(), 8 * PAGE));
+            }
+        }
+        verdict();
+    }
+
+    /**
+     * Upstream migrate_release: device memory is given back. test_hmm has a RELEASE command; our
+     * module evicts a mirror's pages when it closes (a documented difference in design).
+     */
+    @Test
+    void deviceMemoryIsGivenBack() throws Exception {
+        try (TestHmmDevice t = TestHmmDevice.open(0, PAGE); Memory a = Memory.anonymous(8); Memory b = Memory.anonymous(8)) {
+            byte[] data = Bytes.pattern(8, 52);
+            a.write(0, data);
+            b.write(0, data);
+            try (Mirror m = Mirror.open(0)) {
+                assumeTrue(m.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+                same("pages migrated", m.migrateToDevice(a.address(), 8).migrated(),
+                        t.migrateToDevice(b.address(), 8).cpages());
+            }
+            t.release();
+            try (Mirror m = Mirror.open(0)) {
+                same("snapshot after the close (ours) and RELEASE (test_hmm)", states(m.snapshot(a)),
+                        states(t.snapshot(b.address(), 8)));
+            }
+            same("the data", a.bytes(), b.bytes());
         }
         verdict();
     }

@@ -20,6 +20,7 @@ final class TestHmmDevice implements AutoCloseable {
     private static final int SNAPSHOT = 4;
     private static final int EXCLUSIVE = 5;
     private static final int CHECK_EXCLUSIVE = 6;
+    private static final int RELEASE = 7;
     private static final int FLAGS = 8;
     /** {@code HMM_DMIRROR_FLAG_FAIL_ALLOC}: the next device allocation (a THP's large one first) fails. */
     static final long FLAG_FAIL_ALLOC = 1;
@@ -95,6 +96,14 @@ final class TestHmmDevice implements AutoCloseable {
     /** Fails with EPERM while any of the pages is still mapped atomic (exclusive) by the device. */
     Result checkExclusive(long addr, long npages) throws HmmException {
         return cmd(CHECK_EXCLUSIVE, addr, null, npages);
+    }
+
+    /**
+     * Evicts all of the device's memory back to system memory and frees its chunks. The range is
+     * not used, but test_hmm refuses an empty one (EINVAL) before looking at the command.
+     */
+    void release() throws HmmException {
+        cmd(RELEASE, 0, null, 1);
     }
 
     /** Sets the mirror's flags ({@link #FLAG_FAIL_ALLOC}); test_hmm takes them in npages. */
