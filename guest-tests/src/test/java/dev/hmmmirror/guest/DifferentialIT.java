@@ -666,6 +666,134 @@ class DifferentialIT {
         verdict();
     }
 
+    /** Upstream migrate_file_private: the pages a process wrote in a private file mapping migrate. */
+    @Test
+    void writtenPagesOfAPrivateFileMappingMigrate() throws Exception {
+        Path fa = Files.createTempFile(Path.of("/tmp"), "hmm-diff-pa", ".bin");
+        Path fb = Files.createTempFile(Path.of("/tmp"), "hmm-diff-pb", ".bin");
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.privateFile(fa, 8, Memory.Protection.READ_WRITE);
+                Memory b = Memory.privateFile(fb, 8, Memory.Protection.READ_WRITE)) {
+            assumeTrue(m.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            byte[] data = Bytes.pattern(8, 53);
+            a.write(0, data);
+            b.write(0, data);
+            same("private file mapping, every page written: pages migrated", m.migrateToDevice(a.address(), 8).migrated(),
+                    t.migrateToDevice(b.address(), 8).cpages());
+            same("private file mapping: snapshot", states(m.snapshot(a)), states(t.snapshot(b.address(), 8)));
+            same("private file mapping: device read", m.read(a.address(), 8),
+                    t.read(b.address(), 8, new TestHmmDevice.Result[1]));
+            same("private file mapping: the CPU reads it back", a.bytes(), b.bytes());
+        } finally {
+            Files.delete(fa);
+            Files.delete(fb);
+        }
+        verdict();
+    }
+
+    /**
+     * Upstream hmm_cow_in_device: pages in device memory, then a fork; the parent's CPU writes
+     * bring its pages back and copy them.
+     */
+    @Test
+    void cpuWritesToDevicePagesSharedWithAChild() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(4); Memory b = Memory.anonymous(4)) {
+            assumeTrue(m.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            byte[] data = Bytes.pattern(4, 54);
+            a.write(0, data);
+            b.write(0, data);
+            same("pages migrated", m.migrateToDevice(a.address(), 4).migrated(), t.migrateToDevice(b.address(), 4).cpages());
+            byte[] written = Bytes.pattern(4, 55);
+            try (dev.hmmmirror.CopyOnWriteChild child = dev.hmmmirror.CopyOnWriteChild.fork()) {
+                a.write(0, written);
+                b.write(0, written);
+                same("after the parent's CPU writes: snapshot", states(m.snapshot(a)), states(t.snapshot(b.address(), 4)));
+            }
+            same("what the parent sees", a.bytes(), b.bytes());
+        }
+        verdict();
+    }
+
+    /** Upstream exclusive_cow: device-exclusive pages, then a fork; parent and child keep their own copies. */
+    @Test
+    void exclusivePagesAndAFork() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(4); Memory b = Memory.anonymous(4)) {
+            assumeTrue(m.version().has(Capability.EXCLUSIVE), "no device-exclusive access in this kernel");
+            byte[] data = Bytes.pattern(4, 56);
+            a.write(0, data);
+            b.write(0, data);
+            same("pages made exclusive", m.makeExclusive(a.address(), 4), t.makeExclusive(b.address(), 4).cpages());
+            try (dev.hmmmirror.CopyOnWriteChild child = dev.hmmmirror.CopyOnWriteChild.fork()) {
+                same("after the fork: snapshot", states(m.snapshot(a)), states(t.snapshot(b.address(), 4)));
+                for (int p = 0; p < 4; p++) {
+                    a.setLong((long) p * PAGE, a.getLong((long) p * PAGE) + 1);
+                    b.setLong((long) p * PAGE, b.getLong((long) p * PAGE) + 1);
+                }
+                same("what the parent sees after its increments", a.bytes(), b.bytes());
+                same("what the child sees", child.bytes(a.address(), 4 * PAGE), child.bytes(b.address(), 4 * PAGE));
+            }
+        }
+        verdict();
+    }
+
+    /**
+     * Upstream hmm_gup_test: get_user_pages on pages in device memory (upstream through the
+     * gup_test module; here through vmsplice, on both drivers' memory) brings them back first.
+     */
+    @Test
+    void getUserPagesOnDevicePages() throws Exception {
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE);
+                Memory a = Memory.anonymous(4); Memory b = Memory.anonymous(4);
+                dev.hmmmirror.raw.RawPipe pa = dev.hmmmirror.raw.RawPipe.open();
+                dev.hmmmirror.raw.RawPipe pb = dev.hmmmirror.raw.RawPipe.open()) {
+            assumeTrue(m.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            byte[] data = Bytes.pattern(4, 57);
+            a.write(0, data);
+            b.write(0, data);
+            same("pages migrated", m.migrateToDevice(a.address(), 4).migrated(), t.migrateToDevice(b.address(), 4).cpages());
+            same("vmsplice (get_user_pages) of the pages", pa.vmsplice(a.address(), 4L * PAGE),
+                    pb.vmsplice(b.address(), 4L * PAGE));
+            same("snapshot after get_user_pages", states(m.snapshot(a)), states(t.snapshot(b.address(), 4)));
+            same("what the pipe holds", pa.read(4 * PAGE), pb.read(4 * PAGE));
+        }
+        verdict();
+    }
+
+    /**
+     * Upstream migrate_anon_huge_free: MADV_FREE of a THP in device memory. Each page then reads
+     * as its data or as zeros (the kernel may free it); compared page by page, data or zeros.
+     */
+    @Test
+    void madviseFreeOfAThpInDeviceMemory() throws Exception {
+        int huge = (int) (Memory.hugePageSize() / PAGE);
+        byte[] data = Bytes.pattern(huge, 58);
+        try (Mirror m = Mirror.open(0); TestHmmDevice t = TestHmmDevice.open(0, PAGE)) {
+            assumeTrue(m.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            MirrorAccessIT.assumeThp();
+            try (Memory a = thp("collapsed", data); Memory b = thp("collapsed", data)) {
+                same("pages migrated", m.migrateToDevice(a.address(), huge).migrated(),
+                        t.migrateToDevice(b.address(), huge).cpages());
+                a.adviseFree(0, huge);
+                b.adviseFree(0, huge);
+                same("after MADV_FREE: each page's data or zeros", dataOrZeros(a.bytes(), data), dataOrZeros(b.bytes(), data));
+            }
+        }
+        verdict();
+    }
+
+    /** Per page: "data" when it holds its part of {@code data}, "zeros", or "other". */
+    private static List<String> dataOrZeros(byte[] seen, byte[] data) {
+        List<String> out = new ArrayList<>();
+        for (int p = 0; p * PAGE < seen.length; p++) {
+            byte[] page = java.util.Arrays.copyOfRange(seen, p * PAGE, (p + 1) * PAGE);
+            out.add(java.util.Arrays.equals(page, java.util.Arrays.copyOfRange(data, p * PAGE, (p + 1) * PAGE)) ? "data"
+                    : java.util.Arrays.equals(page, new byte[PAGE]) ? "zeros" : "other");
+        }
+        return out;
+    }
+
     @Test
     void theStateMappingCoversTestHmmsEncoding() {
         assertEquals(EnumSet.of(PageState.CPU_READ, PageState.ZERO_PAGE), theirs(0x11));
