@@ -242,20 +242,62 @@ public final class Posix {
      * Returns that exit status, or {@code -errno} when fork or waitpid failed.
      */
     public static int ioctlFromForkedChild(int fd, long request, MemorySegment arg) {
+        // The child of a multi-threaded JVM runs Java between its downcalls; should a safepoint
+        // have been armed when fork() ran, the child waits for it forever (no VM thread in the
+        // child: seen once in CI). Such a child is killed after a while and the fork repeated.
+        for (int attempt = 1; ; attempt++) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment state = arena.allocate(CAPTURE);
+                int pid = (int) FORK.invokeExact(state);
+                if (pid == 0) {
+                    int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
+                    EXIT.invokeExact(state, rc >= 0 ? 0 : errno(state));
+                }
+                if (pid < 0) {
+                    return -errno(state);
+                }
+                int status = waitpidWithin(pid, FORKED_CHILD_MILLIS);
+                if (status == STILL_RUNNING && attempt < 3) {
+                    kill(pid, SIGKILL);
+                    waitpid(pid);
+                    continue;
+                }
+                if (status == STILL_RUNNING) {
+                    kill(pid, SIGKILL);
+                    waitpid(pid);
+                    return -EINTR;
+                }
+                return status < 0 ? status : (status >> 8) & 0xff;
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+    }
+
+    /** How long a forked child that issues one command may take. */
+    private static final long FORKED_CHILD_MILLIS = 30_000;
+    /** {@link #waitpidWithin}: the child had not exited in time. */
+    private static final int STILL_RUNNING = Integer.MIN_VALUE;
+
+    /** {@code waitpid(pid, WNOHANG)} until the child exits or {@code millis} pass: its status, -errno or {@link #STILL_RUNNING}. */
+    private static int waitpidWithin(int pid, long millis) throws Throwable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int pid = (int) FORK.invokeExact(state);
-            if (pid == 0) {
-                int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
-                EXIT.invokeExact(state, rc >= 0 ? 0 : errno(state));
+            MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
+            long deadline = System.nanoTime() + millis * 1_000_000;
+            while (true) {
+                int rc = (int) WAITPID.invokeExact(state, pid, status, 1 /* WNOHANG */);
+                if (rc > 0) {
+                    return status.get(ValueLayout.JAVA_INT, 0);
+                }
+                if (rc < 0 && errno(state) != EINTR) {
+                    return -errno(state);
+                }
+                if (System.nanoTime() > deadline) {
+                    return STILL_RUNNING;
+                }
+                Thread.sleep(5);
             }
-            if (pid < 0) {
-                return -errno(state);
-            }
-            int status = waitpid(pid);
-            return status < 0 ? status : (status >> 8) & 0xff;
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 
