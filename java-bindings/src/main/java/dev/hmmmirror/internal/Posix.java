@@ -257,17 +257,14 @@ public final class Posix {
                     return -errno(state);
                 }
                 int status = waitpidWithin(pid, FORKED_CHILD_MILLIS);
-                if (status == STILL_RUNNING && attempt < 3) {
-                    kill(pid, SIGKILL);
-                    waitpid(pid);
-                    continue;
+                if (status != STILL_RUNNING) {
+                    return status < 0 ? status : (status >> 8) & 0xff;
                 }
-                if (status == STILL_RUNNING) {
-                    kill(pid, SIGKILL);
-                    waitpid(pid);
+                kill(pid, SIGKILL);
+                waitpid(pid);
+                if (attempt == 3) {
                     return -EINTR;
                 }
-                return status < 0 ? status : (status >> 8) & 0xff;
             } catch (Throwable t) {
                 throw rethrow(t);
             }
