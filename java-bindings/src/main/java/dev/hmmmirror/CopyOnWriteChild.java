@@ -8,8 +8,10 @@ import dev.hmmmirror.internal.Posix;
  * write to a shared page breaks copy-on-write: the kernel gives the parent a new page and
  * invalidates every mirror of the old one.
  *
- * <p>The child runs no Java code after {@code fork} returns: it calls {@code pause()} and, if that
- * ever returns, {@code _exit(0)}.
+ * <p>The child runs no Java code at all: it is made by {@code clone(2)} without {@code CLONE_VM}
+ * (a copy-on-write copy of this process, as {@code fork} makes) and its only code is libc's
+ * {@code pause()} on a stack of its own, so a child of a busy multi-threaded JVM cannot get stuck
+ * waiting for a JVM safepoint that no thread of its own will ever end.
  */
 public final class CopyOnWriteChild implements AutoCloseable {
     private final int pid;

@@ -90,7 +90,13 @@ public final class Posix {
     private static final MethodHandle FTRUNCATE = downcall("ftruncate",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
     private static final MethodHandle FORK = downcall("fork", FunctionDescriptor.of(ValueLayout.JAVA_INT));
-    private static final MethodHandle PAUSE = downcall("pause", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    /** libc's {@code pause}, the whole program of a {@link #forkPausedChild} child. */
+    private static final MemorySegment PAUSE_FN = LINKER.defaultLookup().find("pause")
+            .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol pause"));
+    private static final MethodHandle CLONE = downcall("clone",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+            Linker.Option.firstVariadicArg(4));
     private static final MethodHandle EXIT = downcall("_exit", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
     private static final MethodHandle KILL = downcall("kill",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
@@ -218,23 +224,30 @@ public final class Posix {
     }
 
     /**
-     * Forks a child that only waits to be killed ({@code pause()}, then {@code _exit}): it shares
-     * this process's private memory copy-on-write. Returns the child's pid or {@code -errno}.
-     * The child runs no Java code beyond the two calls after {@code fork} returns.
+     * Makes a child that only waits to be killed: it shares this process's private memory
+     * copy-on-write, as after {@code fork()}. Returns the child's pid or {@code -errno}.
+     *
+     * <p>The child runs no Java code at all: it is made with glibc's {@code clone(fn, stack,
+     * SIGCHLD, arg)} (no {@code CLONE_VM}, so its memory is a copy-on-write copy as with fork)
+     * whose {@code fn} is libc's {@code pause} itself, on a stack of its own; should {@code pause}
+     * ever return, glibc's clone ends the child with {@code _exit}. A child of a multi-threaded JVM
+     * that returned into Java could instead wait forever for a safepoint armed at fork time.
      */
     public static int forkPausedChild() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int pid = (int) FORK.invokeExact(state);
-            if (pid == 0) {
-                int ignored = (int) PAUSE.invokeExact(state); // returns only on a signal
-                EXIT.invokeExact(state, 0);
-            }
+            MemorySegment stack = arena.allocate(CHILD_STACK_BYTES, 16);
+            MemorySegment top = stack.asSlice(CHILD_STACK_BYTES - 64);
+            int pid = (int) CLONE.invokeExact(state, PAUSE_FN, top, SIGCHLD, MemorySegment.NULL);
             return pid >= 0 ? pid : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
+
+    /** Stack of a {@link #forkPausedChild} child: {@code pause()} needs a few hundred bytes. */
+    private static final long CHILD_STACK_BYTES = 64 * 1024;
+    private static final int SIGCHLD = 17;
 
     /**
      * Forks a child that issues {@code ioctl(fd, request, arg)} on the parent's open file and exits
