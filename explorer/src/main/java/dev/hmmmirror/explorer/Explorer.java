@@ -218,7 +218,8 @@ public final class Explorer {
                 job.stop(); // this process found one: the campaign's verdict is made
             }
             Jobs.Done d = job.await();
-            stats.add(d.count("programs"), d.count("checks"), d.count("calls"), d.count("replays"), kinds(d));
+            stats.add(d.count("programs"), d.count("checks"), d.count("calls"), d.count("replays"), kinds(d, "kind."),
+                    kinds(d, "millis."));
             fuzzed += d.count("fuzzed");
             if (d.exitCode() != 0 && shrunk.isEmpty() && laterFailure.isEmpty()) {
                 String what = d.properties().getProperty("signature", d.properties().getProperty("failure",
@@ -270,6 +271,7 @@ public final class Explorer {
                 + " %.1f s%n", failed ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
                 stats.calls, fuzzed, seconds);
         System.out.println("explorer: steps by kind " + stats.steps());
+        System.out.println("explorer: time by kind " + timeByKind(stats));
         Result result = new Result(o, stats, features, found, shrunk, seconds, laterFailure, fuzzed);
         if (o.out() != null) {
             write(result, kernel, trace);
@@ -315,6 +317,8 @@ public final class Explorer {
         p.append("seconds=").append(String.format("%.1f", seconds)).append('\n');
         p.append("fuzzed=").append(fuzzed).append('\n');
         stats.steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));
+        new java.util.TreeMap<>(stats.millis()).forEach((kind, n) -> p.append("millis.").append(kind).append('=').append(n)
+                .append('\n'));
         return p;
     }
 
@@ -370,11 +374,25 @@ public final class Explorer {
         return jobs;
     }
 
-    private static java.util.Map<String, Long> kinds(Jobs.Done d) {
+    /** Each kind's share of the time and milliseconds per step, the largest first: where a campaign's time goes. */
+    static String timeByKind(Stats stats) {
+        long total = Math.max(1, stats.millis().values().stream().mapToLong(Long::longValue).sum());
+        java.util.Map<String, Long> steps = stats.steps();
+        return stats.millis().entrySet().stream()
+                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                .map(e -> String.format("%s %.1f%%%s", e.getKey(), 100.0 * e.getValue() / total,
+                        steps.getOrDefault(e.getKey(), 0L) > 0
+                                ? String.format(" (%.1f ms/step)", (double) e.getValue() / steps.get(e.getKey()))
+                                : String.format(" (%.1f ms/program)", (double) e.getValue() / Math.max(1, stats.programs))))
+                .collect(java.util.stream.Collectors.joining(", ", "{", "}"));
+    }
+
+    /** A job's figures under {@code prefix} ("kind." steps, "millis." time), by kind. */
+    private static java.util.Map<String, Long> kinds(Jobs.Done d, String prefix) {
         java.util.Map<String, Long> out = new java.util.TreeMap<>();
         for (String k : d.properties().stringPropertyNames()) {
-            if (k.startsWith("kind.")) {
-                out.put(k.substring(5), Long.parseLong(d.properties().getProperty(k)));
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), Long.parseLong(d.properties().getProperty(k)));
             }
         }
         return out;

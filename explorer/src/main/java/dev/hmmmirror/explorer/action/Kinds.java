@@ -125,6 +125,8 @@ public final class Kinds {
             int[] us = {0, 0, 50, 500};
             return new Steps.Delay(r.nextInt(World.MIRRORS), us[r.nextInt(us.length)]);
         }));
+        // drawn on every guest (a guest with one memory node makes it a no-op): seeds stay comparable
+        k.add(ranged("move-pages", 1, (g, range, r) -> new Steps.MovePages(g, range[0], range[1])));
         if (f.compact()) {
             k.add(new Simple("compact", 1, World::anyRegion,
                     (w, r) -> new Steps.Compact()));

@@ -157,6 +157,20 @@ public final class Steps {
         }
     }
 
+    public record MovePages(int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.movePages(region, first, count);
+        }
+
+        public String java() {
+            return "w.movePages(" + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return shrink(first, count, (f, c) -> new MovePages(region, f, c));
+        }
+    }
+
     public record Remap(int region, int offset, boolean keepOld) implements Step<World> {
         public boolean apply(World w) throws Exception {
             return w.remap(region, offset, keepOld);

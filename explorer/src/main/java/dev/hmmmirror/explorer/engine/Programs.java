@@ -40,7 +40,9 @@ public final class Programs<S extends AutoCloseable> {
         SplittableRandom random = new SplittableRandom(seed);
         List<Step<S>> done = new ArrayList<>();
         stats.programs++;
+        long setup = System.nanoTime();
         try (S state = factory.create()) {
+            stats.time(Stats.SETUP, System.nanoTime() - setup);
             for (int i = 0; i < maxSteps; i++) {
                 ActionKind<S> kind = pick(state, random);
                 if (kind == null) {
@@ -48,6 +50,7 @@ public final class Programs<S extends AutoCloseable> {
                 }
                 Step<S> step = kind.draw(state, random);
                 stats.count(kind.name());
+                long begin = System.nanoTime();
                 try {
                     if (step.apply(state)) {
                         done.add(step);
@@ -56,8 +59,13 @@ public final class Programs<S extends AutoCloseable> {
                     done.add(step);
                     stats.failures++;
                     return Optional.of(new Failure<>(seed, done, e));
+                } finally {
+                    stats.time(kind.name(), System.nanoTime() - begin);
                 }
             }
+            setup = System.nanoTime();
+        } finally {
+            stats.time(Stats.SETUP, System.nanoTime() - setup);
         }
         return Optional.empty();
     }

@@ -18,22 +18,41 @@ public final class Stats {
     /** Commands repeated after EBUSY (a walk that outlasted the module's retry deadline). */
     public long busyRetries;
     private final Map<String, Long> steps = new TreeMap<>();
+    private final Map<String, Long> millis = new TreeMap<>();
 
     /** Counts one step of {@code kind}. */
     public void count(String kind) {
         steps.merge(kind, 1L, Long::sum);
     }
 
+    /**
+     * Adds {@code nanos} to the time spent in steps of {@code kind} (the action and the invariant
+     * checks after it), or in {@link #SETUP} (opening and closing each program's state).
+     */
+    public void time(String kind, long nanos) {
+        millis.merge(kind, nanos / 1_000_000, Long::sum);
+    }
+
+    /** The {@link #time} key of a program's setup and teardown. */
+    public static final String SETUP = "setup";
+
     /** Adds what another process of the campaign counted. */
-    public void add(long programs, long checks, long calls, long replays, Map<String, Long> stepsByKind) {
+    public void add(long programs, long checks, long calls, long replays, Map<String, Long> stepsByKind,
+            Map<String, Long> millisByKind) {
         this.programs += programs;
         this.checks += checks;
         this.calls += calls;
         this.replays += replays;
         stepsByKind.forEach((k, n) -> steps.merge(k, n, Long::sum));
+        millisByKind.forEach((k, n) -> millis.merge(k, n, Long::sum));
     }
 
-        /** Steps drawn, by kind. */
+    /** Milliseconds spent, by kind (and {@link #SETUP}). */
+    public Map<String, Long> millis() {
+        return Map.copyOf(millis);
+    }
+
+    /** Steps drawn, by kind. */
     public Map<String, Long> steps() {
         return Map.copyOf(steps);
     }

@@ -63,6 +63,7 @@ public final class World implements AutoCloseable {
             Invalidation.Reason.CLEAR);
     private static final Set<Invalidation.Reason> PROTECT = EnumSet.of(Invalidation.Reason.PROTECTION_VMA,
             Invalidation.Reason.PROTECTION_PAGE, Invalidation.Reason.CLEAR);
+    private static final Set<Invalidation.Reason> MIGRATED = EnumSet.of(Invalidation.Reason.CLEAR);
     private static final Set<Invalidation.Reason> FORK = EnumSet.of(Invalidation.Reason.PROTECTION_PAGE,
             Invalidation.Reason.PROTECTION_VMA, Invalidation.Reason.CLEAR);
 
@@ -395,13 +396,7 @@ public final class World implements AutoCloseable {
                 required.addAll(held(x, 0, x.size()).writable);
             }
         }
-        CopyOnWriteChild forked;
-        try {
-            forked = CopyOnWriteChild.fork();
-        } catch (HmmException e) {
-            // say what the guest had left, so that a refused fork can be told from a leak
-            throw new Violation("fork-refused", e.getMessage() + "; guest memory: " + Kernel.memorySummary());
-        }
+        CopyOnWriteChild forked = forkRetrying();
         try (CopyOnWriteChild child = forked) {
             stats.calls++;
             Kernel.writeWord(child.pid(), r.address(page) + word * 8L, value);
@@ -420,6 +415,33 @@ public final class World implements AutoCloseable {
             }
         }
         return after("fork", required, FORK);
+    }
+
+    /** Times a refused fork is tried again, after a compaction, before it fails the program. */
+    private static final int FORK_RETRIES = 5;
+
+    /**
+     * Forks the copy-on-write child; a fork refused for memory (ENOMEM, EAGAIN: once seen after 30
+     * minutes of a debug-kernel campaign, when an order-3 kernel stack of KASAN could not be had)
+     * is tried again after compacting memory, and only then fails, saying what the guest had left
+     * so that a refused fork can be told from a leak.
+     */
+    private CopyOnWriteChild forkRetrying() throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return CopyOnWriteChild.fork();
+            } catch (HmmException e) {
+                boolean memory = e.errno() == Errno.ENOMEM.number() || e.errno() == Errno.EAGAIN.number();
+                if (!memory || attempt == FORK_RETRIES) {
+                    throw new Violation("fork-refused", e.getMessage() + " (" + (attempt + 1) + " tries); guest memory: "
+                            + Kernel.memorySummary());
+                }
+                System.err.println("explorer: fork refused (" + Errno.name(e.errno()) + "), compacting and trying again; "
+                        + "guest memory: " + Kernel.memorySummary());
+                Kernel.compact();
+                Thread.sleep(100L << attempt);
+            }
+        }
     }
 
     /** A device fault of {@code count} pages from {@code first}. */
@@ -669,6 +691,45 @@ public final class World implements AutoCloseable {
         slots[mirror].mirror.setDeviceDelay(Duration.ofNanos(micros * 1000L));
         stats.calls++;
         return after(null, null, null);
+    }
+
+    /**
+     * {@code move_pages(2)} of pages [first, first + count) to the NUMA node the first present one
+     * is not on: each page that moves must leave no device mapping of its old frame, and every
+     * device that mapped it must have had an invalidation event (CLEAR) for it. Pages in device
+     * memory, device-exclusive ones and holes are not moved (a negative status). On a guest with
+     * one memory node nothing happens (the step is still drawn, so that a seed draws the same
+     * programs on every guest).
+     */
+    public boolean movePages(int region, int first, int count) throws Exception {
+        Region r = regions[region];
+        int[] range = r == null ? null : clip(r, first, count);
+        if (range == null || Kernel.memoryNodes() < 2) {
+            return false;
+        }
+        long[] addresses = new long[range[1] - range[0]];
+        for (int p = range[0]; p < range[1]; p++) {
+            addresses[p - range[0]] = r.address(p);
+        }
+        int[] before = Kernel.movePages(addresses, -1);
+        stats.calls++;
+        int from = Arrays.stream(before).filter(n -> n >= 0).findFirst().orElse(-1);
+        if (from < 0) {
+            return false; // nothing present to move
+        }
+        int to = from == 0 ? 1 : 0;
+        Held held = held(r, range[0], range[1]);
+        int[] after = Kernel.movePages(addresses, to);
+        stats.calls++;
+        List<long[]> required = new ArrayList<>();
+        for (long[] need : held.mapped) {
+            int p = (int) ((need[1] - r.address(0)) / PAGE);
+            int i = p - range[0];
+            if (before[i] >= 0 && before[i] != to && after[i] == to) {
+                required.add(need); // moved while a device mapped it
+            }
+        }
+        return after("move_pages(2) to node " + to, required, MIGRATED);
     }
 
     /** Compacts memory: pages may move; the device must follow. */

@@ -43,6 +43,15 @@ public final class Kernel {
     private static final MethodHandle MADVISE = handle("madvise", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
+    private static final MethodHandle SYSCALL6 = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("syscall").orElseThrow(),
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG),
+            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
+    private static final long SYS_MOVE_PAGES = 279;
+    private static final long MPOL_MF_MOVE = 2;
+
     private Kernel() {}
 
     private static MethodHandle handle(String name, FunctionDescriptor fd) {
@@ -163,6 +172,53 @@ public final class Kernel {
             return 0;
         }
         return 0;
+    }
+
+    /** The guest's NUMA nodes with memory ({@code /sys/devices/system/node/has_memory}, e.g. "0-1"): their count. */
+    public static int memoryNodes() {
+        try {
+            int n = 0;
+            for (String part : Files.readString(Path.of("/sys/devices/system/node/has_memory")).strip().split(",")) {
+                String[] ends = part.split("-");
+                n += ends.length == 1 ? 1 : Integer.parseInt(ends[1]) - Integer.parseInt(ends[0]) + 1;
+            }
+            return n;
+        } catch (IOException | RuntimeException e) {
+            return 1;
+        }
+    }
+
+    /**
+     * {@code move_pages(2)} of this process's pages at {@code addresses}: to {@code node} with
+     * {@code MPOL_MF_MOVE}, or (node {@code < 0}) only asks where each page is. Returns each page's
+     * status (its node, or {@code -errno}: {@code -ENOENT} for a page not present or not movable);
+     * throws when the call itself fails.
+     */
+    public static int[] movePages(long[] addresses, int node) {
+        int n = addresses.length;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment pages = a.allocateFrom(ValueLayout.JAVA_LONG, addresses);
+            MemorySegment nodes = node < 0 ? MemorySegment.NULL : a.allocate(ValueLayout.JAVA_INT, n);
+            for (int i = 0; node >= 0 && i < n; i++) {
+                nodes.setAtIndex(ValueLayout.JAVA_INT, i, node);
+            }
+            MemorySegment status = a.allocate(ValueLayout.JAVA_INT, n);
+            long rc = (long) SYSCALL6.invokeExact(st, SYS_MOVE_PAGES, 0L, (long) n, pages.address(), nodes.address(),
+                    status.address(), node < 0 ? 0L : MPOL_MF_MOVE);
+            if (rc < 0) {
+                throw new IllegalStateException("move_pages failed: " + Errno.name((int) ERRNO.get(st, 0L)));
+            }
+            int[] out = new int[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = status.getAtIndex(ValueLayout.JAVA_INT, i);
+            }
+            return out;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     /** Compacts all zones ({@code /proc/sys/vm/compact_memory}); false where the kernel cannot. */
