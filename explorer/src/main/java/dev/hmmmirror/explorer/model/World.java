@@ -141,6 +141,11 @@ public final class World implements AutoCloseable {
         return regions[i] == null ? null : regions[i].kind;
     }
 
+    /** The address of page {@code p} of region {@code i} (which must hold a mapping). */
+    public long address(int i, int p) {
+        return regions[i].address(p);
+    }
+
     /** Whether any region slot is occupied. */
     public boolean anyRegion() {
         return Arrays.stream(regions).anyMatch(r -> r != null);
@@ -496,6 +501,7 @@ public final class World implements AutoCloseable {
             stats.calls++;
             expectRefused("device read", r, range, expected, e);
             deviceAccessed(mirror, r, range[0], bad, false);
+            relearnBack(r, range[0], range[1]);
             return after(null, null, null);
         }
         expectDone("device read", r, range, expected);
@@ -503,6 +509,10 @@ public final class World implements AutoCloseable {
             expectBytes("device-read", r, p, r.pages[p].bytes(), got, (p - range[0]) * PAGE);
         }
         deviceAccessed(mirror, r, range[0], range[1], false);
+        // a read that misses faults the run of pages the device does not map at once, and
+        // hmm_range_fault() CPU-faults from the first page that needs it to the end of its walk:
+        // a page in (any) device memory after it comes back (see fault)
+        relearnBack(r, range[0], range[1]);
         return after(null, null, null);
     }
 
@@ -534,6 +544,7 @@ public final class World implements AutoCloseable {
             r.pages[p].setBytes(Arrays.copyOfRange(data, (p - range[0]) * PAGE, (p - range[0] + 1) * PAGE));
         }
         deviceAccessed(mirror, r, range[0], end, false);
+        relearnBack(r, range[0], range[1]); // as after a read: the missing run is faulted at once
         return after(null, null, null);
     }
 

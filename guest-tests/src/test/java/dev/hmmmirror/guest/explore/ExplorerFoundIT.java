@@ -73,6 +73,25 @@ class ExplorerFoundIT {
     }
 
     /**
+     * Found on 7.2.13+deb14 (stock sid; random campaign seed 2699379980263374703 of ExplorerIT,
+     * program seed -7147147822376625624), a lesson about the module's batched device access and the
+     * kernel: a device write of pages 0-1 through device 0, page 0 never touched and page 1 in
+     * device 1's memory (one shared owner, so device 0 could map it in place), faults the missing
+     * run 0-1 at once, and hmm_range_fault() CPU-faults from page 0 to the end of its walk, which
+     * migrates page 1 back to system memory; device 0 can then take it. The model kept page 1 in
+     * device 1's memory; device reads and writes now ask the device afterwards, as faults do.
+     */
+    @Test
+    void aDeviceWriteFromAMissingPageBringsAnotherDevicesPageBack() throws Exception {
+        try (World w = withDeviceMemory()) {
+            w.map(1, Kind.ANONYMOUS, 2);
+            w.migrateToDevice(2, 1, 1, 1);
+            w.deviceWrite(0, 1, 0, 2, 0xc683c07b94142faL);
+            w.migrateToDevice(0, 1, 1, 1);
+        }
+    }
+
+    /**
      * Found on 7.2.13 in CI (campaign seed 5 through the container runner, program seed
      * 3321900961691967264), also a lesson about the kernel: a device fault of pages 1-2 where page
      * 1 was never touched and page 2 is in this device's own memory migrates page 2 back to system

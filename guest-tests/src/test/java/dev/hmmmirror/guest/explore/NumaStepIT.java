@@ -1,0 +1,95 @@
+package dev.hmmmirror.guest.explore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hmmmirror.Access;
+import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.model.Kind;
+import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.sys.Kernel;
+import dev.hmmmirror.guest.ModuleReload;
+import dev.hmmmirror.junit.GuestTest;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The explorer's NUMA step ({@code move_pages(2)} to the other node): the pages really move, the
+ * devices follow, and a module that does not report the invalidations of the move is caught.
+ */
+@GuestTest
+class NumaStepIT {
+    private static final int PAGES = 8;
+
+    private static void assumeTwoNodes() {
+        assumeTrue(Kernel.memoryNodes() >= 2, "the guest has " + Kernel.memoryNodes()
+                + " memory node(s): move_pages needs two");
+    }
+
+    /** Maps 8 anonymous pages, writes them and lets mirrors 0 and 2 (device 1 where there are two) map them. */
+    private static void mirrored(World w) throws Exception {
+        w.map(0, Kind.ANONYMOUS, PAGES);
+        for (int p = 0; p < PAGES; p++) {
+            w.cpuWrite(0, p, p, 0x1000L + p);
+        }
+        w.fault(0, 0, 0, PAGES, Access.READ);
+        w.fault(2, 0, 0, PAGES, Access.WRITE);
+    }
+
+    private static int[] nodes(World w) {
+        long[] a = new long[PAGES];
+        for (int p = 0; p < PAGES; p++) {
+            a[p] = w.address(0, p);
+        }
+        return Kernel.movePages(a, -1);
+    }
+
+    @Test
+    void movedPagesAreFollowedByTheDevices() throws Exception {
+        assumeTwoNodes();
+        try (World w = World.open()) {
+            mirrored(w);
+            int[] before = nodes(w);
+            assertTrue(w.movePages(0, 0, PAGES), "the step did something");
+            int[] after = nodes(w);
+            List<String> moved = new ArrayList<>();
+            for (int p = 0; p < PAGES; p++) {
+                assertTrue(after[p] >= 0 && after[p] != before[p], "page " + p + " moved from node " + before[p]
+                        + " (now " + after[p] + ")");
+                moved.add(p + ": " + before[p] + "->" + after[p]);
+            }
+            assertEquals(PAGES, moved.size(), moved.toString());
+            // the devices map the new pages: the model's reads and checks pass through both mirrors
+            assertTrue(w.deviceRead(0, 0, 0, PAGES));
+            assertTrue(w.deviceRead(2, 0, 0, PAGES));
+            assertTrue(w.movePages(0, 2, 3), "and back, part of the range");
+        }
+    }
+
+    /** With planted bug 2 (every second invalidation that removed entries goes unreported) the step fails. */
+    @Test
+    void aMoveWhoseInvalidationsGoUnreportedFailsTheStep() throws Exception {
+        assumeTwoNodes();
+        assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
+                + " is not in this guest: cannot reload it");
+        reload(2);
+        try (World w = World.open()) {
+            mirrored(w);
+            Violation v = assertThrows(Violation.class, () -> w.movePages(0, 0, PAGES));
+            assertEquals("invalidation-reported", v.invariant(), v.getMessage());
+        } finally {
+            reload(0);
+        }
+    }
+
+    private static void reload(int bug) throws Exception {
+        List<String> params = ModuleReload.paramsWithout("plant_bug");
+        if (bug != 0) {
+            params.add("plant_bug=" + bug);
+        }
+        ModuleReload.reload(params);
+    }
+}
