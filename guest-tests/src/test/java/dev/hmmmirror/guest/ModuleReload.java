@@ -42,6 +42,15 @@ public final class ModuleReload {
         run(insmod);
     }
 
+    /** Reloads the module as loaded but with {@code plant_bug=bug} (a test aid; 0: none planted). */
+    public static void plantBug(int bug) throws IOException, InterruptedException {
+        List<String> params = paramsWithout("plant_bug");
+        if (bug != 0) {
+            params.add("plant_bug=" + bug);
+        }
+        reload(params);
+    }
+
     private static void run(List<String> command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -75,21 +75,13 @@ class NumaStepIT {
         assumeTwoNodes();
         assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
                 + " is not in this guest: cannot reload it");
-        reload(2);
+        ModuleReload.plantBug(2);
         try (World w = World.open()) {
             mirrored(w);
             Violation v = assertThrows(Violation.class, () -> w.movePages(0, 0, PAGES));
             assertEquals("invalidation-reported", v.invariant(), v.getMessage());
         } finally {
-            reload(0);
+            ModuleReload.plantBug(0);
         }
-    }
-
-    private static void reload(int bug) throws Exception {
-        List<String> params = ModuleReload.paramsWithout("plant_bug");
-        if (bug != 0) {
-            params.add("plant_bug=" + bug);
-        }
-        ModuleReload.reload(params);
     }
 }

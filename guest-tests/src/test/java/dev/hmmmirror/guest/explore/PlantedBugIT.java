@@ -8,9 +8,7 @@ import dev.hmmmirror.Capability;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.guest.ModuleReload;
 import dev.hmmmirror.junit.GuestTest;
-import java.io.IOException;
 import java.nio.file.Files;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -29,7 +27,7 @@ class PlantedBugIT {
     private static void findsPlanted(int bug, String name) throws Exception {
         assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
                 + " is not in this guest: cannot reload it");
-        reload(bug);
+        ModuleReload.plantBug(bug);
         try {
             ExplorerRun r = ExplorerRun.run("planted-" + bug + "-" + name, SEED, PROGRAMS, STEPS);
             assertEquals(1, r.exitCode(), "planted bug " + bug + " (" + name + ") not found in " + PROGRAMS
@@ -40,7 +38,7 @@ class PlantedBugIT {
             assertTrue(Files.isRegularFile(r.dir().resolve(r.properties().getProperty("reproducer"))),
                     "a reproducer is written: " + r.output());
         } finally {
-            reload(0);
+            ModuleReload.plantBug(0);
         }
     }
 
@@ -83,14 +81,14 @@ class PlantedBugIT {
         assumeDeviceMemory();
         assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
                 + " is not in this guest: cannot reload it");
-        reload(5);
+        ModuleReload.plantBug(5);
         try {
             ExplorerRun r = ExplorerRun.run("planted-5-stale-read-fault", SEED, "--race-seconds", "60", "--threads",
                     "4");
             assertEquals(1, r.exitCode(), "planted bug 5 not found in 60 s of racing:\n" + r.output());
             assertTrue(r.output().contains("linearizable-read"), "found by the per-word rule:\n" + r.output());
         } finally {
-            reload(0);
+            ModuleReload.plantBug(0);
         }
     }
 
@@ -104,15 +102,7 @@ class PlantedBugIT {
     @AfterAll
     static void moduleAsLoaded() throws Exception {
         if (ModuleReload.possible()) {
-            reload(0);
+            ModuleReload.plantBug(0);
         }
-    }
-
-    private static void reload(int bug) throws IOException, InterruptedException {
-        List<String> params = ModuleReload.paramsWithout("plant_bug");
-        if (bug != 0) {
-            params.add("plant_bug=" + bug);
-        }
-        ModuleReload.reload(params);
     }
 }
