@@ -73,6 +73,41 @@ class ExplorerFoundIT {
     }
 
     /**
+     * Found by the built-7.2-debug campaign of December 2026 (seed 20261207, job 2, program seed
+     * -4112506117079745680), a lesson about whole-THP migration: a THP migrated whole to device 0
+     * is one large device folio; a forked child's write to one of its pages (338) brings the whole
+     * folio back to system memory, for the parent too (the migration walks the folio's rmap), so
+     * page 0 is in system memory and device 1 can take it. The model relearnt only page 338 and kept
+     * page 0 in device 0's memory. It now asks about the whole region of a THP after anything that
+     * may have brought a page back (faults, device and CPU reads and writes, a child's write).
+     */
+    @Test
+    void aChildsWriteToOnePageOfAWholeThpInDeviceMemoryBringsAllOfItBack() throws Exception {
+        try (World w = withDeviceMemory()) {
+            w.map(2, Kind.THP, 512);
+            w.migrateToDevice(0, 2, 0, 512);
+            w.forkChildWrite(2, 338, 116, 0xd602026d644124c0L);
+            w.migrateToDevice(2, 2, 0, 1);
+        }
+    }
+
+    /**
+     * The same lesson for this process's own CPU: a write to one page of a THP that is one large
+     * device folio brings all 512 pages back (a fault on the PMD migrates the folio whole), so
+     * another device can then take page 0.
+     */
+    @Test
+    void aCpuWriteToOnePageOfAWholeThpInDeviceMemoryBringsAllOfItBack() throws Exception {
+        try (World w = withDeviceMemory()) {
+            w.map(2, Kind.THP, 512);
+            w.migrateToDevice(0, 2, 0, 512);
+            w.cpuWrite(2, 338, 116, 0x5eedL);
+            w.migrateToDevice(2, 2, 0, 1);
+            w.cpuRead(2, 0);
+        }
+    }
+
+    /**
      * Found on 7.2.13+deb14 (stock sid; random campaign seed 2699379980263374703 of ExplorerIT,
      * program seed -7147147822376625624), a lesson about the module's batched device access and the
      * kernel: a device write of pages 0-1 through device 0, page 0 never touched and page 1 in
