@@ -18,7 +18,7 @@ public final class Stats {
     /** Commands repeated after EBUSY (a walk that outlasted the module's retry deadline). */
     public long busyRetries;
     private final Map<String, Long> steps = new TreeMap<>();
-    private final Map<String, Long> millis = new TreeMap<>();
+    private final Map<String, Long> nanos = new TreeMap<>();
 
     /** Counts one step of {@code kind}. */
     public void count(String kind) {
@@ -30,7 +30,7 @@ public final class Stats {
      * checks after it), or in {@link #SETUP} (opening and closing each program's state).
      */
     public void time(String kind, long nanos) {
-        millis.merge(kind, nanos / 1_000_000, Long::sum);
+        this.nanos.merge(kind, nanos, Long::sum);
     }
 
     /** The {@link #time} key of a program's setup and teardown. */
@@ -44,12 +44,14 @@ public final class Stats {
         this.calls += calls;
         this.replays += replays;
         stepsByKind.forEach((k, n) -> steps.merge(k, n, Long::sum));
-        millisByKind.forEach((k, n) -> millis.merge(k, n, Long::sum));
+        millisByKind.forEach((k, n) -> nanos.merge(k, n * 1_000_000, Long::sum));
     }
 
     /** Milliseconds spent, by kind (and {@link #SETUP}). */
     public Map<String, Long> millis() {
-        return Map.copyOf(millis);
+        Map<String, Long> out = new TreeMap<>();
+        nanos.forEach((k, n) -> out.put(k, n / 1_000_000));
+        return out;
     }
 
     /** Steps drawn, by kind. */

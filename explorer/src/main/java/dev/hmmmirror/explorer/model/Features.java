@@ -24,10 +24,11 @@ import java.util.Set;
  * @param hugetlb     free hugetlbfs pages were reserved
  * @param swap        the guest has swap (MADV_PAGEOUT can write pages out)
  * @param compact     /proc/sys/vm/compact_memory exists
+ * @param numa        the guest has two memory nodes or more (move_pages can move pages)
  * @param missing     what is left out, each with the reason
  */
 public record Features(int devices, boolean migrate, boolean exclusive, boolean sharedOwner, boolean thp,
-        boolean hugetlb, boolean swap, boolean compact, List<String> missing) {
+        boolean hugetlb, boolean swap, boolean compact, boolean numa, List<String> missing) {
 
     /** Detects the features through device 0 (reserving a few hugetlb pages when it can). */
     public static Features detect() throws HmmException {
@@ -61,11 +62,15 @@ public record Features(int devices, boolean migrate, boolean exclusive, boolean 
         if (!compact) {
             missing.add("compaction: no /proc/sys/vm/compact_memory (CONFIG_COMPACTION)");
         }
+        boolean numa = Kernel.memoryNodes() >= 2;
+        if (!numa) {
+            missing.add("NUMA migration: the guest has one memory node (move_pages steps do nothing)");
+        }
         if (v.deviceCount() < 2) {
             missing.add("a second device: the module has " + v.deviceCount());
         }
         return new Features(v.deviceCount(), migrate, exclusive, caps.contains(Capability.SHARED_OWNER), thp, hugetlb,
-                swap, compact, List.copyOf(missing));
+                swap, compact, numa, List.copyOf(missing));
     }
 
     private static boolean thpNever() {

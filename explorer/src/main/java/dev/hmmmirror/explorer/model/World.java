@@ -717,7 +717,7 @@ public final class World implements AutoCloseable {
     public boolean movePages(int region, int first, int count) throws Exception {
         Region r = regions[region];
         int[] range = r == null ? null : clip(r, first, count);
-        if (range == null || Kernel.memoryNodes() < 2) {
+        if (range == null || !features.numa()) {
             return false;
         }
         long[] addresses = new long[range[1] - range[0]];
