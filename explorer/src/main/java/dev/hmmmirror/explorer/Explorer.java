@@ -16,6 +16,7 @@ import dev.hmmmirror.explorer.model.World;
 import dev.hmmmirror.explorer.report.PageMap;
 import dev.hmmmirror.explorer.report.Reproducer;
 import dev.hmmmirror.explorer.report.Tracer;
+import dev.hmmmirror.explorer.sys.Kernel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -134,8 +135,18 @@ public final class Explorer {
                 raceSeconds, threads, kmemleak, jobs);
     }
 
-    /** Runs a campaign, printing progress and the result, writing the report files to {@code out}. */
+    /**
+     * Runs a campaign, printing progress and the result, writing the report files to {@code out};
+     * khugepaged stays off ranges with pages in device memory meanwhile (see
+     * {@link Kernel#keepKhugepagedOffDeviceMemory()}).
+     */
     public static Result run(Options o) throws Exception {
+        try (AutoCloseable khugepaged = Kernel.keepKhugepagedOffDeviceMemory()) {
+            return campaign(o);
+        }
+    }
+
+    private static Result campaign(Options o) throws Exception {
         Features features = Features.detect();
         Stats stats = new Stats();
         var kinds = Kinds.all(features);
@@ -218,7 +229,8 @@ public final class Explorer {
                 job.stop(); // this process found one: the campaign's verdict is made
             }
             Jobs.Done d = job.await();
-            stats.add(d.count("programs"), d.count("checks"), d.count("calls"), d.count("replays"), kinds(d, "kind."),
+            stats.add(d.count("programs"), d.count("checks"), d.count("calls"), d.count("replays"),
+                    d.count("second-reads"), kinds(d, "kind."),
                     kinds(d, "millis."));
             fuzzed += d.count("fuzzed");
             if (d.exitCode() != 0 && shrunk.isEmpty() && laterFailure.isEmpty()) {
@@ -270,6 +282,11 @@ public final class Explorer {
         System.out.printf("explorer: %s: %d programs, %d steps, %d invariant checks, %d calls, %d fuzzed ioctls in"
                 + " %.1f s%n", failed ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
                 stats.calls, fuzzed, seconds);
+        if (stats.secondReads > 0) {
+            System.out.println("explorer: " + stats.secondReads + " page-state checks passed only on a second read"
+                    + " (the kernel changed a page between the two calls of the first, e.g. another process's"
+                    + " compaction)");
+        }
         System.out.println("explorer: steps by kind " + stats.steps());
         System.out.println("explorer: time by kind " + timeByKind(stats));
         Result result = new Result(o, stats, features, found, shrunk, seconds, laterFailure, fuzzed);
@@ -314,6 +331,7 @@ public final class Explorer {
         p.append("checks=").append(stats.checks).append('\n');
         p.append("calls=").append(stats.calls).append('\n');
         p.append("replays=").append(stats.replays).append('\n');
+        p.append("second-reads=").append(stats.secondReads).append('\n');
         p.append("seconds=").append(String.format("%.1f", seconds)).append('\n');
         p.append("fuzzed=").append(fuzzed).append('\n');
         stats.steps().forEach((kind, n) -> p.append("kind.").append(kind).append('=').append(n).append('\n'));

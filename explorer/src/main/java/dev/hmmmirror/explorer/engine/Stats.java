@@ -17,6 +17,11 @@ public final class Stats {
     public long calls;
     /** Commands repeated after EBUSY (a walk that outlasted the module's retry deadline). */
     public long busyRetries;
+    /**
+     * Page-state checks that failed on a first read and passed on a second (the kernel changed a
+     * page between the two calls the check reads, e.g. another process's compaction).
+     */
+    public long secondReads;
     private final Map<String, Long> steps = new TreeMap<>();
     private final Map<String, Long> nanos = new TreeMap<>();
 
@@ -37,12 +42,13 @@ public final class Stats {
     public static final String SETUP = "setup";
 
     /** Adds what another process of the campaign counted. */
-    public void add(long programs, long checks, long calls, long replays, Map<String, Long> stepsByKind,
-            Map<String, Long> millisByKind) {
+    public void add(long programs, long checks, long calls, long replays, long secondReads,
+            Map<String, Long> stepsByKind, Map<String, Long> millisByKind) {
         this.programs += programs;
         this.checks += checks;
         this.calls += calls;
         this.replays += replays;
+        this.secondReads += secondReads;
         stepsByKind.forEach((k, n) -> steps.merge(k, n, Long::sum));
         millisByKind.forEach((k, n) -> nanos.merge(k, n * 1_000_000, Long::sum));
     }

@@ -221,6 +221,28 @@ public final class Kernel {
         }
     }
 
+    /** khugepaged's limit of non-present PTEs (swap, device-private, migration) in a range it collapses. */
+    private static final Path MAX_PTES_SWAP = Path.of("/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_swap");
+
+    /**
+     * Keeps khugepaged away from ranges with pages in device memory while open: sets its
+     * {@code max_ptes_swap} to 0 and restores the old value on close (a no-op without THP).
+     * khugepaged counts a device-private entry as a swap entry and "swaps it in" to collapse the
+     * range, i.e. migrates the page back from device memory, at a moment of its own (found by the
+     * 7.2 debug campaign of December 2026; {@code ThpIT} shows it with {@code MADV_COLLAPSE}), which a
+     * model that checks every step cannot predict.
+     */
+    public static AutoCloseable keepKhugepagedOffDeviceMemory() {
+        String old;
+        try {
+            old = Files.readString(MAX_PTES_SWAP).strip();
+            Files.writeString(MAX_PTES_SWAP, "0");
+        } catch (IOException | SecurityException e) {
+            return () -> {};
+        }
+        return () -> Files.writeString(MAX_PTES_SWAP, old);
+    }
+
     /** Compacts all zones ({@code /proc/sys/vm/compact_memory}); false where the kernel cannot. */
     public static boolean compact() {
         try {

@@ -13,8 +13,10 @@ import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.explorer.model.Kind;
 import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.sys.Kernel;
 import dev.hmmmirror.junit.GuestTest;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -235,6 +237,74 @@ class ExplorerFoundIT {
             for (int i = 0; i < got.length; i++) {
                 assertEquals((byte) 0x5a, got[i], "byte " + i + " read from device memory");
             }
+        }
+    }
+
+    /**
+     * Found on built-7.2-debug by the campaign of seed 20261208 (two jobs and fuzzing beside it;
+     * program seed 3066220762770765111, shrunk to 12 steps that pass alone): a page of a THP region
+     * the model had in device 1's memory was in device 0's after device 0 migrated the region. The
+     * kernel's khugepaged had brought it back meanwhile: it counts a device-private entry as a swap
+     * entry and "swaps in" up to {@code max_ptes_swap} (64) of them, i.e. migrates them back from
+     * device memory, to collapse the range into a THP ({@code ThpMigrationIT} shows the same with
+     * {@code MADV_COLLAPSE}); a model checked after every step cannot know when. The explorer now
+     * keeps khugepaged off ranges in device memory while it runs ({@code max_ptes_swap} 0). This
+     * shows both halves with khugepaged scanning every 100 ms: without that setting the pages come
+     * back; with it they stay.
+     */
+    @Test
+    void khugepagedBringsDevicePagesBackUnlessTheExplorerKeepsItOff() throws Exception {
+        Path khugepaged = Path.of("/sys/kernel/mm/transparent_hugepage/khugepaged");
+        assumeTrue(Files.isDirectory(khugepaged), "the kernel lacks CONFIG_TRANSPARENT_HUGEPAGE");
+        String sleep = Files.readString(khugepaged.resolve("scan_sleep_millisecs")).strip();
+        String scan = Files.readString(khugepaged.resolve("pages_to_scan")).strip();
+        String swap = Files.readString(khugepaged.resolve("max_ptes_swap")).strip();
+        try (Mirror mirror = Mirror.open(0)) {
+            assumeTrue(mirror.version().has(Capability.MIGRATE), "kernel " + System.getProperty("os.version")
+                    + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
+            Files.writeString(khugepaged.resolve("scan_sleep_millisecs"), "100");
+            Files.writeString(khugepaged.resolve("pages_to_scan"), "4096");
+            long took;
+            try (Memory m = thpWithPagesInDeviceMemory(mirror)) {
+                long start = System.nanoTime();
+                long deadline = start + 30_000_000_000L;
+                while (mirror.snapshot(m).count(PageState.DEVICE_PRIVATE) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                took = System.nanoTime() - start;
+                assumeTrue(mirror.snapshot(m).none(PageState.DEVICE_PRIVATE), "khugepaged did not collapse the range"
+                        + " within 30 s on kernel " + System.getProperty("os.version") + ": nothing to keep it from");
+                System.out.printf("[explore] khugepaged brought 20 pages back from device memory in %.1f s%n",
+                        took / 1e9);
+            }
+            try (AutoCloseable held = Kernel.keepKhugepagedOffDeviceMemory();
+                    Memory m = thpWithPagesInDeviceMemory(mirror)) {
+                assertEquals("0", Files.readString(khugepaged.resolve("max_ptes_swap")).strip());
+                Thread.sleep(Math.max(3_000, 3 * took / 1_000_000));
+                Snapshot s = mirror.snapshot(m);
+                assertEquals(20, s.count(PageState.DEVICE_PRIVATE), "the pages stay in device memory: " + s);
+            }
+            assertEquals(swap, Files.readString(khugepaged.resolve("max_ptes_swap")).strip(), "restored on close");
+        } finally {
+            Files.writeString(khugepaged.resolve("scan_sleep_millisecs"), sleep);
+            Files.writeString(khugepaged.resolve("pages_to_scan"), scan);
+            Files.writeString(khugepaged.resolve("max_ptes_swap"), swap);
+        }
+    }
+
+    /** A collapsed THP whose pages 100-119 are in device memory (the kernel splits its PMD for that). */
+    private static Memory thpWithPagesInDeviceMemory(Mirror mirror) throws Exception {
+        int pages = (int) (Memory.hugePageSize() / Memory.pageSize());
+        Memory m = Memory.hugeAnonymous(1);
+        try {
+            m.fill((byte) 0x3c);
+            m.adviseCollapse(0, pages);
+            assertEquals(20, mirror.migrateToDevice(m.address() + 100 * Memory.pageSize(), 20).migrated(),
+                    "20 pages to device memory");
+            return m;
+        } catch (Exception | Error e) {
+            m.close();
+            throw e;
         }
     }
 }

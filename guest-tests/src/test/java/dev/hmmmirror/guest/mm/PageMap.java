@@ -1,5 +1,6 @@
 package dev.hmmmirror.guest.mm;
 
+import dev.hmmmirror.explorer.sys.Kernel;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
@@ -76,24 +77,11 @@ final class PageMap {
      * Returns the status array (node, or -errno per page).
      */
     static int[] movePages(long address, int pages, Integer node) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment addrs = arena.allocate(ValueLayout.JAVA_LONG, pages);
-            MemorySegment nodes = node == null ? MemorySegment.NULL : arena.allocate(ValueLayout.JAVA_INT, pages);
-            MemorySegment status = arena.allocate(ValueLayout.JAVA_INT, pages);
-            for (int i = 0; i < pages; i++) {
-                addrs.setAtIndex(ValueLayout.JAVA_LONG, i, address + i * PAGE);
-                if (node != null) {
-                    nodes.setAtIndex(ValueLayout.JAVA_INT, i, node);
-                }
-            }
-            Sys.call("move_pages", Sys.MOVE_PAGES, 0, pages, addrs.address(), nodes.address(), status.address(),
-                    node == null ? 0 : Sys.MPOL_MF_MOVE);
-            int[] out = new int[pages];
-            for (int i = 0; i < pages; i++) {
-                out[i] = status.getAtIndex(ValueLayout.JAVA_INT, i);
-            }
-            return out;
+        long[] addresses = new long[pages];
+        for (int i = 0; i < pages; i++) {
+            addresses[i] = address + i * PAGE;
         }
+        return Kernel.movePages(addresses, node == null ? -1 : node);
     }
 
     /** {@code mbind(MPOL_BIND to node, MPOL_MF_MOVE)}: binds the range to {@code node} and moves it there. */

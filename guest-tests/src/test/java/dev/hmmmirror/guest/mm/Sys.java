@@ -18,7 +18,7 @@ import java.lang.foreign.ValueLayout;
  */
 final class Sys {
     static final long MMAP = 9, MPROTECT = 10, MUNMAP = 11, IOCTL = 16, MREMAP = 25, MSYNC = 26, MADVISE = 28,
-            CLOSE = 3, MBIND = 237, MIGRATE_PAGES = 256, MOVE_PAGES = 279, USERFAULTFD = 323,
+            CLOSE = 3, MBIND = 237, MIGRATE_PAGES = 256, USERFAULTFD = 323,
             IO_URING_SETUP = 425, IO_URING_REGISTER = 427;
 
     static final int PROT_READ = 1, PROT_WRITE = 2;
