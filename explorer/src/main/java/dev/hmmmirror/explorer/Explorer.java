@@ -142,6 +142,10 @@ public final class Explorer {
      */
     public static Result run(Options o) throws Exception {
         try (AutoCloseable khugepaged = Kernel.keepKhugepagedOffDeviceMemory()) {
+            if ("explorer".equals(o.name()) && Kernel.khugepagedKeptOff()) {
+                System.out.println("explorer: khugepaged kept off ranges in device memory while this runs"
+                        + " (max_ptes_swap 0, restored at the end)");
+            }
             return campaign(o);
         }
     }

@@ -243,6 +243,15 @@ public final class Kernel {
         return () -> Files.writeString(MAX_PTES_SWAP, old);
     }
 
+    /** Whether khugepaged now skips every range with a page in device memory ({@code max_ptes_swap} 0). */
+    public static boolean khugepagedKeptOff() {
+        try {
+            return Files.readString(MAX_PTES_SWAP).strip().equals("0");
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
+    }
+
     /** Compacts all zones ({@code /proc/sys/vm/compact_memory}); false where the kernel cannot. */
     public static boolean compact() {
         try {
