@@ -81,7 +81,7 @@ public final class Explorer {
         int steps = 30;
         Long replay = null;
         Path out = null;
-        String name = "explorer";
+        String name = MAIN;
         int shrink = 400;
         long fuzzIoctls = 0;
         long fuzzSeconds = 0;
@@ -135,14 +135,17 @@ public final class Explorer {
                 raceSeconds, threads, kmemleak, jobs);
     }
 
+    /** The name of a campaign's first process (its jobs are named job-N and fuzz). */
+    private static final String MAIN = "explorer";
+
     /**
      * Runs a campaign, printing progress and the result, writing the report files to {@code out};
      * khugepaged stays off ranges with pages in device memory meanwhile (see
      * {@link Kernel#keepKhugepagedOffDeviceMemory()}).
      */
     public static Result run(Options o) throws Exception {
-        try (AutoCloseable khugepaged = Kernel.keepKhugepagedOffDeviceMemory()) {
-            if ("explorer".equals(o.name()) && Kernel.khugepagedKeptOff()) {
+        try (Kernel.KhugepagedHold khugepaged = Kernel.keepKhugepagedOffDeviceMemory()) {
+            if (MAIN.equals(o.name()) && khugepaged.held()) {
                 System.out.println("explorer: khugepaged kept off ranges in device memory while this runs"
                         + " (max_ptes_swap 0, restored at the end)");
             }

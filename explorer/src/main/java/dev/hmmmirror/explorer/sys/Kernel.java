@@ -226,29 +226,38 @@ public final class Kernel {
 
     /**
      * Keeps khugepaged away from ranges with pages in device memory while open: sets its
-     * {@code max_ptes_swap} to 0 and restores the old value on close (a no-op without THP).
+     * {@code max_ptes_swap} to 0 and restores the old value on close (nothing to do without THP).
      * khugepaged counts a device-private entry as a swap entry and "swaps it in" to collapse the
      * range, i.e. migrates the page back from device memory, at a moment of its own (found by the
-     * 7.2 debug campaign of December 2026; {@code ThpIT} shows it with {@code MADV_COLLAPSE}), which a
-     * model that checks every step cannot predict.
+     * 7.2 debug campaign of December 2026; {@code ThpMigrationIT} shows it with
+     * {@code MADV_COLLAPSE}), which a model that checks every step cannot predict.
      */
-    public static AutoCloseable keepKhugepagedOffDeviceMemory() {
-        String old;
+    public static KhugepagedHold keepKhugepagedOffDeviceMemory() {
         try {
-            old = Files.readString(MAX_PTES_SWAP).strip();
+            String old = Files.readString(MAX_PTES_SWAP).strip();
             Files.writeString(MAX_PTES_SWAP, "0");
+            return new KhugepagedHold(old);
         } catch (IOException | SecurityException e) {
-            return () -> {};
+            return new KhugepagedHold(null);
         }
-        return () -> Files.writeString(MAX_PTES_SWAP, old);
     }
 
-    /** Whether khugepaged now skips every range with a page in device memory ({@code max_ptes_swap} 0). */
-    public static boolean khugepagedKeptOff() {
-        try {
-            return Files.readString(MAX_PTES_SWAP).strip().equals("0");
-        } catch (IOException | SecurityException e) {
-            return false;
+    /**
+     * What {@link #keepKhugepagedOffDeviceMemory()} changed.
+     *
+     * @param old khugepaged's {@code max_ptes_swap} before, or null when nothing was changed
+     */
+    public record KhugepagedHold(String old) implements AutoCloseable {
+        /** Whether khugepaged is kept off device memory by this hold. */
+        public boolean held() {
+            return old != null;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (old != null) {
+                Files.writeString(MAX_PTES_SWAP, old);
+            }
         }
     }
 
