@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# The hmm command as a user calls it (CI): its help, then in guests of HMM_KERNEL (default
-# debian-sid) a shell command that writes into the host directory and fails with its own exit
-# code, and a Java program (examples/java-program, compiled here against java-bindings only) whose
-# output and exit code come back. Expects the project installed (ci/test.sh). Two guest boots.
+# The hmm command as a user gets it (CI): the distribution archive the build attaches
+# (cli/target/hmm-cli-VERSION-dist.tar.gz) unpacked into a scratch folder and run from there, with
+# no checkout around it (HMM_ROOT unset: the module is built from the sources inside its
+# vm-images jar): its help, then in guests of HMM_KERNEL (default debian-sid) a shell command that
+# writes into the host directory and fails with its own exit code, and a Java program
+# (examples/java-program, compiled here against the archive's java-bindings only) whose output and
+# exit code come back. Expects the project built (ci/test.sh). Two guest boots.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source ci/env.sh || exit 1
-hmm=$PWD/ci/hmm
 work=$(mktemp -d "${TMPDIR:-/tmp}/hmm-cli.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fail=0
 check() { if eval "$2"; then echo "[hmm] cli: ok: $1"; else echo "[hmm] cli: FAILED: $1" >&2; fail=1; fi; }
+
+archive=$(ls cli/target/hmm-cli-*-dist.tar.gz 2>/dev/null | head -n 1)
+if [[ -z $archive ]]; then
+  echo "[hmm] cli: no cli/target/hmm-cli-*-dist.tar.gz: build the project first (ci/test.sh or mvn install)" >&2
+  exit 1
+fi
+mkdir -p "$work/dist"
+tar -xzf "$archive" -C "$work/dist" || exit 1
+hmm=$(ls -d "$work"/dist/hmm-*/bin/hmm | head -n 1)
+unset HMM_ROOT
+echo "[hmm] cli: running $archive, unpacked in $work/dist"
 
 "$hmm" --help > "$work/help.txt"; rc=$?
 check "hmm --help exits 0 and lists run" '((rc == 0)) && grep -q "^  run " "$work/help.txt"'
@@ -25,7 +38,7 @@ check "its output was passed on" 'grep -q "^streamed" "$work/run.out"'
 check "it wrote into the host directory" 'grep -q "amd64" "$work/kernel.txt"'
 
 echo "[hmm] ===== hmm run --java: a Java program in the guest ====="
-bindings=$(ls cli/target/hmm/lib/java-bindings-*.jar | head -n 1)
+bindings=$(ls "$(dirname "$hmm")"/../lib/java-bindings-*.jar | head -n 1)
 mkdir -p "$work/classes"
 javac -d "$work/classes" -cp "$bindings" examples/java-program/HelloMirror.java || fail=1
 printf 'Main-Class: HelloMirror\n' > "$work/manifest.txt"
