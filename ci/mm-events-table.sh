@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints the event x kernel table of the mm-event guest tests (guest-tests'
 # dev.hmmmirror.guest.mm) from the runs under the default report folders, and
-# writes it to target/mm-events.md: the README's table is this output.
+# writes it to target/mm-events.md: docs/mm-events.md's table is this output.
 #   ci/mm-events-table.sh [RUN_ROOT...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JEXTRACT=${JEXTRACT:-$(command -v jextract || true)}
 if [[ -z "$JEXTRACT" || ! -x "$JEXTRACT" ]]; then
-  echo "jextract not found: put it on PATH or set JEXTRACT=/path/to/bin/jextract (see README, 'Regenerating the bindings')" >&2
+  echo "jextract not found: put it on PATH or set JEXTRACT=/path/to/bin/jextract (see docs/bindings.md)" >&2
   exit 1
 fi
 HEADER=native-headers/hmm_mirror.h

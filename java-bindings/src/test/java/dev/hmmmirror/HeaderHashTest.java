@@ -24,6 +24,6 @@ class HeaderHashTest {
                 MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(header)));
         assertEquals(generated.getProperty("sha256"), actual,
                 header + " changed since the bindings were generated: run ci/regenerate-bindings.sh "
-                        + "with an installed jextract (README, 'Regenerating the bindings') and commit the result");
+                        + "with an installed jextract (docs/bindings.md) and commit the result");
     }
 }

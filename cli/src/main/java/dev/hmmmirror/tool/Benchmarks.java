@@ -5,7 +5,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** The benchmark subcommands (README, Performance). */
+/** The benchmark subcommands (docs/performance.md). */
 final class Benchmarks {
     private Benchmarks() {}
 

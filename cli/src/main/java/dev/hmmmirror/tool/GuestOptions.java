@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** The options every guest-booting subcommand takes; the rest comes from the settings (README, Settings). */
+/** The options every guest-booting subcommand takes; the rest comes from the settings (docs/settings.md). */
 final class GuestOptions {
     @Option(names = "--kernel", paramLabel = "PROFILE",
             description = "kernel profile: debian-sid (default), debian-trixie, debian-bookworm, built-7.2, built-6.12, "

@@ -7,48 +7,60 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /**
- * The README's CLI reference is the tool's own help: every subcommand has a block there
- * ({@code <!-- hmm help: NAME -->} then a text block) equal to its generated {@code --help}.
+ * docs/cli.md's reference is the tool's own help: every subcommand has a block there
+ * ({@code <!-- hmm help: NAME -->} then a text block) equal to its generated {@code --help}; {@code
+ * ci/regenerate-cli-doc.sh} rewrites them.
  */
 class CliReferenceTest {
     private static final Pattern BLOCK = Pattern.compile("<!-- hmm help: ([a-z-]*) -->\\n```text\\n(.*?)```",
             Pattern.DOTALL);
-
-    static String usage(CommandLine cl) {
-        return cl.getUsageMessage(CommandLine.Help.Ansi.OFF);
-    }
+    private static final Path PAGE = Path.of("..", "docs", "cli.md");
+    private static final String FIX = " (run ci/regenerate-cli-doc.sh to rewrite docs/cli.md's reference from the tool)";
 
     @Test
-    void theReadmeShowsEverySubcommandsHelpAsTheToolPrintsIt() throws IOException {
-        String readme = Files.readString(Path.of("..", "README.md"));
-        CommandLine hmm = Hmm.commandLine();
-        List<String> missing = new ArrayList<>();
-        Matcher m = BLOCK.matcher(readme);
-        java.util.Map<String, String> blocks = new java.util.HashMap<>();
+    void theCliPageShowsEverySubcommandsHelpAsTheToolPrintsIt() throws IOException {
+        String page = Files.readString(PAGE);
+        Map<String, String> blocks = new HashMap<>();
+        Matcher m = BLOCK.matcher(page);
         while (m.find()) {
             blocks.put(m.group(1), m.group(2));
         }
-        assertEquals(usage(hmm), blocks.get(""), "README block <!-- hmm help:  --> (hmm --help)");
-        for (var e : hmm.getSubcommands().entrySet()) {
-            if (e.getKey().equals("help")) {
-                continue;
-            }
+        List<String> missing = new ArrayList<>();
+        for (var e : CliReference.helpTexts().entrySet()) {
+            String name = e.getKey().isEmpty() ? "hmm" : "hmm " + e.getKey();
             String block = blocks.get(e.getKey());
             if (block == null) {
-                missing.add(e.getKey());
+                missing.add(name);
             } else {
-                assertEquals(usage(e.getValue()), block, "README block for hmm " + e.getKey() + " --help");
+                assertEquals(e.getValue(), block, "docs/cli.md's block for " + name + " --help differs from the tool" + FIX);
             }
         }
-        assertTrue(missing.isEmpty(), "README lacks the help of: " + missing + " (add <!-- hmm help: NAME --> blocks;"
-                + " ci/hmm NAME --help prints them)");
+        assertTrue(missing.isEmpty(), "docs/cli.md lacks the help of: " + missing + FIX);
+        List<String> stale = new ArrayList<>(blocks.keySet());
+        stale.removeAll(CliReference.helpTexts().keySet());
+        assertTrue(stale.isEmpty(), "docs/cli.md shows the help of commands the tool no longer has: " + stale + FIX);
+        assertEquals(CliReference.render(page), page, "docs/cli.md's reference is not what the tool generates" + FIX);
+    }
+
+    @Test
+    void regeneratingRewritesAChangedBlockAndKeepsTheRestOfThePage() {
+        String page = "# intro\n\n" + CliReference.START + "\n<!-- hmm help: run -->\n```text\nold\n```\n"
+                + CliReference.END + "\n\nafter\n";
+        String rendered = CliReference.render(page);
+        assertTrue(rendered.startsWith("# intro\n\n" + CliReference.START + "\n"), rendered);
+        assertTrue(rendered.endsWith(CliReference.END + "\n\nafter\n"), rendered);
+        assertTrue(rendered.contains("<!-- hmm help: run -->\n```text\n" + CliReference.helpTexts().get("run") + "```"));
+        assertTrue(!rendered.contains("\nold\n"), "the old block is gone");
+        assertEquals(rendered, CliReference.render(rendered), "a rendered page renders to itself");
     }
 
     @Test

@@ -9,7 +9,7 @@ import java.util.Locale;
 /**
  * What a guest JVM mode costs a test body: the JVM's start to main, a first mirror result (open,
  * fault, read 16 pages), then filling 64 MiB from Java with setLong and reading it back through the
- * device, all in one JVM. Run it under each mode side by side in one guest (README, Performance):
+ * device, all in one JVM. Run it under each mode side by side in one guest (docs/performance.md, "Guest JVM mode"):
  * {@code hmm run -- sh -c 'for f in -Xint -XX:TieredStopAtLevel=1 ""; do java $f ... JvmModeBench; done'}.
  */
 public final class JvmModeBench {

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * hmm_mirror ({@code /dev/hmm_mirrorN}) in one guest, compared operation by operation: bytes
  * read, page states (test_hmm's snapshot byte mapped onto our {@link PageState}s, CPU side),
  * errno of failing operations, pages handled. A difference fails the test with both sides shown,
- * unless it is one of the documented differences in design (README, "Parity with the kernel's
+ * unless it is one of the documented differences in design (docs/parity.md, "Parity with the kernel's
  * own hmm-tests"), which are printed. Runs where the kernel has test_hmm (built kernels); the
  * test loads and unloads it itself.
  */

@@ -39,7 +39,7 @@ public final class DeviceFile implements AutoCloseable {
     static String openHint(int errno) {
         return switch (Errno.orNull(errno)) {
             case ENOENT -> "the device node does not exist: is hmm_mirror.ko loaded "
-                    + "(insmod hmm_mirror.ko, see README) and is the index below its ndevices parameter?";
+                    + "(insmod hmm_mirror.ko, see docs/dkms.md) and is the index below its ndevices parameter?";
             case EACCES, EPERM -> "the device node is root-only (mode 0600): run as root or change its mode";
             case ENODEV, ENXIO -> "the node exists but no driver is bound to it: load hmm_mirror.ko";
             case null, default -> null;

@@ -16,7 +16,7 @@ import java.util.stream.Stream;
  * The event x kernel table of the mm-event guest tests: each test appends a row
  * ({@code kernel, event, invalidation reasons, outcome}) to {@code out/mm-events.tsv} of its guest
  * run; this collects the rows of every run folder under the given roots into one Markdown table,
- * one column per kernel. The README's table is this output.
+ * one column per kernel. docs/mm-events.md's table is this output.
  *
  * <pre>java -cp suite-runner/target/classes dev.hmmmirror.suite.MmEventsTable ROOT... &gt; table.md</pre>
  */

@@ -36,7 +36,7 @@ class RemoteEngineIT {
      * The guest suite's mirroring, device-memory, exclusive and lifecycle tests (guest-tests'
      * test-jar): every class of {@code dev.hmmmirror.guest} itself. Not the mm-event tests of
      * {@code dev.hmmmirror.guest.mm}: some of their results vary from run to run today (see the
-     * README's matrix benchmark), which would make "same results as the local runner" a coin toss.
+     * docs/performance.md's matrix benchmark), which would make "same results as the local runner" a coin toss.
      */
     static final List<String> CLASSES = List.of("BadInputIT", "CopyOnWriteIT", "DeviceMemoryIT", "DeviceOpenIT",
             "DeviceOwnerIT", "DifferentialIT", "EventScopeIT", "ExclusiveIT", "InvalidationIT", "LifecycleIT", "MirrorAccessIT",

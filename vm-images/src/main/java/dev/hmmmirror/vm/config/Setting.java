@@ -3,7 +3,7 @@ package dev.hmmmirror.vm.config;
 /**
  * Every setting of the host harness: its system property (also a JUnit configuration parameter),
  * environment variable and command-line flag, its default and what it does. {@link Settings}
- * reads them all, in one place; the README's settings table is checked against this list.
+ * reads them all, in one place; docs/settings.md's table is checked against this list.
  */
 public enum Setting {
     KERNEL("hmm.kernel", "HMM_KERNEL", "--kernel", "debian-sid",
@@ -17,9 +17,9 @@ public enum Setting {
     RUN_DIR("hmm.run.dir", "HMM_RUN_DIR", null, "target/hmm-guest",
             "parent of each run's folder (console log, staged files, guest output)"),
     REPORT_DIR("hmm.report.dir", "HMM_REPORT_DIR", null, "target/hmm-report",
-            "where hmm-suite writes index.html, summary.json, junit-*.xml"),
+            "where hmm suite and hmm matrix write index.html, summary.json, junit-*.xml"),
     SUITE_PACKAGE("hmm.suite.package", "HMM_SUITE_PACKAGE", null, "dev.hmmmirror.guest",
-            "package whose @GuestTest classes hmm-suite runs"),
+            "package whose @GuestTest classes hmm suite runs"),
     CACHE("hmm.cache", "HMM_MIRROR_CACHE", null, "$XDG_CACHE_HOME/hmm-mirror or ~/.cache/hmm-mirror",
             "cache of guest images, kernel builds, module builds, KVM probe verdicts"),
     DEBIAN_MIRROR("hmm.debian.mirror", "HMM_DEBIAN_MIRROR", null, "(the mirror in /etc/apt)",
@@ -37,7 +37,7 @@ public enum Setting {
     AOT("hmm.aot", "HMM_AOT", null, "false",
             "record and use a JDK AOT cache for the guest JVM (needs root)"),
     GUEST_JIT("hmm.guest.jit", "HMM_GUEST_JIT", null, "false",
-            "guest agent JVM with C1 (true: long test bodies ~100x faster) or interpreted (-Xint); README, 'Guest JVM mode'"),
+            "guest agent JVM with C1 (true: long test bodies ~100x faster) or interpreted (-Xint); docs/performance.md, 'Guest JVM mode'"),
     GUEST_CPUS("hmm.guest.cpus", "HMM_GUEST_CPUS", null, "1",
             "guest vCPUs (1-8); more than one runs TCG multi-threaded (one host thread per vCPU), for concurrency tests"),
     GUEST_WATCHDOG("hmm.guest.watchdog", "HMM_GUEST_WATCHDOG", null, "90",
@@ -75,12 +75,12 @@ public enum Setting {
         return env;
     }
 
-    /** The command-line flag of hmm-vm / hmm-suite, or null. */
+    /** The command-line flag of the hmm command, or null. */
     public String flag() {
         return flag;
     }
 
-    /** The default, as the README shows it. */
+    /** The default, as docs/settings.md shows it. */
     public String defaultText() {
         return defaultText;
     }

@@ -15,7 +15,7 @@ final class GuestJvm {
     /** Flags of the guest JVM; the AOT training run uses the same ones. */
     static List<String> flags(Settings settings) {
         // In one guest (TCG) a Java body filling 64 MiB took 502 s interpreted and 4.3 s with C1, and
-        // JVM start to a first mirror result 11.3 s vs 6.4 s (README, Performance, 'Guest JVM mode'),
+        // JVM start to a first mirror result 11.3 s vs 6.4 s (docs/performance.md, 'Guest JVM mode'),
         // but with C1 the agent failed NumaMigrationIT on bookworm 6.1 in 2 of 2 runs (passes
         // interpreted): interpreted stays the default until that is understood; hmm.guest.jit=true.
         return List.of(settings.guestJit() ? "-XX:TieredStopAtLevel=1" : "-Xint",

@@ -41,12 +41,12 @@ class SettingsTest {
                 () -> s.with(Setting.TEST_TIMEOUT, "soon").testTimeoutSeconds());
     }
 
-    /** The README's settings table: one row per setting, with its property, variable and flag. */
+    /** docs/settings.md's table: one row per setting, with its property, variable and flag. */
     @Test
-    void readmeTableListsEverySettingAsTheCodeHasIt() throws IOException {
-        List<String> lines = Files.readAllLines(root().resolve("README.md"));
-        int at = lines.indexOf("## Settings");
-        assertTrue(at >= 0, "README.md has no '## Settings' section");
+    void settingsPageListsEverySettingAsTheCodeHasIt() throws IOException {
+        List<String> lines = Files.readAllLines(root().resolve("docs/settings.md"));
+        int at = lines.indexOf("## The settings");
+        assertTrue(at >= 0, "docs/settings.md has no '## The settings' section");
         Map<String, String[]> rows = new LinkedHashMap<>();
         for (String line : lines.subList(at + 1, lines.size())) {
             if (line.startsWith("## ")) {
@@ -61,11 +61,11 @@ class SettingsTest {
         for (Setting s : Setting.values()) {
             expected.add(s.property());
             String[] row = rows.get(s.property());
-            assertTrue(row != null, "README settings table lacks " + s.property());
+            assertTrue(row != null, "docs/settings.md's table lacks " + s.property());
             assertEquals(s.env(), row[0], "environment variable of " + s.property());
             assertEquals(s.flag() == null ? "" : s.flag(), row[1], "flag of " + s.property());
         }
-        assertEquals(expected, List.copyOf(rows.keySet()), "README rows, in the order of Setting");
+        assertEquals(expected, List.copyOf(rows.keySet()), "docs/settings.md's rows, in the order of Setting");
     }
 
     private static String strip(String cell) {
@@ -76,7 +76,7 @@ class SettingsTest {
     /** Every HMM_* variable a ci/ script reads is a setting or a row of the scripts' table, and no row is stale. */
     @Test
     void everyScriptVariableIsDocumented() throws IOException {
-        List<String> readme = Files.readAllLines(root().resolve("README.md"));
+        List<String> readme = Files.readAllLines(root().resolve("docs/settings.md"));
         java.util.Set<String> scriptRows = new java.util.TreeSet<>();
         for (String line : readme) {
             var m = java.util.regex.Pattern.compile("^\\| `(HMM_[A-Z_]+)` \\| `(ci/|\\.ci/)").matcher(line);
@@ -103,10 +103,10 @@ class SettingsTest {
         }
         for (String v : used) {
             assertTrue(settingsEnv.contains(v) || scriptRows.contains(v), v + " is read by a ci/ script but is "
-                    + "neither a Setting nor in the README's table of script variables");
+                    + "neither a Setting nor in docs/settings.md's table of script variables");
         }
         for (String v : scriptRows) {
-            assertTrue(used.contains(v), "README lists " + v + " but no ci/ script reads it");
+            assertTrue(used.contains(v), "docs/settings.md lists " + v + " but no ci/ script reads it");
         }
     }
 
