@@ -1,6 +1,9 @@
 package dev.hmmmirror.suite;
 
-import dev.hmmmirror.vm.boot.Console;
+import static dev.hmmmirror.suite.Html.a;
+import static dev.hmmmirror.suite.Html.el;
+
+import dev.hmmmirror.suite.Html.Element;
 import dev.hmmmirror.vm.coverage.Coverage;
 import dev.hmmmirror.vm.coverage.CoverageReport;
 import dev.hmmmirror.vm.result.TestOutcome;
@@ -11,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -157,13 +161,12 @@ public final class Reports {
     public static void write(List<KernelRun> runs, UpstreamParity parity, Path dir) {
         try {
             Files.createDirectories(dir);
-            Files.writeString(dir.resolve("summary.json"), json(runs, parity), StandardCharsets.UTF_8);
+            Files.write(dir.resolve("summary.json"), json(runs, parity));
             for (KernelRun r : runs) {
                 String name = r.reportDir().getFileName().toString();
-                Files.writeString(dir.resolve("junit-" + name + ".xml"), junitXml(r, OURS), StandardCharsets.UTF_8);
+                Files.write(dir.resolve("junit-" + name + ".xml"), junitXml(r, OURS));
                 if (!r.kernelSelftests().isEmpty()) {
-                    Files.writeString(dir.resolve("junit-" + name + "-kselftest.xml"), junitXml(r, KERNELS),
-                            StandardCharsets.UTF_8);
+                    Files.write(dir.resolve("junit-" + name + "-kselftest.xml"), junitXml(r, KERNELS));
                 }
             }
             Files.writeString(dir.resolve("index.html"), html(runs, parity, dir), StandardCharsets.UTF_8);
@@ -172,99 +175,46 @@ public final class Reports {
         }
     }
 
-    static String json(List<KernelRun> runs) {
-        return json(runs, UpstreamParity.NONE);
+    /** summary.json, UTF-8. */
+    static byte[] json(List<KernelRun> runs, UpstreamParity parity) {
+        return Summary.write(summary(runs, parity));
     }
 
-    static String json(List<KernelRun> runs, UpstreamParity parity) {
-        StringBuilder b = new StringBuilder("{\n  \"exitCode\": ").append(exitCode(runs)).append(",\n  \"kernels\": [");
-        for (int i = 0; i < runs.size(); i++) {
-            KernelRun r = runs.get(i);
-            b.append(i == 0 ? "\n" : ",\n").append("    {\"profile\": ").append(q(r.profile()))
-                    .append(", \"kernel\": ").append(q(r.kernelRelease()))
-                    .append(", \"exitCode\": ").append(r.exitCode())
-                    .append(", \"initSeconds\": ").append(num(r.timing().init()))
-                    .append(", \"agentReadySeconds\": ").append(num(r.timing().agentReady()))
-                    .append(", \"wallSeconds\": ").append(r.timing() == KernelRun.Timing.NONE ? "null"
-                            : num(r.timing().wall().toMillis() / 1000.0)).append(", ");
-            outcomesJson(b, r.outcomes());
-            if (!r.kernelSelftests().isEmpty()) {
-                b.append(",\n     \"kernelSelftests\": {");
-                outcomesJson(b, r.kernelSelftests());
-                b.append("}");
-            }
-            if (!parity.entries().isEmpty()) {
-                b.append(",\n     \"upstreamParity\": [");
-                for (int e = 0; e < parity.entries().size(); e++) {
-                    UpstreamParity.Entry en = parity.entries().get(e);
-                    b.append(e == 0 ? "\n" : ",\n").append("       {\"upstream\": ").append(q(en.upstream()))
-                            .append(", \"kernel\": ").append(q(kernelCell(r, en.upstream())))
-                            .append(", \"ours\": ").append(q(oursCell(r, en))).append(", \"tests\": [");
-                    for (int t = 0; t < en.tests().size(); t++) {
-                        b.append(t == 0 ? "" : ", ").append(q(en.tests().get(t)));
-                    }
-                    b.append("], \"note\": ").append(q(en.note())).append("}");
-                }
-                b.append("]");
-            }
-            b.append("}");
+    static Summary summary(List<KernelRun> runs, UpstreamParity parity) {
+        List<Summary.Kernel> kernels = new ArrayList<>();
+        for (KernelRun r : runs) {
+            Summary.Outcomes ours = Summary.Outcomes.of(r.outcomes());
+            List<Summary.Parity> rows = parity.entries().isEmpty() ? null : parity.entries().stream()
+                    .map(e -> new Summary.Parity(e.upstream(), kernelCell(r, e.upstream()), oursCell(r, e), e.tests(),
+                            e.note()))
+                    .toList();
+            kernels.add(new Summary.Kernel(r.profile(), r.kernelRelease(), r.exitCode(),
+                    Summary.rounded(r.timing().init()), Summary.rounded(r.timing().agentReady()),
+                    r.timing() == KernelRun.Timing.NONE ? null : Summary.rounded(r.timing().wall().toMillis() / 1000.0),
+                    ours.totals(), ours.tests(),
+                    r.kernelSelftests().isEmpty() ? null : Summary.Outcomes.of(r.kernelSelftests()), rows));
         }
-        return b.append("\n  ]\n}\n").toString();
+        return new Summary(exitCode(runs), kernels);
     }
 
-    private static void outcomesJson(StringBuilder b, List<TestOutcome> outcomes) {
-        b.append("\"totals\": {");
-        TestOutcome.Status[] all = TestOutcome.Status.values();
-        for (int s = 0; s < all.length; s++) {
-            b.append(s == 0 ? "" : ", ").append(q(all[s].name().toLowerCase(Locale.ROOT))).append(": ")
-                    .append(count(outcomes, all[s]));
-        }
-        b.append("},\n     \"tests\": [");
-        for (int t = 0; t < outcomes.size(); t++) {
-            TestOutcome o = outcomes.get(t);
-            b.append(t == 0 ? "\n" : ",\n").append("       {\"class\": ").append(q(o.testClass()))
-                    .append(", \"test\": ").append(q(o.test())).append(", \"status\": ")
-                    .append(q(o.status().name().toLowerCase(Locale.ROOT))).append(", \"message\": ")
-                    .append(q(o.message())).append(", \"consoleLines\": ").append(q(o.consoleLines()))
-                    .append(", \"seconds\": ").append(num(o.seconds())).append("}");
-        }
-        b.append("]");
+    /** A JUnit XML report (UTF-8) of one run's outcomes: ours or the kernel's own selftests. */
+    static byte[] junitXml(KernelRun r, Function<KernelRun, List<TestOutcome>> which) {
+        return JunitXml.of((which == OURS ? "hmm-mirror guest suite" : "kernel hmm selftests") + " (" + r.profile() + ")",
+                r.kernelRelease(), which.apply(r));
     }
 
-    private static String num(double v) {
-        return v < 0 ? "null" : String.format(Locale.ROOT, "%.3f", v);
-    }
-
-    static String junitXml(KernelRun r, Function<KernelRun, List<TestOutcome>> which) {
-        List<TestOutcome> outcomes = which.apply(r);
-        StringBuilder b = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        long failures = count(outcomes, TestOutcome.Status.FAILED);
-        long errors = count(outcomes, TestOutcome.Status.KERNEL_SPLAT) + count(outcomes, TestOutcome.Status.BOOT_FAILED);
-        b.append("<testsuite name=\"").append(which == OURS ? "hmm-mirror guest suite" : "kernel hmm selftests")
-                .append(" (").append(x(r.profile())).append(")\" tests=\"")
-                .append(outcomes.size()).append("\" failures=\"").append(failures).append("\" errors=\"").append(errors)
-                .append("\" skipped=\"").append(count(outcomes, TestOutcome.Status.SKIPPED)).append("\">\n");
-        b.append("  <properties><property name=\"kernel\" value=\"").append(x(r.kernelRelease())).append("\"/></properties>\n");
-        for (TestOutcome o : outcomes) {
-            b.append("  <testcase classname=\"").append(x(o.testClass())).append("\" name=\"").append(x(o.test()))
-                    .append("\" time=\"").append(o.seconds() < 0 ? "0" : String.format(Locale.ROOT, "%.3f", o.seconds()))
-                    .append("\"");
-            switch (o.status()) {
-                case PASSED -> b.append("/>\n");
-                case SKIPPED -> b.append("><skipped message=\"").append(x(o.message())).append("\"/></testcase>\n");
-                case FAILED -> b.append("><failure message=\"").append(x(o.message())).append("\"/></testcase>\n");
-                case KERNEL_SPLAT, BOOT_FAILED -> b.append("><error type=\"").append(o.status()).append("\" message=\"")
-                        .append(x(o.message())).append("\"/></testcase>\n");
-            }
-        }
-        return b.append("</testsuite>\n").toString();
-    }
+    private static final String CSS = "body{font-family:sans-serif;margin:1em 2em}table{border-collapse:collapse;"
+            + "margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}"
+            + "td{white-space:nowrap}th{font-size:90%}td.n{text-align:right}.pass{background:#dfd}"
+            + ".FAIL,.SPLAT,.NOBOOT{background:#fdd}.skip{background:#eee}small{color:#555}"
+            + "pre{background:#f6f6f6;font-size:11px;max-height:20em;overflow:auto}";
 
     /**
      * One self-contained page (no script, no external file) that leads with what a reader of a big
      * matrix wants first: the totals per kernel (with boot and guest-JVM-ready times and the
      * kernel's own selftests beside ours), then the tests whose result differs between kernels,
-     * then the failures with their console lines, then every test with its duration.
+     * then the failures with their console lines, then every test with its duration, the kernel's
+     * own selftests, the upstream parity table and the module's line coverage.
      */
     static String html(List<KernelRun> runs, Path dir) throws IOException {
         return html(runs, UpstreamParity.NONE, dir);
@@ -272,80 +222,54 @@ public final class Reports {
 
     /** As {@link #html(List, Path)}, with the upstream parity table after the kernel's own selftests. */
     static String html(List<KernelRun> runs, UpstreamParity parity, Path dir) throws IOException {
-        StringBuilder b = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                + "<title>hmm-mirror suite: exit code " + exitCode(runs) + "</title>"
-                + "<style>body{font-family:sans-serif;margin:1em 2em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-                + "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}td{white-space:nowrap}th{font-size:90%}td.n{text-align:right}"
-                + ".pass{background:#dfd}.FAIL,.SPLAT,.NOBOOT{background:#fdd}.skip{background:#eee}"
-                + "small{color:#555}pre{background:#f6f6f6;font-size:11px;max-height:20em;overflow:auto}</style></head><body>");
         long bad = runs.stream().mapToLong(r -> r.outcomes().stream().filter(Reports::isBad).count()).sum();
         List<String> differing = differing(runs, OURS);
-        b.append("<h1 id=\"verdict\">hmm-mirror guest suite: exit code ").append(exitCode(runs)).append("</h1><p>")
-                .append(runs.size()).append(" kernel(s); ").append(bad == 0 ? "no failures" : bad + " failure(s)")
-                .append("; ").append(differing.size()).append(" test(s) with different results between kernels.</p>");
-        htmlTotals(b, runs);
-        b.append("<h2 id=\"differences\">Tests whose result differs between kernels (").append(differing.size())
-                .append(")</h2>");
-        if (differing.isEmpty()) {
-            b.append("<p>None: every test has the same result on every kernel.</p>");
-        } else {
-            htmlTable(b, runs, OURS, differing);
-        }
-        b.append("<h2 id=\"failures\">Failures (").append(bad).append(")</h2>");
+        Element body = el("body").add(
+                el("h1", "hmm-mirror guest suite: exit code " + exitCode(runs)).id("verdict"),
+                el("p", runs.size() + " kernel(s); " + (bad == 0 ? "no failures" : bad + " failure(s)") + "; "
+                        + differing.size() + " test(s) with different results between kernels."),
+                htmlTotals(runs),
+                el("h2", "Tests whose result differs between kernels (" + differing.size() + ")").id("differences"),
+                differing.isEmpty() ? el("p", "None: every test has the same result on every kernel.")
+                        : htmlTable(runs, OURS, differing),
+                el("h2", "Failures (" + bad + ")").id("failures"));
         if (bad == 0 && runs.stream().allMatch(r -> r.kernelSelftests().stream().noneMatch(Reports::isBad))) {
-            b.append("<p>None.</p>");
-        }
-        if (!parity.entries().isEmpty()) {
-            b.append("<h2>Upstream hmm-tests and ours (per kernel: the kernel's own result, device-private / "
-                    + "device-coherent variant | our mapped tests)</h2><table>");
-            for (String[] row : parityRows(runs, parity)) {
-                b.append("<tr>");
-                for (String c : row) {
-                    b.append("<td>").append(x(c.strip())).append("</td>");
-                }
-                b.append("</tr>");
-            }
-            b.append("</table>");
+            body.add(el("p", "None."));
         }
         for (KernelRun r : runs) {
             String folder = r.reportDir().getFileName().toString();
             for (TestOutcome o : concat(r.outcomes(), r.kernelSelftests())) {
-                if (!isBad(o)) {
-                    continue;
+                if (isBad(o)) {
+                    body.add(el("h3", r.profile() + ": " + o.name() + " " + o.status()).id(anchor(r, o)),
+                            el("p").text(o.message() + " (").add(a(folder + "/console.log", "console.log"))
+                                    .text(" lines " + o.consoleLines() + ")"),
+                            el("pre", consoleExcerpt(dir.resolve(folder).resolve("console.log"), o.consoleLines())));
                 }
-                b.append("<h3 id=\"").append(x(anchor(r, o))).append("\">").append(x(r.profile())).append(": ")
-                        .append(x(o.name())).append(" ").append(o.status()).append("</h3><p>").append(x(o.message()))
-                        .append(" (<a href=\"").append(x(folder)).append("/console.log\">console.log</a> lines ")
-                        .append(x(o.consoleLines())).append(")</p>");
-                b.append("<pre>").append(x(consoleExcerpt(dir.resolve(folder).resolve("console.log"), o.consoleLines())))
-                        .append("</pre>");
             }
         }
-        b.append("<h2 id=\"all\">Every test, with its duration</h2>");
-        htmlTable(b, runs, OURS, testNames(runs, OURS));
+        body.add(el("h2", "Every test, with its duration").id("all"), htmlTable(runs, OURS, testNames(runs, OURS)));
         if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
-            b.append("<h2 id=\"kselftests\">The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted "
-                    + "in the exit code)</h2>");
-            htmlTable(b, runs, KERNELS, testNames(runs, KERNELS));
+            body.add(el("h2", "The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the "
+                    + "exit code)").id("kselftests"), htmlTable(runs, KERNELS, testNames(runs, KERNELS)));
         }
         if (!parity.entries().isEmpty()) {
-            b.append("<h2 id=\"parity\">Upstream hmm-tests and ours (per kernel: the kernel's own result, device-private / "
-                    + "device-coherent variant | our mapped tests)</h2><table>");
+            Element table = el("table");
             for (String[] row : parityRows(runs, parity)) {
-                b.append("<tr>");
-                for (String c : row) {
-                    b.append("<td>").append(x(c.strip())).append("</td>");
-                }
-                b.append("</tr>");
+                table.add(el("tr").add(Arrays.stream(row).map(c -> el("td", c.strip())).toList()));
             }
-            b.append("</table>");
+            body.add(el("h2", "Upstream hmm-tests and ours (per kernel: the kernel's own result, device-private / "
+                    + "device-coherent variant | our mapped tests)").id("parity"), table);
         }
-        htmlCoverage(b, runs);
-        return b.append("</body></html>\n").toString();
+        body.add(htmlCoverage(runs));
+        return Html.page(el("html").attr("lang", "en").add(
+                el("head").add(el("meta").attr("charset", "utf-8"),
+                        el("title", "hmm-mirror suite: exit code " + exitCode(runs)), new Html.Style(CSS)),
+                body));
     }
 
     /** Each run's line coverage of the module (kernels with gcov), from its {@code coverage/summary.tsv}. */
-    private static void htmlCoverage(StringBuilder b, List<KernelRun> runs) {
+    private static List<Element> htmlCoverage(List<KernelRun> runs) {
+        List<Element> out = new ArrayList<>();
         for (KernelRun r : runs) {
             Path tsv = r.reportDir().resolve("coverage").resolve(CoverageReport.SUMMARY);
             if (!Files.isRegularFile(tsv)) {
@@ -358,24 +282,20 @@ public final class Reports {
             } catch (IOException e) {
                 continue;
             }
-            b.append("<h2 id=\"coverage-").append(x(folder)).append("\">").append(x(r.profile()))
-                    .append(": line coverage of hmm_mirror.ko (<a href=\"").append(x(folder))
-                    .append("/coverage/index.html\">every line</a>)</h2><table><tr>");
-            for (String h : rows.getFirst()) {
-                b.append("<th>").append(x(h)).append("</th>");
-            }
-            b.append("</tr>");
+            Element table = el("table").add(el("tr").add(rows.getFirst().stream().map(h -> el("th", h)).toList()));
             for (List<String> row : rows.subList(1, rows.size())) {
-                b.append("<tr><td>").append(x(row.getFirst())).append("</td><td class=\"n\">").append(x(row.get(1)))
-                        .append("</td>");
+                Element tr = el("tr").add(el("td", row.getFirst()), el("td", row.get(1)).cls("n"));
                 int lines = Integer.parseInt(row.get(1));
                 for (String c : row.subList(2, row.size())) {
-                    b.append("<td class=\"n\">").append(Coverage.percent(Integer.parseInt(c), lines)).append("</td>");
+                    tr.add(el("td", Coverage.percent(Integer.parseInt(c), lines)).cls("n"));
                 }
-                b.append("</tr>");
+                table.add(tr);
             }
-            b.append("</table>");
+            out.add(el("h2").id("coverage-" + folder).text(r.profile() + ": line coverage of hmm_mirror.ko (")
+                    .add(a(folder + "/coverage/index.html", "every line")).text(")"));
+            out.add(table);
         }
+        return out;
     }
 
     private static boolean isBad(TestOutcome o) {
@@ -396,58 +316,60 @@ public final class Reports {
         return out;
     }
 
-    private static void htmlTotals(StringBuilder b, List<KernelRun> runs) {
-        b.append("<table id=\"totals\"><tr><th>kernel</th><th>release</th>");
+    private static Element htmlTotals(List<KernelRun> runs) {
+        Element head = el("tr").add(el("th", "kernel"), el("th", "release"));
         for (TestOutcome.Status s : TestOutcome.Status.values()) {
-            b.append("<th>").append(s.symbol()).append("</th>");
+            head.add(el("th", s.symbol()));
         }
-        b.append("<th>kernel's selftests<br><small>pass / FAIL / skip</small></th><th>QEMU start to /init</th>"
-                + "<th>guest JVM ready</th><th>whole run</th><th>exit code</th><th>files</th></tr>");
+        head.add(el("th").text("kernel's selftests").add(el("br"), el("small", "pass / FAIL / skip")),
+                el("th", "QEMU start to /init"), el("th", "guest JVM ready"), el("th", "whole run"),
+                el("th", "exit code"), el("th", "files"));
+        Element table = el("table").id("totals").add(head);
         for (KernelRun r : runs) {
             String folder = r.reportDir().getFileName().toString();
-            b.append("<tr><td>").append(x(r.profile())).append("</td><td>").append(x(r.kernelRelease())).append("</td>");
+            Element row = el("tr").add(el("td", r.profile()), el("td", r.kernelRelease()));
             for (TestOutcome.Status s : TestOutcome.Status.values()) {
                 long n = count(r.outcomes(), s);
-                b.append("<td class=\"n").append(n > 0 && s != TestOutcome.Status.PASSED && s != TestOutcome.Status.SKIPPED
-                        ? " " + s.symbol() : "").append("\">").append(n).append("</td>");
+                row.add(el("td", String.valueOf(n)).cls(n > 0 && s != TestOutcome.Status.PASSED
+                        && s != TestOutcome.Status.SKIPPED ? "n " + s.symbol() : "n"));
             }
             List<TestOutcome> k = r.kernelSelftests();
-            b.append("<td class=\"n\">").append(k.isEmpty() ? "not run" : count(k, TestOutcome.Status.PASSED) + " / "
-                    + count(k, TestOutcome.Status.FAILED) + " / " + count(k, TestOutcome.Status.SKIPPED)).append("</td>")
-                    .append("<td class=\"n\">").append(secs(r.timing().init())).append("</td><td class=\"n\">")
-                    .append(secs(r.timing().agentReady())).append("</td><td class=\"n\">")
-                    .append(r.timing() == KernelRun.Timing.NONE ? "?" : secs(r.timing().wall().toMillis() / 1000.0))
-                    .append("</td><td class=\"n\">").append(r.exitCode()).append("</td><td><a href=\"").append(x(folder))
-                    .append("/console.log\">console</a> <a href=\"").append(x(folder)).append("/dmesg.txt\">dmesg</a></td></tr>");
+            row.add(el("td", k.isEmpty() ? "not run" : count(k, TestOutcome.Status.PASSED) + " / "
+                    + count(k, TestOutcome.Status.FAILED) + " / " + count(k, TestOutcome.Status.SKIPPED)).cls("n"),
+                    el("td", secs(r.timing().init())).cls("n"),
+                    el("td", secs(r.timing().agentReady())).cls("n"),
+                    el("td", r.timing() == KernelRun.Timing.NONE ? "?" : secs(r.timing().wall().toMillis() / 1000.0))
+                            .cls("n"),
+                    el("td", String.valueOf(r.exitCode())).cls("n"),
+                    el("td").add(a(folder + "/console.log", "console")).text(" ").add(a(folder + "/dmesg.txt", "dmesg")));
+            table.add(row);
         }
-        b.append("</table>");
+        return table;
     }
 
     private static String secs(double s) {
         return s < 0 ? "?" : String.format(Locale.ROOT, "%.1f s", s);
     }
 
-    private static void htmlTable(StringBuilder b, List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which,
+    private static Element htmlTable(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which,
             List<String> tests) {
-        b.append("<table><tr><th>test</th>");
-        for (KernelRun r : runs) {
-            b.append("<th>").append(x(r.profile())).append("</th>");
-        }
-        b.append("</tr>");
+        Element table = el("table").add(el("tr").add(el("th", "test"))
+                .add(runs.stream().map(r -> el("th", r.profile())).toList()));
         for (String t : tests) {
-            b.append("<tr><td>").append(x(t)).append("</td>");
+            Element row = el("tr").add(el("td", t));
             for (KernelRun r : runs) {
                 String s = cell(which.apply(r), t);
                 TestOutcome o = which.apply(r).stream().filter(c -> c.name().equals(t)).findFirst().orElse(null);
-                String time = o == null || o.seconds() < 0 || o.status() == TestOutcome.Status.SKIPPED ? ""
-                        : String.format(Locale.ROOT, " <small>%.1f s</small>", o.seconds());
-                b.append("<td class=\"").append(s).append("\" title=\"").append(o == null ? "" : x(o.message())).append("\">")
-                        .append(o != null && isBad(o) ? "<a href=\"#" + x(anchor(r, o)) + "\">" + s + "</a>" : s)
-                        .append(time).append("</td>");
+                Element td = el("td").cls(s).attr("title", o == null ? "" : o.message());
+                td.add(o != null && isBad(o) ? a("#" + anchor(r, o), s) : new Html.Text(s));
+                if (o != null && o.seconds() >= 0 && o.status() != TestOutcome.Status.SKIPPED) {
+                    td.text(" ").add(el("small", String.format(Locale.ROOT, "%.1f s", o.seconds())));
+                }
+                row.add(td);
             }
-            b.append("</tr>");
+            table.add(row);
         }
-        b.append("</table>");
+        return table;
     }
 
     private static String anchor(KernelRun r, TestOutcome o) {
@@ -477,29 +399,5 @@ public final class Reports {
         from = Math.max(1, from - 20);
         to = Math.min(lines.size(), Math.min(to, from + 300));
         return String.join("\n", lines.subList(from - 1, Math.max(from - 1, to)));
-    }
-
-    private static String q(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : (s == null ? "" : s).toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
-    }
-
-    private static String x(String s) {
-        return (s == null ? "" : s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }
