@@ -1,5 +1,7 @@
 package dev.hmmmirror.suite;
 
+import static dev.hmmmirror.suite.Runs.count;
+
 import dev.hmmmirror.vm.result.TestOutcome;
 import java.io.ByteArrayOutputStream;
 import java.util.List;
@@ -49,10 +51,6 @@ final class JunitXml {
             }
         }
         return serialize(doc);
-    }
-
-    private static long count(List<TestOutcome> outcomes, TestOutcome.Status s) {
-        return outcomes.stream().filter(o -> o.status() == s).count();
     }
 
     /** A new element {@code tag} under {@code parent}, with attributes as name, value pairs. */

@@ -2,15 +2,15 @@ package dev.hmmmirror.suite;
 
 import static dev.hmmmirror.suite.Html.a;
 import static dev.hmmmirror.suite.Html.el;
-import static dev.hmmmirror.suite.Reports.KERNELS;
-import static dev.hmmmirror.suite.Reports.OURS;
-import static dev.hmmmirror.suite.Reports.cell;
-import static dev.hmmmirror.suite.Reports.count;
-import static dev.hmmmirror.suite.Reports.differing;
-import static dev.hmmmirror.suite.Reports.exitCode;
-import static dev.hmmmirror.suite.Reports.isBad;
-import static dev.hmmmirror.suite.Reports.parityRows;
-import static dev.hmmmirror.suite.Reports.testNames;
+import static dev.hmmmirror.suite.Runs.KERNELS;
+import static dev.hmmmirror.suite.Runs.OURS;
+import static dev.hmmmirror.suite.Runs.cell;
+import static dev.hmmmirror.suite.Runs.count;
+import static dev.hmmmirror.suite.Runs.differing;
+import static dev.hmmmirror.suite.Runs.exitCode;
+import static dev.hmmmirror.suite.Runs.isBad;
+import static dev.hmmmirror.suite.Runs.parityRows;
+import static dev.hmmmirror.suite.Runs.testNames;
 
 import dev.hmmmirror.suite.Html.Element;
 import dev.hmmmirror.vm.coverage.Coverage;
@@ -44,7 +44,7 @@ final class ReportPage {
      * own selftests, the upstream parity table and the module's line coverage.
      */
     static String of(List<KernelRun> runs, UpstreamParity parity, Path dir) throws IOException {
-        long bad = runs.stream().mapToLong(r -> r.outcomes().stream().filter(Reports::isBad).count()).sum();
+        long bad = runs.stream().mapToLong(r -> r.outcomes().stream().filter(Runs::isBad).count()).sum();
         List<String> differing = differing(runs, OURS);
         Element body = el("body").add(
                 el("h1", "hmm-mirror guest suite: exit code " + exitCode(runs)).id("verdict"),
@@ -55,7 +55,7 @@ final class ReportPage {
                 differing.isEmpty() ? el("p", "None: every test has the same result on every kernel.")
                         : table(runs, OURS, differing),
                 el("h2", "Failures (" + bad + ")").id("failures"));
-        if (bad == 0 && runs.stream().allMatch(r -> r.kernelSelftests().stream().noneMatch(Reports::isBad))) {
+        if (bad == 0 && runs.stream().allMatch(r -> r.kernelSelftests().stream().noneMatch(Runs::isBad))) {
             body.add(el("p", "None."));
         }
         for (KernelRun r : runs) {

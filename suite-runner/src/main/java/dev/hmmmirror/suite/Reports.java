@@ -1,5 +1,12 @@
 package dev.hmmmirror.suite;
 
+import static dev.hmmmirror.suite.Runs.KERNELS;
+import static dev.hmmmirror.suite.Runs.OURS;
+import static dev.hmmmirror.suite.Runs.cell;
+import static dev.hmmmirror.suite.Runs.count;
+import static dev.hmmmirror.suite.Runs.parityRows;
+import static dev.hmmmirror.suite.Runs.testNames;
+
 import dev.hmmmirror.vm.result.TestOutcome;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -7,11 +14,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -24,33 +28,7 @@ public final class Reports {
 
     /** The worst exit code over all runs: 125 no boot, 2 kernel splat, 1 failures, 0 all passed. */
     public static int exitCode(List<KernelRun> runs) {
-        int worst = 0;
-        for (KernelRun r : runs) {
-            int c = r.exitCode();
-            worst = c == 125 || worst == 125 ? 125 : Math.max(worst, c);
-        }
-        return worst;
-    }
-
-    /** Our suite's outcomes of a run. */
-    static final Function<KernelRun, List<TestOutcome>> OURS = KernelRun::outcomes;
-
-    /** The kernel's own hmm selftests' outcomes of a run. */
-    static final Function<KernelRun, List<TestOutcome>> KERNELS = KernelRun::kernelSelftests;
-
-    static List<String> testNames(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
-        Set<String> names = new LinkedHashSet<>();
-        runs.forEach(r -> which.apply(r).forEach(o -> names.add(o.name())));
-        return new ArrayList<>(names);
-    }
-
-    static String cell(List<TestOutcome> outcomes, String test) {
-        return outcomes.stream().filter(o -> o.name().equals(test)).map(o -> o.status().symbol()).findFirst()
-                .orElse("-");
-    }
-
-    static long count(List<TestOutcome> outcomes, TestOutcome.Status s) {
-        return outcomes.stream().filter(o -> o.status() == s).count();
+        return Runs.exitCode(runs);
     }
 
     /** Prints the kernel x test table with totals; then the kernel's own selftests' table where they ran. */
@@ -78,48 +56,6 @@ public final class Reports {
                 out.println(String.join("  ", row));
             }
         }
-    }
-
-    /** Rows of the parity table: header, then one per upstream test, then kernel selftests the map lacks. */
-    static List<String[]> parityRows(List<KernelRun> runs, UpstreamParity parity) {
-        List<String[]> rows = new ArrayList<>();
-        int w = Math.max(28, parity.entries().stream().mapToInt(e -> e.upstream().length()).max().orElse(28));
-        List<String> head = new ArrayList<>(List.of(String.format(Locale.ROOT, "%-" + w + "s", "upstream test")));
-        runs.forEach(r -> head.add(String.format(Locale.ROOT, "%-22s", r.profile())));
-        head.add("our tests");
-        rows.add(head.toArray(String[]::new));
-        for (UpstreamParity.Entry e : parity.entries()) {
-            List<String> row = new ArrayList<>(List.of(String.format(Locale.ROOT, "%-" + w + "s", e.upstream())));
-            for (KernelRun r : runs) {
-                row.add(String.format(Locale.ROOT, "%-22s", kernelCell(r, e.upstream()) + " | " + oursCell(r, e)));
-            }
-            row.add(String.join(", ", e.tests()) + (e.note().isEmpty() ? "" : "  (" + e.note() + ")"));
-            rows.add(row.toArray(String[]::new));
-        }
-        Set<String> unmapped = new LinkedHashSet<>();
-        runs.forEach(r -> r.kernelSelftests().stream().map(UpstreamParity::upstreamName)
-                .filter(n -> !n.startsWith("(") && parity.entry(n).isEmpty()).forEach(unmapped::add));
-        for (String n : unmapped) {
-            rows.add(new String[] {String.format(Locale.ROOT, "%-" + w + "s", n), "NOT MAPPED: a new upstream test; "
-                    + "add it to upstream-parity.txt"});
-        }
-        return rows;
-    }
-
-    private static String kernelCell(KernelRun r, String upstream) {
-        List<TestOutcome> k = r.kernelSelftests().stream().filter(o -> UpstreamParity.upstreamName(o).equals(upstream)).toList();
-        if (k.isEmpty()) {
-            return "-";
-        }
-        String priv = k.stream().filter(o -> UpstreamParity.variant(o).contains("private")).map(o -> o.status().symbol())
-                .findFirst().orElse("-");
-        String coh = k.stream().filter(o -> UpstreamParity.variant(o).contains("coherent")).map(o -> o.status().symbol())
-                .findFirst().orElse("-");
-        return priv + "/" + coh;
-    }
-
-    private static String oursCell(KernelRun r, UpstreamParity.Entry e) {
-        return UpstreamParity.combined(r.outcomes(), e).map(TestOutcome.Status::symbol).orElse("-");
     }
 
     private static void printTable(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which, PrintStream out) {
@@ -170,24 +106,7 @@ public final class Reports {
 
     /** summary.json, UTF-8. */
     static byte[] json(List<KernelRun> runs, UpstreamParity parity) {
-        return Summary.write(summary(runs, parity));
-    }
-
-    static Summary summary(List<KernelRun> runs, UpstreamParity parity) {
-        List<Summary.Kernel> kernels = new ArrayList<>();
-        for (KernelRun r : runs) {
-            Summary.Outcomes ours = Summary.Outcomes.of(r.outcomes());
-            List<Summary.Parity> rows = parity.entries().isEmpty() ? null : parity.entries().stream()
-                    .map(e -> new Summary.Parity(e.upstream(), kernelCell(r, e.upstream()), oursCell(r, e), e.tests(),
-                            e.note()))
-                    .toList();
-            kernels.add(new Summary.Kernel(r.profile(), r.kernelRelease(), r.exitCode(),
-                    Summary.rounded(r.timing().init()), Summary.rounded(r.timing().agentReady()),
-                    r.timing() == KernelRun.Timing.NONE ? null : Summary.rounded(r.timing().wall().toMillis() / 1000.0),
-                    ours.totals(), ours.tests(),
-                    r.kernelSelftests().isEmpty() ? null : Summary.Outcomes.of(r.kernelSelftests()), rows));
-        }
-        return new Summary(exitCode(runs), kernels);
+        return Summary.write(Summary.of(runs, parity));
     }
 
     /** A JUnit XML report (UTF-8) of one run's outcomes: ours or the kernel's own selftests. */
@@ -195,24 +114,4 @@ public final class Reports {
         return JunitXml.of((which == OURS ? "hmm-mirror guest suite" : "kernel hmm selftests") + " (" + r.profile() + ")",
                 r.kernelRelease(), which.apply(r));
     }
-
-    /** Neither passed nor skipped. */
-    static boolean isBad(TestOutcome o) {
-        return o.status() != TestOutcome.Status.PASSED && o.status() != TestOutcome.Status.SKIPPED;
-    }
-
-    /** Tests (of {@code which}) whose status is not the same on every kernel that ran them; a missing one counts as "-". */
-    static List<String> differing(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which) {
-        List<String> out = new ArrayList<>();
-        if (runs.size() < 2) {
-            return out;
-        }
-        for (String t : testNames(runs, which)) {
-            if (runs.stream().map(r -> cell(which.apply(r), t)).distinct().count() > 1) {
-                out.add(t);
-            }
-        }
-        return out;
-    }
-
 }

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.hmmmirror.vm.result.TestOutcome;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,7 +23,7 @@ import java.util.Map;
  * What {@code summary.json} holds, as records that Jackson writes (and reads back). Durations are
  * seconds rounded to the millisecond, {@code null} where unknown.
  *
- * @param exitCode the worst exit code over all kernels ({@link Reports#exitCode})
+ * @param exitCode the worst exit code over all kernels ({@link Runs#exitCode})
  * @param kernels  one entry per kernel run, in the runs' order
  */
 record Summary(int exitCode, List<Kernel> kernels) {
@@ -39,6 +40,24 @@ record Summary(int exitCode, List<Kernel> kernels) {
         p.indentArraysWith(new DefaultIndenter("  ", "\n"));
         p.indentObjectsWith(new DefaultIndenter("  ", "\n"));
         return p;
+    }
+
+    /** The summary of {@code runs}, with the upstream parity rows where {@code parity} maps any. */
+    static Summary of(List<KernelRun> runs, UpstreamParity parity) {
+        List<Kernel> kernels = new ArrayList<>();
+        for (KernelRun r : runs) {
+            Outcomes ours = Outcomes.of(r.outcomes());
+            List<Parity> rows = parity.entries().isEmpty() ? null : parity.entries().stream()
+                    .map(e -> new Parity(e.upstream(), Runs.kernelCell(r, e.upstream()), Runs.oursCell(r, e), e.tests(),
+                            e.note()))
+                    .toList();
+            kernels.add(new Kernel(r.profile(), r.kernelRelease(), r.exitCode(),
+                    rounded(r.timing().init()), rounded(r.timing().agentReady()),
+                    r.timing() == KernelRun.Timing.NONE ? null : rounded(r.timing().wall().toMillis() / 1000.0),
+                    ours.totals(), ours.tests(),
+                    r.kernelSelftests().isEmpty() ? null : Outcomes.of(r.kernelSelftests()), rows));
+        }
+        return new Summary(Runs.exitCode(runs), kernels);
     }
 
     /** The summary as UTF-8 JSON. */
@@ -103,7 +122,7 @@ record Summary(int exitCode, List<Kernel> kernels) {
     static Map<String, Long> totalsOf(List<TestOutcome> outcomes) {
         Map<String, Long> totals = new LinkedHashMap<>();
         for (TestOutcome.Status s : TestOutcome.Status.values()) {
-            totals.put(statusName(s), outcomes.stream().filter(o -> o.status() == s).count());
+            totals.put(statusName(s), Runs.count(outcomes, s));
         }
         return totals;
     }
