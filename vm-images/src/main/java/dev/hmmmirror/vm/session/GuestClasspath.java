@@ -5,11 +5,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -24,11 +26,12 @@ import java.util.zip.ZipEntry;
 /**
  * What of a host JVM's classpath goes into a guest: the guest agent with its dependencies, the
  * test classes and whatever the tests depend on, but nothing that only the host needs (the
- * harness, the JUnit extension, the suite runner, Testcontainers, docker-java, Commons IO ...).
+ * harness, the JUnit extension, the suite runner, Testcontainers, docker-java, Commons IO, Jackson ...).
  *
  * <p>Host-only means: a module of ours that carries {@code META-INF/hmm-mirror/host-side}, or an
- * artifact on the harness's runtime classpath ({@code META-INF/hmm-mirror/host-classpath.txt},
- * written by the build) that is not on the agent's ({@code guest-classpath.txt}). Entries are
+ * artifact on a host-side module's runtime classpath (the {@code META-INF/hmm-mirror/host-classpath.txt}
+ * lists the build writes: the harness's, the suite runner's) that is not on the agent's
+ * ({@code guest-classpath.txt}). Entries are
  * named by the {@code pom.properties} a Maven-built jar carries, or by their place in a Maven
  * repository; anything unnamed (a test-classes folder, a user's own jar) goes in.
  */
@@ -98,18 +101,27 @@ public final class GuestClasspath {
         }
     }
 
-    /** group:artifact lines of a classpath list resource (Maven's dependency:list output). */
+    /**
+     * group:artifact lines of every classpath list resource named {@code resource} (Maven's
+     * dependency:list output): a host-side module other than this one (the suite runner) adds the
+     * libraries only it uses with a list of its own.
+     */
     static Set<String> artifacts(String resource) {
         Set<String> out = new HashSet<>();
-        try (InputStream in = GuestClasspath.class.getClassLoader().getResourceAsStream(resource)) {
-            if (in == null) {
+        try {
+            List<URL> lists = Collections.list(GuestClasspath.class.getClassLoader().getResources(resource));
+            if (lists.isEmpty()) {
                 throw new IllegalStateException("missing resource " + resource + ": build the project with Maven");
             }
-            // "   group:artifact:type:version[:scope] [-- module ...]"; other lines are headers
-            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                String[] c = line.strip().split(" ")[0].split(":");
-                if (c.length >= 4) {
-                    out.add(c[0] + ":" + c[1]);
+            for (URL list : lists) {
+                try (InputStream in = list.openStream()) {
+                    // "   group:artifact:type:version[:scope] [-- module ...]"; other lines are headers
+                    for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                        String[] c = line.strip().split(" ")[0].split(":");
+                        if (c.length >= 4) {
+                            out.add(c[0] + ":" + c[1]);
+                        }
+                    }
                 }
             }
         } catch (IOException e) {
