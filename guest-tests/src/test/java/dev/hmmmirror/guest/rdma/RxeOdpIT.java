@@ -10,6 +10,7 @@ import dev.hmmmirror.Capability;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Migration;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.PageFrame;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.junit.GuestTest;
@@ -188,6 +189,37 @@ class RxeOdpIT {
             c.read(buf, 0, odp, at, n);
             assertArrayEquals(java.util.Arrays.copyOfRange(pattern(1, 9), at, at + n), local.bytes(0, n),
                     "RDMA READ at page offset " + at);
+        }
+    }
+
+    /**
+     * ODP pins nothing: after an RDMA READ through an ODP region its pages carry no long-term pin
+     * (a pin adds GUP_PIN_COUNTING_BIAS, 1024, to the refcount), while the same pages registered
+     * pinned do; our module reads the counts ({@code HMM_MIRROR_IOC_PAGES}).
+     */
+    @Test
+    void anOdpRegionPinsNothingWhereAPinnedOneDoes() throws Exception {
+        requireOdp(OdpOperation.READ);
+        try (Mirror mirror = Mirror.open(0); Memory target = Memory.anonymous(PAGES);
+                Memory local = Memory.anonymous(PAGES)) {
+            target.write(0, pattern(PAGES, 10));
+            MemoryRegion buf = device.registerPinned(local);
+            LoopbackConnection c = device.connectLoopback();
+            try (MemoryRegion odp = device.registerOnDemand(target)) {
+                c.read(buf, 0, odp, 0, PAGES * PAGE);
+                assertArrayEquals(pattern(PAGES, 10), local.bytes());
+                for (PageFrame f : mirror.pageFrames(target.address(), PAGES)) {
+                    assertTrue(f.cpuMapped() && f.refCount() < 1024, "an ODP-mapped page carries a pin: " + f);
+                }
+            }
+            try (MemoryRegion pinned = device.registerPinned(target)) {
+                for (PageFrame f : mirror.pageFrames(target.address(), PAGES)) {
+                    assertTrue(f.refCount() >= 1024, "a pinned MR's page carries GUP_PIN_COUNTING_BIAS: " + f);
+                }
+            }
+            for (PageFrame f : mirror.pageFrames(target.address(), PAGES)) {
+                assertTrue(f.refCount() < 1024, "deregistering unpins: " + f);
+            }
         }
     }
 
