@@ -196,8 +196,9 @@ public final class RdmaDevice implements AutoCloseable {
             throw new RdmaUnsupportedException("On-Demand Paging " + List.of(operations), name, EOPNOTSUPP,
                     "kernel " + System.getProperty("os.version") + ": " + name + (odp.supported()
                             ? " has ODP but not " + missing + " on RC (it serves " + odp.rc() + ")"
-                            : " has no On-Demand Paging (rxe gained it in 2025: use a kernel with rxe ODP, e.g. "
-                                    + "Debian sid's 7.2; CONFIG_INFINIBAND_ON_DEMAND_PAGING=y)"));
+                            : " has no On-Demand Paging (for rxe: its ODP, drivers/infiniband/sw/rxe/rxe_odp.c, "
+                                    + "arrived in 2025, after 6.12; Debian sid's 7.2 has it, trixie's 6.12 and bookworm's "
+                                    + "6.1 do not; it also needs CONFIG_INFINIBAND_ON_DEMAND_PAGING=y)"));
         }
     }
 

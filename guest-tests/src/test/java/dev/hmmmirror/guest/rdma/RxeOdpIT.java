@@ -22,6 +22,7 @@ import dev.hmmmirror.rdma.RdmaUnsupportedException;
 import dev.hmmmirror.rdma.WorkCompletionException;
 import dev.hmmmirror.rdma.WorkCompletionStatus;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
@@ -220,6 +221,26 @@ class RxeOdpIT {
             for (PageFrame f : mirror.pageFrames(target.address(), PAGES)) {
                 assertTrue(f.refCount() < 1024, "deregistering unpins: " + f);
             }
+        }
+    }
+
+    /**
+     * {@code ibv_advise_mr} prefetch (synchronous, {@code IBV_ADVISE_MR_FLAG_FLUSH}) faults the
+     * pages of an untouched region in through {@code hmm_range_fault()}: the process's page table
+     * has them afterwards (read through our module's page frames), and nothing else touched them.
+     */
+    @Test
+    void prefetchFaultsTheRegionsPagesIn() throws Exception {
+        requireOdp(OdpOperation.WRITE);
+        try (Mirror mirror = Mirror.open(0); Memory target = Memory.anonymous(PAGES)) {
+            MemoryRegion odp = device.registerOnDemand(target);
+            for (PageFrame f : mirror.pageFrames(target.address(), PAGES)) {
+                assertTrue(!f.cpuMapped(), "an untouched page is not mapped yet: " + f);
+            }
+            odp.prefetch(PAGE, 2 * PAGE, true);
+            List<PageFrame> after = mirror.pageFrames(target.address(), PAGES);
+            assertTrue(!after.get(0).cpuMapped() && after.get(1).cpuMapped() && after.get(2).cpuMapped()
+                    && !after.get(3).cpuMapped(), "prefetch of pages 1-2 maps exactly them: " + after);
         }
     }
 
