@@ -18,6 +18,14 @@ public final class DeviceFile implements AutoCloseable {
     /** Bit set in {@link #state} once close() was called; the low bits count calls in flight. */
     private static final int CLOSING = 1 << 30;
 
+    /**
+     * Test seam, {@code null} outside tests: runs on the calling thread inside every
+     * {@link #issue}, after the call was admitted and before the system call, i.e. while a caller's
+     * argument must already be kept reachable. Host tests (which cannot load the module) use it to
+     * collect garbage at that moment; nothing else may set it.
+     */
+    static volatile Runnable whileIssuing;
+
     private final String path;
     private final int fd;
     private final AtomicInteger state = new AtomicInteger();
@@ -66,6 +74,10 @@ public final class DeviceFile implements AutoCloseable {
     public int issue(long request, MemorySegment arg) {
         acquire();
         try {
+            Runnable seam = whileIssuing;
+            if (seam != null) {
+                seam.run();
+            }
             return Posix.ioctl(fd, request, arg);
         } finally {
             release();
