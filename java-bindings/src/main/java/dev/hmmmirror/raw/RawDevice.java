@@ -12,12 +12,16 @@ import java.lang.ref.Reference;
  * {@link HmmException} with the kernel's errno and no interpretation; what a {@code Mirror}
  * would say about it is the public API's business. Closing is idempotent; use after close throws
  * {@link IllegalStateException}.
+ *
+ * <p>A device dropped without {@link #close()} is closed once the garbage collector finds it
+ * unreachable, at a moment nobody chooses (as a {@code Mirror} is): close it yourself.
  */
 public final class RawDevice implements AutoCloseable {
     private final DeviceFile file;
 
     private RawDevice(DeviceFile file) {
         this.file = file;
+        file.closeWhenUnreachable(this);
     }
 
     /**
