@@ -52,6 +52,8 @@ class ReachabilityStressIT {
     static final int DELAY_MS = 20;
     static final int WARM_CALLS = 6000;
     static final int CALLS = 12;
+    /** The stress program's limit: below the guest's test timeout, so a hang is reported with its output. */
+    static final int STRESS_SECONDS = 420;
     private static final Path MIRRORS = Path.of("/sys/class/misc/hmm_mirror0/mirrors");
 
     /** The child JVM's program. */
@@ -179,14 +181,29 @@ class ReachabilityStressIT {
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Stress.class.getName()).redirectErrorStream(true).start();
         StringBuilder log = new StringBuilder();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = out.readLine()) != null) {
-                System.out.println("[stress] " + line); // progress, in the test's output
-                log.append(line).append('\n');
+        Thread reader = new Thread(() -> {
+            try (BufferedReader out = new BufferedReader(
+                    new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = out.readLine()) != null) {
+                    System.out.println("[stress] " + line); // progress, in the test's output
+                    synchronized (log) {
+                        log.append(line).append('\n');
+                    }
+                }
+            } catch (java.io.IOException ended) {
+                // the child was killed
             }
+        }, "stress-output");
+        reader.start();
+        boolean ended = p.waitFor(STRESS_SECONDS, TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly().waitFor(); // a hang is a finding too (e.g. the kernel wrote into freed memory)
         }
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the stress program did not end");
+        reader.join(10_000);
+        synchronized (log) {
+            assertTrue(ended, "the stress program did not end within " + STRESS_SECONDS + " s:\n" + log);
+        }
         assertEquals(0, p.exitValue(), "the stress program failed:\n" + log);
         Matcher r = Pattern.compile("RESULT raw=(\\d+) mirror=(\\d+) control=(\\d+) wrong=(\\d+)").matcher(log);
         assertTrue(r.find(), "no RESULT line:\n" + log);
