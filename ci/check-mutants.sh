@@ -12,13 +12,14 @@
 #   sudo ci/check-mutants.sh --compile          # ... and compile each mutant in the cached root's chroot
 #   ci/check-mutants.sh --tree DIR [--build DIR --compile]   # a tree (and its O= build) on this host
 #   ci/check-mutants.sh --mutant 07-hmm-device-private-any-owner ...   # only these
+#   ci/check-mutants.sh --catalogue DIR ...      # the patches of DIR instead of mutants/linux-7.2
 #
 # Exit status 0 only when every selected mutant passed every check; 2 when there is no tree to check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROJECT=$PWD
 CACHE=${HMM_MIRROR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hmm-mirror}
-CATALOGUE=${HMM_MUTANTS_DIR:-$PROJECT/mutants/linux-7.2}
+CATALOGUE=$PROJECT/mutants/linux-7.2
 TREE="" BUILD="" COMPILE=0
 ONLY=()
 while [[ $# -gt 0 ]]; do
@@ -27,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD=$2; shift 2 ;;
     --compile) COMPILE=1; shift ;;
     --mutant) ONLY+=("$2"); shift 2 ;;
+    --catalogue) CATALOGUE=$(realpath "$2"); shift 2 ;;
     -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 64 ;;
   esac
