@@ -112,7 +112,9 @@ compile() {
   cmd=${cmd//" $obj"/" $out"}
   cmd=${cmd//"$(dirname "$file")/.$(basename "$obj").d"/"$out.d"}
   if [[ -n $ROOT ]]; then
-    unshare -m sh -c 'mount --bind "$1" "$2/kbuild" && exec chroot "$2" sh -c "cd /kbuild/build && $3"' \
+    # objtool reads /proc (its stack limit), gcc writes to /dev/null: both mounted in a private namespace
+    unshare -m --propagation private sh -c 'mount --bind "$1" "$2/kbuild" && mount -t proc proc "$2/proc" &&
+      mount --rbind /dev "$2/dev" && exec chroot "$2" sh -c "cd /kbuild/build && $3"' \
       sh "$(dirname "$BUILD")" "$ROOT" "$cmd" > "$log" 2>&1
   else
     (cd "$BUILD" && sh -c "$cmd") > "$log" 2>&1
