@@ -79,7 +79,10 @@ if [[ ${#ONLY[@]} -gt 0 ]]; then
     patches+=("$CATALOGUE/$m.patch")
   done
 else
+  shopt -s nullglob
   patches=("$CATALOGUE"/*.patch)
+  shopt -u nullglob
+  [[ ${#patches[@]} -gt 0 ]] || { echo "no mutants (*.patch) in $CATALOGUE" >&2; exit 64; }
 fi
 
 # the header field $2 of patch $1
