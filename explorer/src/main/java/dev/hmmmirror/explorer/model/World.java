@@ -16,6 +16,7 @@ import dev.hmmmirror.explorer.check.Violation;
 import dev.hmmmirror.explorer.report.PageMap;
 import dev.hmmmirror.explorer.engine.Stats;
 import dev.hmmmirror.explorer.sys.Kernel;
+import dev.hmmmirror.raw.Mm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -356,7 +357,7 @@ public final class World implements AutoCloseable {
             return false;
         }
         for (int[] run : mappedRuns(r, range[0], range[1])) {
-            int rc = Kernel.madvise(r.address(run[0]), (long) (run[1] - run[0]) * PAGE, Kernel.MADV_PAGEOUT);
+            int rc = Mm.madvise(r.address(run[0]), (long) (run[1] - run[0]) * PAGE, Mm.MADV_PAGEOUT);
             stats.calls++;
             if (rc < 0) {
                 throw new Violation("errno", "madvise(MADV_PAGEOUT) of pages " + run[0] + "-" + (run[1] - 1) + " of "
@@ -1278,7 +1279,7 @@ public final class World implements AutoCloseable {
             }
         }
         for (long[] g : guards) {
-            Kernel.unmap(g[0], g[1]);
+            Mm.munmap(g[0], g[1]);
         }
         guards.clear();
         for (Path f : files) {
