@@ -2,17 +2,18 @@ package dev.hmmmirror.explorer;
 
 import dev.hmmmirror.explorer.action.Kinds;
 import dev.hmmmirror.explorer.check.Signature;
+import dev.hmmmirror.explorer.driver.Probe;
 import dev.hmmmirror.explorer.engine.Failure;
 import dev.hmmmirror.explorer.engine.Programs;
 import dev.hmmmirror.explorer.engine.Shrinker;
 import dev.hmmmirror.explorer.engine.Stats;
 import dev.hmmmirror.explorer.engine.Step;
-import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.engine.Violation;
 import dev.hmmmirror.explorer.fuzz.Fuzzer;
 import dev.hmmmirror.explorer.leak.Kmemleak;
 import dev.hmmmirror.explorer.race.Race;
 import dev.hmmmirror.explorer.model.Features;
-import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.action.World;
 import dev.hmmmirror.explorer.report.PageMap;
 import dev.hmmmirror.explorer.report.Reproducer;
 import dev.hmmmirror.explorer.report.Tracer;
@@ -154,10 +155,10 @@ public final class Explorer {
     }
 
     private static Result campaign(Options o) throws Exception {
-        Features features = Features.detect();
+        Features features = Probe.features();
         Stats stats = new Stats();
         var kinds = Kinds.all(features);
-        Programs<World> programs = new Programs<>(() -> World.open(features, stats), kinds, stats);
+        Programs<World> programs = new Programs<>(() -> World.driven(features, stats), kinds, World.INVARIANTS, stats);
         String kernel = System.getProperty("os.version");
         System.out.println("explorer: kernel " + kernel + ", campaign seed " + o.seed() + ", "
                 + kinds.size() + " action kinds, at most " + o.steps() + " steps per program");
@@ -210,7 +211,7 @@ public final class Explorer {
             }
             System.out.println("explorer: " + s.summary());
             System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps());
-            trace = Tracer.trace(() -> World.open(features, new Stats()), s.steps(), s.summary());
+            trace = Tracer.trace(() -> World.driven(features, new Stats()), s.steps(), s.summary());
         }
         Optional<Throwable> laterFailure = Optional.empty();
         long fuzzed = 0;

@@ -6,7 +6,7 @@ import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
-import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.engine.Violation;
 import dev.hmmmirror.raw.Mm;
 import dev.hmmmirror.raw.Abi;
 import dev.hmmmirror.raw.Command;

@@ -5,7 +5,7 @@ import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
-import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.engine.Violation;
 import dev.hmmmirror.explorer.sys.Kernel;
 import dev.hmmmirror.raw.Mm;
 import java.nio.ByteBuffer;
