@@ -1,15 +1,8 @@
 package dev.hmmmirror.explorer.sys;
 
 import dev.hmmmirror.Errno;
+import dev.hmmmirror.raw.Mm;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -19,100 +12,29 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
- * The few system calls the explorer and the fuzzer need beyond the public API: guard mappings over
- * the holes a partial unmap leaves (so that nothing else is mapped there while the model calls them
- * holes), fixed mappings inside a reservation, {@code MADV_PAGEOUT}, writes into a child's memory.
+ * What the explorer, the fuzzer and the race need of the guest beyond the bindings' API: guard
+ * mappings over the holes a partial unmap leaves, writes into a child's memory, where the file
+ * regions go, swap, hugetlb pages, NUMA nodes, khugepaged and compaction. The system calls
+ * themselves are the bindings' ({@link Mm}): none is declared here.
  */
 public final class Kernel {
-    public static final int PROT_NONE = 0;
-    public static final int MAP_PRIVATE = 0x02;
-    public static final int MAP_ANONYMOUS = 0x20;
-    public static final int MAP_FIXED_NOREPLACE = 0x100000;
-    public static final int MADV_PAGEOUT = 21;
-
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle MMAP = handle("mmap", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-    private static final MethodHandle MUNMAP = handle("munmap", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-    private static final MethodHandle MPROTECT = handle("mprotect", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-    private static final MethodHandle MADVISE = handle("madvise", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-
-    private static final MethodHandle SYSCALL6 = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("syscall").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_LONG),
-            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
-    private static final long SYS_MOVE_PAGES = 279;
-    private static final long MPOL_MF_MOVE = 2;
-
     private Kernel() {}
 
-    private static MethodHandle handle(String name, FunctionDescriptor fd) {
-        MemorySegment sym = LINKER.defaultLookup().find(name).orElseThrow();
-        return LINKER.downcallHandle(sym, fd, Linker.Option.captureCallState("errno"));
-    }
-
-    public static final int PROT_READ = 1;
-    public static final int PROT_WRITE = 2;
-    public static final int MAP_SHARED = 0x01;
-    public static final int MAP_FIXED = 0x10;
-    public static final int MAP_NORESERVE = 0x4000;
-    public static final int MADV_DONTNEED = 4;
-
-    /** One call of a downcall handle with errno capture, given the capture segment. */
-    private interface Native {
-        long invoke(MemorySegment errnoState) throws Throwable;
-    }
-
-    /** Calls {@code n}: its result, or the negative errno when it returned -1. */
-    private static long withErrno(Native n) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            long r = n.invoke(st);
-            return r == -1L ? -(int) ERRNO.get(st, 0L) : r;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
-    /** {@code mmap} anonymous memory; the address, or a negative errno. */
-    public static long mmap(long address, long length, int prot, int flags) {
-        return withErrno(st -> (long) MMAP.invokeExact(st, address, length, prot, flags | MAP_ANONYMOUS, -1, 0L));
-    }
-
-    /** {@code mprotect}; 0 or a negative errno. */
-    public static int mprotect(long address, long length, int prot) {
-        return (int) withErrno(st -> (int) MPROTECT.invokeExact(st, address, length, prot));
-    }
-
-    /** Maps an inaccessible page run at exactly {@code address}; 0 or a negative errno. */
+    /**
+     * Maps an inaccessible page run at exactly {@code address} (a guard over a hole, so that nothing
+     * else is mapped there while the model calls it a hole); 0 or a negative errno.
+     */
     public static int guard(long address, long length) {
-        long r = mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_FIXED_NOREPLACE);
+        long r = Mm.mmap(address, length, Mm.PROT_NONE, Mm.MAP_PRIVATE | Mm.MAP_ANONYMOUS | Mm.MAP_FIXED_NOREPLACE,
+                -1, 0);
         if (r < 0) {
             return (int) r;
         }
         if (r != address) {
-            unmap(r, length);
+            Mm.munmap(r, length);
             return -Errno.EEXIST.number();
         }
         return 0;
-    }
-
-    /** {@code munmap}; 0 or a negative errno. */
-    public static int unmap(long address, long length) {
-        return (int) withErrno(st -> (int) MUNMAP.invokeExact(st, address, length));
-    }
-
-    /** {@code madvise}; 0 or a negative errno. */
-    public static int madvise(long address, long length, int advice) {
-        return (int) withErrno(st -> (int) MADVISE.invokeExact(st, address, length, advice));
     }
 
     /** Writes a 64-bit word into process {@code pid}'s memory, as that process would. */
@@ -188,37 +110,9 @@ public final class Kernel {
         }
     }
 
-    /**
-     * {@code move_pages(2)} of this process's pages at {@code addresses}: to {@code node} with
-     * {@code MPOL_MF_MOVE}, or (node {@code < 0}) only asks where each page is. Returns each page's
-     * status (its node, or {@code -errno}: {@code -ENOENT} for a page not present or not movable);
-     * throws when the call itself fails.
-     */
+    /** {@code move_pages(2)} of this process's pages: see {@link Mm#movePages}. */
     public static int[] movePages(long[] addresses, int node) {
-        int n = addresses.length;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            MemorySegment pages = a.allocateFrom(ValueLayout.JAVA_LONG, addresses);
-            MemorySegment nodes = node < 0 ? MemorySegment.NULL : a.allocate(ValueLayout.JAVA_INT, n);
-            for (int i = 0; node >= 0 && i < n; i++) {
-                nodes.setAtIndex(ValueLayout.JAVA_INT, i, node);
-            }
-            MemorySegment status = a.allocate(ValueLayout.JAVA_INT, n);
-            long rc = (long) SYSCALL6.invokeExact(st, SYS_MOVE_PAGES, 0L, (long) n, pages.address(), nodes.address(),
-                    status.address(), node < 0 ? 0L : MPOL_MF_MOVE);
-            if (rc < 0) {
-                throw new IllegalStateException("move_pages failed: " + Errno.name((int) ERRNO.get(st, 0L)));
-            }
-            int[] out = new int[n];
-            for (int i = 0; i < n; i++) {
-                out[i] = status.getAtIndex(ValueLayout.JAVA_INT, i);
-            }
-            return out;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return Mm.movePages(addresses, node);
     }
 
     /** khugepaged's limit of non-present PTEs (swap, device-private, migration) in a range it collapses. */

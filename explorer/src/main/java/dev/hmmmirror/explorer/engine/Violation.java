@@ -1,4 +1,4 @@
-package dev.hmmmirror.explorer.check;
+package dev.hmmmirror.explorer.engine;
 
 /**
  * The system did not do what the model says: an invariant or an expectation of one step failed.
