@@ -17,9 +17,9 @@ public enum Setting {
     RUN_DIR("hmm.run.dir", "HMM_RUN_DIR", null, "target/hmm-guest",
             "parent of each run's folder (console log, staged files, guest output)"),
     REPORT_DIR("hmm.report.dir", "HMM_REPORT_DIR", null, "target/hmm-report",
-            "where hmm-suite writes index.html, summary.json, junit-*.xml"),
+            "where hmm suite and hmm matrix write index.html, summary.json, junit-*.xml"),
     SUITE_PACKAGE("hmm.suite.package", "HMM_SUITE_PACKAGE", null, "dev.hmmmirror.guest",
-            "package whose @GuestTest classes hmm-suite runs"),
+            "package whose @GuestTest classes hmm suite runs"),
     CACHE("hmm.cache", "HMM_MIRROR_CACHE", null, "$XDG_CACHE_HOME/hmm-mirror or ~/.cache/hmm-mirror",
             "cache of guest images, kernel builds, module builds, KVM probe verdicts"),
     DEBIAN_MIRROR("hmm.debian.mirror", "HMM_DEBIAN_MIRROR", null, "(the mirror in /etc/apt)",
@@ -75,7 +75,7 @@ public enum Setting {
         return env;
     }
 
-    /** The command-line flag of hmm-vm / hmm-suite, or null. */
+    /** The command-line flag of the hmm command, or null. */
     public String flag() {
         return flag;
     }
