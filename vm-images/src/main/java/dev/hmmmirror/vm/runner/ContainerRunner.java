@@ -142,7 +142,7 @@ public final class ContainerRunner implements GuestRunner {
                 || settings.foreignEnv("TESTCONTAINERS_HOST_OVERRIDE").isEmpty()) {
             throw new SetupException("the container runner needs TESTCONTAINERS_RYUK_DISABLED=true and "
                     + "TESTCONTAINERS_HOST_OVERRIDE=localhost in the environment (the poms' Surefire/Failsafe "
-                    + "configuration and ci/hmm-vm set them); otherwise Testcontainers pulls helper images");
+                    + "configuration and ci/hmm set them); otherwise Testcontainers pulls helper images");
         }
         if (!dockerAvailable(settings)) {
             throw new SetupException("the container runner needs a running Docker engine (none answers on "
