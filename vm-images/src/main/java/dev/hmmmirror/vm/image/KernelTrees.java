@@ -162,8 +162,7 @@ final class KernelTrees {
         long t = System.nanoTime();
         Progress.say("kernel tree %s: copying its modules into the cache%s; log %s", tree,
                 root == null ? "" : " (toolchain: the root " + root + ")", log);
-        Exec.run(log, 900, List.of("bash", Scripts.install("install-tree-modules.sh", dir.resolve("scripts")).toString(),
-                tree.toString(), krel, dir.resolve("modroot").toString()));
+        installModules(tree, krel, dir.resolve("modroot"), dir.resolve("scripts"), log);
         if (testHmm) {
             Path work = tc.scratch("hmm-tree-selftest-" + ProcessHandle.current().pid() + "-" + treeId(tree));
             try {
@@ -181,6 +180,12 @@ final class KernelTrees {
             }
         }
         Progress.say("kernel tree %s: modules%s ready in %s", tree, testHmm ? " and hmm-tests" : "", Progress.since(t));
+    }
+
+    /** Copies the modules of {@code tree} into {@code modroot} ({@code lib/modules/KREL}) and runs depmod there. */
+    static void installModules(Path tree, String krel, Path modroot, Path scripts, Path log) {
+        Exec.run(log, 900, List.of("bash", Scripts.install("install-tree-modules.sh", scripts).toString(),
+                tree.toString(), krel, modroot.toString()));
     }
 
     /** The options of {@code tree}'s .config that are set ({@code CONFIG_X -> y|m|value}). */
