@@ -110,7 +110,16 @@ public final class Campaign {
         Progress.say("mutate: base kernel %s (root %s%s)", base.name(), base.lower(),
                 base.buildLower() == null ? "" : ", build " + base.buildLower());
         if (needBaseline) {
-            record(runOne(base, null, 0, "baseline"));
+            MutantResult b = runOne(base, null, 0, "baseline");
+            List<Detector> noBoot = b.detectors().values().stream().filter(r -> r.status() == Verdict.BOOT_FAILURE
+                    || r.status() == Verdict.TIMEOUT).map(DetectorResult::detector).toList();
+            if (b.verdict() != Verdict.BASELINE || !noBoot.isEmpty()) {
+                throw new SetupException("hmm mutate: the unmutated kernel " + base.name() + " itself "
+                        + (b.verdict() != Verdict.BASELINE ? "gave " + b.verdict().label() : "did not run " + noBoot)
+                        + ": " + b.reason() + " (see " + options.dir().resolve("mutants/baseline") + "); no mutant can be "
+                        + "judged against it");
+            }
+            record(b);
         }
         MutantResult baseline = results.get(BASELINE);
         int total = todo.size();

@@ -33,6 +33,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.commons.io.file.PathUtils;
+import org.junit.platform.engine.DiscoverySelector;
+import org.junit.platform.engine.discovery.DiscoverySelectors;
 
 /**
  * Runs the three detectors on a kernel, each in its own boot, and says whether each told it from the
@@ -104,14 +106,47 @@ final class Detectors {
     /** What a detector's run gave, before the baseline is subtracted. */
     private record Raw(List<String> failing, String first, boolean hung, String bootFailure, double bootSeconds) {}
 
+    /** How many times the suite detector boots a fresh guest for the tests a dead guest did not run. */
+    static final int RESTARTS = 2;
+
     private Raw suite(Settings s, KernelProfile profile, Path dir) {
-        KernelRun run = SuiteRunner.run(s.with(Setting.KSELFTEST, "false"), profile, config.suiteSelectors());
+        Settings run = s.with(Setting.KSELFTEST, "false");
+        KernelRun first = SuiteRunner.run(run, profile, config.suiteSelectors());
+        List<TestOutcome> outcomes = new ArrayList<>(first.outcomes());
+        // the JUnit extension does not restart a guest that died (an Oops, a hang): every test after it fails as
+        // "not usable". Those did not run: boot a fresh guest for them and go on, marking what stays lost.
+        for (int restart = 1; restart <= RESTARTS; restart++) {
+            List<TestOutcome> lost = outcomes.stream().filter(o -> o.message().contains(LOST)).toList();
+            if (lost.isEmpty()) {
+                break;
+            }
+            List<DiscoverySelector> again = new ArrayList<>();
+            for (TestOutcome o : lost) {
+                fullName(s.suitePackage(), o.testClass()).ifPresent(c -> again.add(DiscoverySelectors.selectMethod(c
+                        + "#" + o.test())));
+            }
+            if (again.isEmpty()) {
+                break;
+            }
+            Progress.say("mutate: the guest died during the suite; %d test(s) after it did not run: a fresh guest runs "
+                    + "them (restart %d)", again.size(), restart);
+            KernelRun rerun = SuiteRunner.run(run.with(Setting.RUN_DIR, dir.resolve("restart-" + restart).toString()),
+                    profile, again);
+            outcomes.removeAll(lost);
+            List<TestOutcome> got = rerun.outcomes().stream().filter(o -> !o.testClass().startsWith("(")).toList();
+            outcomes.addAll(got);
+            for (TestOutcome o : lost) {
+                if (got.stream().noneMatch(g -> g.testClass().equals(o.testClass()) && g.test().equals(o.test()))) {
+                    outcomes.add(o); // still lost: counted as lost below
+                }
+            }
+        }
         List<String> failing = new ArrayList<>();
-        String first = "";
+        String firstFailure = "";
         boolean hung = false;
         int lost = 0;
         String boot = null;
-        for (TestOutcome o : run.outcomes()) {
+        for (TestOutcome o : outcomes) {
             switch (o.status()) {
                 case BOOT_FAILED -> boot = boot == null ? o.message() : boot;
                 case FAILED, KERNEL_SPLAT -> {
@@ -124,19 +159,52 @@ final class Detectors {
                         continue;
                     }
                     failing.add(o.testClass() + "." + o.test());
-                    if (first.isEmpty()) {
-                        first = o.testClass() + "." + o.test() + ": " + o.message();
+                    if (firstFailure.isEmpty()) {
+                        firstFailure = o.testClass() + "." + o.test() + ": " + o.message();
                     }
                 }
                 default -> { }
             }
         }
         if (lost > 0) {
-            // the JUnit extension does not restart a guest that died: the tests after it did not run
-            Progress.say("mutate: the guest died during the suite; %d test(s) after it did not run", lost);
+            Progress.say("mutate: %d test(s) never ran (the guest kept dying)", lost);
         }
-        boolean booted = !run.kernelRelease().isEmpty();
-        return new Raw(failing, first, hung, booted ? null : boot == null ? "no boot" : boot, run.timing().agentReady());
+        boolean booted = !first.kernelRelease().isEmpty();
+        return new Raw(failing, firstFailure, hung, booted ? null : boot == null ? "no boot" : boot,
+                first.timing().agentReady());
+    }
+
+    /** The fully qualified name of the suite class {@code simple} (in the suite package or one below it). */
+    static java.util.Optional<String> fullName(String pkg, String simple) {
+        String dir = pkg.replace('.', '/');
+        for (Path e : GuestClasspath.current()) {
+            try {
+                if (Files.isDirectory(e)) {
+                    Path base = e.resolve(dir);
+                    if (Files.isDirectory(base)) {
+                        try (Stream<Path> s = Files.walk(base)) {
+                            var hit = s.filter(f -> f.getFileName().toString().equals(simple + ".class")).findFirst();
+                            if (hit.isPresent()) {
+                                String rel = e.relativize(hit.get()).toString();
+                                return java.util.Optional.of(rel.substring(0, rel.length() - 6).replace('/', '.'));
+                            }
+                        }
+                    }
+                } else if (e.toString().endsWith(".jar")) {
+                    try (var jar = new java.util.jar.JarFile(e.toFile())) {
+                        var hit = jar.stream().map(java.util.jar.JarEntry::getName)
+                                .filter(n -> n.startsWith(dir + "/") && n.endsWith("/" + simple + ".class")).findFirst();
+                        if (hit.isPresent()) {
+                            String n = hit.get();
+                            return java.util.Optional.of(n.substring(0, n.length() - 6).replace('/', '.'));
+                        }
+                    }
+                }
+            } catch (IOException | UncheckedIOException ignored) {
+                // an unreadable classpath entry: look in the next
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     private Raw selftests(Settings s, KernelProfile profile) {

@@ -99,4 +99,10 @@ class ResultsTest {
         assertEquals(Detectors.splatKey("WARNING: CPU: 0 PID: 123 at mm/hmm.c:601 dmirror_fault+0x1a/0x40\nmore"),
                 Detectors.splatKey("WARNING: CPU: 1 PID: 77 at mm/hmm.c:601 dmirror_fault+0x2b/0x40"));
     }
+
+    @Test
+    void aSuiteClassIsFoundInItsPackageOrBelowForRestarts() {
+        assertEquals(java.util.Optional.of("dev.hmmmirror.mutate.ResultsTest"), Detectors.fullName("dev.hmmmirror", "ResultsTest"));
+        assertTrue(Detectors.fullName("dev.hmmmirror", "NoSuchTestIT").isEmpty());
+    }
 }
