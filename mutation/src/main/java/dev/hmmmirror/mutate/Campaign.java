@@ -4,6 +4,8 @@ import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.Exec;
 import dev.hmmmirror.vm.host.Progress;
 import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.image.GuestImages;
+import dev.hmmmirror.vm.image.ImageCache;
 import dev.hmmmirror.vm.image.KernelProfile;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -93,7 +95,7 @@ public final class Campaign {
             }
             if (m.equivalence().isPresent() && !options.runEquivalent()) {
                 record(new MutantResult(m.name(), m.describe(), Verdict.EQUIVALENT, m.equivalence().get(),
-                        m.memoryCorrupting(), -1, 0, Map.of(), 0, Instant.now().toString()));
+                        m.memoryCorrupting(), -1, 0, -1, Map.of(), 0, Instant.now().toString()));
                 continue;
             }
             todo.add(m);
@@ -192,7 +194,7 @@ public final class Campaign {
                     view.apply(m, log);
                 } catch (SetupException e) {
                     return done(name, description, Verdict.BUILD_FAILURE, "the patch does not apply: "
-                            + tail(log), corrupting, -1, 0, Map.of(), t0);
+                            + tail(log), corrupting, -1, 0, -1, Map.of(), t0);
                 }
             }
             CowView.Cost cost;
@@ -202,12 +204,15 @@ public final class Campaign {
                 String failing = Exec.failingLines(log, 15);
                 Progress.say("mutate: %s does not build; error lines (log %s):\n%s", name, log, failing);
                 return done(name, description, Verdict.BUILD_FAILURE, "does not compile: " + (failing.isEmpty()
-                        ? e.getMessage().lines().findFirst().orElse("") : failing), corrupting, -1, 0, Map.of(), t0);
+                        ? e.getMessage().lines().findFirst().orElse("") : failing), corrupting, -1, 0, -1, Map.of(), t0);
             }
             Progress.say("mutate: %s rebuilt in %s: %d file(s) compiled%s, %d MiB in its upper layer; log %s", name,
                     secs(cost.seconds()), cost.compiled(), cost.linked() ? ", vmlinux relinked" : "",
                     view.upperBytes() >> 20, log);
             KernelProfile profile = view.profile();
+            long ti = System.nanoTime();
+            new GuestImages(ImageCache.of(settings), settings).ensure(profile);
+            double image = (System.nanoTime() - ti) / 1e9;
             Detectors detectors = new Detectors(settings, options.config());
             Map<Detector, DetectorResult> found = new EnumMap<>(Detector.class);
             Map<Detector, DetectorResult> ordered = new LinkedHashMap<>();
@@ -225,10 +230,10 @@ public final class Campaign {
             }
             Verdict v = m == null ? Verdict.BASELINE : verdict(found);
             String reason = reason(v, ordered);
-            return done(name, description, v, reason, corrupting, cost.seconds(), cost.compiled(), ordered, t0);
+            return done(name, description, v, reason, corrupting, cost.seconds(), cost.compiled(), image, ordered, t0);
         } catch (SetupException e) {
             return done(name, description, Verdict.BOOT_FAILURE, e.getMessage().lines().findFirst().orElse(""),
-                    corrupting, -1, 0, Map.of(), t0);
+                    corrupting, -1, 0, -1, Map.of(), t0);
         }
     }
 
@@ -263,8 +268,8 @@ public final class Campaign {
     }
 
     private static MutantResult done(String name, String description, Verdict v, String reason, boolean corrupting,
-            double build, long compiled, Map<Detector, DetectorResult> detectors, long t0) {
-        return new MutantResult(name, description, v, reason, corrupting, build, compiled, detectors,
+            double build, long compiled, double image, Map<Detector, DetectorResult> detectors, long t0) {
+        return new MutantResult(name, description, v, reason, corrupting, build, compiled, image, detectors,
                 (System.nanoTime() - t0) / 1e9, Instant.now().toString());
     }
 

@@ -15,12 +15,14 @@ import java.util.Map;
  * @param memoryCorrupting its header's Memory-corrupting
  * @param buildSeconds     applying the patch and the incremental rebuild (negative: not built)
  * @param compiled         how many files the rebuild compiled
+ * @param imageSeconds     making the guest image of the rebuilt kernel (modules copied, the kernel's hmm-tests
+ *                         built, boot files; negative: not made)
  * @param detectors        each detector's result, in the order they ran
  * @param seconds          the mutant's whole wall time
  * @param finished         when it got its verdict (ISO-8601)
  */
 public record MutantResult(String name, String description, Verdict verdict, String reason, boolean memoryCorrupting,
-        double buildSeconds, long compiled, Map<Detector, DetectorResult> detectors, double seconds, String finished) {
+        double buildSeconds, long compiled, double imageSeconds, Map<Detector, DetectorResult> detectors, double seconds, String finished) {
     /** The detectors that killed it. */
     public List<Detector> killers() {
         return detectors.values().stream().filter(DetectorResult::killed).map(DetectorResult::detector).toList();
@@ -43,6 +45,7 @@ public record MutantResult(String name, String description, Verdict verdict, Str
         m.put("memoryCorrupting", memoryCorrupting);
         m.put("buildSeconds", buildSeconds);
         m.put("compiled", compiled);
+        m.put("imageSeconds", imageSeconds);
         Map<String, Object> d = new LinkedHashMap<>();
         detectors.forEach((k, v) -> d.put(k.label(), v.toJson()));
         m.put("detectors", d);
@@ -61,7 +64,7 @@ public record MutantResult(String name, String description, Verdict verdict, Str
         return new MutantResult((String) m.get("name"), (String) m.getOrDefault("description", ""),
                 Verdict.of((String) m.get("verdict")), (String) m.getOrDefault("reason", ""),
                 Boolean.TRUE.equals(m.get("memoryCorrupting")), DetectorResult.number(m.get("buildSeconds")),
-                m.get("compiled") instanceof Number n ? n.longValue() : 0, d, DetectorResult.number(m.get("seconds")),
+                m.get("compiled") instanceof Number n ? n.longValue() : 0, DetectorResult.number(m.get("imageSeconds")), d, DetectorResult.number(m.get("seconds")),
                 (String) m.getOrDefault("finished", ""));
     }
 }

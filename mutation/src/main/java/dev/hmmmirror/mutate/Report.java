@@ -129,6 +129,7 @@ public final class Report {
             row.put("reason", r.reason());
             row.put("buildSeconds", r.buildSeconds());
             row.put("compiled", r.compiled());
+            row.put("imageSeconds", r.imageSeconds());
             row.put("bootSeconds", r.detectors().values().stream().mapToDouble(DetectorResult::bootSeconds)
                     .filter(b -> b > 0).average().orElse(-1));
             row.put("detectorSeconds", r.detectors().values().stream().mapToDouble(DetectorResult::seconds).sum());
@@ -164,7 +165,7 @@ public final class Report {
         }
         b.append("<tr><th>together</th><th class=\"n\">").append(x(score(results, null).toString()))
                 .append("</th></tr></table>\n<h2>Mutants (survivors first)</h2><table><tr><th>mutant</th><th>verdict</th>"
-                        + "<th>hmm-tests</th><th>suite</th><th>explorer</th><th>rebuild</th><th>boot</th><th>total</th>"
+                        + "<th>hmm-tests</th><th>suite</th><th>explorer</th><th>rebuild</th><th>image</th><th>boot</th><th>total</th>"
                         + "<th>first failing assertion / reason</th></tr>\n");
         for (MutantResult r : rows) {
             b.append("<tr><td><b>").append(x(r.name())).append("</b><br>").append(x(r.description())).append("</td>")
@@ -176,7 +177,8 @@ public final class Report {
             double boot = r.detectors().values().stream().mapToDouble(DetectorResult::bootSeconds).filter(s -> s > 0)
                     .average().orElse(-1);
             b.append("<td class=\"n\">").append(Campaign.secs(r.buildSeconds())).append(r.compiled() > 0 ? "<br>"
-                    + r.compiled() + " files" : "").append("</td><td class=\"n\">").append(Campaign.secs(boot))
+                    + r.compiled() + " files" : "").append("</td><td class=\"n\">").append(Campaign.secs(r.imageSeconds()))
+                    .append("</td><td class=\"n\">").append(Campaign.secs(boot))
                     .append("</td><td class=\"n\">").append(Campaign.secs(r.seconds())).append("</td><td><pre>")
                     .append(x(r.verdict() == Verdict.KILLED ? r.firstFailure() + "\n(" + r.reason() + ")" : r.reason()));
             r.detectors().values().stream().flatMap(d -> d.splats().stream()).findFirst()

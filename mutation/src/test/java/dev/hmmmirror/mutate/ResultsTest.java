@@ -27,7 +27,7 @@ class ResultsTest {
         for (DetectorResult d : ds) {
             m.put(d.detector(), d);
         }
-        return new MutantResult(name, "what " + name + " breaks", v, "why", false, 42.0, 3, m, 400.0, "2026-12-06T07:00:00Z");
+        return new MutantResult(name, "what " + name + " breaks", v, "why", false, 42.0, 3, 20.0, m, 400.0, "2026-12-06T07:00:00Z");
     }
 
     static Map<String, MutantResult> campaign() {
