@@ -66,7 +66,7 @@ public record Mutant(String name, Path file, Map<String, String> headers, String
         if (!diff.contains("\n+++ ") && !diff.startsWith("+++ ") && !diff.contains("diff --git")) {
             throw new SetupException("the mutant " + file + " has no unified diff after its '---' line");
         }
-        return new Mutant(name, file, Map.copyOf(headers), diff);
+        return new Mutant(name, file, java.util.Collections.unmodifiableMap(headers), diff);
     }
 
     /**
