@@ -125,6 +125,10 @@ public final class Campaign {
         }
         MutantResult baseline = results.get(BASELINE);
         int total = todo.size();
+        if (baseline != null && total > 0) {
+            Progress.say("mutate: %d mutant(s) to run; the baseline took %s: about %s in all", total,
+                    secs(baseline.seconds()), secs(baseline.seconds() * total / Math.max(1, Math.min(options.jobs(), total))));
+        }
         AtomicInteger finished = new AtomicInteger();
         long t0 = System.nanoTime();
         LinkedBlockingQueue<Integer> slots = new LinkedBlockingQueue<>();
@@ -188,53 +192,62 @@ public final class Campaign {
         }
         Path log = mdir.resolve("build.log");
         boolean corrupting = m != null && m.memoryCorrupting();
+        // a view that cannot be mounted is this host's problem, not the mutant's: it stops the campaign
         try (CowView view = CowView.open(base, slotDir)) {
-            if (m != null) {
-                try {
-                    view.apply(m, log);
-                } catch (SetupException e) {
-                    return done(name, description, Verdict.BUILD_FAILURE, "the patch does not apply: "
-                            + tail(log), corrupting, -1, 0, -1, Map.of(), t0);
-                }
-            }
-            CowView.Cost cost;
-            try {
-                cost = view.build(log, options.makeJobs(), options.buildTimeout());
-            } catch (SetupException e) {
-                String failing = Exec.failingLines(log, 15);
-                Progress.say("mutate: %s does not build; error lines (log %s):\n%s", name, log, failing);
-                return done(name, description, Verdict.BUILD_FAILURE, "does not compile: " + (failing.isEmpty()
-                        ? e.getMessage().lines().findFirst().orElse("") : failing), corrupting, -1, 0, -1, Map.of(), t0);
-            }
-            Progress.say("mutate: %s rebuilt in %s: %d file(s) compiled%s, %d MiB in its upper layer; log %s", name,
-                    secs(cost.seconds()), cost.compiled(), cost.linked() ? ", vmlinux relinked" : "",
-                    view.upperBytes() >> 20, log);
-            KernelProfile profile = view.profile();
-            long ti = System.nanoTime();
-            new GuestImages(ImageCache.of(settings), settings).ensure(profile);
-            double image = (System.nanoTime() - ti) / 1e9;
-            Detectors detectors = new Detectors(settings, options.config());
-            Map<Detector, DetectorResult> found = new EnumMap<>(Detector.class);
-            Map<Detector, DetectorResult> ordered = new LinkedHashMap<>();
-            for (Detector d : options.detectors()) {
-                Progress.say("mutate: %s: %s", name, d.label());
-                DetectorResult r = detectors.run(d, profile, mdir.resolve(d.label()),
-                        m == null ? Set.of() : Detectors.baselineFailures(baseline, d));
-                ordered.put(d, r);
-                found.put(d, r);
-                Progress.say("mutate: %s: %s %s in %s%s", name, d.label(), r.status().label(), secs(r.seconds()),
-                        r.firstFailure().isEmpty() ? "" : ": " + r.firstFailure().lines().findFirst().orElse(""));
-                if (r.killed() && options.stopAtFirstKill() && m != null) {
-                    break;
-                }
-            }
-            Verdict v = m == null ? Verdict.BASELINE : verdict(found);
-            String reason = reason(v, ordered);
-            return done(name, description, v, reason, corrupting, cost.seconds(), cost.compiled(), image, ordered, t0);
-        } catch (SetupException e) {
-            return done(name, description, Verdict.BOOT_FAILURE, e.getMessage().lines().findFirst().orElse(""),
-                    corrupting, -1, 0, -1, Map.of(), t0);
+            return judge(view, m, name, description, mdir, log, corrupting, baseline, t0);
         }
+    }
+
+    private MutantResult judge(CowView view, Mutant m, String name, String description, Path mdir, Path log,
+            boolean corrupting, MutantResult baseline, long t0) {
+        if (m != null) {
+            try {
+                view.apply(m, log);
+            } catch (SetupException e) {
+                return done(name, description, Verdict.BUILD_FAILURE, "the patch does not apply: "
+                        + tail(log), corrupting, -1, 0, -1, Map.of(), t0);
+            }
+        }
+        CowView.Cost cost;
+        try {
+            cost = view.build(log, options.makeJobs(), options.buildTimeout());
+        } catch (SetupException e) {
+            String failing = Exec.failingLines(log, 15);
+            Progress.say("mutate: %s does not build; error lines (log %s):\n%s", name, log, failing);
+            return done(name, description, Verdict.BUILD_FAILURE, "does not compile: " + (failing.isEmpty()
+                    ? e.getMessage().lines().findFirst().orElse("") : failing), corrupting, -1, 0, -1, Map.of(), t0);
+        }
+        Progress.say("mutate: %s rebuilt in %s: %d file(s) compiled%s, %d MiB in its upper layer; log %s", name,
+                secs(cost.seconds()), cost.compiled(), cost.linked() ? ", vmlinux relinked" : "",
+                view.upperBytes() >> 20, log);
+        KernelProfile profile = view.profile();
+        long ti = System.nanoTime();
+        try {
+            new GuestImages(ImageCache.of(settings), settings).ensure(profile);
+        } catch (SetupException e) {
+            return done(name, description, Verdict.BOOT_FAILURE, "no guest image of the rebuilt kernel: "
+                    + e.getMessage().lines().findFirst().orElse(""), corrupting, cost.seconds(), cost.compiled(), -1,
+                    Map.of(), t0);
+        }
+        double image = (System.nanoTime() - ti) / 1e9;
+        Detectors detectors = new Detectors(settings, options.config());
+        Map<Detector, DetectorResult> found = new EnumMap<>(Detector.class);
+        Map<Detector, DetectorResult> ordered = new LinkedHashMap<>();
+        for (Detector d : options.detectors()) {
+            Progress.say("mutate: %s: %s", name, d.label());
+            DetectorResult r = detectors.run(d, profile, mdir.resolve(d.label()),
+                    m == null ? Set.of() : Detectors.baselineFailures(baseline, d));
+            ordered.put(d, r);
+            found.put(d, r);
+            Progress.say("mutate: %s: %s %s in %s%s", name, d.label(), r.status().label(), secs(r.seconds()),
+                    r.firstFailure().isEmpty() ? "" : ": " + r.firstFailure().lines().findFirst().orElse(""));
+            if (r.killed() && options.stopAtFirstKill() && m != null) {
+                break;
+            }
+        }
+        Verdict v = m == null ? Verdict.BASELINE : verdict(found);
+        String reason = reason(v, ordered);
+        return done(name, description, v, reason, corrupting, cost.seconds(), cost.compiled(), image, ordered, t0);
     }
 
     /** The class of a mutant from its detectors' results. */
@@ -288,6 +301,7 @@ public final class Campaign {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + f, e);
         }
+        Report.files(options.dir(), results); // a campaign stopped halfway has its report too
     }
 
     /** The verdicts kept in a results file (empty when there is none yet). */

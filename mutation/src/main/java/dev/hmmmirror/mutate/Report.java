@@ -88,13 +88,19 @@ public final class Report {
                     ? "our suite alone" : "the explorer alone", score(results, d));
         }
         out.printf(Locale.ROOT, "  %-28s %s%n", "together", score(results, null));
+        files(dir, results);
+        out.println("report: " + dir.resolve("report.html") + " (report.json; per mutant: results.json)");
+    }
+
+    /** Writes report.json and report.html into {@code dir}. */
+    static void files(Path dir, Map<String, MutantResult> results) {
+        List<MutantResult> rows = ordered(results);
         try {
             Files.writeString(dir.resolve("report.json"), Json.write(json(rows, results)), StandardCharsets.UTF_8);
             Files.writeString(dir.resolve("report.html"), html(rows, results), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the report into " + dir, e);
         }
-        out.println("report: " + dir.resolve("report.html") + " (report.json; per mutant: results.json)");
     }
 
     private static String cell(MutantResult r, Detector d) {
