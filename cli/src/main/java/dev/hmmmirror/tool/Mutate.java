@@ -22,21 +22,16 @@ import picocli.CommandLine.Option;
 @Command(name = "mutate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Mutation campaign: which kernel regressions do our tests, the explorer and the kernel's "
                 + "hmm-tests catch?",
-            "For each mutant (a small patch against the kernel's HMM code, mutants/linux-7.2/*.patch): apply it to a "
-                + "copy-on-write view (overlayfs) of a kernel built here (default built-7.2), rebuild incrementally "
-                + "with that kernel's own toolchain, boot it, and run the detectors, each in its own boot: the kernel's "
-                + "hmm-tests (selftests), the explorer (fixed seed, then its race mode on 2 vCPUs) and our guest suite. "
-                + "The unmutated kernel runs first as the baseline: what fails there is never a kill. Verdicts: killed "
-                + "(by which detector, which tests, kernel reports shown), survived, equivalent (argued in the "
-                + "catalogue; not run), build-failure, boot-failure, timeout. Each verdict is written to "
-                + "DIR/results.json at once: a rerun continues where a campaign stopped. Needs root (overlayfs, chroot).",
-            "With --kernel-tree DIR (your own built tree) and your patch series as the mutant, the same machinery "
-                + "says which tests your patches change the verdict of.",
+            "Each mutant (a patch against the kernel's HMM code, mutants/linux-7.2/*.patch) is applied to a "
+                + "copy-on-write view (overlayfs) of a kernel built here (default built-7.2), rebuilt incrementally with "
+                + "that kernel's toolchain, booted, and judged by the kernel's hmm-tests, the explorer (fixed seed, then "
+                + "races on 2 vCPUs) and our suite, each in its own boot, against the unmutated kernel (the baseline). "
+                + "Verdicts: killed, survived, equivalent, build-failure, boot-failure, timeout; DIR/results.json takes "
+                + "each at once, and a rerun continues there. Needs root.",
             "Exit 0 the campaign ran (1 with --expect-killed when a mutant was not killed), 125 could not run.",
-            "Examples:", "  hmm mutate                         (the whole catalogue on built-7.2)",
-            "  hmm mutate --mutant 01-hmm-write-fault-dropped --detectors selftests",
+            "Examples:", "  hmm mutate --mutant 01 --detectors selftests",
             "  hmm mutate --kernel built-7.2-debug --memory-corrupting",
-            "  hmm mutate --kernel-tree ~/linux --series 0001-*.patch --name my-series"})
+            "  hmm mutate --kernel-tree ~/linux --series 0001-*.patch --name mine"})
 final class Mutate implements Callable<Integer> {
     @Mixin
     GuestOptions guest;
