@@ -5,8 +5,7 @@
 # only), booted, and judged by the detector that kills it -- after the
 # unmutated kernel through the same machinery (the baseline: what fails
 # there is not a kill). Fails unless the mutant is killed.
-#   ci/test-mutant.sh
-#   HMM_SMOKE_MUTANT=mutants/linux-7.2/NN-x.patch HMM_SMOKE_DETECTORS=selftests,suite ci/test-mutant.sh
+#   ci/test-mutant.sh [more hmm mutate options, e.g. --detectors selftests,suite]
 # Needs root (overlayfs, chroot) and the built-7.2 image (compiled on first
 # use, 12-15 min on 2 cores, then cached). Adds about 8-10 min under TCG on 2
 # cores (rebuilds ~1 min each, two boots with the kernel's hmm-tests).
@@ -14,9 +13,9 @@
 # 125 could not build or boot.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-mutant=${HMM_SMOKE_MUTANT:-mutation/src/test/resources/dev/hmmmirror/mutate/dev-mutants/01-hmm-write-fault-dropped.patch}
-detectors=${HMM_SMOKE_DETECTORS:-selftests}
-dir=${HMM_SMOKE_DIR:-target/hmm-mutate-smoke}
+mutant=mutation/src/test/resources/dev/hmmmirror/mutate/dev-mutants/01-hmm-write-fault-dropped.patch
+detectors=selftests
+dir=target/hmm-mutate-smoke
 t0=$(date +%s)
 echo "[hmm] ===== mutation smoke: $(basename "$mutant") on built-7.2, detectors: $detectors ====="
 ci/hmm mutate --kernel built-7.2 --mutant-file "$mutant" --detectors "$detectors" --out "$dir" --redo \

@@ -111,6 +111,12 @@ public final class ImageCache {
                         if (kept != null) {
                             Progress.say("%s: build failed; its log is kept: %s", what, kept);
                         }
+                        if (kept != null && e instanceof SetupException se && se.getMessage() != null
+                                && se.getMessage().contains(partial.resolve("build.log").toString())) {
+                            // the message names the log where it was; say where it is now
+                            throw new SetupException(se.getMessage().replace(partial.resolve("build.log").toString(),
+                                    kept.toString()), se);
+                        }
                         if (e instanceof RuntimeException re) {
                             throw re;
                         }

@@ -59,10 +59,11 @@ class ImageCacheTest {
     @Test
     void aFailedBuildKeepsItsLogNextToTheEntry(@TempDir Path root) throws Exception {
         ImageCache cache = new ImageCache(root);
-        assertThrows(SetupException.class, () -> cache.ensure("kmod-7.2", "k", "module", dir -> {
+        SetupException e = assertThrows(SetupException.class, () -> cache.ensure("kmod-7.2", "k", "module", dir -> {
             Files.writeString(dir.resolve("build.log"), "mirror.c:12: error: unknown type\n");
-            throw new SetupException("make failed (exit 2)");
+            throw new SetupException("make failed (exit 2); last lines of " + dir.resolve("build.log") + ":");
         }));
+        assertEquals("make failed (exit 2); last lines of " + root.resolve("kmod-7.2-k.failed.log") + ":", e.getMessage());
         assertTrue(cache.lookup("kmod-7.2", "k").isEmpty());
         assertEquals("mirror.c:12: error: unknown type\n", Files.readString(root.resolve("kmod-7.2-k.failed.log")));
     }
