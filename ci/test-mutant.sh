@@ -7,8 +7,10 @@
 # there is not a kill). Fails unless the mutant is killed.
 #   ci/test-mutant.sh [more hmm mutate options, e.g. --detectors selftests,suite]
 # Needs root (overlayfs, chroot) and the built-7.2 image (compiled on first
-# use, 12-15 min on 2 cores, then cached). Adds about 8-10 min under TCG on 2
-# cores (rebuilds ~1 min each, two boots with the kernel's hmm-tests).
+# use, then cached). Measured under TCG on a 2-core host at load ~25: 15.6 min
+# (baseline 6.9 min: no-op rebuild 128 s, image 58 s, hmm-tests boot 226 s;
+# mutant 8.7 min: rebuild 250 s (mm/hmm.o + vmlinux relink), image 66 s,
+# hmm-tests boot 206 s), plus building the hmm command when it is stale.
 # Report: target/hmm-mutate-smoke/report.html. Exit 0 killed, 1 not killed,
 # 125 could not build or boot.
 set -uo pipefail
