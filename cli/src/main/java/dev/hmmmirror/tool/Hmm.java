@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "hmm", mixinStandardHelpOptions = true, version = "hmm-mirror 0.1.0-SNAPSHOT",
         description = "Boot Linux kernels with HMM in QEMU, load hmm_mirror.ko, and run commands, Java programs, "
                 + "a shell or the guest suite there.",
-        subcommands = {Run.class, Shell.class, Suite.class, Matrix.class, Explore.class, Images.class, Demo.class,
+        subcommands = {Run.class, Shell.class, Suite.class, Matrix.class, Explore.class, Mutate.class, Images.class, Demo.class,
             Benchmarks.Boot.class, Benchmarks.MatrixBench.class, Benchmarks.MirrorBench.class, Benchmarks.MigrationBench.class,
             Benchmarks.DriverBench.class, AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
