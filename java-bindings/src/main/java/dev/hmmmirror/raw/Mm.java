@@ -15,39 +15,81 @@ import java.lang.foreign.ValueLayout;
  * promise</strong>, as for the rest of this package; {@link dev.hmmmirror.Memory} is the API.
  */
 public final class Mm {
+    /** {@code PROT_NONE}. */
     public static final int PROT_NONE = Posix.PROT_NONE;
+    /** {@code PROT_READ}. */
     public static final int PROT_READ = Posix.PROT_READ;
+    /** {@code PROT_WRITE}. */
     public static final int PROT_WRITE = Posix.PROT_WRITE;
+    /** {@code MAP_SHARED}. */
     public static final int MAP_SHARED = Posix.MAP_SHARED;
+    /** {@code MAP_PRIVATE}. */
     public static final int MAP_PRIVATE = Posix.MAP_PRIVATE;
+    /** {@code MAP_FIXED}. */
     public static final int MAP_FIXED = 0x10;
+    /** {@code MAP_ANONYMOUS}. */
     public static final int MAP_ANONYMOUS = Posix.MAP_ANONYMOUS;
+    /** {@code MAP_NORESERVE}. */
     public static final int MAP_NORESERVE = 0x4000;
+    /** {@code MAP_FIXED_NOREPLACE}. */
     public static final int MAP_FIXED_NOREPLACE = Posix.MAP_FIXED_NOREPLACE;
+    /** {@code MADV_DONTNEED}. */
     public static final int MADV_DONTNEED = Posix.MADV_DONTNEED;
+    /** {@code MADV_COLD}. */
     public static final int MADV_COLD = 20;
+    /** {@code MADV_PAGEOUT}. */
     public static final int MADV_PAGEOUT = 21;
     /** {@link #movePages} flag: move the pages of this process. */
     public static final int MPOL_MF_MOVE = 2;
 
     private Mm() {}
 
-    /** {@code mmap(address, length, prot, flags, fd, offset)}: the address, or {@code -errno}. */
+    /**
+     * {@code mmap(address, length, prot, flags, fd, offset)}.
+     *
+     * @param address where (a hint, or exact with {@link #MAP_FIXED}), or 0
+     * @param length  bytes
+     * @param prot    {@code PROT_*}
+     * @param flags   {@code MAP_*}
+     * @param fd      a file descriptor, or -1
+     * @param offset  the file offset
+     * @return the address, or {@code -errno}
+     */
     public static long mmap(long address, long length, int prot, int flags, int fd, long offset) {
         return Posix.mmap(address, length, prot, flags, fd, offset);
     }
 
-    /** {@code munmap}: 0 or {@code -errno}. */
+    /**
+     * {@code munmap(address, length)}.
+     *
+     * @param address page-aligned start
+     * @param length  bytes
+     * @return 0 or {@code -errno}
+     */
     public static int munmap(long address, long length) {
         return Posix.munmap(address, length);
     }
 
-    /** {@code mprotect}: 0 or {@code -errno}. */
+    /**
+     * {@code mprotect(address, length, prot)}.
+     *
+     * @param address page-aligned start
+     * @param length  bytes
+     * @param prot    {@code PROT_*}
+     * @return 0 or {@code -errno}
+     */
     public static int mprotect(long address, long length, int prot) {
         return Posix.mprotect(address, length, prot);
     }
 
-    /** {@code madvise}: 0 or {@code -errno}. */
+    /**
+     * {@code madvise(address, length, advice)}.
+     *
+     * @param address page-aligned start
+     * @param length  bytes
+     * @param advice  {@code MADV_*}
+     * @return 0 or {@code -errno}
+     */
     public static int madvise(long address, long length, int advice) {
         return Posix.madvise(address, length, advice);
     }
@@ -57,6 +99,10 @@ public final class Mm {
      * {@link #MPOL_MF_MOVE}, or (node {@code < 0}) only asks where each page is. Returns each page's
      * status (its node, or {@code -errno}: {@code -ENOENT} for a page not present or not movable);
      * throws {@link IllegalStateException}, naming the errno, when the call itself fails.
+     *
+     * @param addresses one address in each page
+     * @param node      the target node, or {@code < 0} to ask only
+     * @return each page's status
      */
     public static int[] movePages(long[] addresses, int node) {
         int n = addresses.length;
