@@ -306,7 +306,7 @@ final class Detectors {
     }
 
     /** A java command line for the guest: the explorer's jar and the bindings, staged into the run's out/. */
-    private static String javaCommand(GuestSession session, List<String> program) {
+    private String javaCommand(GuestSession session, List<String> program) {
         Path staged = session.runDir().resolve("out/java");
         List<String> cp = new ArrayList<>();
         try {
@@ -328,7 +328,7 @@ final class Detectors {
             throw new IllegalStateException(e);
         }
         List<String> cmd = new ArrayList<>(List.of(GuestSession.GUEST_JAVA));
-        cmd.addAll(GuestSession.programJvmFlags());
+        cmd.addAll(GuestSession.programJvmFlags(settings));
         cmd.add("-cp");
         cmd.add(String.join(":", cp));
         cmd.addAll(program);
