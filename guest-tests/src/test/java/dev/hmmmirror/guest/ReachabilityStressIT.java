@@ -218,19 +218,26 @@ class ReachabilityStressIT {
         assertEquals(0, wrong, "reads that returned wrong bytes:\n" + log);
     }
 
-    /** Opens {@code n} mirrors and drops them without close(). */
-    private static void openAndDrop(int n) throws HmmException {
+    /** Opens {@code n} mirrors (each used once), to be dropped by the caller without close(). */
+    private static java.util.List<Mirror> openWithoutClose(int n) throws HmmException {
+        java.util.List<Mirror> out = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {
-            Mirror.open(0).counters();
+            Mirror m = Mirror.open(0);
+            m.counters();
+            out.add(m);
         }
+        return out;
     }
 
     @Test
     void mirrorsDroppedWithoutCloseAreReleasedOnceUnreachable() throws Exception {
         long before = Long.parseLong(Files.readString(MIRRORS).strip());
         try (Mirror kept = Mirror.open(0)) {
-            openAndDrop(150);
+            // held until counted: with the JIT a collection during the opens would release some early
+            java.util.List<Mirror> dropped = openWithoutClose(150);
             assertEquals(before + 151, Long.parseLong(Files.readString(MIRRORS).strip()), "each open is a mirror");
+            java.lang.ref.Reference.reachabilityFence(dropped);
+            dropped = null; // unreachable from here on, never closed
             long left = before + 151;
             for (int i = 0; i < 200 && left > before + 1; i++) {
                 System.gc();
