@@ -139,8 +139,13 @@ final class Campaign {
         System.out.println("explorer: FAILED: program seed " + f.seed() + " after " + f.steps().size()
                 + " steps: " + f.summary());
         long replaysBefore = stats.replays;
-        Failure<World> s = new Shrinker<>(programs, o.shrinkReplays(), Signature::of).shrink(f);
+        Shrinker<World> shrinker = new Shrinker<>(programs, o.shrinkReplays(), Signature::of);
+        Failure<World> s = shrinker.shrink(f);
         shrunk = Optional.of(s);
+        if (shrinker.flaky()) {
+            System.out.println("explorer: the failure did not reproduce on every replay (timing or the kernel's"
+                    + " background work): each shrinking candidate got up to " + Shrinker.FLAKY_ATTEMPTS + " replays");
+        }
         System.out.println("explorer: shrunk to " + s.steps().size() + " steps in " + (stats.replays - replaysBefore)
                 + " replays (" + Signature.of(s.error()) + "):");
         for (Step<World> step : s.steps()) {

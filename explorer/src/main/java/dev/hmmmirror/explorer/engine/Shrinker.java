@@ -14,12 +14,24 @@ import java.util.function.Function;
  * first line of its message up to the first colon), so that shrinking cannot wander off to another
  * failure.
  *
+ * <p>A failure that depends on timing or on the kernel's background work (compaction, reclaim,
+ * the order of events) does not fail on every replay. Taking one replay that passes as "this step
+ * is needed" would leave such a program long. So the shrinker first replays the program it was
+ * given; if that passes, the failure is <em>flaky</em> and every candidate gets up to
+ * {@link #FLAKY_ATTEMPTS} replays before it counts as passing. A program that reproduced at the
+ * start but is stuck later is replayed once more to check the same.
+ *
  * @param <S> the state
  */
 public final class Shrinker<S extends AutoCloseable> {
+    /** Replays a candidate gets once the failure is known to be flaky. */
+    public static final int FLAKY_ATTEMPTS = 3;
+
     private final Programs<S> programs;
     private final int maxReplays;
     private final Function<Throwable, String> signature;
+    private int replays;
+    private int attempts = 1;
 
     public Shrinker(Programs<S> programs, int maxReplays, Function<Throwable, String> signature) {
         this.programs = programs;
@@ -34,13 +46,32 @@ public final class Shrinker<S extends AutoCloseable> {
         return t.getClass().getName() + "/" + (colon < 0 ? m : m.substring(0, colon));
     }
 
+    /**
+     * Whether the failure did not reproduce on every replay of the last {@link #shrink} (candidates
+     * then got up to {@link #FLAKY_ATTEMPTS} replays each).
+     */
+    public boolean flaky() {
+        return attempts > 1;
+    }
+
     /** The shortest failing program found from {@code failure}, which is returned if none is. */
     public Failure<S> shrink(Failure<S> failure) throws Exception {
         String wanted = signature.apply(failure.error());
         Failure<S> best = failure;
-        int replays = 0;
+        replays = 0;
+        attempts = 1;
+        if (maxReplays > 0 && reproduces(best, wanted).isEmpty()) {
+            attempts = FLAKY_ATTEMPTS;
+        }
         boolean changed = true;
-        while (changed && replays < maxReplays) {
+        while (replays < maxReplays) {
+            if (!changed) {
+                // stuck: a deterministic-looking failure may still be flaky; check once
+                if (attempts > 1 || reproduces(best, wanted).isPresent()) {
+                    break;
+                }
+                attempts = FLAKY_ATTEMPTS;
+            }
             changed = false;
             // chunks, from halves down to single steps
             for (int chunk = Math.max(1, best.steps().size() / 2); chunk >= 1 && replays < maxReplays;
@@ -48,7 +79,6 @@ public final class Shrinker<S extends AutoCloseable> {
                 for (int from = 0; from + chunk <= best.steps().size() && replays < maxReplays; ) {
                     List<Step<S>> candidate = new ArrayList<>(best.steps());
                     candidate.subList(from, from + chunk).clear();
-                    replays++;
                     Optional<Failure<S>> f = sameFailure(best.seed(), candidate, wanted);
                     if (f.isPresent() && f.get().steps().size() < best.steps().size()) {
                         best = f.get();
@@ -66,7 +96,6 @@ public final class Shrinker<S extends AutoCloseable> {
                     }
                     List<Step<S>> candidate = new ArrayList<>(best.steps());
                     candidate.set(i, simpler);
-                    replays++;
                     Optional<Failure<S>> f = sameFailure(best.seed(), candidate, wanted);
                     if (f.isPresent() && f.get().steps().size() <= best.steps().size()) {
                         best = f.get();
@@ -79,8 +108,23 @@ public final class Shrinker<S extends AutoCloseable> {
         return best;
     }
 
+    /** One replay of {@code f}'s steps, if it fails the wanted way. */
+    private Optional<Failure<S>> reproduces(Failure<S> f, String wanted) throws Exception {
+        replays++;
+        return programs.replay(f.seed(), f.steps())
+                .filter(x -> Objects.equals(wanted, signature.apply(x.error())));
+    }
+
+    /** Up to {@code attempts} replays of {@code steps} (within the budget), the first that fails the wanted way. */
     private Optional<Failure<S>> sameFailure(long seed, List<Step<S>> steps, String wanted) throws Exception {
-        Optional<Failure<S>> f = programs.replay(seed, steps);
-        return f.filter(x -> Objects.equals(wanted, signature.apply(x.error())));
+        for (int a = 0; a < attempts && (a == 0 || replays < maxReplays); a++) {
+            replays++;
+            Optional<Failure<S>> f = programs.replay(seed, steps)
+                    .filter(x -> Objects.equals(wanted, signature.apply(x.error())));
+            if (f.isPresent()) {
+                return f;
+            }
+        }
+        return Optional.empty();
     }
 }
