@@ -9,7 +9,7 @@ import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.image.KernelProfile;
 import dev.hmmmirror.vm.result.TestOutcome;
-import dev.hmmmirror.vm.runner.DockerEngine;
+import dev.hmmmirror.vm.host.Exec;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -70,16 +70,25 @@ class RemoteEngineIT {
                 .with(Setting.RUNNER, runner);
     }
 
+    /**
+     * {@code docker -H ENGINE args...}: the test looks at the engine with Debian's docker client,
+     * not through the runner's own docker-java calls.
+     */
+    private static String docker(String... args) {
+        List<String> cmd = new java.util.ArrayList<>(List.of("docker", "-H", engine.host()));
+        cmd.addAll(List.of(args));
+        return Exec.output(20, cmd);
+    }
+
     /** Every 2 s, the mounts of each running guest container of the engine: {@code type:source}. */
     private static Thread watchMounts(Set<String> mounts, Set<String> containers, AtomicBoolean stop) {
-        DockerEngine docker = new DockerEngine(engine.host());
         return Thread.ofPlatform().daemon().start(() -> {
             while (!stop.get()) {
                 try {
-                    for (String id : docker.output(20, "ps", "-q", "--filter", "label=dev.hmmmirror.runner=guest").lines()
+                    for (String id : docker("ps", "-q", "--filter", "label=dev.hmmmirror.runner=guest").lines()
                             .filter(l -> !l.isBlank()).toList()) {
                         containers.add(id);
-                        String m = docker.output(20, "inspect", "--format",
+                        String m = docker("inspect", "--format",
                                 "{{range .Mounts}}{{.Type}}:{{.Source}} {{end}}", id);
                         mounts.addAll(List.of(m.strip().split(" ")));
                     }
@@ -141,11 +150,10 @@ class RemoteEngineIT {
     void anEngineThatGoesAwayFailsOnlyItsKernelAsCouldNotBoot() throws Exception {
         // one slot on the engine, one here: the engine is stopped once its guest runs
         Settings settings = settings("lost", "local").with(Setting.DOCKER_HOSTS, engine.host() + " local");
-        DockerEngine docker = new DockerEngine(engine.host());
         Thread killer = Thread.ofPlatform().daemon().start(() -> {
             try {
                 for (int i = 0; i < 600; i++) {
-                    if (!docker.output(20, "ps", "-q", "--filter", "label=dev.hmmmirror.runner=guest").isBlank()) {
+                    if (!docker("ps", "-q", "--filter", "label=dev.hmmmirror.runner=guest").isBlank()) {
                         Thread.sleep(8000); // QEMU is booting or the tests run
                         engine.close();
                         return;
