@@ -514,7 +514,9 @@ public final class ContainerRunner implements GuestRunner {
 
     @Override
     public Optional<String> lost() {
-        return engine.ping(15).isPresent() ? Optional.empty()
+        // asked after close() too (the suite runner asks once the session ended): then with a new connection
+        Optional<String> answer = closed ? DockerEngine.ping(engine.host(), 15) : engine.ping(15);
+        return answer.isPresent() ? Optional.empty()
                 : Optional.of("the Docker engine " + engine.host() + " stopped answering during the run");
     }
 
