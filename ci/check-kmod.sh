@@ -11,7 +11,7 @@
 #
 #   sudo ci/check-kmod.sh
 #   HMM_KMOD_SUITES="sid trixie" ci/check-kmod.sh   # a subset (default: sid trixie bookworm)
-#   HMM_SKIP_IMAGES=1 ci/check-kmod.sh              # skip `ci/hmm-vm images --all`
+#   HMM_SKIP_IMAGES=1 ci/check-kmod.sh              # skip `ci/hmm images --all`
 #
 # Logs: $HMM_MIRROR_CACHE/check-kmod-logs/<suite>-<step>.log (overwritten by each run).
 # Cached here: checkpatch-<suite>-<version>/ (checkpatch.pl and its data files, extracted
@@ -79,9 +79,9 @@ in_root() {
 t0=$(now)
 images_ok=1
 if [[ ${HMM_SKIP_IMAGES:-0} != 1 ]]; then
-  say "images: ci/hmm-vm images --all (builds or waits for the kernel roots)"
-  if ! ci/hmm-vm images --all 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | indent; then
-    say "images: ci/hmm-vm images --all FAILED; checking whatever complete roots exist"
+  say "images: ci/hmm images --all (builds or waits for the kernel roots)"
+  if ! ci/hmm images --all 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | indent; then
+    say "images: ci/hmm images --all FAILED; checking whatever complete roots exist"
     images_ok=0
     overall=1
   fi
@@ -371,7 +371,7 @@ for suite in $SUITES; do
   for s in "${STEPS[@]}"; do printf ' %-18s' "${RESULT[$suite/$s]:-FAIL} (${TIME[$suite/$s]:--})"; done
   echo
 done
-((images_ok)) || say "ci/hmm-vm images --all failed"
+((images_ok)) || say "ci/hmm images --all failed"
 if ((overall)); then
   say "check-kmod: FAIL (total $(since "$t0"))"
   exit 1

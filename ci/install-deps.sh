@@ -4,14 +4,15 @@
 # (the host-side layout probe), make and kmod (depmod: the modules of a
 # --kernel-tree), Maven and Debian's Docker engine (docker.io, for the
 # container runner; it is not started here: ci/start-docker.sh), and headless
-# Chromium + poppler-utils (a test opens the HTML report as a reader does). Needs root.
+# Chromium + poppler-utils (a test opens the HTML report as a reader does), and libibverbs-dev
+# (the rdma module's layout probe compiles against verbs.h). Needs root.
 # Safe to run again.
 set -euo pipefail
 if [[ $(id -u) -ne 0 ]]; then
   echo "ci/install-deps.sh installs Debian packages: run it as root (sudo ci/install-deps.sh)" >&2
   exit 1
 fi
-packages=(qemu-system-x86 mmdebstrap debootstrap cpio xz-utils zstd gzip util-linux perl gcc libc6-dev make kmod maven ca-certificates docker.io chromium poppler-utils)
+packages=(qemu-system-x86 mmdebstrap debootstrap cpio xz-utils zstd gzip util-linux perl gcc libc6-dev make kmod maven ca-certificates docker.io chromium poppler-utils libibverbs-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $(id -u) -eq 0 ]]; then bash ci/install-deps.sh; fi
-exec ci/hmm-vm run "$@"
+exec ci/hmm demo "$@"

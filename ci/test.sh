@@ -18,5 +18,5 @@ mvn -B install -Dhmm.suite.skip=true -Dhmm.kernel="$first" "$@" || rc=1
 echo "[hmm] ===== guest suite on: $kernels (${HMM_PARALLEL:-auto} guests at once) ====="
 args=()
 for k in $kernels; do args+=(--kernel "$k"); done
-HMM_REPORT_DIR=${HMM_REPORT_DIR:-guest-tests/target/hmm-report} ci/hmm-suite matrix "${args[@]}" || rc=1
+HMM_REPORT_DIR=${HMM_REPORT_DIR:-guest-tests/target/hmm-report} ci/hmm matrix "${args[@]}" || rc=1
 exit $rc

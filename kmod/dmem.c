@@ -541,7 +541,7 @@ static int hmm_mirror_migrate_chunk_to_dev(struct hmm_mirror *mirror,
 			exhausted = true;
 			continue;
 		}
-		if (i == n - 1 && hmm_mirror_planted(HMM_MIRROR_BUG_SKIP_COPY))
+		if (hmm_mirror_planted_skips_copy(i, n))
 			spage = NULL;
 		hmm_mirror_copy_to_device(dpage, spage, 1);
 		b->dst[i] = migrate_pfn(page_to_pfn(dpage));
@@ -889,8 +889,7 @@ static void hmm_mirror_dmem_evict_chunk(struct hmm_mirror_chunk *chunk,
 {
 	unsigned long first = chunk->pagemap.range.start >> PAGE_SHIFT;
 	unsigned long npages = range_len(&chunk->pagemap.range) >> PAGE_SHIFT;
-	/* planted bug 4: the first page of @only stays in device memory */
-	bool leave = only && hmm_mirror_planted(HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE);
+	bool leave = hmm_mirror_planted_leaves_page(only);
 	unsigned long i, run;
 	u64 moved = 0;
 

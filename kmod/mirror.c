@@ -24,59 +24,6 @@
 /* Pages handled by one hmm_range_fault() call. */
 #define HMM_MIRROR_FAULT_CHUNK 64UL
 
-/*
- * Planted bug 1 (planted.h): a protection change leaves the device's
- * entries. Safe to plant: the CPU keeps mapping the same pages.
- */
-static bool hmm_mirror_planted_keeps(const struct mmu_notifier_range *range)
-{
-	return hmm_mirror_planted(HMM_MIRROR_BUG_KEEP_WRITE) &&
-	       (range->event == MMU_NOTIFY_PROTECTION_VMA ||
-		range->event == MMU_NOTIFY_PROTECTION_PAGE);
-}
-
-/*
- * Planted bug 2: every second invalidation that removed device entries
- * goes unreported. Under mirror->lock (it counts in @planted_count).
- */
-static bool hmm_mirror_planted_loses(struct hmm_mirror *mirror,
-				     unsigned long pages)
-{
-	lockdep_assert_held(&mirror->lock);
-	if (!pages || !hmm_mirror_planted(HMM_MIRROR_BUG_LOSE_EVENT))
-		return false;
-	return mirror->planted_count++ & 1;
-}
-
-/*
- * Planted bug 5: a read fault commits what hmm_range_fault() returned
- * even when an invalidation ran since. Read faults of system pages only:
- * the entry is read-only, so a stale one can be read through (a freed
- * system page stays in the direct map) but never written. A stale entry
- * of a device-private page would be worse than stale data: once the page
- * is freed, its zone_device_data links the free list, and a copy would
- * kmap another device page (an oops seen in CI when the race migrated
- * pages under the planted bug).
- */
-static bool hmm_mirror_planted_stale(const struct hmm_range *range,
-				     bool snapshot)
-{
-	unsigned long npages = (range->end - range->start) >> PAGE_SHIFT;
-	unsigned long i;
-
-	if (snapshot || (range->default_flags & HMM_PFN_REQ_WRITE) ||
-	    !hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT))
-		return false;
-	for (i = 0; i < npages; i++) {
-		unsigned long pfn = range->hmm_pfns[i];
-
-		if ((pfn & HMM_PFN_VALID) &&
-		    is_device_private_page(hmm_pfn_to_page(pfn)))
-			return false;
-	}
-	return true;
-}
-
 static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
 				  unsigned long cur_seq)
@@ -108,7 +55,7 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 	if (mirror->delay_us)
 		fsleep(mirror->delay_us);
 
-	if (hmm_mirror_planted_keeps(range)) {
+	if (hmm_mirror_planted_keeps_entries(range)) {
 		pages = 0;
 		exclusive = 0;
 	} else {
@@ -118,7 +65,7 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 	atomic64_add(exclusive, &mirror->stats.exclusive_revocations);
 	atomic64_inc(&mirror->stats.invalidations);
 	atomic64_add(pages, &mirror->stats.pages_invalidated);
-	if (!hmm_mirror_planted_loses(mirror, pages))
+	if (!hmm_mirror_planted_loses_event(mirror, pages))
 		hmm_mirror_events_record(&mirror->events, range, cur_seq, pages);
 	mutex_unlock(&mirror->lock);
 	return true;
@@ -259,6 +206,9 @@ static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
 		if (!ret && !snapshot &&
 		    hmm_mirror_inject_fault_busy(&mirror->inject))
 			ret = -EBUSY;
+		/* a success counts even when a later check has it retried */
+		if (!ret && !snapshot)
+			atomic64_inc(&mirror->stats.faults);
 		if (ret == -EFAULT && snapshot) {
 			for (i = 0; i < npages; i++)
 				range->hmm_pfns[i] = HMM_PFN_ERROR;
@@ -274,7 +224,7 @@ static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
 
 		mutex_lock(&mirror->lock);
 		if (!hmm_mirror_retry_stale(&r) ||
-		    hmm_mirror_planted_stale(range, snapshot))
+		    hmm_mirror_planted_commits_stale(range, snapshot))
 			return 0;
 		mutex_unlock(&mirror->lock);
 		if (!snapshot)
@@ -398,11 +348,9 @@ static int hmm_mirror_fault_chunk(struct hmm_mirror *mirror,
 	}
 	ret = hmm_mirror_commit(mirror, &range);
 	mutex_unlock(&mirror->lock);
-	if (!ret) {
-		atomic64_inc(&mirror->stats.faults);
+	if (!ret)
 		atomic64_add((end - start) >> PAGE_SHIFT,
 			     &mirror->stats.pages_faulted);
-	}
 	return ret;
 }
 

@@ -54,8 +54,8 @@ struct hmm_mirror_device {
 
 /* Counters of one mirror (HMM_MIRROR_IOC_COUNTERS), updated atomically. */
 struct hmm_mirror_stats {
-	atomic64_t faults;
-	atomic64_t pages_faulted;
+	atomic64_t faults;		/* hmm_range_fault() calls that succeeded */
+	atomic64_t pages_faulted;	/* pages committed by faults */
 	atomic64_t fault_retries;
 	atomic64_t invalidations;
 	atomic64_t pages_invalidated;

@@ -6,11 +6,18 @@
  * userspace) finds the bug and shrinks it to a short reproducer. Every
  * planted bug keeps the kernel safe: no device entry ever outlives the
  * CPU's reference to its page.
+ *
+ * planted.c owns them: the module's paths call one hook each, which says
+ * whether the planted bug acts there (never when none is planted).
  */
 #ifndef HMM_MIRROR_PLANTED_H
 #define HMM_MIRROR_PLANTED_H
 
 #include <linux/types.h>
+
+struct hmm_mirror;
+struct hmm_range;
+struct mmu_notifier_range;
 
 enum hmm_mirror_bug {
 	HMM_MIRROR_BUG_NONE = 0,
@@ -32,6 +39,14 @@ enum hmm_mirror_bug {
 };
 
 int hmm_mirror_planted_check(void);
-bool hmm_mirror_planted(enum hmm_mirror_bug bug);
+
+/* The hooks, one per planted bug (see planted.c). */
+bool hmm_mirror_planted_keeps_entries(const struct mmu_notifier_range *range);
+bool hmm_mirror_planted_loses_event(struct hmm_mirror *mirror,
+				    unsigned long pages);
+bool hmm_mirror_planted_skips_copy(unsigned long i, unsigned long n);
+bool hmm_mirror_planted_leaves_page(const struct hmm_mirror *only);
+bool hmm_mirror_planted_commits_stale(const struct hmm_range *range,
+				      bool snapshot);
 
 #endif /* HMM_MIRROR_PLANTED_H */

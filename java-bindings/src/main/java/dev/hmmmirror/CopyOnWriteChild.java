@@ -54,7 +54,7 @@ public final class CopyOnWriteChild implements AutoCloseable {
      * @param address virtual address in the child (the same as in this process); any alignment
      * @param length  number of bytes to read, {@code >= 0}
      * @return the {@code length} bytes the child sees from {@code address}
-     * @throws HmmException          {@link Errno#EIO} when the child has no mapping there or
+     * @throws HmmException          {@link Errno#EIO} when the child has no mapping there, has exited, or
      *                               {@code /proc/<pid>/mem} cannot be read (e.g. no ptrace access)
      * @throws IllegalStateException after {@link #close()}
      */
@@ -62,17 +62,28 @@ public final class CopyOnWriteChild implements AutoCloseable {
         if (reaped) {
             throw new IllegalStateException("child " + pid + " was closed");
         }
+        return read(java.nio.file.Path.of("/proc/" + pid + "/mem"), address, length);
+    }
+
+    /**
+     * Reads {@code length} bytes of {@code file} from offset {@code address}. An end of file before
+     * them is {@link Errno#EIO} with its own hint, thrown as is; an {@link java.io.IOException} of
+     * the channel becomes {@link Errno#EIO} with the channel's message as hint.
+     */
+    static byte[] read(java.nio.file.Path file, long address, int length) throws HmmException {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(length);
-        try (java.nio.channels.FileChannel mem = java.nio.channels.FileChannel.open(
-                java.nio.file.Path.of("/proc/" + pid + "/mem"), java.nio.file.StandardOpenOption.READ)) {
+        try (java.nio.channels.FileChannel mem = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.READ)) {
             while (buf.hasRemaining()) {
                 if (mem.read(buf, address + buf.position()) <= 0) {
-                    throw new HmmException("read /proc/" + pid + "/mem", "0x" + Long.toHexString(address + buf.position()),
-                            Errno.EIO.number(), "the child has no mapping there");
+                    throw new HmmException("read " + file, "0x" + Long.toHexString(address + buf.position()),
+                            Errno.EIO.number(), "the child has no mapping there or has exited");
                 }
             }
+        } catch (HmmException e) {
+            throw e; // our own, with its errno and hint: an IOException too, but not the channel's
         } catch (java.io.IOException e) {
-            throw new HmmException("read /proc/" + pid + "/mem", "0x" + Long.toHexString(address), Errno.EIO.number(),
+            throw new HmmException("read " + file, "0x" + Long.toHexString(address), Errno.EIO.number(),
                     e.getMessage());
         }
         return buf.array();

@@ -3,7 +3,10 @@ package dev.hmmmirror;
 /**
  * Per-mirror counters ({@code HMM_MIRROR_IOC_COUNTERS}); they only grow.
  *
- * @param faults           successful {@code hmm_range_fault} calls committed to the device page table
+ * @param faults           {@code hmm_range_fault} calls of device faults (and of device reads and writes that
+ *                         missed) that succeeded: one per 64 pages asked for, and one more for each success
+ *                         that was retried (an invalidation ran meanwhile, or a write found a copy-on-write
+ *                         device page: those are in {@code faultRetries} too); snapshots are not counted
  * @param pagesFaulted     pages committed
  * @param faultRetries     attempts retried ({@code -EBUSY} or a racing invalidation)
  * @param invalidations    invalidation callbacks received

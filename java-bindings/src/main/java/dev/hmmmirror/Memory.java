@@ -24,6 +24,12 @@ import java.util.TreeMap;
  *
  * <p>The CPU accessors ({@link #fill}, {@link #getLong}, {@link #bytes()} ...) take byte offsets
  * from {@link #address()}.
+ *
+ * <p>Close every {@code Memory} ({@code try}-with-resources). One dropped without {@link #close()}
+ * stays mapped (and a {@link #memfd} keeps its descriptor) until the process exits: the garbage
+ * collector never unmaps it, because its {@link #address()} is a plain {@code long} that mirrors,
+ * raw structs, device page tables and other threads may still use after the object is gone, and an
+ * unmap nobody asked for would make them fault or, worse, reach whatever is mapped there next.
  */
 public final class Memory implements AutoCloseable {
     private static final long PAGE_SIZE = Posix.pageSize();

@@ -19,6 +19,7 @@ import dev.hmmmirror.internal.gen.hmm_mirror_version;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +36,13 @@ import java.util.Set;
  * <p>A mirror belongs to the process that opened it; the kernel refuses commands from any other
  * with {@link Errno#EPERM}. Methods may be called from several threads; each command is one
  * ioctl. Closing is idempotent; use after close throws {@link IllegalStateException}.
+ *
+ * <p>Close every mirror ({@code try}-with-resources). One dropped without {@link #close()} is closed
+ * by a {@link java.lang.ref.Cleaner} once the garbage collector finds it unreachable: until then it
+ * keeps its descriptor and the kernel keeps its notifier, which every invalidation of the process
+ * visits; and when the cleaner closes it, at a moment nobody chooses, the kernel releases it as on
+ * {@link #close()}, migrating the pages in its device memory back to system memory (other mirrors
+ * see those invalidations then). A mirror is never closed while one of its own calls is running.
  */
 public final class Mirror implements AutoCloseable {
     private static final int EVENT_BATCH = 16;
@@ -50,6 +58,7 @@ public final class Mirror implements AutoCloseable {
         this.file = file;
         this.pageSize = version.pageSize();
         this.capabilities = version.capabilities();
+        file.closeWhenUnreachable(this);
     }
 
     /**
@@ -118,7 +127,11 @@ public final class Mirror implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public AbiVersion version() throws HmmException {
-        return version(file);
+        try {
+            return version(file);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     private static AbiVersion version(DeviceFile file) throws HmmException {
@@ -617,7 +630,12 @@ public final class Mirror implements AutoCloseable {
             MemorySegment buf = arena.allocate(size * EVENT_BATCH, 8);
             int wait = (int) Math.min(Integer.MAX_VALUE, Math.max(0, timeout.toMillis()));
             while (true) {
-                long n = file.readEvents(buf, out.isEmpty() ? wait : 0);
+                long n;
+                try {
+                    n = file.readEvents(buf, out.isEmpty() ? wait : 0);
+                } finally {
+                    Reference.reachabilityFence(this); // the cleaner must not close the file under a read
+                }
                 if (n <= 0) {
                     return out;
                 }
@@ -643,7 +661,11 @@ public final class Mirror implements AutoCloseable {
     }
 
     private void issue(Command command, MemorySegment arg) throws HmmException {
-        issue(file, capabilities, command, arg);
+        try {
+            issue(file, capabilities, command, arg);
+        } finally {
+            Reference.reachabilityFence(this); // the cleaner must not close the file under a command
+        }
     }
 
     private static void issue(DeviceFile file, Set<Capability> capabilities, Command command, MemorySegment arg)

@@ -56,6 +56,39 @@ class CopyOnWriteChildTest {
         assertThrows(IllegalStateException.class, () -> child.bytes(0, 1));
     }
 
+    @Test
+    void anEndOfFileIsEioWithItsOwnHintNotWrappedInItself() throws Exception {
+        // /proc/PID/mem ends early only when the child exits between open and read; a short file
+        // takes the same path through the read loop and its catch
+        Path file = Files.createTempFile("cow-child", ".mem");
+        try {
+            Files.write(file, new byte[8]);
+            HmmException e = assertThrows(HmmException.class, () -> CopyOnWriteChild.read(file, 0, 16));
+            assertEquals(Errno.EIO.number(), e.errno());
+            assertEquals("read " + file, e.operation());
+            assertEquals("0x8", e.target(), "where the data ended");
+            assertEquals("read " + file + " 0x8 failed: EIO (" + Errno.EIO.description()
+                    + "): the child has no mapping there or has exited", e.getMessage());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    void aChildThatIsGoneGivesEio() throws Exception {
+        try (Memory mem = Memory.anonymous(1); CopyOnWriteChild child = CopyOnWriteChild.fork()) {
+            // killed behind the object's back, not reaped: a zombie has no memory to read
+            assertEquals(0, dev.hmmmirror.internal.Posix.kill(child.pid(), dev.hmmmirror.internal.Posix.SIGKILL));
+            Path stat = Path.of("/proc/" + child.pid() + "/stat");
+            for (int i = 0; i < 500 && !Files.readString(stat).contains(") Z "); i++) {
+                Thread.sleep(10);
+            }
+            HmmException e = assertThrows(HmmException.class, () -> child.bytes(mem.address(), 8));
+            assertEquals(Errno.EIO.number(), e.errno(), e.getMessage());
+            assertEquals("read /proc/" + child.pid() + "/mem", e.operation());
+        }
+    }
+
     /** {@code /proc/PID/syscall} names the syscall a blocked task sits in: 34 is pause on x86-64. */
     private static boolean sleepsInPause(int pid) throws Exception {
         Path syscall = Path.of("/proc/" + pid + "/syscall");

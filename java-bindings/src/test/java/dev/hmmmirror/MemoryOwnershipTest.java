@@ -81,4 +81,27 @@ class MemoryOwnershipTest {
             }
         }
     }
+
+    /** Maps {@code pages} of 0x5a bytes and drops the {@code Memory}; returns the address. */
+    private static long mapAndDrop(long pages) throws Exception {
+        Memory mem = Memory.anonymous(pages);
+        mem.fill((byte) 0x5a);
+        return mem.address();
+    }
+
+    @Test
+    void aMemoryDroppedWithoutCloseStaysMappedUntilTheProcessExits() throws Exception {
+        long a = mapAndDrop(3);
+        try {
+            for (int i = 0; i < 3; i++) {
+                System.gc();
+                Thread.sleep(50);
+            }
+            assertTrue(mapped(a, a + 3 * PAGE), "the garbage collector unmapped a dropped Memory: its address "
+                    + "may still be in use (the javadoc says it stays mapped)");
+            assertEquals(0x5a, MemorySegment.ofAddress(a).reinterpret(3 * PAGE).get(ValueLayout.JAVA_BYTE, 3 * PAGE - 1));
+        } finally {
+            Posix.munmap(a, 3 * PAGE);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 package dev.hmmmirror.tool;
 
-import dev.hmmmirror.cli.HmmVm;
+import dev.hmmmirror.suite.Operations;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +19,7 @@ final class Benchmarks {
         @Override
         public Integer call() {
             var settings = guest.settings();
-            return Guarded.call(settings, s -> HmmVm.bench(s, guest.profile(s)));
+            return Guarded.call(settings, s -> Operations.bench(s, guest.profile(s)));
         }
     }
 
@@ -41,7 +41,7 @@ final class Benchmarks {
             if (parallel != null) {
                 settings = settings.with(dev.hmmmirror.vm.config.Setting.PARALLEL, parallel);
             }
-            return Guarded.call(settings, s -> HmmVm.benchMatrix(s,
+            return Guarded.call(settings, s -> Operations.benchMatrix(s,
                     guest.profiles(s, dev.hmmmirror.vm.image.KernelProfile.stock())));
         }
     }
@@ -57,7 +57,7 @@ final class Benchmarks {
         @Override
         public Integer call() {
             var settings = guest.settings();
-            return Guarded.call(settings, s -> HmmVm.benchMain(s, guest.profile(s),
+            return Guarded.call(settings, s -> Operations.benchMain(s, guest.profile(s),
                     dev.hmmmirror.programs.MirrorBench.class.getName()));
         }
     }
@@ -72,7 +72,7 @@ final class Benchmarks {
         @Override
         public Integer call() {
             var settings = guest.settings();
-            return Guarded.call(settings, s -> HmmVm.benchMain(s, guest.profile(s),
+            return Guarded.call(settings, s -> Operations.benchMain(s, guest.profile(s),
                     dev.hmmmirror.programs.MigrationBench.class.getName()));
         }
     }
@@ -90,8 +90,8 @@ final class Benchmarks {
         @Override
         public Integer call() {
             var settings = guest.settings();
-            return Guarded.call(settings, s -> HmmVm.benchDrivers(s, guest.profiles(s,
-                    java.util.List.of(dev.hmmmirror.vm.image.KernelProfile.named(HmmVm.DRIVER_BENCH_KERNEL))).getFirst()));
+            return Guarded.call(settings, s -> Operations.benchDrivers(s, guest.profiles(s,
+                    java.util.List.of(dev.hmmmirror.vm.image.KernelProfile.named(Operations.DRIVER_BENCH_KERNEL))).getFirst()));
         }
     }
 }

@@ -1,11 +1,11 @@
 package dev.hmmmirror.tool;
 
-import dev.hmmmirror.cli.HmmVm;
+import dev.hmmmirror.suite.Operations;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** {@code hmm demo}: the device demo in a guest (what {@code ci/hmm-vm run} did). */
+/** {@code hmm demo}: the device demo in a guest. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"The device demo in a guest.",
             "Boot a kernel, load hmm_mirror.ko and run the device demo (guest-programs' DeviceDemo) "
@@ -18,6 +18,6 @@ final class Demo implements Callable<Integer> {
     @Override
     public Integer call() {
         var settings = guest.settings();
-        return Guarded.call(settings, s -> HmmVm.demo(s, guest.profile(s)));
+        return Guarded.call(settings, s -> Operations.demo(s, guest.profile(s)));
     }
 }

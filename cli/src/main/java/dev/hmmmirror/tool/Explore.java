@@ -1,6 +1,6 @@
 package dev.hmmmirror.tool;
 
-import dev.hmmmirror.explorer.Explorer;
+import dev.hmmmirror.explorer.options.CampaignOptions;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.coverage.ModuleCoverage;
 import java.net.URISyntaxException;
@@ -12,9 +12,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /** {@code hmm explore}: an explorer campaign on a kernel. */
 @Command(name = "explore", mixinStandardHelpOptions = true, sortOptions = false,
@@ -37,99 +37,40 @@ final class Explore implements Callable<Integer> {
     @Mixin
     GuestOptions guest;
 
-    @Option(names = "--minutes", paramLabel = "M", description = "run for this long (default: 1, unless --programs)")
-    long minutes;
-
-    @Option(names = "--programs", paramLabel = "N", description = "run this many programs")
-    long programs;
-
-    @Option(names = "--seed", paramLabel = "S", description = "campaign seed (default: random, printed)")
-    Long seed;
-
-    @Option(names = "--steps", paramLabel = "K", description = "at most this many steps per program (default: 30)")
-    int steps = 30;
-
-    @Option(names = "--replay", paramLabel = "PROGRAM_SEED", description = "replay one program (its seed as printed)"
-            + " and shrink it")
-    Long replay;
-
-    @Option(names = "--fuzz-minutes", paramLabel = "F", description = "then fuzz raw ioctls for this long (random "
-            + "commands, sizes, flags, reserved words, counts, pointers; valid commands checked in between)")
-    long fuzzMinutes;
-
-    @Option(names = "--stress", description = "fuzz while a second thread mutates the memory the commands name "
-            + "(mprotect, MADV_DONTNEED, fixed remaps, fork)")
-    boolean stress;
-
-    @Option(names = "--race-seconds", paramLabel = "S", description = "then race for this long: CPU and device "
-            + "writers, device readers and an mm mutator on the same pages, each device read checked per 64-bit word "
-            + "(never older than the last completed write); give the guest vCPUs with HMM_GUEST_CPUS")
-    long raceSeconds;
-
-    @Option(names = "--threads", paramLabel = "T", description = "writers and readers of the race (default: 4)")
-    int threads = 4;
-
-    @Option(names = "--jobs", paramLabel = "J", description = "run the programs in J guest processes at once and "
-            + "the fuzzing in one more (figures summed at the end); the guest gets that many vCPUs (at most this "
-            + "host's, 8) unless HMM_GUEST_CPUS says otherwise")
-    int jobs = 1;
-
-    @Option(names = "--plant-bug", paramLabel = "N", description = "load the module with plant_bug=N first (a test "
-            + "aid: 1 protection changes keep device entries, 2 lost events, 3 a migration that zeroes a page, 4 a "
-            + "close that leaves a page in device memory, 5 a read fault without the sequence re-check: races only)")
-    int plantBug;
-
-    @Option(names = "--out", paramLabel = "DIR", description = "where the campaign's report and reproducer go "
-            + "(default: ./hmm-explore-TIMESTAMP)")
-    Path out;
+    /** The explorer's own options: the guest parses the same class ({@link CampaignOptions#args()}). */
+    @Mixin
+    CampaignOptions campaign;
 
     @Override
     public Integer call() {
-        if (plantBug < 0 || plantBug > 5) {
-            System.err.println("hmm explore: --plant-bug takes 1-5 (0: none), not " + plantBug);
+        try {
+            campaign.check();
+        } catch (IllegalArgumentException e) {
+            System.err.println("hmm explore: " + e.getMessage());
             return Hmm.CANNOT_RUN;
         }
-        Path dir = (out != null ? out : Path.of("hmm-explore-"
+        Path dir = (campaign.out() != null ? campaign.out() : Path.of("hmm-explore-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))).toAbsolutePath();
         // on a kernel with kmemleak, the campaign ends with a scan: leaks of ours fail it
-        List<String> args = new ArrayList<>(List.of(Explorer.class.getName(), "--steps", Integer.toString(steps),
-                "--out", dir.toString(), "--kmemleak"));
-        if (seed != null) {
-            args.addAll(List.of("--seed", seed.toString()));
-        }
-        if (replay != null) {
-            args.addAll(List.of("--replay", replay.toString()));
-        } else if (programs > 0) {
-            args.addAll(List.of("--programs", Long.toString(programs)));
-        }
-        if (fuzzMinutes > 0) {
-            args.addAll(List.of("--fuzz-seconds", Long.toString(60 * fuzzMinutes)));
-        }
-        if (stress) {
-            args.add("--stress");
-        }
-        if (jobs != 1) {
-            args.addAll(List.of("--jobs", Integer.toString(jobs)));
-        }
-        if (raceSeconds > 0) {
-            args.addAll(List.of("--race-seconds", Long.toString(raceSeconds), "--threads", Integer.toString(threads)));
-        }
-        if (replay == null && (minutes > 0 || (programs <= 0 && fuzzMinutes <= 0 && raceSeconds <= 0))) {
-            args.addAll(List.of("--seconds", Long.toString(60 * Math.max(1, minutes))));
-        }
+        campaign.out(dir).kmemleak(true);
+        List<String> args = new ArrayList<>(List.of(CampaignOptions.MAIN_CLASS));
+        args.addAll(campaign.args());
         List<Path> entries = new ArrayList<>();
         try {
             Files.createDirectories(dir);
-            entries.add(Path.of(Explorer.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
+            entries.add(jarOf(CampaignOptions.class));
+            entries.add(jarOf(CommandLine.class));
         } catch (java.io.IOException | URISyntaxException e) {
             System.err.println("hmm explore: " + e.getMessage());
             return Hmm.CANNOT_RUN;
         }
         var settings = guest.settings();
-        if (jobs > 1 && settings.raw(Setting.GUEST_CPUS).isEmpty()) {
-            int cpus = Math.min(Math.min(jobs + (fuzzMinutes > 0 ? 1 : 0), Runtime.getRuntime().availableProcessors()), 8);
+        if (campaign.jobs() > 1 && settings.raw(Setting.GUEST_CPUS).isEmpty()) {
+            int cpus = Math.min(Math.min(campaign.jobs() + (campaign.fuzz() ? 1 : 0),
+                    Runtime.getRuntime().availableProcessors()), 8);
             settings = settings.with(Setting.GUEST_CPUS, Integer.toString(cpus));
         }
+        int plantBug = campaign.plantBug();
         System.err.println("[hmm] explore: report and reproducer in " + dir);
         return InGuest.run(settings, guest.profile(settings), dir.getParent(), session -> {
             String java = Run.javaCommand(session, entries, args, List.of());
@@ -138,8 +79,13 @@ final class Explore implements Callable<Integer> {
             }
             return "rmmod hmm_mirror && insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)"
                     + " plant_bug=" + plantBug + " && " + java;
-        }, System.in, Duration.ofSeconds(600 + raceSeconds + 60 * Math.max(minutes + fuzzMinutes, 60)),
+        }, System.in, Duration.ofSeconds(600 + campaign.raceSeconds()
+                + Math.max(campaign.seconds() + campaign.fuzzSeconds(), 3600)),
                 // on kernels with gcov (the built profiles): the module's lines the campaign ran, in DIR/coverage
                 List.of(new ModuleCoverage(ModuleCoverage.EXPLORER, dir.resolve("coverage"))));
+    }
+
+    private static Path jarOf(Class<?> c) throws URISyntaxException {
+        return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
     }
 }

@@ -5,14 +5,14 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code hmm} command: one tool for what {@code ci/hmm-vm} and {@code ci/hmm-suite} did, plus any
- * command, Java program or shell in a guest. Exit codes as virtme-ng and {@code git bisect run} want
+ * The {@code hmm} command, the project's only command line: the guest suite, images, benchmarks and
+ * explorer campaigns, and any command, Java program or shell in a guest. Exit codes as virtme-ng and {@code git bisect run} want
  * them: the command's own (run), 0/1 (suite), 2 kernel splat, 125 could not build or boot.
  */
 @Command(name = "hmm", mixinStandardHelpOptions = true, version = "hmm-mirror 0.1.0-SNAPSHOT",
         description = "Boot Linux kernels with HMM in QEMU, load hmm_mirror.ko, and run commands, Java programs, "
                 + "a shell or the guest suite there.",
-        subcommands = {Run.class, Shell.class, Suite.class, Matrix.class, Explore.class, Images.class, Demo.class,
+        subcommands = {Run.class, Shell.class, Suite.class, Matrix.class, Explore.class, Mutate.class, Images.class, Demo.class,
             Benchmarks.Boot.class, Benchmarks.MatrixBench.class, Benchmarks.MirrorBench.class, Benchmarks.MigrationBench.class,
             Benchmarks.DriverBench.class, AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",

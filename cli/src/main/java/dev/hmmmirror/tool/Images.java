@@ -1,6 +1,6 @@
 package dev.hmmmirror.tool;
 
-import dev.hmmmirror.cli.HmmVm;
+import dev.hmmmirror.suite.Operations;
 import dev.hmmmirror.vm.image.KernelProfile;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,7 +23,7 @@ final class Images implements Callable<Integer> {
     @Override
     public Integer call() {
         var settings = guest.settings();
-        return Guarded.call(settings, s -> HmmVm.images(s, all ? KernelProfile.stock() : guest.profiles(s,
+        return Guarded.call(settings, s -> Operations.images(s, all ? KernelProfile.stock() : guest.profiles(s,
                 java.util.List.of(KernelProfile.named(s.kernel())))));
     }
 }

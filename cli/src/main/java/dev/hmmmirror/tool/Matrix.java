@@ -1,6 +1,6 @@
 package dev.hmmmirror.tool;
 
-import dev.hmmmirror.cli.HmmVm;
+import dev.hmmmirror.suite.Operations;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.image.KernelProfile;
 import java.util.concurrent.Callable;
@@ -44,6 +44,6 @@ final class Matrix implements Callable<Integer> {
         if (dockerHosts != null) {
             settings = settings.with(Setting.DOCKER_HOSTS, dockerHosts);
         }
-        return Guarded.call(settings, s -> HmmVm.suite(s, all ? KernelProfile.stock() : Suite.matrix(guest, s)));
+        return Guarded.call(settings, s -> Operations.suite(s, all ? KernelProfile.stock() : Suite.matrix(guest, s)));
     }
 }

@@ -128,7 +128,7 @@ final class Run implements Callable<Integer> {
             throw new IllegalStateException(e);
         }
         List<String> cmd = new ArrayList<>(List.of(GuestSession.GUEST_JAVA));
-        cmd.addAll(GuestSession.programJvmFlags());
+        cmd.addAll(GuestSession.programJvmFlags(session.settings()));
         cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(String.join(":", cp));

@@ -1,6 +1,6 @@
 package dev.hmmmirror.tool;
 
-import dev.hmmmirror.cli.HmmVm;
+import dev.hmmmirror.suite.Operations;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.image.KernelProfile;
 import java.util.List;
@@ -30,7 +30,7 @@ final class Suite implements Callable<Integer> {
         if (noKselftest) {
             settings = settings.with(Setting.KSELFTEST, "false");
         }
-        return Guarded.call(settings, s -> HmmVm.suite(s, List.of(guest.profile(s))));
+        return Guarded.call(settings, s -> Operations.suite(s, List.of(guest.profile(s))));
     }
 
     /** The profiles of a matrix: those named, else the three stock kernels. */

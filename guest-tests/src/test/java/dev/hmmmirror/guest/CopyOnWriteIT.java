@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.hmmmirror.Access;
 import dev.hmmmirror.Capability;
 import dev.hmmmirror.CopyOnWriteChild;
 import dev.hmmmirror.Counters;
@@ -120,6 +121,43 @@ class CopyOnWriteIT {
                 }
                 assertArrayEquals(after, mem.bytes());
                 assertArrayEquals(before, child.bytes(mem.address(), 4 * PAGE), "the child keeps the old data");
+            }
+        }
+    }
+
+    /**
+     * {@link Counters#faults()} counts the {@code hmm_range_fault()} calls that succeeded, one per 64
+     * pages asked for, and a success that had to be retried as well: a write fault of a page in
+     * device memory that fork() made copy-on-write gets the page back read-only (a success), breaks
+     * the copy-on-write and succeeds again; the module counted committed chunks (one) before.
+     */
+    @Test
+    void faultsCountEveryHmmRangeFaultCallThatSucceededARetriedOneToo() throws Exception {
+        try (Memory mem = Memory.anonymous(130)) {
+            mem.fill((byte) 1);
+            Counters c0 = mirror.counters();
+            assertEquals(130, mirror.fault(mem, Access.READ));
+            Counters c1 = mirror.counters();
+            long calls = c1.faults() - c0.faults();
+            long retries = c1.faultRetries() - c0.faultRetries();
+            assertTrue(calls >= 3 && calls <= 3 + retries, "130 pages: 64 + 64 + 2, and a retried success each: "
+                    + calls + " calls, " + retries + " retries");
+            assertEquals(130, c1.pagesFaulted() - c0.pagesFaulted(), c1.toString());
+        }
+        assumeTrue(mirror.version().has(Capability.MIGRATE), "kernel " + System.getProperty("os.version")
+                + " lacks CONFIG_DEVICE_PRIVATE: no device-private memory to break copy-on-write of");
+        try (Memory mem = Memory.anonymous(1)) {
+            mem.write(0, Bytes.pattern(1, 7));
+            assertEquals(1, mirror.migrateToDevice(mem.address(), 1).migrated());
+            try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
+                Counters c0 = mirror.counters();
+                assertEquals(1, mirror.fault(mem, Access.WRITE));
+                Counters c1 = mirror.counters();
+                assertTrue(c1.faultRetries() - c0.faultRetries() >= 1, "breaking copy-on-write retries: " + c1);
+                assertTrue(c1.faults() - c0.faults() >= 2, "the read-only success and the one after the break: "
+                        + (c1.faults() - c0.faults()) + " counted (" + c1 + ")");
+                assertEquals(1, c1.pagesFaulted() - c0.pagesFaulted(), "one page committed, once");
+                assertArrayEquals(Bytes.pattern(1, 7), child.bytes(mem.address(), PAGE), "the child keeps its copy");
             }
         }
     }

@@ -360,7 +360,7 @@ class DeviceMemoryIT {
 
     /**
      * Upstream benchmark_thp_migration (its behaviour, not its timing: the benchmark is
-     * {@code ci/hmm-vm bench-migrate}): THP-advised and base-page ranges of several sizes migrate to
+     * {@code hmm bench-migrate}): THP-advised and base-page ranges of several sizes migrate to
      * the device and back whole, with their data, round after round.
      */
     @Test

@@ -57,7 +57,12 @@ final class TestHmmDevice implements AutoCloseable {
     private Result cmd(int nr, long addr, RawBuffer buf, long npages) throws HmmException {
         RawBuffer c = RawBuffer.allocate(CMD_SIZE).setLong(0, addr).setLong(8, buf == null ? 0 : buf.address())
                 .setLong(16, npages);
-        dev.ioctl(request(nr), c);
+        try {
+            dev.ioctl(request(nr), c);
+        } finally {
+            // the command holds buf's address only: keep it allocated until test_hmm is done with it
+            java.lang.ref.Reference.reachabilityFence(buf);
+        }
         return new Result(c.getLong(24), c.getLong(32));
     }
 

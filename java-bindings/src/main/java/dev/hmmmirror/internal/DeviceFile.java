@@ -4,6 +4,7 @@ import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.raw.Command;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -12,11 +13,29 @@ import java.util.concurrent.atomic.AtomicInteger;
  * injection have one hook.
  *
  * <p>Closing while other threads are inside a system call on this file is safe: the descriptor is
- * released only when the last of them returns, so its number cannot be reused under them.
+ * released only when the last of them returns, so its number cannot be reused under them. The
+ * same holds for the close a {@link Cleaner} makes once the owner ({@link #closeWhenUnreachable})
+ * is unreachable: no new call can start (only the owner could start one), calls in flight finish
+ * first, and the number never leaves this class, so nothing can use it after its reuse.
  */
 public final class DeviceFile implements AutoCloseable {
     /** Bit set in {@link #state} once close() was called; the low bits count calls in flight. */
     private static final int CLOSING = 1 << 30;
+
+    /**
+     * Test seam, {@code null} outside tests: runs on the calling thread inside every
+     * {@link #issue}, after the call was admitted and before the system call, i.e. while a caller's
+     * argument must already be kept reachable. Host tests (which cannot load the module) use it to
+     * collect garbage at that moment; nothing else may set it.
+     */
+    static volatile Runnable whileIssuing;
+
+    /** Closes the files of owners dropped without close(): one daemon thread for the library. */
+    private static final Cleaner CLEANER = Cleaner.create(r -> {
+        Thread t = new Thread(r, "hmm-mirror-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final String path;
     private final int fd;
@@ -46,6 +65,28 @@ public final class DeviceFile implements AutoCloseable {
         };
     }
 
+    /**
+     * Closes this file once {@code owner} (the only object that holds it: a {@code Mirror}, a
+     * {@code RawDevice}) is unreachable, as {@link #close()} would; nothing when it was closed
+     * already. The owner must keep itself reachable while it issues calls
+     * ({@link java.lang.ref.Reference#reachabilityFence}), or its file could be closed under a
+     * multi-call operation.
+     *
+     * @param owner the object whose unreachability closes this file; not captured by the cleaner
+     */
+    public void closeWhenUnreachable(Object owner) {
+        CLEANER.register(owner, this::closeQuietly);
+    }
+
+    /** The cleaner's close: a close(2) error has nobody to go to. */
+    private void closeQuietly() {
+        try {
+            close();
+        } catch (HmmException nobodyToTell) {
+            // the descriptor is released by Linux even when close(2) reports an error
+        }
+    }
+
     /** The path this file was opened from. */
     public String path() {
         return path;
@@ -66,6 +107,10 @@ public final class DeviceFile implements AutoCloseable {
     public int issue(long request, MemorySegment arg) {
         acquire();
         try {
+            Runnable seam = whileIssuing;
+            if (seam != null) {
+                seam.run();
+            }
             return Posix.ioctl(fd, request, arg);
         } finally {
             release();

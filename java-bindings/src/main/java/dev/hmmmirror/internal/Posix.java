@@ -399,6 +399,31 @@ public final class Posix {
         }
     }
 
+    /** {@code syscall(2)} with six arguments: for the calls libc has no wrapper of ({@code move_pages}). */
+    private static final MethodHandle SYSCALL6 = downcall("syscall",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG),
+            Linker.Option.firstVariadicArg(1));
+    private static final long SYS_MOVE_PAGES = 279;
+
+    /**
+     * {@code move_pages(0, count, pages, nodes, status, flags)} of this process (x86-64 syscall 279;
+     * glibc has no wrapper): {@code nodes} may be {@link MemorySegment#NULL} to ask where each page
+     * is. Returns 0 (or the number of pages not moved) or {@code -errno}.
+     */
+    public static long movePages(long count, MemorySegment pages, MemorySegment nodes, MemorySegment status,
+            int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long rc = (long) SYSCALL6.invokeExact(state, SYS_MOVE_PAGES, 0L, count, pages.address(), nodes.address(),
+                    status.address(), (long) flags);
+            return rc < 0 ? -errno(state) : rc;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... extra) {
         Linker.Option[] options = new Linker.Option[extra.length + 1];
         options[0] = ERRNO;

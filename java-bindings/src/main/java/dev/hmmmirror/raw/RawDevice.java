@@ -4,6 +4,7 @@ import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.internal.DeviceFile;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 
 /**
  * An open {@code /dev/hmm_mirrorN} that issues commands as given: any command or request number,
@@ -11,12 +12,16 @@ import java.lang.foreign.MemorySegment;
  * {@link HmmException} with the kernel's errno and no interpretation; what a {@code Mirror}
  * would say about it is the public API's business. Closing is idempotent; use after close throws
  * {@link IllegalStateException}.
+ *
+ * <p>A device dropped without {@link #close()} is closed once the garbage collector finds it
+ * unreachable, at a moment nobody chooses (as a {@code Mirror} is): close it yourself.
  */
 public final class RawDevice implements AutoCloseable {
     private final DeviceFile file;
 
     private RawDevice(DeviceFile file) {
         this.file = file;
+        file.closeWhenUnreachable(this);
     }
 
     /**
@@ -56,6 +61,9 @@ public final class RawDevice implements AutoCloseable {
      * {@code ioctl(fd, command, arg)}, whatever {@code arg}'s type and contents. The kernel's output
      * fields are in {@code arg} afterwards, also when FAULT, READ, WRITE, MIGRATE_* or EXCLUSIVE fail
      * after their argument checks: the module copies the struct back before returning the error.
+     * {@code arg}, and every {@link RawBuffer} it points to through {@link RawStruct#set(String, RawBuffer)},
+     * stays reachable (its memory allocated) until the system call returns, also when the caller keeps
+     * no reference to them.
      *
      * @param command the command; its request number is sent whatever struct {@code arg} is
      * @param arg     the argument, passed by address
@@ -64,7 +72,11 @@ public final class RawDevice implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public int ioctl(Command command, RawStruct arg) throws HmmException {
-        return check("ioctl " + command.ioctlName(), file.issue(command, arg.segment()));
+        try {
+            return check("ioctl " + command.ioctlName(), file.issue(command, arg.segment()));
+        } finally {
+            keepReachable(arg);
+        }
     }
 
     /**
@@ -77,13 +89,18 @@ public final class RawDevice implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public int ioctl(long request, RawStruct arg) throws HmmException {
-        return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
+        try {
+            return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
+        } finally {
+            keepReachable(arg);
+        }
     }
 
     /**
      * {@code ioctl(fd, request, arg)} with a struct these bindings do not know, laid out by the
      * caller in {@code arg} (e.g. another driver's uapi on a device file opened with
-     * {@link #open(String)}).
+     * {@link #open(String)}). {@code arg} stays reachable until the system call returns; memory
+     * whose address the caller stored inside it is the caller's to keep reachable.
      *
      * @param request the request number
      * @param arg     the argument bytes, passed by address
@@ -92,11 +109,19 @@ public final class RawDevice implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public int ioctl(long request, RawBuffer arg) throws HmmException {
-        return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
+        try {
+            return check("ioctl 0x" + Long.toHexString(request), file.issue(request, arg.segment()));
+        } finally {
+            Reference.reachabilityFence(arg);
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
      * {@code ioctl(fd, command, argAddress)}: the struct pointer is whatever address the caller says.
+     * The memory there is the caller's to keep allocated until this returns: a
+     * {@link RawStruct#address()} is valid only while its struct is reachable, so keep the struct in a
+     * variable used after the call, or {@link java.lang.ref.Reference#reachabilityFence} it.
      *
      * @param command    the command
      * @param argAddress the user address passed as the argument (e.g. 0, unmapped or kernel addresses:
@@ -106,7 +131,11 @@ public final class RawDevice implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public int ioctlAt(Command command, long argAddress) throws HmmException {
-        return check("ioctl " + command.ioctlName(), file.issue(command, MemorySegment.ofAddress(argAddress)));
+        try {
+            return check("ioctl " + command.ioctlName(), file.issue(command, MemorySegment.ofAddress(argAddress)));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -121,7 +150,11 @@ public final class RawDevice implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public int errnoFromOtherProcess(Command command, RawStruct arg) {
-        return file.issueFromOtherProcess(command, arg.segment());
+        try {
+            return file.issueFromOtherProcess(command, arg.segment());
+        } finally {
+            keepReachable(arg);
+        }
     }
 
     /**
@@ -134,8 +167,25 @@ public final class RawDevice implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public long read(RawBuffer buffer) throws HmmException {
-        long n = file.read(buffer.segment());
-        return check("read", n);
+        try {
+            return check("read", file.read(buffer.segment()));
+        } finally {
+            Reference.reachabilityFence(buffer);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Keeps {@code arg}, the buffers it points to and this device reachable up to here. Called in a
+     * {@code finally} after the system call: compiled code drops a reference as soon as it last
+     * uses it, and once the struct's address is loaded nothing else refers to the struct (the FFM
+     * downcall keeps only the struct's own memory alive), so without this a caller that keeps
+     * nothing itself would let the garbage collector free a {@link RawBuffer} the kernel is
+     * writing (issue 25).
+     */
+    private void keepReachable(RawStruct arg) {
+        Reference.reachabilityFence(arg);
+        Reference.reachabilityFence(this);
     }
 
     private int check(String operation, long rc) throws HmmException {

@@ -137,8 +137,10 @@ public final class SuiteRunner {
     private static KernelRun setupFailure(KernelProfile profile, Path dir, RuntimeException e) {
         String why = e.getMessage() == null ? e.toString() : e.getMessage();
         TestOutcome.Status status = classify(e);
+        // the whole message: a build failure's first line only says where its error lines follow
         Progress.say("suite on %s: %s: %s", profile.name(), status == TestOutcome.Status.KERNEL_SPLAT
-                ? "kernel splat while booting" : "could not build or boot", why.lines().findFirst().orElse(""));
+                ? "kernel splat while booting" : "could not build or boot", String.join("\n  ",
+                        why.lines().limit(40).toList()));
         return new KernelRun(profile.name(), "", List.of(new TestOutcome("(setup)", "image and boot",
                 status == TestOutcome.Status.KERNEL_SPLAT ? status : TestOutcome.Status.BOOT_FAILED,
                 why.replace("\n", " "), "")), dir, List.of());

@@ -89,7 +89,7 @@ class UpstreamParityTest {
 
     @Test
     void theShippedMapIsOnTheSuitesClassPathUnderItsPackage() throws IOException {
-        // hmm-suite loads it from the suite package (hmm.suite.package) through the class loader
+        // hmm suite loads it from the suite package (hmm.suite.package) through the class loader
         assertEquals("dev.hmmmirror.guest", Settings.fromEnvironment().suitePackage());
         assertEquals(UPSTREAM.size(), shipped().entries().size());
     }

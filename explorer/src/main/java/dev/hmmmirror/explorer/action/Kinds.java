@@ -6,7 +6,7 @@ import dev.hmmmirror.explorer.engine.ActionKind;
 import dev.hmmmirror.explorer.engine.Step;
 import dev.hmmmirror.explorer.model.Features;
 import dev.hmmmirror.explorer.model.Kind;
-import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.model.Model;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -22,14 +22,15 @@ import java.util.function.Predicate;
 public final class Kinds {
     private Kinds() {}
 
-    private record Simple(String name, int weight, Predicate<World> applies,
-            BiFunction<World, SplittableRandom, Step<World>> draw) implements ActionKind<World> {
+    /** A kind whose precondition and draw read the model only. */
+    private record Simple(String name, int weight, Predicate<Model> applies,
+            BiFunction<Model, SplittableRandom, Step<World>> draw) implements ActionKind<World> {
         public boolean applies(World state) {
-            return applies.test(state);
+            return applies.test(state.model());
         }
 
         public Step<World> draw(World state, SplittableRandom random) {
-            return draw.apply(state, random);
+            return draw.apply(state.model(), random);
         }
     }
 
@@ -40,7 +41,7 @@ public final class Kinds {
 
     /** A kind acting on a page range of some existing region. */
     private static Simple ranged(String name, int weight, OverRange draw) {
-        return new Simple(name, weight, World::anyRegion, (w, r) -> {
+        return new Simple(name, weight, Model::anyRegion, (w, r) -> {
             int g = w.anyRegion(r);
             return draw.draw(g, range(w, g, r), r);
         });
@@ -56,23 +57,23 @@ public final class Kinds {
         if (f.hugetlb()) {
             kinds.add(Kind.HUGETLB);
         }
-        k.add(new Simple("map", 3, World::anyFree, (w, r) -> {
+        k.add(new Simple("map", 3, Model::anyFree, (w, r) -> {
             Kind kind = kinds.get(r.nextInt(kinds.size()));
             if ((kind == Kind.THP || kind == Kind.HUGETLB) && w.hasKind(kind)) {
                 kind = Kind.ANONYMOUS; // one huge region of each kind at a time
             }
-            int pages = kind == Kind.THP || kind == Kind.HUGETLB ? 512 : 1 + r.nextInt(World.MAX_PAGES);
+            int pages = kind == Kind.THP || kind == Kind.HUGETLB ? 512 : 1 + r.nextInt(Model.MAX_PAGES);
             return new Steps.Map(w.freeRegion(r), kind, pages);
         }));
-        k.add(new Simple("cpu-write", 4, World::anyWritable, (w, r) -> {
+        k.add(new Simple("cpu-write", 4, Model::anyWritable, (w, r) -> {
             int[] at = writablePage(w, r);
             return new Steps.CpuWrite(at[0], at[1], r.nextInt(512), r.nextLong());
         }));
-        k.add(new Simple("cpu-read", 3, World::anyReadable, (w, r) -> {
+        k.add(new Simple("cpu-read", 3, Model::anyReadable, (w, r) -> {
             int[] at = readablePage(w, r);
             return new Steps.CpuRead(at[0], at[1]);
         }));
-        k.add(new Simple("munmap", 1, World::anyRegion, (w, r) -> {
+        k.add(new Simple("munmap", 1, Model::anyRegion, (w, r) -> {
             int g = w.anyRegion(r);
             int[] range = r.nextInt(3) == 0 ? new int[] {0, w.regionSize(g)} : range(w, g, r);
             return new Steps.Unmap(g, range[0], range[1]);
@@ -85,69 +86,69 @@ public final class Kinds {
         // drawn with or without swap (without, anonymous pages stay), so that a seed draws the same
         // programs whether or not an earlier test of the run set up swap
         k.add(ranged("madvise-pageout", 1, (g, range, r) -> new Steps.PageOut(g, range[0], range[1])));
-        k.add(new Simple("mremap", 1, World::anyRegion, (w, r) -> {
+        k.add(new Simple("mremap", 1, Model::anyRegion, (w, r) -> {
             int g = w.anyRegion(r);
             boolean keep = w.regionKind(g) == Kind.ANONYMOUS || w.regionKind(g) == Kind.THP ? r.nextBoolean() : false;
             return new Steps.Remap(g, r.nextInt(4) == 0 ? 1 + r.nextInt(4) : 0, keep);
         }));
-        k.add(new Simple("fork-child-write", 1, World::anyWritable, (w, r) -> {
+        k.add(new Simple("fork-child-write", 1, Model::anyWritable, (w, r) -> {
             int[] at = writablePage(w, r);
             return new Steps.ForkChildWrite(at[0], at[1], r.nextInt(512), r.nextLong());
         }));
         k.add(ranged("device-fault", 4, (g, range, r) -> {
-            return new Steps.Fault(r.nextInt(World.MIRRORS), g, range[0], range[1],
+            return new Steps.Fault(r.nextInt(Model.MIRRORS), g, range[0], range[1],
                     r.nextBoolean() ? Access.READ : Access.WRITE);
         }));
         k.add(ranged("device-read", 5, (g, range, r) ->
-                new Steps.DeviceRead(r.nextInt(World.MIRRORS), g, range[0], range[1])));
+                new Steps.DeviceRead(r.nextInt(Model.MIRRORS), g, range[0], range[1])));
         k.add(ranged("device-write", 4, (g, range, r) ->
-                new Steps.DeviceWrite(r.nextInt(World.MIRRORS), g, range[0], range[1], r.nextLong())));
+                new Steps.DeviceWrite(r.nextInt(Model.MIRRORS), g, range[0], range[1], r.nextLong())));
         if (f.migrate()) {
             k.add(ranged("migrate-to-device", 3, (g, range, r) ->
-                    new Steps.MigrateToDevice(r.nextInt(World.MIRRORS), g, range[0], range[1])));
+                    new Steps.MigrateToDevice(r.nextInt(Model.MIRRORS), g, range[0], range[1])));
             k.add(ranged("migrate-to-system", 1, (g, range, r) ->
-                    new Steps.MigrateToSystem(r.nextInt(World.MIRRORS), g, range[0], range[1])));
+                    new Steps.MigrateToSystem(r.nextInt(Model.MIRRORS), g, range[0], range[1])));
         }
         if (f.exclusive()) {
             k.add(new Simple("make-exclusive", 2, w -> w.hasKind(Kind.ANONYMOUS), (w, r) -> {
                 int g = regionOf(w, Kind.ANONYMOUS, r);
                 int[] range = range(w, g, r);
-                return new Steps.MakeExclusive(r.nextInt(World.MIRRORS), g, range[0], range[1]);
+                return new Steps.MakeExclusive(r.nextInt(Model.MIRRORS), g, range[0], range[1]);
             }));
             k.add(new Simple("atomic-add", 2, w -> w.hasKind(Kind.ANONYMOUS), (w, r) -> {
                 int g = regionOf(w, Kind.ANONYMOUS, r);
-                return new Steps.AtomicAdd(r.nextInt(World.MIRRORS), g, r.nextInt(w.regionSize(g)), r.nextInt(512),
+                return new Steps.AtomicAdd(r.nextInt(Model.MIRRORS), g, r.nextInt(w.regionSize(g)), r.nextInt(512),
                         1 + r.nextInt(1000));
             }));
         }
-        k.add(new Simple("close-reopen", 1, w -> true, (w, r) -> new Steps.Reopen(r.nextInt(World.MIRRORS))));
+        k.add(new Simple("close-reopen", 1, w -> true, (w, r) -> new Steps.Reopen(r.nextInt(Model.MIRRORS))));
         k.add(new Simple("device-delay", 1, w -> true, (w, r) -> {
             int[] us = {0, 0, 50, 500};
-            return new Steps.Delay(r.nextInt(World.MIRRORS), us[r.nextInt(us.length)]);
+            return new Steps.Delay(r.nextInt(Model.MIRRORS), us[r.nextInt(us.length)]);
         }));
         // drawn on every guest (a guest with one memory node makes it a no-op): seeds stay comparable
         k.add(ranged("move-pages", 1, (g, range, r) -> new Steps.MovePages(g, range[0], range[1])));
         if (f.compact()) {
-            k.add(new Simple("compact", 1, World::anyRegion,
+            k.add(new Simple("compact", 1, Model::anyRegion,
                     (w, r) -> new Steps.Compact()));
         }
         return List.copyOf(k);
     }
 
     /** A page range inside region {@code g}: mostly a few pages, sometimes a huge region whole. */
-    static int[] range(World w, int g, SplittableRandom r) {
+    static int[] range(Model w, int g, SplittableRandom r) {
         int size = w.regionSize(g);
-        if (size > World.MAX_PAGES && r.nextInt(4) == 0) {
+        if (size > Model.MAX_PAGES && r.nextInt(4) == 0) {
             return new int[] {0, size};
         }
         int first = r.nextInt(size);
-        int max = Math.min(size - first, size > World.MAX_PAGES ? 32 : World.MAX_PAGES);
+        int max = Math.min(size - first, size > Model.MAX_PAGES ? 32 : Model.MAX_PAGES);
         return new int[] {first, 1 + r.nextInt(max)};
     }
 
-    private static int regionOf(World w, Kind kind, SplittableRandom r) {
+    private static int regionOf(Model w, Kind kind, SplittableRandom r) {
         List<Integer> of = new ArrayList<>();
-        for (int i = 0; i < World.REGIONS; i++) {
+        for (int i = 0; i < Model.REGIONS; i++) {
             if (w.regionKind(i) == kind) {
                 of.add(i);
             }
@@ -155,17 +156,17 @@ public final class Kinds {
         return of.get(r.nextInt(of.size()));
     }
 
-    private static int[] writablePage(World w, SplittableRandom r) {
+    private static int[] writablePage(Model w, SplittableRandom r) {
         return page(w, r, true);
     }
 
-    private static int[] readablePage(World w, SplittableRandom r) {
+    private static int[] readablePage(Model w, SplittableRandom r) {
         return page(w, r, false);
     }
 
-    private static int[] page(World w, SplittableRandom r, boolean write) {
+    private static int[] page(Model w, SplittableRandom r, boolean write) {
         List<int[]> pages = new ArrayList<>();
-        for (int i = 0; i < World.REGIONS; i++) {
+        for (int i = 0; i < Model.REGIONS; i++) {
             for (int p = 0; p < w.regionSize(i); p++) {
                 if (write ? w.writable(i, p) : w.readable(i, p)) {
                     pages.add(new int[] {i, p});

@@ -4,7 +4,6 @@ import dev.hmmmirror.Access;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.explorer.engine.Step;
 import dev.hmmmirror.explorer.model.Kind;
-import dev.hmmmirror.explorer.model.World;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,6 +1,7 @@
 package dev.hmmmirror.explorer.check;
 
 import dev.hmmmirror.HmmException;
+import dev.hmmmirror.explorer.engine.Violation;
 
 /** What makes two failures "the same" while shrinking: the rule, or the unexpected error. */
 public final class Signature {

@@ -8,22 +8,53 @@ import java.util.SplittableRandom;
 /**
  * Draws programs (sequences of steps) from a seed and runs them, each on a fresh state: a program
  * is drawn while it runs, each step from the state the steps before it left, so that every step's
- * precondition holds when it is drawn. Steps keep their parameters, so a program replays exactly.
+ * precondition holds when it is drawn. After the fresh state is made and after every step that
+ * did something, the engine checks the {@link Invariant}s. Steps keep their parameters, so a
+ * program replays exactly.
  *
  * @param <S> the state
  */
 public final class Programs<S extends AutoCloseable> {
     private final StateFactory<S> factory;
     private final List<ActionKind<S>> kinds;
+    private final List<Invariant<? super S>> invariants;
     private final Stats stats;
 
     public Programs(StateFactory<S> factory, List<ActionKind<S>> kinds, Stats stats) {
+        this(factory, kinds, List.of(), stats);
+    }
+
+    public Programs(StateFactory<S> factory, List<ActionKind<S>> kinds, List<? extends Invariant<? super S>> invariants,
+            Stats stats) {
         if (kinds.isEmpty()) {
             throw new IllegalArgumentException("no action kinds");
         }
         this.factory = factory;
         this.kinds = List.copyOf(kinds);
+        this.invariants = List.copyOf(invariants);
         this.stats = stats;
+    }
+
+    /**
+     * Applies {@code step} to {@code state} and, when it did something, checks {@code invariants}:
+     * what the engine does with every step (and a trace of a program does again).
+     *
+     * @return whether the step did something
+     */
+    public static <S> boolean apply(Step<S> step, S state, List<? extends Invariant<? super S>> invariants)
+            throws Exception {
+        if (!step.apply(state)) {
+            return false;
+        }
+        check(state, invariants);
+        return true;
+    }
+
+    /** Checks every invariant of {@code invariants} on {@code state}, in order. */
+    public static <S> void check(S state, List<? extends Invariant<? super S>> invariants) throws Exception {
+        for (Invariant<? super S> i : invariants) {
+            i.check(state);
+        }
     }
 
     /** The statistics this runner adds to. */
@@ -42,6 +73,7 @@ public final class Programs<S extends AutoCloseable> {
         stats.programs++;
         long mark = System.nanoTime(); // the start of what SETUP counts next
         try (S state = factory.create()) {
+            check(state, invariants);
             long created = System.nanoTime();
             stats.time(Stats.SETUP, created - mark);
             mark = created;
@@ -54,7 +86,7 @@ public final class Programs<S extends AutoCloseable> {
                 stats.count(kind.name());
                 long begin = System.nanoTime();
                 try {
-                    if (step.apply(state)) {
+                    if (apply(step, state, invariants)) {
                         done.add(step);
                     }
                 } catch (Exception | AssertionError e) {
@@ -81,9 +113,10 @@ public final class Programs<S extends AutoCloseable> {
         List<Step<S>> done = new ArrayList<>();
         stats.replays++;
         try (S state = factory.create()) {
+            check(state, invariants);
             for (Step<S> step : steps) {
                 try {
-                    if (step.apply(state)) {
+                    if (apply(step, state, invariants)) {
                         done.add(step);
                     }
                 } catch (Exception | AssertionError e) {

@@ -6,8 +6,8 @@ import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
-import dev.hmmmirror.explorer.check.Violation;
-import dev.hmmmirror.explorer.sys.Kernel;
+import dev.hmmmirror.explorer.engine.Violation;
+import dev.hmmmirror.raw.Mm;
 import dev.hmmmirror.raw.Abi;
 import dev.hmmmirror.raw.Command;
 import dev.hmmmirror.raw.RawDevice;
@@ -72,7 +72,7 @@ public final class Fuzzer implements AutoCloseable {
     /** Reserves and lays out the memory, opens the devices. */
     public Fuzzer(long seed, int devices) throws HmmException {
         this.random = new SplittableRandom(seed);
-        long r = Kernel.mmap(0, RESERVED * PAGE, Kernel.PROT_NONE, Kernel.MAP_PRIVATE | Kernel.MAP_NORESERVE);
+        long r = Mm.mmap(0, RESERVED * PAGE, Mm.PROT_NONE, Mm.MAP_PRIVATE | Mm.MAP_ANONYMOUS | Mm.MAP_NORESERVE, -1, 0);
         if (r < 0) {
             throw new HmmException("mmap", "a reservation of " + RESERVED + " pages", (int) -r,
                     "the fuzzer needs 1 GiB of address space");
@@ -83,10 +83,10 @@ public final class Fuzzer implements AutoCloseable {
         none = readOnly + RO * PAGE;
         shared = none + NONE * PAGE;
         out = shared + SHARED * PAGE;
-        fixed(data, DATA, Kernel.PROT_READ | Kernel.PROT_WRITE, Kernel.MAP_PRIVATE);
-        fixed(readOnly, RO, Kernel.PROT_READ, Kernel.MAP_PRIVATE);
-        fixed(shared, SHARED, Kernel.PROT_READ | Kernel.PROT_WRITE, Kernel.MAP_SHARED);
-        fixed(out, OUT, Kernel.PROT_READ | Kernel.PROT_WRITE, Kernel.MAP_PRIVATE);
+        fixed(data, DATA, Mm.PROT_READ | Mm.PROT_WRITE, Mm.MAP_PRIVATE);
+        fixed(readOnly, RO, Mm.PROT_READ, Mm.MAP_PRIVATE);
+        fixed(shared, SHARED, Mm.PROT_READ | Mm.PROT_WRITE, Mm.MAP_SHARED);
+        fixed(out, OUT, Mm.PROT_READ | Mm.PROT_WRITE, Mm.MAP_PRIVATE);
         // the rest stays PROT_NONE: ranges and buffers running past a region fault there
         MemorySegment d = MemorySegment.ofAddress(data).reinterpret(DATA * PAGE);
         for (long i = 0; i < DATA * PAGE; i += 8) {
@@ -105,7 +105,7 @@ public final class Fuzzer implements AutoCloseable {
     }
 
     private void fixed(long at, long pages, int prot, int flags) throws HmmException {
-        long r = Kernel.mmap(at, pages * PAGE, prot, flags | Kernel.MAP_FIXED);
+        long r = Mm.mmap(at, pages * PAGE, prot, flags | Mm.MAP_ANONYMOUS | Mm.MAP_FIXED, -1, 0);
         if (r != at) {
             throw new HmmException("mmap MAP_FIXED", "0x" + Long.toHexString(at), (int) -r, null);
         }
@@ -201,11 +201,11 @@ public final class Fuzzer implements AutoCloseable {
         while (!stop.get()) {
             long page = data + r.nextInt(DATA) * PAGE;
             switch (r.nextInt(4) == 0 && r.nextInt(8) == 0 ? 4 : r.nextInt(4)) { // fork is slow: 1 in 32
-                case 0 -> Kernel.mprotect(page, PAGE, Kernel.PROT_READ);
-                case 1 -> Kernel.mprotect(page, PAGE, Kernel.PROT_READ | Kernel.PROT_WRITE);
-                case 2 -> Kernel.madvise(page, PAGE, Kernel.MADV_DONTNEED);
-                case 3 -> Kernel.mmap(page, PAGE, Kernel.PROT_READ | Kernel.PROT_WRITE,
-                        Kernel.MAP_PRIVATE | Kernel.MAP_FIXED);
+                case 0 -> Mm.mprotect(page, PAGE, Mm.PROT_READ);
+                case 1 -> Mm.mprotect(page, PAGE, Mm.PROT_READ | Mm.PROT_WRITE);
+                case 2 -> Mm.madvise(page, PAGE, Mm.MADV_DONTNEED);
+                case 3 -> Mm.mmap(page, PAGE, Mm.PROT_READ | Mm.PROT_WRITE,
+                        Mm.MAP_PRIVATE | Mm.MAP_ANONYMOUS | Mm.MAP_FIXED, -1, 0);
                 default -> {
                     try (CopyOnWriteChild child = CopyOnWriteChild.fork()) {
                         child.pid();
@@ -217,7 +217,7 @@ public final class Fuzzer implements AutoCloseable {
             mutations.incrementAndGet();
         }
         // leave the data region writable for the final check
-        Kernel.mprotect(data, DATA * PAGE, Kernel.PROT_READ | Kernel.PROT_WRITE);
+        Mm.mprotect(data, DATA * PAGE, Mm.PROT_READ | Mm.PROT_WRITE);
     }
 
     public long ioctls() {
@@ -288,6 +288,6 @@ public final class Fuzzer implements AutoCloseable {
             d.close();
         }
         checker.close();
-        Kernel.unmap(base, RESERVED * PAGE);
+        Mm.munmap(base, RESERVED * PAGE);
     }
 }

@@ -8,8 +8,9 @@ import java.util.Arrays;
  * special states a device may hold it in. The device's ordinary mappings are not modelled: the
  * kernel may drop them at any time; the invariants check them against the CPU's page table instead.
  */
-final class PageModel {
-    static final int SIZE = (int) Memory.pageSize();
+public final class PageModel {
+    /** The base page size in bytes. */
+    public static final int SIZE = (int) Memory.pageSize();
 
     /** Mapped by this program (false: unmapped, a guard holds the hole). */
     boolean mapped = true;
@@ -23,20 +24,39 @@ final class PageModel {
     /** The mirror slot that may hold the page exclusive (-1: none). */
     int exclusiveSlot = -1;
 
-    boolean readable() {
+    /** Mapped by this program (false: unmapped, a guard holds the hole). */
+    public boolean mapped() {
+        return mapped;
+    }
+
+    public Memory.Protection protection() {
+        return protection;
+    }
+
+    /** The device whose memory may hold the page (-1: none). */
+    public int privateDevice() {
+        return privateDevice;
+    }
+
+    /** The mirror slot that may hold the page exclusive (-1: none). */
+    public int exclusiveSlot() {
+        return exclusiveSlot;
+    }
+
+    public boolean readable() {
         return mapped && protection != Memory.Protection.NONE;
     }
 
-    boolean writable() {
+    public boolean writable() {
         return mapped && protection == Memory.Protection.READ_WRITE;
     }
 
     /** The expected bytes (a copy). */
-    byte[] bytes() {
+    public byte[] bytes() {
         return data == null ? new byte[SIZE] : data.clone();
     }
 
-    long word(int index) {
+    public long word(int index) {
         if (data == null) {
             return 0;
         }

@@ -5,8 +5,9 @@ import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
-import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.engine.Violation;
 import dev.hmmmirror.explorer.sys.Kernel;
+import dev.hmmmirror.raw.Mm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -32,7 +33,6 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Race implements AutoCloseable {
     static final int PAGE = (int) Memory.pageSize();
     static final int WORDS = PAGE / 8;
-    static final int MADV_COLD = 20;
 
     private final int pages;
     private final int threads;
@@ -168,8 +168,8 @@ public final class Race implements AutoCloseable {
                             child.pid();
                         }
                     }
-                    case 4 -> Kernel.madvise(memory.pageAddress(p), (long) n * PAGE, swap && r.nextBoolean()
-                            ? Kernel.MADV_PAGEOUT : MADV_COLD);
+                    case 4 -> Mm.madvise(memory.pageAddress(p), (long) n * PAGE, swap && r.nextBoolean()
+                            ? Mm.MADV_PAGEOUT : Mm.MADV_COLD);
                     default -> {
                         if (r.nextInt(8) == 0) {
                             Kernel.compact();

@@ -2,7 +2,7 @@ package dev.hmmmirror.explorer.report;
 
 import dev.hmmmirror.explorer.engine.Failure;
 import dev.hmmmirror.explorer.engine.Step;
-import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.action.World;
 
 /**
  * A shrunk failure as a standalone guest test: a JUnit class, runnable with {@code @GuestTest},
@@ -20,7 +20,7 @@ public final class Reproducer {
         b.append("import dev.hmmmirror.Access;\n");
         b.append("import dev.hmmmirror.Memory;\n");
         b.append("import dev.hmmmirror.explorer.model.Kind;\n");
-        b.append("import dev.hmmmirror.explorer.model.World;\n");
+        b.append("import dev.hmmmirror.explorer.action.World;\n");
         b.append("import dev.hmmmirror.junit.GuestTest;\n");
         b.append("import org.junit.jupiter.api.Test;\n\n");
         b.append("/**\n");

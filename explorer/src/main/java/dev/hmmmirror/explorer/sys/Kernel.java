@@ -1,118 +1,44 @@
 package dev.hmmmirror.explorer.sys;
 
 import dev.hmmmirror.Errno;
+import dev.hmmmirror.raw.Mm;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
 
 /**
- * The few system calls the explorer and the fuzzer need beyond the public API: guard mappings over
- * the holes a partial unmap leaves (so that nothing else is mapped there while the model calls them
- * holes), fixed mappings inside a reservation, {@code MADV_PAGEOUT}, writes into a child's memory.
+ * What the explorer, the fuzzer and the race need of the guest beyond the bindings' API: guard
+ * mappings over the holes a partial unmap leaves, writes into a child's memory, where the file
+ * regions go, swap, hugetlb pages, NUMA nodes, khugepaged and compaction. The system calls
+ * themselves are the bindings' ({@link Mm}): none is declared here.
  */
 public final class Kernel {
-    public static final int PROT_NONE = 0;
-    public static final int MAP_PRIVATE = 0x02;
-    public static final int MAP_ANONYMOUS = 0x20;
-    public static final int MAP_FIXED_NOREPLACE = 0x100000;
-    public static final int MADV_PAGEOUT = 21;
-
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle MMAP = handle("mmap", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-    private static final MethodHandle MUNMAP = handle("munmap", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-    private static final MethodHandle MPROTECT = handle("mprotect", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-    private static final MethodHandle MADVISE = handle("madvise", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-
-    private static final MethodHandle SYSCALL6 = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("syscall").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_LONG),
-            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
-    private static final long SYS_MOVE_PAGES = 279;
-    private static final long MPOL_MF_MOVE = 2;
-
     private Kernel() {}
 
-    private static MethodHandle handle(String name, FunctionDescriptor fd) {
-        MemorySegment sym = LINKER.defaultLookup().find(name).orElseThrow();
-        return LINKER.downcallHandle(sym, fd, Linker.Option.captureCallState("errno"));
-    }
-
-    public static final int PROT_READ = 1;
-    public static final int PROT_WRITE = 2;
-    public static final int MAP_SHARED = 0x01;
-    public static final int MAP_FIXED = 0x10;
-    public static final int MAP_NORESERVE = 0x4000;
-    public static final int MADV_DONTNEED = 4;
-
-    /** One call of a downcall handle with errno capture, given the capture segment. */
-    private interface Native {
-        long invoke(MemorySegment errnoState) throws Throwable;
-    }
-
-    /** Calls {@code n}: its result, or the negative errno when it returned -1. */
-    private static long withErrno(Native n) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            long r = n.invoke(st);
-            return r == -1L ? -(int) ERRNO.get(st, 0L) : r;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
-    /** {@code mmap} anonymous memory; the address, or a negative errno. */
-    public static long mmap(long address, long length, int prot, int flags) {
-        return withErrno(st -> (long) MMAP.invokeExact(st, address, length, prot, flags | MAP_ANONYMOUS, -1, 0L));
-    }
-
-    /** {@code mprotect}; 0 or a negative errno. */
-    public static int mprotect(long address, long length, int prot) {
-        return (int) withErrno(st -> (int) MPROTECT.invokeExact(st, address, length, prot));
-    }
-
-    /** Maps an inaccessible page run at exactly {@code address}; 0 or a negative errno. */
+    /**
+     * Maps an inaccessible page run at exactly {@code address} (a guard over a hole, so that nothing
+     * else is mapped there while the model calls it a hole); 0 or a negative errno.
+     */
     public static int guard(long address, long length) {
-        long r = mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_FIXED_NOREPLACE);
+        long r = Mm.mmap(address, length, Mm.PROT_NONE, Mm.MAP_PRIVATE | Mm.MAP_ANONYMOUS | Mm.MAP_FIXED_NOREPLACE,
+                -1, 0);
         if (r < 0) {
             return (int) r;
         }
         if (r != address) {
-            unmap(r, length);
+            Mm.munmap(r, length);
             return -Errno.EEXIST.number();
         }
         return 0;
-    }
-
-    /** {@code munmap}; 0 or a negative errno. */
-    public static int unmap(long address, long length) {
-        return (int) withErrno(st -> (int) MUNMAP.invokeExact(st, address, length));
-    }
-
-    /** {@code madvise}; 0 or a negative errno. */
-    public static int madvise(long address, long length, int advice) {
-        return (int) withErrno(st -> (int) MADVISE.invokeExact(st, address, length, advice));
     }
 
     /** Writes a 64-bit word into process {@code pid}'s memory, as that process would. */
@@ -193,31 +119,122 @@ public final class Kernel {
      * {@code MPOL_MF_MOVE}, or (node {@code < 0}) only asks where each page is. Returns each page's
      * status (its node, or {@code -errno}: {@code -ENOENT} for a page not present or not movable);
      * throws when the call itself fails.
+     *
+     * <p>The query answers the same on every kernel: 6.1's reports {@code -ENOENT} for a present
+     * page whose PTE is {@code PROT_NONE} (an inaccessible mapping, or a NUMA-balancing hinting
+     * PTE; its {@code follow_page()} refuses such PTEs since 474098edac26, fixed in 6.5 by
+     * d74943a2f3cd, not in 6.1.y), where later kernels give the node. Such a page, present in
+     * {@code /proc/self/pagemap}, is reported on the node of its page frame instead ({@link
+     * #frameNode}; the frames need root). A move ({@code node >= 0}) is not changed: 6.1 leaves such
+     * pages where they are with {@code -ENOENT}.
      */
     public static int[] movePages(long[] addresses, int node) {
-        int n = addresses.length;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            MemorySegment pages = a.allocateFrom(ValueLayout.JAVA_LONG, addresses);
-            MemorySegment nodes = node < 0 ? MemorySegment.NULL : a.allocate(ValueLayout.JAVA_INT, n);
-            for (int i = 0; node >= 0 && i < n; i++) {
-                nodes.setAtIndex(ValueLayout.JAVA_INT, i, node);
+        int[] out = Mm.movePages(addresses, node);
+        for (int i = 0; node < 0 && i < out.length; i++) {
+            if (out[i] == -Errno.ENOENT.number()) {
+                out[i] = frameNode(addresses[i]).orElse(out[i]);
             }
-            MemorySegment status = a.allocate(ValueLayout.JAVA_INT, n);
-            long rc = (long) SYSCALL6.invokeExact(st, SYS_MOVE_PAGES, 0L, (long) n, pages.address(), nodes.address(),
-                    status.address(), node < 0 ? 0L : MPOL_MF_MOVE);
-            if (rc < 0) {
-                throw new IllegalStateException("move_pages failed: " + Errno.name((int) ERRNO.get(st, 0L)));
+        }
+        return out;
+    }
+
+    private static final long PAGEMAP_PRESENT = 1L << 63;
+    private static final long PAGEMAP_PFN = (1L << 55) - 1;
+
+    /**
+     * The NUMA node of the page frame that this process maps at {@code address}, from
+     * {@code /proc/self/pagemap} (present bit and frame number; the frame number reads as 0 without
+     * root) and the memory blocks each node lists in sysfs; empty where the page is not present
+     * (never touched, swapped, in device memory) or the frame cannot be read. The PTE's protection
+     * does not matter, unlike for {@code move_pages(2)}'s query on 6.1.
+     */
+    public static OptionalInt frameNode(long address) {
+        long entry;
+        try (FileChannel pm = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
+            if (pm.read(b, address / 4096 * 8) != 8) {
+                return OptionalInt.empty();
             }
-            int[] out = new int[n];
-            for (int i = 0; i < n; i++) {
-                out[i] = status.getAtIndex(ValueLayout.JAVA_INT, i);
+            entry = b.getLong(0);
+        } catch (IOException e) {
+            return OptionalInt.empty();
+        }
+        long pfn = entry & PAGEMAP_PFN;
+        if ((entry & PAGEMAP_PRESENT) == 0 || pfn == 0) {
+            return OptionalInt.empty();
+        }
+        Integer n = MemoryBlocks.NODES.get(pfn * 4096 / MemoryBlocks.SIZE);
+        return n == null ? OptionalInt.empty() : OptionalInt.of(n);
+    }
+
+    /** Which node each memory block of {@code /sys/devices/system/memory} belongs to (read once). */
+    private static final class MemoryBlocks {
+        static final long SIZE;
+        static final Map<Long, Integer> NODES = new HashMap<>();
+
+        static {
+            long size = 128L << 20;
+            try {
+                size = Long.parseLong(Files.readString(Path.of("/sys/devices/system/memory/block_size_bytes")).strip(), 16);
+                try (DirectoryStream<Path> nodes = Files.newDirectoryStream(Path.of("/sys/devices/system/node"), "node[0-9]*")) {
+                    for (Path dir : nodes) {
+                        int node = Integer.parseInt(dir.getFileName().toString().substring(4));
+                        try (DirectoryStream<Path> blocks = Files.newDirectoryStream(dir, "memory[0-9]*")) {
+                            for (Path b : blocks) {
+                                NODES.put(Long.parseLong(b.getFileName().toString().substring(6)), node);
+                            }
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                NODES.clear(); // no sysfs memory blocks: no frame's node is known
             }
-            return out;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            SIZE = size;
+        }
+    }
+
+    /**
+     * Keeps automatic NUMA balancing off while open ({@code /proc/sys/kernel/numa_balancing} 0, the
+     * old value back on close; nothing to do where it is off or absent). Its scanner makes the PTEs
+     * of a whole range {@code PROT_NONE} at moments of its own (hinting faults, then maybe a
+     * migration to the faulting CPU's node): a snapshot then sees no page there, and 6.1's
+     * {@code move_pages(2)} neither moves such pages nor reports their node ({@code -ENOENT}): the
+     * cause of {@code NumaMigrationIT}'s failures on bookworm in December 2026, then blamed on the
+     * guest JVM's JIT (a fast scanner reproduces them with and without it). Guests boot with
+     * {@code numa_balancing=disable}; a test that places pages on nodes holds it off itself,
+     * whatever the command line.
+     */
+    public static NumaBalancingHold keepNumaBalancingOff() {
+        try {
+            String old = Files.readString(NUMA_BALANCING).strip();
+            if (old.equals("0")) {
+                return new NumaBalancingHold(null);
+            }
+            Files.writeString(NUMA_BALANCING, "0");
+            return new NumaBalancingHold(old);
+        } catch (IOException | SecurityException e) {
+            return new NumaBalancingHold(null);
+        }
+    }
+
+    private static final Path NUMA_BALANCING = Path.of("/proc/sys/kernel/numa_balancing");
+
+    /**
+     * What {@link #keepNumaBalancingOff()} changed.
+     *
+     * @param old {@code numa_balancing} before, or null when nothing was changed
+     */
+    public record NumaBalancingHold(String old) implements AutoCloseable {
+        /** Whether this hold turned NUMA balancing off. */
+        public boolean held() {
+            return old != null;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (old != null) {
+                Files.writeString(NUMA_BALANCING, old);
+            }
         }
     }
 

@@ -12,7 +12,7 @@ import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.explorer.model.Kind;
-import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.action.World;
 import dev.hmmmirror.explorer.sys.Kernel;
 import dev.hmmmirror.junit.GuestTest;
 import java.nio.charset.StandardCharsets;

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Access;
-import dev.hmmmirror.explorer.check.Violation;
+import dev.hmmmirror.explorer.engine.Violation;
 import dev.hmmmirror.explorer.model.Kind;
-import dev.hmmmirror.explorer.model.World;
+import dev.hmmmirror.explorer.action.World;
 import dev.hmmmirror.explorer.sys.Kernel;
 import dev.hmmmirror.guest.ModuleReload;
 import dev.hmmmirror.junit.GuestTest;

@@ -31,9 +31,13 @@ class OomIT {
 
     /** The victim, run in a child JVM: mirrors memory, then allocates until the OOM killer comes. */
     public static final class Victim {
+        /** The mirrors must still be open when the OOM killer comes: unreachable ones a cleaner closes. */
+        static Mirror[] held;
+
         public static void main(String[] args) throws Exception {
             Mirror a = Mirror.open(0);
             Mirror b = Mirror.open(0);
+            held = new Mirror[] {a, b};
             Memory mem = Memory.anonymous(256);
             mem.fill((byte) 7);
             a.fault(mem, Access.WRITE);

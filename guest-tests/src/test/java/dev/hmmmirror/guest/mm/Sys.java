@@ -21,7 +21,7 @@ final class Sys {
             CLOSE = 3, MBIND = 237, MIGRATE_PAGES = 256, USERFAULTFD = 323,
             IO_URING_SETUP = 425, IO_URING_REGISTER = 427;
 
-    static final int PROT_READ = 1, PROT_WRITE = 2;
+    static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
     static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_NORESERVE = 0x4000, MAP_HUGETLB = 0x40000;
     static final int MADV_DONTNEED = 4, MADV_MERGEABLE = 12, MADV_UNMERGEABLE = 13, MADV_HUGEPAGE = 14,

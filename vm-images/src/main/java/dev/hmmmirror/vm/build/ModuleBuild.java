@@ -41,7 +41,7 @@ public final class ModuleBuild {
     public Path build(GuestImage image, Toolchain toolchain) {
         boolean gcov = ModuleCoverageBuild.kernelHasGcov(image.config());
         String key = sourceHash(image.kernelRelease(), image.buildId(), gcov ? "gcov" : "");
-        Path entry = cache.ensure("kmod-" + image.kernelRelease(), key, "hmm_mirror.ko for " + image.kernelRelease(), dir -> {
+        Path entry = cache.ensure("kmod-" + entrySuffix(image), key, "hmm_mirror.ko for " + image.kernelRelease(), dir -> {
             long t = System.nanoTime();
             String scratch = ModuleCoverageBuild.scratchName(key);
             Path work = toolchain.scratch(scratch);
@@ -77,7 +77,7 @@ public final class ModuleBuild {
     public Path buildProgram(GuestImage image, Toolchain toolchain, String name, byte[] source) {
         String key = sourceHash(image.kernelRelease(), image.buildId(), name,
                 new String(source, java.nio.charset.StandardCharsets.ISO_8859_1));
-        Path entry = cache.ensure("prog-" + image.kernelRelease(), key, name + " for " + image.kernelRelease(), dir -> {
+        Path entry = cache.ensure("prog-" + entrySuffix(image), key, name + " for " + image.kernelRelease(), dir -> {
             Path work = toolchain.scratch("hmm-prog-" + ProcessHandle.current().pid() + "-" + key);
             try {
                 PathUtils.copyDirectory(sources.resolve("native-headers"), work.resolve("native-headers"));
@@ -94,6 +94,18 @@ public final class ModuleBuild {
             }
         });
         return entry.resolve(name);
+    }
+
+    /**
+     * What names the module's entries of {@code image}: its kernel release, and for a kernel tree also the
+     * tree (trees, mutants among them, share the release of the kernel they derive from: they must not evict
+     * its entries or each other's).
+     */
+    static String entrySuffix(GuestImage image) {
+        if (image.profile().kind() != dev.hmmmirror.vm.image.KernelProfile.Kind.TREE) {
+            return image.kernelRelease();
+        }
+        return image.kernelRelease() + "-t" + Scripts.hash(List.of(), image.profile().tree().toString());
     }
 
     private String sourceHash(String... extra) {

@@ -174,9 +174,9 @@ public final class Settings {
         return flag(Setting.AOT, false);
     }
 
-    /** Whether the guest JVM runs C1 instead of the interpreter. */
-    public boolean guestJit() {
-        return flag(Setting.GUEST_JIT, false);
+    /** How the guest's JVMs run Java: C1 (the default), tiered C1 + C2, or interpreted. */
+    public GuestJit guestJit() {
+        return values.containsKey(Setting.GUEST_JIT) ? GuestJit.parse(values.get(Setting.GUEST_JIT)) : GuestJit.C1;
     }
 
     /** The guest's vCPUs, 1-8. */

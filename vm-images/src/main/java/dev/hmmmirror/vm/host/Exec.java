@@ -29,7 +29,9 @@ public final class Exec {
                         + " s; see " + log);
             }
             if (p.exitValue() != 0) {
-                throw new SetupException(command.getFirst() + " failed (exit " + p.exitValue() + "); last lines of "
+                String failing = failingLines(log, 20);
+                throw new SetupException(command.getFirst() + " failed (exit " + p.exitValue() + ")"
+                        + (failing.isEmpty() ? "" : "; its error lines:\n" + failing + "\n") + "; last lines of "
                         + log + ":\n" + tail(log, 25));
             }
         } catch (IOException e) {
@@ -69,6 +71,21 @@ public final class Exec {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SetupException("interrupted while running " + command.getFirst(), e);
+        }
+    }
+
+    /**
+     * The first {@code max} lines of a build log that say what failed (compiler errors, make's
+     * {@code ***} and {@code Error N} lines, undefined symbols), in order; empty when none.
+     */
+    public static String failingLines(Path file, int max) {
+        try {
+            return String.join("\n", Files.readAllLines(file, StandardCharsets.ISO_8859_1).stream()
+                    .filter(l -> l.contains("error:") || l.contains("Error ") || l.contains("*** ")
+                            || l.contains("undefined") || l.contains("fatal:") || l.contains("No such file"))
+                    .limit(max).toList());
+        } catch (IOException e) {
+            return "";
         }
     }
 

@@ -106,7 +106,17 @@ public final class ImageCache {
                         prune(name, dir);
                         return dir;
                     } catch (Exception e) {
+                        Path kept = keepLog(partial, name + "-" + key);
                         deleteQuietly(partial);
+                        if (kept != null) {
+                            Progress.say("%s: build failed; its log is kept: %s", what, kept);
+                        }
+                        if (kept != null && e instanceof SetupException se && se.getMessage() != null
+                                && se.getMessage().contains(partial.resolve("build.log").toString())) {
+                            // the message names the log where it was; say where it is now
+                            throw new SetupException(se.getMessage().replace(partial.resolve("build.log").toString(),
+                                    kept.toString()), se);
+                        }
                         if (e instanceof RuntimeException re) {
                             throw re;
                         }
@@ -233,6 +243,19 @@ public final class ImageCache {
             }
         } catch (IOException | RuntimeException e) {
             Progress.say("cache: could not prune %s entries: %s", name, e.getMessage());
+        }
+    }
+
+    /** Moves a failed build's {@code build.log} out of its partial entry to {@code <entry>.failed.log}; null when none. */
+    private Path keepLog(Path partial, String entry) {
+        Path log = partial.resolve("build.log");
+        if (!Files.isRegularFile(log)) {
+            return null;
+        }
+        try {
+            return Files.move(log, root.resolve(entry + ".failed.log"), StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            return null;
         }
     }
 

@@ -24,9 +24,12 @@ import java.util.stream.Collectors;
  * @param debug       a built kernel with the debug fragment (KASAN, lockdep, DEBUG_VM, kmemleak)
  * @param tree        the kernel tree of a {@link Kind#TREE} profile (null otherwise)
  * @param description one line for listings
+ * @param toolRoot    a tree's toolchain: the root file system (a chroot, an unpacked container image) whose
+ *                    compiler built it, where our module, the kernel's hmm-tests and gcov run; null: found by
+ *                    {@link #toolRootOf(Path)} (a root the tree lies in), else this host's own tools
  */
 public record KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
-        String description) {
+        String description, Path toolRoot) {
     /** Where a profile's kernel comes from. */
     public enum Kind {
         STOCK, BUILT, TREE
@@ -41,6 +44,9 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
     /** Prefix of a tree profile's name: {@code tree:/path/to/linux}. */
     public static final String TREE_PREFIX = "tree:";
 
+    /** Separates a tree from its toolchain root in a profile name: {@code tree:/path/to/linux?root=/srv/sid}. */
+    public static final String ROOT_SEPARATOR = "?root=";
+
     private static final List<KernelProfile> STOCK = List.of(
             stock("debian-sid", "sid", "Debian sid stock kernel (7.x): HMM_MIRROR + DEVICE_PRIVATE, the full feature set"),
             stock("debian-trixie", "trixie", "Debian 13 stock kernel (6.12): HMM_MIRROR only, no device-private memory"),
@@ -53,7 +59,7 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
     private static final List<KernelProfile> BUILT = built();
 
     private static KernelProfile stock(String name, String suite, String description) {
-        return new KernelProfile(name, Kind.STOCK, suite, "", false, null, description);
+        return new KernelProfile(name, Kind.STOCK, suite, "", false, null, description, null);
     }
 
     private static List<KernelProfile> built() {
@@ -61,9 +67,9 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
         for (String[] s : SOURCES) {
             out.add(new KernelProfile("built-" + s[0], Kind.BUILT, s[1], s[0], false, null,
                     "Linux " + s[0] + " from Debian " + s[1] + "'s linux-source-" + s[0]
-                            + ", small config with full HMM and test_hmm (compiled here, ~12 min, cached)"));
+                            + ", small config with full HMM and test_hmm (compiled here, ~12 min, cached)", null));
             out.add(new KernelProfile("built-" + s[0] + "-debug", Kind.BUILT, s[1], s[0], true, null,
-                    "built-" + s[0] + " + KASAN, lockdep, DEBUG_VM, kmemleak, DEBUG_ATOMIC_SLEEP"));
+                    "built-" + s[0] + " + KASAN, lockdep, DEBUG_VM, kmemleak, DEBUG_ATOMIC_SLEEP", null));
         }
         return List.copyOf(out);
     }
@@ -78,20 +84,58 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
         return BUILT;
     }
 
-    /** A profile for the kernel tree {@code dir} that its owner already built. */
+    /** A profile for the kernel tree {@code dir} that its owner already built (its toolchain: {@link #toolRootOf}). */
     public static KernelProfile tree(Path dir) {
+        return tree(dir, null);
+    }
+
+    /**
+     * A profile for the kernel tree {@code dir}, built with the compiler of the root file system
+     * {@code root} (a chroot or unpacked container image; null: {@link #toolRootOf} finds it, or this host's).
+     * Inside that root the tree is seen at its path relative to the root when it lies in it, else at its
+     * host path.
+     */
+    public static KernelProfile tree(Path dir, Path root) {
         Path abs = dir.toAbsolutePath().normalize();
         if (!Files.isDirectory(abs)) {
             throw new SetupException("--kernel-tree " + dir + ": no such directory");
         }
-        return new KernelProfile(TREE_PREFIX + abs, Kind.TREE, "", "", false, abs, "the kernel tree " + abs);
+        Path r = root == null ? null : root.toAbsolutePath().normalize();
+        if (r != null && !Files.isExecutable(r.resolve("usr/bin/make"))) {
+            throw new SetupException("--kernel-tree-root " + root + ": no usr/bin/make there; name the root file "
+                    + "system (chroot, unpacked container image) whose gcc and make built " + abs);
+        }
+        return new KernelProfile(TREE_PREFIX + abs + (r == null ? "" : ROOT_SEPARATOR + r), Kind.TREE, "", "", false, abs,
+                "the kernel tree " + abs + (r == null ? "" : ", built in " + r), r);
+    }
+
+    /**
+     * The toolchain root of a tree: the one named, else the nearest directory above the tree that is a
+     * root file system with its own make and gcc (a tree built inside a chroot), else null (this host).
+     */
+    public Path effectiveToolRoot() {
+        return toolRoot != null ? toolRoot : tree == null ? null : toolRootOf(tree);
+    }
+
+    /** The nearest proper ancestor of {@code tree} holding {@code etc/os-release}, {@code usr/bin/make} and a gcc; or null. */
+    public static Path toolRootOf(Path tree) {
+        for (Path p = tree.toAbsolutePath().normalize().getParent(); p != null && p.getParent() != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("etc/os-release")) && Files.isExecutable(p.resolve("usr/bin/make"))
+                    && Files.exists(p.resolve("usr/bin/gcc"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** The profile called {@code name} ({@code tree:DIR} for a tree); fails with the list of known names. */
     public static KernelProfile named(String name) {
         String n = name == null || name.isBlank() ? DEFAULT : name.strip();
         if (n.startsWith(TREE_PREFIX)) {
-            return tree(Path.of(n.substring(TREE_PREFIX.length())));
+            String rest = n.substring(TREE_PREFIX.length());
+            int at = rest.indexOf(ROOT_SEPARATOR);
+            return at < 0 ? tree(Path.of(rest))
+                    : tree(Path.of(rest.substring(0, at)), Path.of(rest.substring(at + ROOT_SEPARATOR.length())));
         }
         return all().stream().filter(p -> p.name.equals(n)).findFirst()
                 .orElseThrow(() -> new SetupException("unknown kernel profile '" + n + "': use one of "

@@ -4,22 +4,27 @@ import dev.hmmmirror.vm.host.Exec;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Progress;
 import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.host.Toolchain;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.commons.io.file.PathUtils;
 
 /**
  * A kernel tree its owner already configured and built ({@code --kernel-tree DIR}): its bzImage
- * (or vmlinux, when it has PVH), its own modules (9p/virtio/overlay where they are not built in,
- * test_hmm), our module built against it with this host's gcc, and the kernel's hmm selftest
- * from the same source. The tree is only read; what is made from it goes into the cache, keyed by
- * the tree's path and its build outputs' sizes and times.
+ * (or vmlinux, when it has PVH and no KASAN), its own modules (9p/virtio/overlay where they are not built in,
+ * test_hmm), our module built against it with the tree's toolchain (the root file system it was built in,
+ * named or found above the tree, else this host's gcc), and the kernel's hmm selftest from the same
+ * source. The tree is only read (no make runs in it); what is made from it goes into the cache, in
+ * entries named by the tree's path (trees never evict each other) and keyed by its build outputs' sizes
+ * and times.
  */
 final class KernelTrees {
     /** Options the guest cannot run without: option -> accepted values. */
@@ -98,7 +103,10 @@ final class KernelTrees {
             }
         });
         String krel = read(tree.resolve("include/config/kernel.release"), "run make in the tree first");
-        boolean pvh = "y".equals(config.get("CONFIG_PVH")) && Files.isRegularFile(tree.resolve("vmlinux"));
+        // QEMU enters a kernel's ELF through PVH (no decompression under TCG); a KASAN kernel entered that way
+        // hangs before its first console line, so it boots its bzImage (as built-X-debug does)
+        boolean kasan = "y".equals(config.get("CONFIG_KASAN"));
+        boolean pvh = !kasan && "y".equals(config.get("CONFIG_PVH")) && Files.isRegularFile(tree.resolve("vmlinux"));
         Path kernel = pvh ? tree.resolve("vmlinux") : tree.resolve("arch/x86/boot/bzImage");
         if (!Files.isRegularFile(kernel)) {
             throw new SetupException("no " + kernel + ": build the kernel first (make -j$(nproc) bzImage modules)");
@@ -107,45 +115,77 @@ final class KernelTrees {
             throw new SetupException("no modules.order in " + tree + ": build the modules too (make -j$(nproc) modules)");
         }
         boolean testHmm = "m".equals(config.get("CONFIG_TEST_HMM"));
-        String stamp = stamp(tree, kernel, config);
-        Path built = cache.ensure("tree-" + Scripts.hash(List.of(), tree.toString()), stamp, "kernel tree " + tree,
-                dir -> install(tree, testHmm, dir));
+        Path root = p.effectiveToolRoot();
+        Toolchain tc = toolchain(tree, root);
+        String stamp = stamp(tree, kernel, config, root);
+        String id = treeId(tree);
+        Path built = cache.ensure("tree-" + id, stamp, "kernel tree " + tree,
+                dir -> install(tree, krel, testHmm, tc, root, dir));
         Path modroot = built.resolve("modroot");
         Path modules = BootFiles.modulesDir(modroot, krel);
-        Path bootDir = boot.ensure("tboot-" + Scripts.hash(List.of(), tree.toString()), p, krel, stamp, userland,
-                kernel, modroot, pvh);
+        Path bootDir = boot.ensure("tboot-" + id, p, krel, stamp, userland, kernel, modroot, pvh);
         Optional<Path> selftests = testHmm ? Optional.of(built.resolve("hmm-tests")) : Optional.empty();
-        return new GuestImage(p, krel, userland.root(), null, Map.of(), tree.toString(), bootDir.resolve("vmlinux"),
-                bootDir.resolve("initramfs.gz"), modules, tree.resolve(".config"), selftests, "", "tree-" + stamp,
-                List.of(userland.root().getParent(), built, bootDir));
+        return new GuestImage(p, krel, userland.root(), root, binds(tree, root), inside(tree, root),
+                bootDir.resolve("vmlinux"), bootDir.resolve("initramfs.gz"), modules, tree.resolve(".config"), selftests,
+                // under KASAN + TCG the pc machine's ACPI _PRT method runs into ACPICA's 30 s loop timeout per PCI device
+                kasan ? "pci=noacpi" : "", "tree-" + id + "-" + stamp, List.of(userland.root().getParent(), built, bootDir));
     }
 
-    /** Installs the tree's modules (and, with test_hmm, builds the kernel's hmm selftest) into {@code dir}. */
-    private static void install(Path tree, boolean testHmm, Path dir) throws IOException {
-        Prerequisites.require("make", "make");
-        Prerequisites.require("gcc", "gcc");
-        Prerequisites.require("depmod", "kmod"); // without it modules_install only warns, leaving no modules.dep
+    /** What names a tree's cache entries (tree-, tboot-, kmod-...-t): its path, so that trees never evict each other. */
+    static String treeId(Path tree) {
+        return Scripts.hash(List.of(), tree.toString());
+    }
+
+    /** Where the toolchain sees {@code tree}: its path inside {@code root} when it lies there, else its own path. */
+    static String inside(Path tree, Path root) {
+        return root != null && tree.startsWith(root) ? "/" + root.relativize(tree) : tree.toString();
+    }
+
+    private static Map<String, Path> binds(Path tree, Path root) {
+        return root == null || tree.startsWith(root) ? Map.of() : Map.of(tree.toString(), tree);
+    }
+
+    /** The tree's toolchain: a chroot of {@code root} (the tree bound in at its own path when outside), else this host's. */
+    static Toolchain toolchain(Path tree, Path root) {
+        return root == null ? Toolchain.host() : Toolchain.chroot(root, binds(tree, root));
+    }
+
+    /**
+     * Copies the tree's modules (those of modules.order) into {@code dir}/modroot and runs depmod there, and
+     * with test_hmm builds the kernel's hmm selftest with the tree's toolchain. Nothing is written into the
+     * tree: no make runs in it (make would rebuild its host tools and headers when the compiler differs).
+     */
+    private static void install(Path tree, String krel, boolean testHmm, Toolchain tc, Path root, Path dir)
+            throws IOException {
+        Prerequisites.require("depmod", "kmod");
         Path log = dir.resolve("build.log");
         long t = System.nanoTime();
-        Progress.say("kernel tree %s: installing its modules into the cache; log %s", tree, log);
-        Exec.run(log, 1800, List.of("make", "-C", tree.toString(), "INSTALL_MOD_PATH=" + dir.resolve("modroot"),
-                "INSTALL_MOD_STRIP=1", "modules_install"));
-        try (var found = Files.find(dir.resolve("modroot"), 5, (f, a) -> f.getFileName().toString().equals("modules.dep"))) {
-            if (found.findAny().isEmpty()) {
-                throw new SetupException("make modules_install in " + tree + " left no modules.dep (depmod did not run); see "
-                        + log);
+        Progress.say("kernel tree %s: copying its modules into the cache%s; log %s", tree,
+                root == null ? "" : " (toolchain: the root " + root + ")", log);
+        installModules(tree, krel, dir.resolve("modroot"), dir.resolve("scripts"), log);
+        if (testHmm) {
+            Path work = tc.scratch("hmm-tree-selftest-" + ProcessHandle.current().pid() + "-" + treeId(tree));
+            try {
+                Scripts.install("build-kselftest-hmm.sh", work);
+                String in = inside(tree, root);
+                String src = Files.isSymbolicLink(tree.resolve("source")) || Files.isDirectory(tree.resolve("source"))
+                        ? in + "/source" : in;
+                // the uapi headers of the tree when it has exported them (make headers), else the toolchain's own
+                String uapi = Files.isDirectory(tree.resolve("usr/include/linux")) ? in + "/usr/include" : "/usr/include";
+                tc.run(log, 900, "sh " + tc.path(work.resolve("build-kselftest-hmm.sh")) + " " + src + " " + uapi + " "
+                        + tc.path(work.resolve("hmm-tests")));
+                Files.copy(work.resolve("hmm-tests"), dir.resolve("hmm-tests"), StandardCopyOption.COPY_ATTRIBUTES);
+            } finally {
+                PathUtils.deleteDirectory(work);
             }
         }
-        if (testHmm) {
-            Path src = Files.isSymbolicLink(tree.resolve("source")) || Files.isDirectory(tree.resolve("source"))
-                    ? tree.resolve("source") : tree;
-            // the uapi headers for the selftest: `make headers` fills the tree's usr/include (headers_install
-            // would copy them out, but needs rsync)
-            Exec.run(log, 900, List.of("make", "-C", tree.toString(), "headers"));
-            Exec.run(log, 900, List.of("sh", Scripts.install("build-kselftest-hmm.sh", dir.resolve("scripts")).toString(),
-                    src.toString(), tree.resolve("usr/include").toString(), dir.resolve("hmm-tests").toString()));
-        }
         Progress.say("kernel tree %s: modules%s ready in %s", tree, testHmm ? " and hmm-tests" : "", Progress.since(t));
+    }
+
+    /** Copies the modules of {@code tree} into {@code modroot} ({@code lib/modules/KREL}) and runs depmod there. */
+    static void installModules(Path tree, String krel, Path modroot, Path scripts, Path log) {
+        Exec.run(log, 900, List.of("bash", Scripts.install("install-tree-modules.sh", scripts).toString(),
+                tree.toString(), krel, modroot.toString()));
     }
 
     /** The options of {@code tree}'s .config that are set ({@code CONFIG_X -> y|m|value}). */
@@ -183,15 +223,15 @@ final class KernelTrees {
     }
 
     /** What identifies this build of the tree: its kernel image's and module list's size and time, the .config. */
-    private static String stamp(Path tree, Path kernel, Map<String, String> config) {
+    private static String stamp(Path tree, Path kernel, Map<String, String> config, Path root) {
         try {
-            StringBuilder b = new StringBuilder(config.toString());
+            StringBuilder b = new StringBuilder(config.toString()).append(root);
             for (Path f : List.of(kernel, tree.resolve("modules.order"), tree.resolve("Module.symvers"))) {
                 if (Files.exists(f)) {
                     b.append(f).append(Files.size(f)).append(Files.getLastModifiedTime(f).toMillis());
                 }
             }
-            return Scripts.hash(List.of("build-kselftest-hmm.sh"), b.toString());
+            return Scripts.hash(List.of("build-kselftest-hmm.sh", "install-tree-modules.sh"), b.toString());
         } catch (IOException e) {
             throw new SetupException("cannot read the build outputs of " + tree + ": " + e.getMessage(), e);
         }

@@ -25,7 +25,7 @@ import java.util.List;
  *
  * <p>Off by default ({@code -Dhmm.aot=true} turns it on): measured here with an interpreted guest
  * JVM, reading the 21 MB cache over 9p cost more than it saved (first result 12.9 s with it,
- * 9.9 s without; docs/performance.md). With the JIT on ({@code -Dhmm.guest.jit=true}) it halves
+ * 9.9 s without; docs/performance.md). With the JIT on (C1, the default since December 2026) it halved
  * the agent's first request.
  */
 final class AgentCache {

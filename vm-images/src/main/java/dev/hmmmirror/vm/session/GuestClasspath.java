@@ -84,11 +84,36 @@ public final class GuestClasspath {
         hostOnly.remove(agentArtifact());
         List<Path> out = new ArrayList<>();
         for (Path p : classpath) {
-            if (!hasEntry(p, HOST_MARKER) && !hostOnly.contains(artifactOf(p))) {
+            if (!hasEntry(p, HOST_MARKER) && !isHostOnly(p, hostOnly)) {
                 out.add(p);
             }
         }
         return out;
+    }
+
+    /**
+     * Whether {@code p} is one of the {@code hostOnly} artifacts: by the name it carries, or, for a
+     * jar that does not say (several pom.properties) in a local repository whose root is not called
+     * {@code repository} ({@code -Dmaven.repo.local=DIR}), by its place {@code <group path>/<artifact>/<version>/}.
+     */
+    static boolean isHostOnly(Path p, Set<String> hostOnly) {
+        String named = artifactOf(p);
+        if (!named.isEmpty()) {
+            return hostOnly.contains(named);
+        }
+        Path version = p.getParent();
+        Path artifact = version == null ? null : version.getParent();
+        if (artifact == null || version.getFileName() == null || !p.toString().endsWith(".jar")) {
+            return false;
+        }
+        for (String ga : hostOnly) {
+            String[] c = ga.split(":");
+            if (artifact.endsWith(Path.of(c[0].replace('.', '/'), c[1]))
+                    && p.getFileName().toString().startsWith(c[1] + "-" + version.getFileName())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** group:artifact of the guest agent's own jar (its list names only what it depends on). */

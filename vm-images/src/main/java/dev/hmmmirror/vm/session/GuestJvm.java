@@ -3,6 +3,7 @@ package dev.hmmmirror.vm.session;
 import dev.hmmmirror.agent.GuestAgent;
 import dev.hmmmirror.agent.protocol.Protocol;
 import dev.hmmmirror.vm.config.Settings;
+import java.util.ArrayList;
 import java.util.List;
 
 /** The guest agent's JVM: the guest's Java, its flags and its command line. */
@@ -14,22 +15,25 @@ final class GuestJvm {
 
     /** Flags of the guest JVM; the AOT training run uses the same ones. */
     static List<String> flags(Settings settings) {
-        // In one guest (TCG) a Java body filling 64 MiB took 502 s interpreted and 4.3 s with C1, and
-        // JVM start to a first mirror result 11.3 s vs 6.4 s (docs/performance.md, 'Guest JVM mode'),
-        // but with C1 the agent failed NumaMigrationIT on bookworm 6.1 in 2 of 2 runs (passes
-        // interpreted): interpreted stays the default until that is understood; hmm.guest.jit=true.
-        return List.of(settings.guestJit() ? "-XX:TieredStopAtLevel=1" : "-Xint",
-                "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:ErrorFile=/hmm/out/hs_err_pid%p.log",
+        // hmm.guest.jit: C1 by default (docs/performance.md, 'Guest JVM mode'). The agent ran
+        // interpreted from 2 December 2026 because with C1 it had failed NumaMigrationIT on bookworm;
+        // the cause was NUMA balancing (on in guests then), whose PROT_NONE hinting PTEs 6.1's
+        // move_pages(2) reports as -ENOENT, interpreted too (Kernel.keepNumaBalancingOff, movePages).
+        List<String> f = new ArrayList<>(settings.guestJit().flags());
+        f.addAll(List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:ErrorFile=/hmm/out/hs_err_pid%p.log",
                 "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp",
                 "-D" + Protocol.IN_GUEST_PROPERTY + "=true",
                 "-D" + Protocol.WATCHDOG_PROPERTY + "=" + settings.guestWatchdogSeconds(),
-                "-Dhmm.kernel=" + settings.kernel());
+                "-Dhmm.kernel=" + settings.kernel()));
+        return List.copyOf(f);
     }
 
-    /** Flags of a user's Java program in the guest (its own JVM, not the agent). */
-    static List<String> programFlags() {
-        return List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData",
-                "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp");
+    /** Flags of a user's Java program in the guest (its own JVM, not the agent): the same JIT mode. */
+    static List<String> programFlags(Settings settings) {
+        List<String> f = new ArrayList<>(settings.guestJit().flags());
+        f.addAll(List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED",
+                "-Djava.io.tmpdir=/tmp"));
+        return List.copyOf(f);
     }
 
     /** The shell line that starts the agent from the staged jars. */

@@ -135,8 +135,8 @@ public final class GuestSession implements AutoCloseable {
     public static final String GUEST_JAVA = GuestJvm.JAVA;
 
     /** JVM flags for a user's Java program in the guest ({@code hmm run --java}): native access, the guest's mode. */
-    public static List<String> programJvmFlags() {
-        return GuestJvm.programFlags();
+    public static List<String> programJvmFlags(Settings settings) {
+        return GuestJvm.programFlags(settings);
     }
 
     /** Timeout of one request: {@code hmm.test.timeout} seconds, default 600 under TCG, 120 with KVM. */

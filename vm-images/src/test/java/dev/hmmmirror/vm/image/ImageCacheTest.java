@@ -57,6 +57,30 @@ class ImageCacheTest {
     }
 
     @Test
+    void aFailedBuildKeepsItsLogNextToTheEntry(@TempDir Path root) throws Exception {
+        ImageCache cache = new ImageCache(root);
+        SetupException e = assertThrows(SetupException.class, () -> cache.ensure("kmod-7.2", "k", "module", dir -> {
+            Files.writeString(dir.resolve("build.log"), "mirror.c:12: error: unknown type\n");
+            throw new SetupException("make failed (exit 2); last lines of " + dir.resolve("build.log") + ":");
+        }));
+        assertEquals("make failed (exit 2); last lines of " + root.resolve("kmod-7.2-k.failed.log") + ":", e.getMessage());
+        assertTrue(cache.lookup("kmod-7.2", "k").isEmpty());
+        assertEquals("mirror.c:12: error: unknown type\n", Files.readString(root.resolve("kmod-7.2-k.failed.log")));
+    }
+
+    @Test
+    void entriesOfManyTreesDoNotEvictTheStockKernelsEntry(@TempDir Path root) throws Exception {
+        ImageCache cache = new ImageCache(root);
+        // ModuleBuild names a tree's module builds kmod-<release>-t<tree>: trees derived from built-7.2 share its release
+        Path stock = cache.ensure("kmod-7.2.13+deb14-amd64", "s1", "k", dir -> { });
+        for (int i = 0; i < 4; i++) {
+            Thread.sleep(5);
+            cache.ensure("kmod-7.2.13+deb14-amd64-t" + i + "abc", "m" + i, "k", dir -> { });
+        }
+        assertTrue(Files.exists(stock), "the stock kernel's module build stays");
+    }
+
+    @Test
     void aHalfBuiltDirectoryIsNeverUsed(@TempDir Path root) throws Exception {
         // a build killed after writing files but before the marker: the entry exists without .complete
         Files.createDirectories(root.resolve("thing-k"));

@@ -32,4 +32,21 @@ class GuestClasspathTest {
             assertFalse(holds(guest, hostOnly), hostOnly + " staged: " + guest);
         }
     }
+
+    /** A jar naming no single artifact, in a local repository that is not called "repository" (-Dmaven.repo.local). */
+    @Test
+    void aHostOnlyJarIsKnownByItsPlaceInAnyLocalRepository(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path jar = tmp.resolve("m2-elsewhere/org/testcontainers/testcontainers/2.0.5/testcontainers-2.0.5.jar");
+        java.nio.file.Files.createDirectories(jar.getParent());
+        try (var out = new java.util.jar.JarOutputStream(java.nio.file.Files.newOutputStream(jar))) {
+            for (String shaded : List.of("a/b", "c/d")) { // two pom.properties: the jar does not say which it is
+                out.putNextEntry(new java.util.jar.JarEntry("META-INF/maven/" + shaded + "/pom.properties"));
+                out.write(("groupId=" + shaded.replace('/', '.') + "\nartifactId=x\n").getBytes());
+                out.closeEntry();
+            }
+        }
+        assertTrue(GuestClasspath.artifactOf(jar).isEmpty(), "precondition: no name from the jar or a 'repository' root");
+        assertTrue(GuestClasspath.isHostOnly(jar, java.util.Set.of("org.testcontainers:testcontainers")));
+        assertFalse(GuestClasspath.isHostOnly(jar, java.util.Set.of("org.testcontainers:other", "org.other:testcontainers")));
+    }
 }

@@ -1,0 +1,12 @@
+package dev.hmmmirror.explorer;
+
+import java.nio.file.Path;
+
+/** What a campaign is asked to do. */
+public record Options(long seed, long programs, long seconds, int steps, Long replay, Path out, String name,
+        int shrinkReplays, long fuzzIoctls, long fuzzSeconds, boolean stress, long raceSeconds, int threads,
+        boolean kmemleak, int jobs) {
+    boolean fuzz() {
+        return fuzzIoctls > 0 || fuzzSeconds > 0;
+    }
+}

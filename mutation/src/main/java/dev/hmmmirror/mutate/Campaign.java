@@ -1,0 +1,334 @@
+package dev.hmmmirror.mutate;
+
+import dev.hmmmirror.vm.config.Settings;
+import dev.hmmmirror.vm.host.Exec;
+import dev.hmmmirror.vm.host.Progress;
+import dev.hmmmirror.vm.host.SetupException;
+import dev.hmmmirror.vm.image.GuestImages;
+import dev.hmmmirror.vm.image.ImageCache;
+import dev.hmmmirror.vm.image.KernelProfile;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * A mutation campaign: for each mutant, a copy-on-write view of the base kernel with the patch applied,
+ * an incremental rebuild with the kernel's own toolchain, then each detector in its own boot; the
+ * verdict per mutant goes into {@code DIR/results.json} as soon as it is known, so that a campaign
+ * interrupted halfway continues where it stopped (a rerun skips mutants that have a verdict). The
+ * unmutated kernel runs first, through the same machinery, as the baseline: what fails there never
+ * counts as a kill, and its rebuild shows what an incremental build costs when nothing changed.
+ */
+public final class Campaign {
+    /** The name under which the baseline (the unmutated kernel) is kept. */
+    public static final String BASELINE = "(baseline)";
+
+    /**
+     * What to run.
+     *
+     * @param dir             the campaign directory (results.json, report.json, report.html, one folder per mutant)
+     * @param base            the kernel to mutate (resolved when the campaign starts: a built kernel may need building)
+     * @param mutants         the mutants, in order
+     * @param detectors       which detectors, in the order they run
+     * @param config          how they run
+     * @param jobs            mutants at once (each in its own slot: view, rebuild, boots)
+     * @param makeJobs        make -j of each rebuild
+     * @param buildTimeout    a rebuild taking longer is a build failure
+     * @param redo            run mutants again even when they have a verdict
+     * @param stopAtFirstKill skip the remaining detectors of a mutant once one killed it (faster, but the
+     *                        per-detector scores then count only the first killer)
+     * @param baseline        run the unmutated kernel first (else nothing is subtracted)
+     * @param runEquivalent   run mutants the catalogue calls equivalent too
+     */
+    public record Options(Path dir, Supplier<BaseKernel> base, List<Mutant> mutants, List<Detector> detectors,
+            DetectorConfig config, int jobs, int makeJobs, Duration buildTimeout, boolean redo, boolean stopAtFirstKill,
+            boolean baseline, boolean runEquivalent) {}
+
+    private final Settings settings;
+    private final Options options;
+    private final PrintStream out;
+    private final Map<String, MutantResult> results = new LinkedHashMap<>();
+
+    public Campaign(Settings settings, Options options, PrintStream out) {
+        this.settings = settings;
+        this.options = options;
+        this.out = out;
+    }
+
+    /** The results file of a campaign directory. */
+    public static Path resultsFile(Path dir) {
+        return dir.resolve("results.json");
+    }
+
+    /** Runs what has no verdict yet; returns every verdict of the campaign (this run's and earlier ones'). */
+    public Map<String, MutantResult> run() throws InterruptedException {
+        Path dir = options.dir();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new SetupException("cannot create the campaign directory " + dir + ": " + e.getMessage(), e);
+        }
+        results.putAll(load(resultsFile(dir)));
+        List<Mutant> todo = new ArrayList<>();
+        for (Mutant m : options.mutants()) {
+            MutantResult old = results.get(m.name());
+            if (old != null && !options.redo()) {
+                continue;
+            }
+            if (m.equivalence().isPresent() && !options.runEquivalent()) {
+                record(new MutantResult(m.name(), m.describe(), Verdict.EQUIVALENT, m.equivalence().get(),
+                        m.memoryCorrupting(), -1, 0, -1, Map.of(), 0, Instant.now().toString()));
+                continue;
+            }
+            todo.add(m);
+        }
+        Progress.say("mutate: %d mutant(s), %d with a verdict already (%s), %d to run; detectors %s; campaign %s",
+                options.mutants().size(), options.mutants().size() - todo.size(), resultsFile(dir), todo.size(),
+                options.detectors().stream().map(Detector::label).toList(), dir);
+        boolean needBaseline = options.baseline() && (!results.containsKey(BASELINE) || options.redo() && !todo.isEmpty());
+        if (todo.isEmpty() && !needBaseline) {
+            Report.write(dir, results, out);
+            return results;
+        }
+        BaseKernel base = options.base().get();
+        Progress.say("mutate: base kernel %s (root %s%s)", base.name(), base.lower(),
+                base.buildLower() == null ? "" : ", build " + base.buildLower());
+        if (needBaseline) {
+            MutantResult b = runOne(base, null, 0, "baseline");
+            List<Detector> noBoot = b.detectors().values().stream().filter(r -> r.status() == Verdict.BOOT_FAILURE
+                    || r.status() == Verdict.TIMEOUT).map(DetectorResult::detector).toList();
+            if (b.verdict() != Verdict.BASELINE || !noBoot.isEmpty()) {
+                throw new SetupException("hmm mutate: the unmutated kernel " + base.name() + " itself "
+                        + (b.verdict() != Verdict.BASELINE ? "gave " + b.verdict().label() : "did not run " + noBoot)
+                        + ": " + b.reason() + " (see " + options.dir().resolve("mutants/baseline") + "); no mutant can be "
+                        + "judged against it");
+            }
+            record(b);
+        }
+        MutantResult baseline = results.get(BASELINE);
+        int total = todo.size();
+        if (baseline != null && total > 0) {
+            Progress.say("mutate: %d mutant(s) to run; the baseline took %s: about %s in all", total,
+                    secs(baseline.seconds()), secs(baseline.seconds() * total / Math.max(1, Math.min(options.jobs(), total))));
+        }
+        AtomicInteger finished = new AtomicInteger();
+        long t0 = System.nanoTime();
+        LinkedBlockingQueue<Integer> slots = new LinkedBlockingQueue<>();
+        int jobs = Math.max(1, Math.min(options.jobs(), total));
+        for (int i = 0; i < jobs; i++) {
+            slots.add(i);
+        }
+        try (ExecutorService pool = Executors.newFixedThreadPool(jobs)) {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < total; i++) {
+                Mutant m = todo.get(i);
+                int index = i + 1;
+                futures.add(pool.submit(() -> {
+                    int slot = slots.take();
+                    try (Progress.Labelled l = jobs > 1 ? Progress.labelled("slot " + slot) : null) {
+                        MutantResult r = runOne(base, m, slot, "[" + index + "/" + total + "]", baseline);
+                        record(r);
+                        int n = finished.incrementAndGet();
+                        double each = (System.nanoTime() - t0) / 1e9 / n;
+                        long left = (long) (each * (total - n));
+                        Progress.say("mutate: [%d/%d] %s: %s%s; build %s, detectors %s; about %s left", n, total, m.name(),
+                                r.verdict().label(), r.killers().isEmpty() ? "" : " by " + r.killers().stream()
+                                        .map(Detector::label).toList(), secs(r.buildSeconds()),
+                                secs(r.seconds() - Math.max(0, r.buildSeconds())), Progress.seconds(Duration.ofSeconds(left)));
+                    } finally {
+                        slots.add(slot);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    throw c instanceof RuntimeException re ? re : new IllegalStateException(c);
+                }
+            }
+        }
+        Report.write(dir, results, out);
+        return results;
+    }
+
+    private MutantResult runOne(BaseKernel base, Mutant m, int slot, String label) {
+        return runOne(base, m, slot, label, null);
+    }
+
+    /** One mutant (null: the baseline) in slot {@code slot}: view, patch, rebuild, detectors, verdict. */
+    private MutantResult runOne(BaseKernel base, Mutant m, int slot, String label, MutantResult baseline) {
+        String name = m == null ? BASELINE : m.name();
+        String description = m == null ? "the unmutated kernel " + base.name() : m.describe();
+        Path mdir = options.dir().resolve("mutants").resolve(m == null ? "baseline" : m.name());
+        Path slotDir = options.dir().resolve("slots").resolve(Integer.toString(slot));
+        long t0 = System.nanoTime();
+        Progress.say("mutate: %s %s: %s", label, name, description);
+        try {
+            Files.createDirectories(mdir);
+            Files.deleteIfExists(mdir.resolve("build.log"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Path log = mdir.resolve("build.log");
+        boolean corrupting = m != null && m.memoryCorrupting();
+        // a view that cannot be mounted is this host's problem, not the mutant's: it stops the campaign
+        try (CowView view = CowView.open(base, slotDir)) {
+            return judge(view, m, name, description, mdir, log, corrupting, baseline, t0);
+        }
+    }
+
+    private MutantResult judge(CowView view, Mutant m, String name, String description, Path mdir, Path log,
+            boolean corrupting, MutantResult baseline, long t0) {
+        if (m != null) {
+            try {
+                view.apply(m, log);
+            } catch (SetupException e) {
+                return done(name, description, Verdict.BUILD_FAILURE, "the patch does not apply: "
+                        + tail(log), corrupting, -1, 0, -1, Map.of(), t0);
+            }
+        }
+        CowView.Cost cost;
+        try {
+            cost = view.build(log, options.makeJobs(), options.buildTimeout());
+        } catch (SetupException e) {
+            String failing = Exec.failingLines(log, 15);
+            Progress.say("mutate: %s does not build; error lines (log %s):\n%s", name, log, failing);
+            return done(name, description, Verdict.BUILD_FAILURE, "does not compile: " + (failing.isEmpty()
+                    ? e.getMessage().lines().findFirst().orElse("") : failing), corrupting, -1, 0, -1, Map.of(), t0);
+        }
+        Progress.say("mutate: %s rebuilt in %s: %d file(s) compiled%s, %d MiB in its upper layer; log %s", name,
+                secs(cost.seconds()), cost.compiled(), cost.linked() ? ", vmlinux relinked" : "",
+                view.upperBytes() >> 20, log);
+        KernelProfile profile = view.profile();
+        long ti = System.nanoTime();
+        try {
+            new GuestImages(ImageCache.of(settings), settings).ensure(profile);
+        } catch (SetupException e) {
+            return done(name, description, Verdict.BOOT_FAILURE, "no guest image of the rebuilt kernel: "
+                    + e.getMessage().lines().findFirst().orElse(""), corrupting, cost.seconds(), cost.compiled(), -1,
+                    Map.of(), t0);
+        }
+        double image = (System.nanoTime() - ti) / 1e9;
+        Detectors detectors = new Detectors(settings, options.config());
+        Map<Detector, DetectorResult> found = new EnumMap<>(Detector.class);
+        Map<Detector, DetectorResult> ordered = new LinkedHashMap<>();
+        for (Detector d : options.detectors()) {
+            Progress.say("mutate: %s: %s", name, d.label());
+            DetectorResult r = detectors.run(d, profile, mdir.resolve(d.label()),
+                    m == null ? Set.of() : Detectors.baselineFailures(baseline, d));
+            ordered.put(d, r);
+            found.put(d, r);
+            Progress.say("mutate: %s: %s %s in %s%s", name, d.label(), r.status().label(), secs(r.seconds()),
+                    r.firstFailure().isEmpty() ? "" : ": " + r.firstFailure().lines().findFirst().orElse(""));
+            if (r.killed() && options.stopAtFirstKill() && m != null) {
+                break;
+            }
+        }
+        Verdict v = m == null ? Verdict.BASELINE : verdict(found);
+        String reason = reason(v, ordered);
+        return done(name, description, v, reason, corrupting, cost.seconds(), cost.compiled(), image, ordered, t0);
+    }
+
+    /** The class of a mutant from its detectors' results. */
+    static Verdict verdict(Map<Detector, DetectorResult> found) {
+        if (found.values().stream().anyMatch(DetectorResult::killed)) {
+            return Verdict.KILLED;
+        }
+        if (!found.isEmpty() && found.values().stream().allMatch(r -> r.status() == Verdict.BOOT_FAILURE)) {
+            return Verdict.BOOT_FAILURE;
+        }
+        if (found.values().stream().anyMatch(r -> r.status() == Verdict.TIMEOUT)) {
+            return Verdict.TIMEOUT;
+        }
+        if (found.values().stream().anyMatch(r -> r.status() == Verdict.BOOT_FAILURE)) {
+            return Verdict.BOOT_FAILURE;
+        }
+        return Verdict.SURVIVED;
+    }
+
+    private static String reason(Verdict v, Map<Detector, DetectorResult> found) {
+        List<String> parts = new ArrayList<>();
+        found.forEach((d, r) -> {
+            if (r.status() != Verdict.SURVIVED) {
+                parts.add(d.label() + " " + r.status().label() + (r.failing().isEmpty() ? "" : " (" + r.failing().size()
+                        + " test(s): " + String.join(", ", r.failing().stream().limit(6).toList())
+                        + (r.failing().size() > 6 ? ", ..." : "") + ")"));
+            }
+        });
+        return parts.isEmpty() ? (v == Verdict.BASELINE ? "nothing failed" : "no detector noticed")
+                : String.join("; ", parts);
+    }
+
+    private static MutantResult done(String name, String description, Verdict v, String reason, boolean corrupting,
+            double build, long compiled, double image, Map<Detector, DetectorResult> detectors, long t0) {
+        return new MutantResult(name, description, v, reason, corrupting, build, compiled, image, detectors,
+                (System.nanoTime() - t0) / 1e9, Instant.now().toString());
+    }
+
+    private synchronized void record(MutantResult r) {
+        results.put(r.name(), r);
+        List<Object> all = new ArrayList<>();
+        results.values().forEach(x -> all.add(x.toJson()));
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("campaign", options.dir().toString());
+        doc.put("mutants", all);
+        Path f = resultsFile(options.dir());
+        try {
+            Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
+            Files.writeString(tmp, Json.write(doc), StandardCharsets.UTF_8);
+            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + f, e);
+        }
+        Report.files(options.dir(), results); // a campaign stopped halfway has its report too
+    }
+
+    /** The verdicts kept in a results file (empty when there is none yet). */
+    @SuppressWarnings("unchecked")
+    public static Map<String, MutantResult> load(Path file) {
+        Map<String, MutantResult> out = new LinkedHashMap<>();
+        if (!Files.isRegularFile(file)) {
+            return out;
+        }
+        try {
+            Object doc = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+            for (Object o : (List<Object>) ((Map<String, Object>) doc).get("mutants")) {
+                MutantResult r = MutantResult.fromJson((Map<String, Object>) o);
+                out.put(r.name(), r);
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new SetupException("cannot read the campaign's results " + file + " (" + e.getMessage()
+                    + "): move it away to start the campaign afresh", e);
+        }
+        return out;
+    }
+
+    private static String tail(Path log) {
+        return String.join(" / ", Exec.tail(log, 6).lines().filter(l -> !l.startsWith("$ ")).toList());
+    }
+
+    static String secs(double s) {
+        return s < 0 ? "-" : Progress.seconds(Duration.ofMillis((long) (s * 1000)));
+    }
+}

@@ -1,0 +1,108 @@
+package dev.hmmmirror.mutate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Verdicts, their JSON (read back for resuming), the scores and the table's order. */
+class ResultsTest {
+    static DetectorResult det(Detector d, Verdict v, String... failing) {
+        return new DetectorResult(d, v, List.of(failing), failing.length == 0 ? "" : failing[0] + ": expected 0, got -14",
+                List.of(), 31.5, 120.0, "/c/" + d.label(), List.of(failing));
+    }
+
+    static MutantResult mutant(String name, Verdict v, DetectorResult... ds) {
+        Map<Detector, DetectorResult> m = new EnumMap<>(Detector.class);
+        for (DetectorResult d : ds) {
+            m.put(d.detector(), d);
+        }
+        return new MutantResult(name, "what " + name + " breaks", v, "why", false, 42.0, 3, 20.0, m, 400.0, "2026-12-06T07:00:00Z");
+    }
+
+    static Map<String, MutantResult> campaign() {
+        Map<String, MutantResult> r = new LinkedHashMap<>();
+        r.put("a-killed-by-selftests", mutant("a-killed-by-selftests", Verdict.KILLED,
+                det(Detector.SELFTESTS, Verdict.KILLED, "hmm-tests.anon_write"), det(Detector.SUITE, Verdict.SURVIVED),
+                det(Detector.EXPLORER, Verdict.SURVIVED)));
+        r.put("b-killed-by-suite", mutant("b-killed-by-suite", Verdict.KILLED, det(Detector.SELFTESTS, Verdict.SURVIVED),
+                det(Detector.SUITE, Verdict.KILLED, "RaceIT.staleRead"), det(Detector.EXPLORER, Verdict.KILLED, "explorer")));
+        r.put("c-survivor", mutant("c-survivor", Verdict.SURVIVED, det(Detector.SELFTESTS, Verdict.SURVIVED),
+                det(Detector.SUITE, Verdict.SURVIVED), det(Detector.EXPLORER, Verdict.SURVIVED)));
+        r.put("d-no-build", mutant("d-no-build", Verdict.BUILD_FAILURE));
+        r.put("e-equivalent", mutant("e-equivalent", Verdict.EQUIVALENT));
+        return r;
+    }
+
+    @Test
+    void theVerdictIsKilledWhenAnyDetectorKilledAndTimeoutOnlyWithoutAKill() {
+        Map<Detector, DetectorResult> m = new EnumMap<>(Detector.class);
+        m.put(Detector.SELFTESTS, det(Detector.SELFTESTS, Verdict.TIMEOUT));
+        m.put(Detector.SUITE, det(Detector.SUITE, Verdict.SURVIVED));
+        assertEquals(Verdict.TIMEOUT, Campaign.verdict(m));
+        m.put(Detector.EXPLORER, det(Detector.EXPLORER, Verdict.KILLED, "explorer"));
+        assertEquals(Verdict.KILLED, Campaign.verdict(m));
+        Map<Detector, DetectorResult> boot = new EnumMap<>(Detector.class);
+        boot.put(Detector.SUITE, det(Detector.SUITE, Verdict.BOOT_FAILURE));
+        assertEquals(Verdict.BOOT_FAILURE, Campaign.verdict(boot));
+        assertEquals(Verdict.SURVIVED, Campaign.verdict(Map.of(Detector.SUITE, det(Detector.SUITE, Verdict.SURVIVED))));
+    }
+
+    @Test
+    void resultsReadBackAsWritten(@TempDir Path dir) throws Exception {
+        Map<String, MutantResult> r = campaign();
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("mutants", r.values().stream().map(x -> (Object) x.toJson()).toList());
+        Files.writeString(Campaign.resultsFile(dir), Json.write(doc));
+        Map<String, MutantResult> back = Campaign.load(Campaign.resultsFile(dir));
+        assertEquals(r, back);
+        assertEquals(List.of(Detector.SUITE, Detector.EXPLORER), back.get("b-killed-by-suite").killers());
+        assertEquals("RaceIT.staleRead: expected 0, got -14", back.get("b-killed-by-suite").firstFailure());
+    }
+
+    @Test
+    void scoresCountOnlyMutantsThatBuiltBootedAndAreNotEquivalent() {
+        Map<String, MutantResult> r = campaign();
+        assertEquals(new Report.Score(1, 3), Report.score(r, Detector.SELFTESTS));
+        assertEquals(new Report.Score(1, 3), Report.score(r, Detector.SUITE));
+        assertEquals(new Report.Score(1, 3), Report.score(r, Detector.EXPLORER));
+        assertEquals(new Report.Score(2, 3), Report.score(r, null));
+    }
+
+    @Test
+    void theTableIsLedByTheSurvivorsAndTheFilesAreWritten(@TempDir Path dir) throws Exception {
+        Map<String, MutantResult> r = campaign();
+        assertEquals(List.of("c-survivor", "d-no-build", "a-killed-by-selftests", "b-killed-by-suite", "e-equivalent"),
+                Report.ordered(r).stream().map(MutantResult::name).toList());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Report.write(dir, r, new PrintStream(out, true, StandardCharsets.UTF_8));
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("together                     2/3 = 67 %"), text);
+        assertTrue(text.indexOf("c-survivor") < text.indexOf("a-killed-by-selftests"), text);
+        Object json = Json.parse(Files.readString(dir.resolve("report.json")));
+        assertTrue(json.toString().contains("hmm-tests.anon_write: expected 0, got -14"), json.toString());
+        assertTrue(Files.readString(dir.resolve("report.html")).contains("<td class=\"survived\">survived</td>"));
+    }
+
+    @Test
+    void splatKeysIgnoreNumbers() {
+        assertEquals(Detectors.splatKey("WARNING: CPU: 0 PID: 123 at mm/hmm.c:601 dmirror_fault+0x1a/0x40\nmore"),
+                Detectors.splatKey("WARNING: CPU: 1 PID: 77 at mm/hmm.c:601 dmirror_fault+0x2b/0x40"));
+    }
+
+    @Test
+    void aSuiteClassIsFoundInItsPackageOrBelowForRestarts() {
+        assertEquals(java.util.Optional.of("dev.hmmmirror.mutate.ResultsTest"), Detectors.fullName("dev.hmmmirror", "ResultsTest"));
+        assertTrue(Detectors.fullName("dev.hmmmirror", "NoSuchTestIT").isEmpty());
+    }
+}

@@ -1,0 +1,64 @@
+package dev.hmmmirror.vm.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.hmmmirror.vm.config.GuestJit;
+import dev.hmmmirror.vm.config.Setting;
+import dev.hmmmirror.vm.config.Settings;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The guest JVMs' JIT mode: C1 unless hmm.guest.jit says otherwise, the same for the agent and hmm run --java. */
+class GuestJvmTest {
+    private static Settings with(String jit) {
+        Settings s = Settings.from(Map.<String, String>of()::get, Map.<String, String>of()::get);
+        return jit == null ? s : s.with(Setting.GUEST_JIT, jit);
+    }
+
+    private static boolean interpreted(List<String> flags) {
+        return flags.contains("-Xint");
+    }
+
+    @Test
+    void c1IsTheDefaultOfTheAgentAndOfPrograms() {
+        assertEquals(GuestJit.C1, with(null).guestJit());
+        for (List<String> f : List.of(GuestJvm.flags(with(null)), GuestJvm.programFlags(with(null)))) {
+            assertTrue(f.contains("-XX:TieredStopAtLevel=1"), f.toString());
+            assertFalse(interpreted(f), f.toString());
+        }
+    }
+
+    @Test
+    void offTurnsTheInterpreterBackForBoth() {
+        for (String v : List.of("off", "false", "Xint", "interpreted")) {
+            assertEquals(GuestJit.OFF, with(v).guestJit(), v);
+            assertTrue(interpreted(GuestJvm.flags(with(v))), v);
+            assertTrue(interpreted(GuestJvm.programFlags(with(v))), v);
+            assertFalse(GuestJvm.flags(with(v)).contains("-XX:TieredStopAtLevel=1"), v);
+        }
+    }
+
+    @Test
+    void tieredLeavesTheJvmsOwnCompilationPolicy() {
+        List<String> f = GuestJvm.flags(with("tiered"));
+        assertFalse(f.stream().anyMatch(x -> x.startsWith("-XX:TieredStopAtLevel") || x.equals("-Xint")), f.toString());
+        assertEquals(GuestJit.C1, with("true").guestJit(), "true, the old opt-in, is C1");
+    }
+
+    @Test
+    void anUnknownModeIsRefusedWithTheChoices() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> with("fast").guestJit());
+        assertTrue(e.getMessage().contains("c1, tiered or off"), e.getMessage());
+    }
+
+    @Test
+    void theAgentsCommandLineCarriesTheMode() {
+        String cmd = GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with("off"), false);
+        assertTrue(cmd.contains(" -Xint "), cmd);
+        assertTrue(GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with(null), false).contains(" -XX:TieredStopAtLevel=1 "));
+    }
+}
