@@ -2,6 +2,7 @@ package dev.hmmmirror.vm.runner;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.WaitContainerResultCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
@@ -57,7 +58,7 @@ import org.apache.commons.io.file.PathUtils;
  *
  * <p><b>The image</b> ({@code hmm-mirror/runner:<suite>-<key>}) is the profile's kernel root, as
  * built for the local runner, imported into the engine and given QEMU from the same Debian
- * release ({@code scripts/build-runner-image.sh}); nothing is pulled. Why the kernel root and not
+ * release ({@code buildImage}, {@code scripts/runner-image-qemu.sh}); nothing is pulled. Why the kernel root and not
  * a QEMU-only image with the kernel root mounted: the module must be built by the kernel's own gcc
  * against its headers, and in an image made of that root they are the container's own toolchain,
  * so the build is a plain {@code make} in the container, with no chroot and no root on the host.
@@ -88,13 +89,14 @@ import org.apache.commons.io.file.PathUtils;
  * JVM is gone (a killed run), never one of another host or of a live run ({@link #stale}), on
  * whichever engine it uses.
  *
- * <p><b>The docker CLI</b> is used in one place: the image build, {@code build-runner-image.sh}
- * ({@code docker import} of the kernel root streamed by {@code tar}, {@code docker run} of apt,
- * {@code docker commit}), with {@code DOCKER_HOST} set to the engine. The recipe is a script so
- * that it can be read and run by hand; {@code tar} of the host writes the root's owners, device
- * nodes and hard links as the image needs them. Everything else (containers, execs, copies,
- * volumes, cleanup) is docker-java, with a time limit on every call ({@link DockerEngine#call}),
- * so an engine that stops answering ends the guest and {@link #lost()} says so.
+ * <p><b>No docker CLI</b>: every engine call (image build, containers, execs, copies, volumes,
+ * cleanup) is docker-java through {@link DockerEngine}, with a time limit on every call
+ * ({@link DockerEngine#call}), so an engine that stops answering ends the guest and
+ * {@link #lost()} says so. The one docker-java command that does not work, the import of the
+ * kernel root ({@code docker import}), goes through docker-java's own HTTP transport
+ * ({@link DockerEngine#importImage}). This host's {@code tar} streams the kernel root, the run's
+ * staged files and the module's build directory (it writes owners, device nodes and hard links
+ * as the image needs them).
  */
 public final class ContainerRunner implements GuestRunner {
     static final String LABEL = "dev.hmmmirror.runner";
@@ -271,7 +273,7 @@ public final class ContainerRunner implements GuestRunner {
         String suite = guest.profile().suite();
         Map<String, String> qemu = new PackageIndex(cache, AptSources.debianMirror(settings))
                 .resolve(suite, List.of("qemu-system-x86"));
-        String key = Scripts.hash(List.of("build-runner-image.sh"), guest.toolRoot().getParent().getFileName().toString(),
+        String key = Scripts.hash(List.of("runner-image-qemu.sh"), guest.toolRoot().getParent().getFileName().toString(),
                 qemu.toString());
         return "hmm-mirror/runner:" + suite + "-" + key;
     }
@@ -341,12 +343,97 @@ public final class ContainerRunner implements GuestRunner {
             long t = System.nanoTime();
             Progress.say("image %s: building the runner image %s on the engine %s (kernel root + QEMU), about 1-3 min; log %s",
                     guest.profile().name(), tag, engine.host(), buildLog);
-            Exec.run(buildLog, 1800, List.of("env", "DOCKER_HOST=" + engine.host(), "bash",
-                    Scripts.install("build-runner-image.sh", buildLog.resolveSibling("runner-image-scripts")).toString(),
-                    guest.toolRoot().toString(), tag, owner()));
+            buildImage(engine, guest.toolRoot(), tag, buildLog);
             Progress.say("image %s: runner image built in %s", guest.profile().name(), Progress.since(t));
         } finally {
             l.unlock();
+        }
+    }
+
+    /**
+     * Builds runner image {@code tag} on the engine: the kernel root {@code root} streamed by this
+     * host's {@code tar} (it writes the root's owners, device nodes and hard links as the image
+     * needs them) and imported as a base image, a build container of it (labelled as ours, network
+     * of the engine's host) that installs QEMU ({@code scripts/runner-image-qemu.sh}), committed as
+     * {@code tag}; the base image and the build container are removed, whatever happened.
+     */
+    private static void buildImage(DockerEngine engine, Path root, String tag, Path buildLog) {
+        DockerClient client = engine.client();
+        String repository = tag.substring(0, tag.lastIndexOf(':'));
+        String version = tag.substring(tag.lastIndexOf(':') + 1);
+        String nonce = ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+        String base = version + "-base-" + nonce;
+        String name = "hmm-runner-build-" + nonce;
+        String id = null;
+        try {
+            Files.createDirectories(buildLog.getParent());
+            Files.writeString(buildLog, "$ tar -C " + sh(root.toString()) + " -c . | import as " + repository + ":" + base + "\n");
+            Process tar = new ProcessBuilder("tar", "-C", root.toString(), "--exclude=./tmp/*", "-c", ".")
+                    .redirectError(ProcessBuilder.Redirect.appendTo(buildLog.toFile())).start();
+            try (InputStream in = tar.getInputStream()) {
+                engine.importImage(in, repository, base, 1800);
+            } finally {
+                if (!tar.waitFor(60, TimeUnit.SECONDS)) {
+                    tar.destroyForcibly();
+                }
+            }
+            if (tar.exitValue() != 0) {
+                throw new SetupException("tar -C " + root + " -c . failed (exit " + tar.exitValue() + "); see " + buildLog);
+            }
+            String script = new String(Scripts.bytes("runner-image-qemu.sh"), StandardCharsets.UTF_8);
+            id = engine.call(120, "create container " + name, () -> client.createContainerCmd(repository + ":" + base)
+                    .withName(name).withCmd("sh", "-c", script).withLabels(Map.of(LABEL, "build", OWNER_LABEL, owner()))
+                    .withHostConfig(HostConfig.newHostConfig().withNetworkMode("host")).exec().getId());
+            String build = id;
+            engine.call(120, "start container " + name, () -> client.startContainerCmd(build).exec());
+            try (OutputStream out = Files.newOutputStream(buildLog, StandardOpenOption.APPEND)) {
+                var logs = client.logContainerCmd(build).withFollowStream(true).withStdOut(true).withStdErr(true)
+                        .exec(new ResultCallback.Adapter<Frame>() {
+                            @Override
+                            public void onNext(Frame frame) {
+                                try {
+                                    out.write(frame.getPayload());
+                                } catch (IOException e) {
+                                    // the log is gone; keep draining
+                                }
+                            }
+                        });
+                int exit = engine.call(1800, "install QEMU in " + name,
+                        () -> client.waitContainerCmd(build).exec(new WaitContainerResultCallback()).awaitStatusCode());
+                logs.awaitCompletion(30, TimeUnit.SECONDS);
+                check(exit, name, "installing QEMU (scripts/runner-image-qemu.sh)", buildLog);
+            }
+            engine.call(300, "commit " + name + " as " + tag, () -> client.commitCmd(build).withRepository(repository)
+                    .withTag(version).withCmd("sleep", "infinity").exec());
+            Long size = engine.call(60, "inspect image " + tag, () -> client.inspectImageCmd(tag).exec().getSize());
+            Files.writeString(buildLog, "image " + tag + ": " + (size == null ? "?" : size / (1 << 20)) + " MiB\n",
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new SetupException("cannot build the runner image " + tag + ": " + e.getMessage() + "; see " + buildLog, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SetupException("interrupted while building the runner image " + tag, e);
+        } finally {
+            String build = id;
+            try {
+                if (build != null) {
+                    engine.call(60, "remove container " + name, () -> client.removeContainerCmd(build).withForce(true).exec());
+                }
+            } catch (SetupException e) {
+                Progress.say("could not remove container %s: %s (the next run from this host removes it)", name, e.getMessage());
+            }
+            try {
+                engine.call(60, "untag " + repository + ":" + base, () -> {
+                    try {
+                        client.removeImageCmd(repository + ":" + base).exec();
+                    } catch (NotFoundException absent) {
+                        // the import failed
+                    }
+                    return null;
+                });
+            } catch (SetupException e) {
+                Progress.say("could not remove the base image %s:%s: %s", repository, base, e.getMessage());
+            }
         }
     }
 

@@ -63,11 +63,13 @@ class StaleContainersTest {
         List<String> made = new ArrayList<>();
         try (DockerEngine engine = DockerEngine.local(settings)) {
             var client = engine.client();
-            // an image of one empty directory, imported with Debian's docker client as the runner image is
+            // an image of one empty directory, imported as the runner image's base is (docker-java, no docker client)
             java.nio.file.Path empty = java.nio.file.Files.createTempDirectory("hmm-stale-test");
-            dev.hmmmirror.vm.host.Exec.output(120, List.of("sh", "-c", "tar -C " + ContainerRunner.sh(empty.toString())
-                    + " -c . | docker import - " + image));
+            Process tarProcess = new ProcessBuilder("tar", "-C", empty.toString(), "-c", ".").start();
+            byte[] tar = tarProcess.getInputStream().readAllBytes();
+            assertEquals(0, tarProcess.waitFor(), "tar of an empty directory");
             java.nio.file.Files.delete(empty);
+            engine.importImage(new java.io.ByteArrayInputStream(tar), "hmm-mirror/stale-test", "empty", 60);
             try {
                 for (var e : owners.entrySet()) {
                     made.add(client.createContainerCmd(image).withName("hmm-stale-test-" + e.getKey() + "-"
