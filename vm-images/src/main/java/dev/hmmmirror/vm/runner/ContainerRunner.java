@@ -101,6 +101,8 @@ import org.apache.commons.io.file.PathUtils;
 public final class ContainerRunner implements GuestRunner {
     static final String LABEL = "dev.hmmmirror.runner";
     static final String OWNER_LABEL = "dev.hmmmirror.owner";
+    /** The repository of the runner images, and of their builds' base images. */
+    static final String REPOSITORY = "hmm-mirror/runner";
     private static final String QEMU_PID = "/run/hmm-qemu.pid";
     static final int AGENT_PORT = 5555;
     private static final ConcurrentHashMap<String, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
@@ -275,7 +277,7 @@ public final class ContainerRunner implements GuestRunner {
                 .resolve(suite, List.of("qemu-system-x86"));
         String key = Scripts.hash(List.of("runner-image-qemu.sh"), guest.toolRoot().getParent().getFileName().toString(),
                 qemu.toString());
-        return "hmm-mirror/runner:" + suite + "-" + key;
+        return REPOSITORY + ":" + suite + "-" + key;
     }
 
     /** {@code <hostname>:<pid>} of this JVM: the owner label of the containers it makes. */
@@ -304,18 +306,61 @@ public final class ContainerRunner implements GuestRunner {
         return pid.matches("\\d{1,18}") && !alive.test(Long.parseLong(pid));
     }
 
-    /** Removes the containers of ours on {@code engine} that are {@link #stale}. */
+    /**
+     * The tag of the base image an image build of {@code owner} ({@code <host>:<pid>}) imports
+     * ({@code base-<host>-<pid>-<nonce>}, the host made tag-safe): an image carries no label
+     * of ours until it is committed, so its tag names its owner.
+     */
+    static String baseTag(String owner, String nonce) {
+        int colon = owner.lastIndexOf(':');
+        return "base-" + tagSafe(owner.substring(0, colon)) + "-" + owner.substring(colon + 1) + "-" + nonce;
+    }
+
+    /** A host name as it may stand in an image tag (at most 128 characters in all). */
+    private static String tagSafe(String host) {
+        String safe = host.replaceAll("[^A-Za-z0-9_.-]", "_");
+        return safe.length() > 80 ? safe.substring(0, 80) : safe;
+    }
+
+    /** The owner ({@code <host>:<pid>}) named by a {@link #baseTag}, if {@code tag} is one. */
+    static Optional<String> baseTagOwner(String tag) {
+        var m = java.util.regex.Pattern.compile("base-(.+)-(\\d{1,18})-[0-9a-f]+").matcher(tag);
+        return m.matches() ? Optional.of(m.group(1) + ":" + m.group(2)) : Optional.empty();
+    }
+
+    /**
+     * Removes what a killed run of this host left on {@code engine}: the containers of ours that
+     * are {@link #stale}, and the base images of its image builds ({@link #baseTag}) by the same rule.
+     */
     static void removeStale(DockerEngine engine) {
         DockerClient client = engine.client();
+        LongPredicate alive = pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         List<Container> ours = engine.call(60, "list containers",
                 () -> client.listContainersCmd().withShowAll(true).withLabelFilter(List.of(LABEL)).exec());
         String me = thisHost();
         for (Container c : ours) {
-            if (stale(c.getLabels().get(OWNER_LABEL), me, pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))) {
+            if (stale(c.getLabels().get(OWNER_LABEL), me, alive)) {
                 Progress.say("engine %s: removing stale container %s (its run is gone)", engine.host(),
                         String.join(",", c.getNames()));
                 engine.call(60, "remove container " + c.getId(),
                         () -> client.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec());
+            }
+        }
+        String baseHost = tagSafe(me);
+        for (var image : engine.call(60, "list images", () -> client.listImagesCmd().withReferenceFilter(REPOSITORY).exec())) {
+            for (String ref : image.getRepoTags() == null ? new String[0] : image.getRepoTags()) {
+                String tag = ref.substring(ref.lastIndexOf(':') + 1);
+                if (ref.startsWith(REPOSITORY + ":") && stale(baseTagOwner(tag).orElse(null), baseHost, alive)) {
+                    Progress.say("engine %s: removing stale image %s (its build was killed)", engine.host(), ref);
+                    engine.call(60, "remove image " + ref, () -> {
+                        try {
+                            client.removeImageCmd(ref).exec();
+                        } catch (NotFoundException gone) {
+                            // removed meanwhile
+                        }
+                        return null;
+                    });
+                }
             }
         }
     }
@@ -361,9 +406,9 @@ public final class ContainerRunner implements GuestRunner {
         DockerClient client = engine.client();
         String repository = tag.substring(0, tag.lastIndexOf(':'));
         String version = tag.substring(tag.lastIndexOf(':') + 1);
-        String nonce = ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
-        String base = version + "-base-" + nonce;
-        String name = "hmm-runner-build-" + nonce;
+        String nonce = Long.toHexString(System.nanoTime() & 0xffffff);
+        String base = baseTag(owner(), nonce);
+        String name = "hmm-runner-build-" + ProcessHandle.current().pid() + "-" + nonce;
         String id = null;
         try {
             Files.createDirectories(buildLog.getParent());

@@ -35,6 +35,16 @@ class StaleContainersTest {
     }
 
     @Test
+    void aBuildsBaseImageNamesItsOwnerInItsTag() {
+        assertEquals(java.util.Optional.of("box.lan:8"), ContainerRunner.baseTagOwner(ContainerRunner.baseTag("box.lan:8", "1f")));
+        assertEquals("base-my_box-8-1f", ContainerRunner.baseTag("my box:8", "1f"), "a tag holds no blank");
+        assertTrue(ContainerRunner.baseTag("h".repeat(300) + ":8", "1f").length() <= 128, "a tag has at most 128 characters");
+        assertEquals(java.util.Optional.empty(), ContainerRunner.baseTagOwner("sid-6061d282829ff784"), "a runner image");
+        assertEquals(java.util.Optional.empty(), ContainerRunner.baseTagOwner("sid-6061d282829ff784-base-4104-b023fc"),
+                "the old base tag: no host");
+    }
+
+    @Test
     void theOwnerIsThisHostAndThisJvm() {
         String owner = ContainerRunner.owner();
         assertTrue(owner.endsWith(":" + ProcessHandle.current().pid()), owner);
@@ -44,8 +54,9 @@ class StaleContainersTest {
 
     /**
      * On this host's engine, when one answers: containers of a live run of this host, of another
-     * host, and of a dead run of this host; the cleanup removes the last only. The containers are
-     * made from an empty image imported here and never started (nothing is pulled).
+     * host, and of a dead run of this host, and base images of image builds of the same three; the
+     * cleanup removes the dead run's only. The containers are made from an empty image imported here
+     * and never started (nothing is pulled).
      */
     @Test
     void theCleanupRemovesOnlyTheDeadRunsContainerOnARealEngine() throws Exception {
@@ -77,7 +88,18 @@ class StaleContainersTest {
                             .withCmd("/none").withLabels(Map.of(ContainerRunner.LABEL, "test",
                                     ContainerRunner.OWNER_LABEL, e.getValue())).exec().getId());
                 }
+                for (var e : owners.entrySet()) {
+                    engine.importImage(new java.io.ByteArrayInputStream(tar), ContainerRunner.REPOSITORY,
+                            ContainerRunner.baseTag(e.getValue(), "5a1e"), 60);
+                }
                 ContainerRunner.removeStale(engine);
+                Set<String> bases = client.listImagesCmd().withReferenceFilter(ContainerRunner.REPOSITORY).exec().stream()
+                        .flatMap(i -> java.util.Arrays.stream(i.getRepoTags() == null ? new String[0] : i.getRepoTags()))
+                        .map(t -> t.substring(t.lastIndexOf(':') + 1)).filter(t -> t.endsWith("-5a1e"))
+                        .collect(Collectors.toSet());
+                assertEquals(Set.of(ContainerRunner.baseTag(owners.get("live"), "5a1e"),
+                        ContainerRunner.baseTag(owners.get("elsewhere"), "5a1e")), bases,
+                        "the live build's and the other host's base images are kept, the killed build's removed");
                 Set<String> left = client.listContainersCmd().withShowAll(true)
                         .withLabelFilter(Map.of(ContainerRunner.LABEL, "test")).exec().stream()
                         .filter(c -> made.contains(c.getId()))
@@ -89,6 +111,13 @@ class StaleContainersTest {
                         .withLabelFilter(Map.of(ContainerRunner.LABEL, "test")).exec()) {
                     if (made.contains(c.getId())) {
                         client.removeContainerCmd(c.getId()).withForce(true).exec();
+                    }
+                }
+                for (String owner : owners.values()) {
+                    try {
+                        client.removeImageCmd(ContainerRunner.REPOSITORY + ":" + ContainerRunner.baseTag(owner, "5a1e")).exec();
+                    } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+                        // the cleanup removed it
                     }
                 }
                 client.removeImageCmd(image).withForce(true).exec();
