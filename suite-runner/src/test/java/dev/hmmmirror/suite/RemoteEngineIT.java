@@ -37,7 +37,7 @@ class RemoteEngineIT {
      * What runs through the engine (and here, for the comparison): three classes of the guest
      * suite, 32 tests of the device, mirroring and invalidations. What this test proves is the
      * remote path of the runner, which is the same whatever the tests do: the runner image built on
-     * the engine, the cache entries copied into volumes, the staged files copied in, the module
+     * the engine (when its data root, kept in the cache, lacks it), the cache entries copied into volumes, the staged files copied in, the module
      * built there with its build directory copied in and out, the console streamed and the agent
      * bridged over TCP, the results share copied back, every container of the run removed. The
      * whole suite through a container runner is ci/test-container.sh's (this host's engine, the
