@@ -12,7 +12,3 @@ if [[ -z "${JAVA_HOME:-}" || ! -x "$JAVA_HOME/bin/java" || "$(java_major "$JAVA_
 fi
 export PATH=$JAVA_HOME/bin:$PATH
 command -v mvn >/dev/null || { echo "Maven is missing: run sudo ci/install-deps.sh (or apt-get install maven)" >&2; exit 1; }
-# the container runner (--runner container, or auto with a Docker engine) from ci/hmm:
-# Testcontainers must neither start Ryuk nor probe the gateway, both of which pull
-# images from a registry (the poms set the same for Surefire/Failsafe)
-export TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=${TESTCONTAINERS_HOST_OVERRIDE:-localhost}

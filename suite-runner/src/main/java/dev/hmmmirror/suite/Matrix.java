@@ -148,7 +148,7 @@ public final class Matrix {
                             results[i] = failed(p, slot.settings(), e.getMessage() == null ? e.toString() : e.getMessage());
                         }
                         if (results[i].exitCode() == 125 && !slot.where().equals("local")
-                                && new DockerEngine(slot.where()).ping(15).isEmpty()) {
+                                && DockerEngine.ping(slot.where(), 15).isEmpty()) {
                             Progress.say("matrix: the Docker engine %s is gone; its slot takes no more kernels",
                                     slot.where());
                             return;

@@ -55,7 +55,7 @@ final class SecondDockerEngine implements AutoCloseable {
             if (!p.isAlive()) {
                 throw new IOException("dockerd exited (" + p.exitValue() + "); see " + log);
             }
-            if (new dev.hmmmirror.vm.runner.DockerEngine(host).ping(5).isPresent()) {
+            if (dev.hmmmirror.vm.runner.DockerEngine.ping(host, 5).isPresent()) {
                 return engine;
             }
             Thread.sleep(1000);

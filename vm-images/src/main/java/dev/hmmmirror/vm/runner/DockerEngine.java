@@ -1,99 +1,191 @@
 package dev.hmmmirror.vm.runner;
 
-import dev.hmmmirror.vm.host.Prerequisites;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.transport.SSLConfig;
+import dev.hmmmirror.vm.config.Settings;
 import dev.hmmmirror.vm.host.SetupException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.testcontainers.dockerclient.DockerClientProviderStrategy;
+import org.testcontainers.dockerclient.TransportConfig;
 
 /**
- * One Docker engine, spoken to with Debian's {@code docker} client ({@code docker -H <host>}): a
- * {@code tcp://} engine on another machine (TLS as the user configured it through
- * {@code DOCKER_TLS_VERIFY} / {@code DOCKER_CERT_PATH}) or any other address. Every call has a
- * time limit, so an engine that stops answering fails the call instead of hanging it.
- *
- * @param host the engine's address, as {@code docker -H} takes it, e.g. {@code tcp://10.0.0.5:2376}
+ * One Docker engine, spoken to with docker-java (the client Testcontainers makes for an address):
+ * this host's engine on its unix socket, whose containers can bind-mount this host's paths, or an
+ * engine at an address ({@code tcp://HOST:PORT}, TLS as the user configured it through
+ * {@code DOCKER_TLS_VERIFY} / {@code DOCKER_CERT_PATH}) that shares no files with this host.
+ * Every call made through {@link #call} has a time limit, so an engine that stops answering fails
+ * the call instead of hanging it.
  */
-public record DockerEngine(String host) {
-    /** The {@code docker} command line for {@code args} on this engine. */
-    public List<String> command(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Prerequisites.require("docker", "docker.io").toString(), "-H", host));
-        cmd.addAll(List.of(args));
-        return cmd;
+public final class DockerEngine implements AutoCloseable {
+    private final String host;
+    private final boolean sharesFiles;
+    private final DockerClient client;
+
+    private DockerEngine(String host, boolean sharesFiles, DockerClient client) {
+        this.host = host;
+        this.sharesFiles = sharesFiles;
+        this.client = client;
     }
 
-    /** Whether the engine answers {@code docker version} within {@code seconds}; its version when it does. */
-    public java.util.Optional<String> ping(long seconds) {
-        try {
-            return java.util.Optional.of(output(seconds, "version", "--format", "{{.Server.Version}}").strip());
-        } catch (SetupException e) {
-            return java.util.Optional.empty();
+    /** This host's engine: {@code DOCKER_HOST=unix://...}, else {@code /var/run/docker.sock}. Its containers see this host's paths. */
+    public static DockerEngine local(Settings settings) {
+        return connect(localSocket(settings).map(p -> "unix://" + p).orElseThrow(() -> new SetupException(
+                "DOCKER_HOST is " + settings.foreignEnv("DOCKER_HOST").orElse("") + ", not a unix socket of this host: "
+                        + "name a remote engine with --runner docker:ADDRESS (-Dhmm.runner=docker:ADDRESS)")), true);
+    }
+
+    /** The engine at {@code host} ({@code tcp://HOST:PORT} or any address docker-java takes), sharing no files with this host. */
+    public static DockerEngine remote(String host) {
+        return connect(host, false);
+    }
+
+    /** The unix socket of this host's engine, unless {@code DOCKER_HOST} names another kind of address. */
+    static Optional<Path> localSocket(Settings settings) {
+        String host = settings.foreignEnv("DOCKER_HOST").orElse(null);
+        if (host == null) {
+            return Optional.of(Path.of("/var/run/docker.sock"));
         }
+        return host.startsWith("unix://") ? Optional.of(Path.of(host.substring("unix://".length()))) : Optional.empty();
     }
 
-    /** Runs {@code docker args...}, returns its standard output; fails with its error output, or after {@code seconds}. */
-    public String output(long seconds, String... args) {
-        return run(seconds, null, null, command(args));
+    private static DockerEngine connect(String host, boolean sharesFiles) {
+        URI uri = URI.create(host);
+        TransportConfig transport = TransportConfig.builder().dockerHost(uri).sslConfig(tls(uri)).build();
+        // getClientForConfig pings the engine: a hung one must not hang us
+        DockerClient client = limited(30, "connect to the Docker engine " + host,
+                () -> DockerClientProviderStrategy.getClientForConfig(transport));
+        return new DockerEngine(host, sharesFiles, client);
     }
 
     /**
-     * Runs {@code command} (a shell pipeline or a docker command line) with at most {@code seconds},
-     * its output appended to {@code log} when given, else returned.
+     * TLS for a tcp engine when {@code DOCKER_TLS_VERIFY} is set, from {@code DOCKER_CERT_PATH}
+     * (default {@code ~/.docker}): ca.pem, cert.pem, key.pem, as the docker client reads them.
+     * Testcontainers' docker-java reads these files (its shaded {@code LocalDirectorySSLConfig});
+     * the project does not add a second docker-java core for that one class.
      */
-    static String run(long seconds, Path log, Path dir, List<String> command) {
+    @SuppressWarnings("deprecation")
+    private static SSLConfig tls(URI uri) {
+        String verify = System.getenv("DOCKER_TLS_VERIFY");
+        if (!"tcp".equals(uri.getScheme()) || verify == null || verify.isBlank() || verify.equals("0")) {
+            return null;
+        }
+        String certs = Optional.ofNullable(System.getenv("DOCKER_CERT_PATH")).filter(s -> !s.isBlank())
+                .orElse(Path.of(System.getProperty("user.home"), ".docker").toString());
+        return new org.testcontainers.shaded.com.github.dockerjava.core.LocalDirectorySSLConfig(certs);
+    }
+
+    /** The engine's address as given. */
+    public String host() {
+        return host;
+    }
+
+    /** Whether its containers can bind-mount this host's paths (this host's engine). */
+    public boolean sharesFiles() {
+        return sharesFiles;
+    }
+
+    /** The docker-java client; calls that may block on the engine go through {@link #call}. */
+    public DockerClient client() {
+        return client;
+    }
+
+    /** The engine's version, if it answers within {@code seconds}. */
+    public Optional<String> ping(long seconds) {
         try {
-            ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-            Path out = log != null ? log : Files.createTempFile("hmm-docker", ".out");
-            if (log != null) {
-                Files.createDirectories(log.getParent());
-                Files.writeString(log, "$ " + String.join(" ", command) + "\n", StandardCharsets.UTF_8,
-                        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            }
-            Path err = Files.createTempFile("hmm-docker", ".err");
-            try {
-                if (dir != null) {
-                    pb.directory(dir.toFile());
-                }
-                pb.redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile()))
-                        .redirectError(ProcessBuilder.Redirect.appendTo((log != null ? log : err).toFile()));
-                Process p = pb.start();
-                if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
-                    p.destroyForcibly();
-                    throw new SetupException(String.join(" ", command) + " did not finish in " + seconds
-                            + " s (the Docker engine does not answer?)");
-                }
-                if (p.exitValue() != 0) {
-                    String why = log != null ? dev.hmmmirror.vm.host.Exec.tail(log, 25) : Files.readString(err).strip();
-                    throw new SetupException(String.join(" ", command) + " failed (exit " + p.exitValue() + "): " + why);
-                }
-                return log != null ? "" : Files.readString(out);
-            } finally {
-                Files.deleteIfExists(err);
-                if (log == null) {
-                    Files.deleteIfExists(out);
-                }
-            }
-        } catch (IOException e) {
-            throw new SetupException("cannot run docker: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SetupException("interrupted while running docker", e);
+            return Optional.of(call(seconds, "ask the engine's version", () -> client.versionCmd().exec().getVersion()));
+        } catch (SetupException e) {
+            return Optional.empty();
         }
     }
 
-    /** {@code 'text'} for a shell command line. */
-    static String sh(String text) {
-        return "'" + text.replace("'", "'\\''") + "'";
+    /** The version of the engine at {@code host}, if it answers within {@code seconds}. */
+    public static Optional<String> ping(String host, long seconds) {
+        try (DockerEngine e = remote(host)) {
+            return e.ping(seconds);
+        } catch (SetupException e) {
+            return Optional.empty();
+        }
     }
 
-    /** {@code docker -H host} as a shell word list, for pipelines. */
-    String shell(String... args) {
-        return String.join(" ", command(args).stream().map(DockerEngine::sh).toList());
+    /**
+     * Imports {@code tar}, a root file system, as image {@code repository:tag} ({@code docker
+     * import -}: {@code POST /images/create?fromSrc=-}), with at most {@code seconds}. Sent through
+     * docker-java's transport (the client's own HTTP connection to the engine): docker-java's
+     * {@code createImageCmd(repository, stream)} sends the body {@code {}} instead of the stream
+     * (docker-java issue 2377; the engine answers "unexpected EOF").
+     */
+    public void importImage(InputStream tar, String repository, String tag, long seconds) {
+        if (!(client instanceof org.testcontainers.shaded.com.github.dockerjava.core.DockerClientImpl impl)) {
+            throw new SetupException("cannot import an image: the Docker client is a " + client.getClass().getName()
+                    + ", not docker-java's DockerClientImpl (a Testcontainers version this runner does not know?)");
+        }
+        DockerHttpClient http = impl.getHttpClient();
+        String path = "/images/create?fromSrc=-&repo=" + URLEncoder.encode(repository, StandardCharsets.UTF_8) + "&tag="
+                + URLEncoder.encode(tag, StandardCharsets.UTF_8);
+        call(seconds, "import an image as " + repository + ":" + tag, () -> {
+            DockerHttpClient.Request request = DockerHttpClient.Request.builder().method(DockerHttpClient.Request.Method.POST)
+                    .path(path).putHeader("Content-Type", "application/x-tar").body(tar).build();
+            try (DockerHttpClient.Response r = http.execute(request)) {
+                String answer = new String(r.getBody().readAllBytes(), StandardCharsets.UTF_8).strip();
+                // a refusal after the stream began comes as 200 with an error object
+                if (r.getStatusCode() != 200 || answer.contains("\"errorDetail\"") || answer.contains("\"error\"")) {
+                    throw new SetupException("the engine refused the import (HTTP " + r.getStatusCode() + "): " + answer);
+                }
+            }
+            return null;
+        });
+    }
+
+    /** {@code action} on this engine, failing after {@code seconds} ("the engine does not answer?") or with its error. */
+    public <T> T call(long seconds, String what, Callable<T> action) {
+        return limited(seconds, what + " on the Docker engine " + host, action);
+    }
+
+    private static <T> T limited(long seconds, String what, Callable<T> action) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread t = Thread.ofVirtual().name("docker-call").start(() -> {
+            try {
+                f.complete(action.call());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        try {
+            return f.get(seconds, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            t.interrupt();
+            throw new SetupException("cannot " + what + ": no answer in " + seconds + " s (the Docker engine does not answer?)", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof SetupException s) {
+                throw s;
+            }
+            throw new SetupException("cannot " + what + ": " + (c.getMessage() == null ? c : c.getMessage()), c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            t.interrupt();
+            throw new SetupException("interrupted while trying to " + what, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            client.close();
+        } catch (IOException e) {
+            // the engine is gone
+        }
     }
 }

@@ -13,8 +13,9 @@ import java.util.List;
 
 /**
  * Where a guest's QEMU runs and where its module is compiled: on this host ({@link LocalRunner})
- * or in a container ({@link ContainerRunner}). Both see the cache, the stage dir and the results
- * dir at the same absolute paths, so the QEMU command line and everything around it is the same.
+ * or in a container on a Docker engine ({@link ContainerRunner}: this host's engine, or one elsewhere).
+ * All see the cache, the stage dir and the results dir at the same absolute paths (mounted, or
+ * copied where the engine shares no files), so the QEMU command line is the same.
  * Chosen by {@link RunnerSelection}.
  */
 public interface GuestRunner extends QemuHost, AutoCloseable {
@@ -43,8 +44,8 @@ public interface GuestRunner extends QemuHost, AutoCloseable {
             Path runDir, Accelerator.Choice accel) {
         return switch (kind) {
             case LOCAL -> new LocalRunner();
-            case CONTAINER -> ContainerRunner.start(settings, cache, image, runDir, accel);
-            case ENGINE -> EngineRunner.start(settings, cache, image, runDir, accel, RunnerSelection.engineHost(settings));
+            case CONTAINER -> ContainerRunner.local(settings, cache, image, runDir, accel);
+            case ENGINE -> ContainerRunner.remote(settings, cache, image, runDir, accel, RunnerSelection.engineHost(settings));
         };
     }
 }

@@ -8,7 +8,7 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Which runner boots guests: the setting {@code hmm.runner} ({@link Settings#runner()}: auto,
- * local or container; default auto). {@code auto} picks the container runner only when a Docker engine answers, else
+ * local, container or docker:ADDRESS; default auto). {@code auto} picks the container runner only when a Docker engine answers, else
  * the local one (QEMU and the toolchain on this host).
  */
 public final class RunnerSelection {
@@ -16,9 +16,9 @@ public final class RunnerSelection {
     public enum Kind {
         /** QEMU as a host process; the module is built in a chroot of the kernel root. */
         LOCAL,
-        /** QEMU and the kernel's gcc in a locally built container image (Testcontainers). */
+        /** QEMU and the kernel's gcc in a container on this host's Docker engine ({@link ContainerRunner}, bind mounts). */
         CONTAINER,
-        /** The container runner on a Docker engine reached at an address ({@code docker:tcp://...}), nothing mounted. */
+        /** {@link ContainerRunner} on a Docker engine reached at an address ({@code docker:tcp://...}), nothing mounted. */
         ENGINE
     }
 

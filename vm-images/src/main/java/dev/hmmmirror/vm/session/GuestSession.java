@@ -178,7 +178,7 @@ public final class GuestSession implements AutoCloseable {
         Accelerator.Choice accel;
         try {
             accel = kind == RunnerSelection.Kind.ENGINE
-                    ? dev.hmmmirror.vm.runner.EngineRunner.accel(settings, RunnerSelection.engineHost(settings))
+                    ? dev.hmmmirror.vm.runner.ContainerRunner.accel(settings, RunnerSelection.engineHost(settings))
                     : Accelerator.forGuest(settings, image, cache);
             runner = GuestRunner.create(kind, settings, cache, image, runDir, accel);
         } catch (RuntimeException e) {
