@@ -8,9 +8,12 @@ import dev.hmmmirror.rdma.LoopbackConnection;
 import dev.hmmmirror.rdma.MemoryRegion;
 import dev.hmmmirror.rdma.OdpOperation;
 import dev.hmmmirror.rdma.RdmaDevice;
+import dev.hmmmirror.rdma.RdmaException;
 import dev.hmmmirror.rdma.RdmaUnsupportedException;
 import dev.hmmmirror.rdma.SoftRoce;
-import java.util.Arrays;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -35,6 +38,9 @@ public final class RdmaBench {
     static final long[] SIZES = {1, 64, 512};
     static final int MIN_REPETITIONS = 7;
     static final long SECONDS_PER_SIZE = 4;
+    /** How long an RDMA READ may take before it counts as lost. */
+    static final Duration OP_TIMEOUT = Duration.ofSeconds(10);
+    private static final int ETIMEDOUT = 110;
 
     private RdmaBench() {}
 
@@ -71,46 +77,61 @@ public final class RdmaBench {
 
     private static void run(RdmaDevice rxe, Mirror mirror, int pages, int pageSize) throws Exception {
         int ways = Way.values().length;
-        long[][][] t = new long[ways][4][]; // [way][setup, first, sum, second][rep]
+        List<List<long[]>> acc = new ArrayList<>();
+        int[] timeouts = new int[ways];
+        for (int w = 0; w < ways; w++) {
+            acc.add(new ArrayList<>());
+        }
         try (Memory buffer = Memory.anonymous(pages); Memory dst = Memory.anonymous(pages)) {
             MemoryRegion local = rxe.registerPinned(buffer);
-            LoopbackConnection qp = rxe.connectLoopback();
+            LoopbackConnection[] qp = {rxe.connectLoopback().timeout(OP_TIMEOUT)};
             // warm up every path (JIT, rxe's first packets) on a range of this size
             for (Way w : Way.values()) {
                 once(w, rxe, mirror, qp, local, buffer, dst, pages, 0, new long[4]);
             }
             int reps = 0;
-            long[][][] acc = new long[ways][4][1024];
             long deadline = System.nanoTime() + SECONDS_PER_SIZE * 1_000_000_000L;
             while ((System.nanoTime() < deadline || reps < MIN_REPETITIONS) && reps < 1024) {
                 for (Way w : Way.values()) {
                     long[] r = new long[4];
-                    once(w, rxe, mirror, qp, local, buffer, dst, pages, reps + 1, r);
-                    for (int k = 0; k < 4; k++) {
-                        acc[w.ordinal()][k][reps] = r[k];
+                    if (once(w, rxe, mirror, qp, local, buffer, dst, pages, reps + 1, r)) {
+                        acc.get(w.ordinal()).add(r);
+                    } else {
+                        timeouts[w.ordinal()]++;
                     }
                 }
                 reps++;
             }
+            long[][][] t = new long[ways][4][];
             for (int w = 0; w < ways; w++) {
                 for (int k = 0; k < 4; k++) {
-                    t[w][k] = Arrays.copyOf(acc[w][k], reps);
-                    Arrays.sort(t[w][k]);
+                    int kk = k;
+                    t[w][k] = acc.get(w).stream().mapToLong(r -> r[kk]).sorted().toArray();
                 }
             }
-            double odpSum = t[Way.ODP.ordinal()][2][reps / 2];
+            long[] odpSums = t[Way.ODP.ordinal()][2];
             for (Way w : Way.values()) {
                 long[][] x = t[w.ordinal()];
-                System.out.printf(Locale.ROOT, "%-6d %-20s %5d %22s %22s %22s %22s %8.2f%n", pages, w.label, reps,
-                        cell(x[0]), cell(x[1]), cell(x[2]), cell(x[3]), x[2][reps / 2] / odpSum);
+                String ratio = x[2].length == 0 || odpSums.length == 0 ? "-" : String.format(Locale.ROOT, "%.2f",
+                        (double) x[2][x[2].length / 2] / odpSums[odpSums.length / 2]);
+                System.out.printf(Locale.ROOT, "%-6d %-20s %5d %22s %22s %22s %22s %8s%s%n", pages, w.label,
+                        x[0].length, cell(x[0]), cell(x[1]), cell(x[2]), cell(x[3]), ratio, timeouts[w.ordinal()] == 0
+                                ? "" : "  (" + timeouts[w.ordinal()] + " READs timed out)");
             }
             local.close();
-            qp.close();
+            qp[0].close();
         }
     }
 
-    /** One repetition of one way on new memory: r = {setup, first read, setup + first read, second read} in ns. */
-    private static void once(Way w, RdmaDevice rxe, Mirror mirror, LoopbackConnection qp, MemoryRegion local,
+    /**
+     * One repetition of one way on new memory: r = {setup, first read, setup + first read, second
+     * read} in ns. An RDMA READ without a completion in {@link #OP_TIMEOUT} (seen under heavy host
+     * load) leaves the queue pair in error: a new connection replaces it and the repetition counts
+     * as timed out.
+     *
+     * @return false when a READ timed out
+     */
+    private static boolean once(Way w, RdmaDevice rxe, Mirror mirror, LoopbackConnection[] qp, MemoryRegion local,
             Memory buffer, Memory dst, int pages, int seed, long[] r) throws Exception {
         int pageSize = (int) Memory.pageSize();
         int bytes = pages * pageSize;
@@ -132,19 +153,30 @@ public final class RdmaBench {
                 t3 = System.nanoTime();
             } else {
                 t0 = System.nanoTime();
-                MemoryRegion mr = w == Way.ODP ? rxe.registerOnDemand(src) : rxe.registerPinned(src);
-                t1 = System.nanoTime();
-                qp.read(local, 0, mr, 0, bytes);
-                t2 = System.nanoTime();
-                check(buffer, pages, mark, w);
-                qp.read(local, 0, mr, 0, bytes);
-                t3 = System.nanoTime();
-                mr.close();
+                try (MemoryRegion mr = w == Way.ODP ? rxe.registerOnDemand(src) : rxe.registerPinned(src)) {
+                    t1 = System.nanoTime();
+                    try {
+                        qp[0].read(local, 0, mr, 0, bytes);
+                        t2 = System.nanoTime();
+                        check(buffer, pages, mark, w);
+                        qp[0].read(local, 0, mr, 0, bytes);
+                        t3 = System.nanoTime();
+                    } catch (RdmaException e) {
+                        if (e.errno() != ETIMEDOUT) {
+                            throw e;
+                        }
+                        System.out.println("rdma bench: " + w.label + ", " + pages + " pages: " + e.getMessage());
+                        qp[0].close();
+                        qp[0] = rxe.connectLoopback().timeout(OP_TIMEOUT);
+                        return false;
+                    }
+                }
             }
             r[0] = t1 - t0;
             r[1] = t2 - t1;
             r[2] = t2 - t0;
             r[3] = t3 - t2;
+            return true;
         }
     }
 
@@ -162,6 +194,9 @@ public final class RdmaBench {
     }
 
     private static String cell(long[] sorted) {
+        if (sorted.length == 0) {
+            return "-";
+        }
         return String.format(Locale.ROOT, "%.0f (%.0f-%.0f)", sorted[sorted.length / 2] / 1e3, sorted[0] / 1e3,
                 sorted[sorted.length - 1] / 1e3);
     }

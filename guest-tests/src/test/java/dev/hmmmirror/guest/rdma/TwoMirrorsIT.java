@@ -177,7 +177,7 @@ class TwoMirrorsIT {
      */
     @Test
     void ourExclusiveAtomicsAndRxeAtomicsOnTheSameWordLoseNoUpdate() throws Exception {
-        int n = 200;
+        int n = 50; // meanwhile ours: 390-860 additions, 45-50 handovers (a probe, TCG)
         try (Memory target = Memory.anonymous(1); Memory local = Memory.anonymous(1)) {
             MemoryRegion odp = device.registerOnDemand(target);
             MemoryRegion result = device.registerPinned(local);
