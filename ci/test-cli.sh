@@ -5,7 +5,10 @@
 # vm-images jar): its help, then in guests of HMM_KERNEL (default debian-sid) a shell command that
 # writes into the host directory and fails with its own exit code, and a Java program
 # (examples/java-program, compiled here against the archive's java-bindings only) whose output and
-# exit code come back. Expects the project built (ci/test.sh). Two guest boots.
+# exit code come back, and examples/rdma-program (compiled against the archive's java-bindings and
+# hmm-rdma: `hmm run --java` puts both on the guest classpath) reading an rxe On-Demand Paging region
+# over RDMA: on debian-sid it must print the CPU's bytes; on a kernel without rxe ODP it must exit
+# 3 saying so. Expects the project built (ci/test.sh). Three guest boots.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source ci/env.sh || exit 1
@@ -47,5 +50,28 @@ jar cfm "$work/hello.jar" "$work/manifest.txt" -C "$work/classes" . || fail=1
 cat "$work/java.out"
 check "the program's exit code comes back (rc $rc, want 5)" '((rc == 5))'
 check "it drove /dev/hmm_mirror0 through java-bindings" 'grep -q "HelloMirror: the device read 65536 bytes, first 7" "$work/java.out"'
+
+echo "[hmm] ===== hmm run --java: RDMA through an rxe On-Demand Paging region (examples/rdma-program) ====="
+rdma=$(ls "$(dirname "$hmm")"/../lib/hmm-rdma-*.jar | head -n 1)
+mkdir -p "$work/rdma-classes"
+javac -d "$work/rdma-classes" -cp "$bindings:$rdma" examples/rdma-program/OdpRead.java || fail=1
+jar cfe "$work/odp-read.jar" OdpRead -C "$work/rdma-classes" . || fail=1
+t=$SECONDS
+"$hmm" run --dir "$work" --java "$work/odp-read.jar" > "$work/rdma.out"; rc=$?
+cat "$work/rdma.out"
+echo "[hmm] cli: the RDMA example took $((SECONDS - t)) s (boot included)"
+read_back() { # every page of both rounds, as the RDMA READ brought it back
+  local r p
+  for r in 1 2; do for p in 0 1 2 3; do
+    grep -qx "OdpRead: read over RDMA: \"page $p, round $r, written by the CPU\"" "$work/rdma.out" || return 1
+  done; done
+}
+if [[ ${HMM_KERNEL:-debian-sid} == debian-sid ]] || ((rc == 0)); then
+  check "the RDMA example exits 0 (rc $rc)" '((rc == 0))'
+  check "it read the CPU's bytes over RDMA, before and after MADV_DONTNEED" 'read_back'
+else
+  check "without rxe ODP the RDMA example exits 3 saying why (rc $rc)" \
+    '((rc == 3)) && grep -q "OdpRead: cannot run here: .*kernel" "$work/rdma.out"'
+fi
 ((fail == 0)) && echo "[hmm] cli: all checks passed"
 exit $fail

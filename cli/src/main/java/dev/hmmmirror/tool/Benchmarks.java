@@ -94,4 +94,22 @@ final class Benchmarks {
                     java.util.List.of(dev.hmmmirror.vm.image.KernelProfile.named(Operations.DRIVER_BENCH_KERNEL))).getFirst()));
         }
     }
+
+    @Command(name = "bench-rdma", mixinStandardHelpOptions = true,
+            description = {"First touch: rxe On-Demand Paging vs pinned vs our device.", "One guest (default "
+                + "--kernel debian-sid: rxe with ODP): a device reads 1, 64 and 512 fresh pages the CPU wrote, three "
+                + "ways by turns: an rxe ODP region (registration + RDMA READ, rxe faulting through HMM), a pinned rxe "
+                + "region (pinning registration + RDMA READ), our device (fault + read); medians with min-max, "
+                + "ratios to ODP (docs/rxe.md)."})
+    static final class RdmaBench implements Callable<Integer> {
+        @Mixin
+        GuestOptions guest;
+
+        @Override
+        public Integer call() {
+            var settings = guest.settings();
+            return Guarded.call(settings, s -> Operations.benchMain(s, guest.profile(s),
+                    dev.hmmmirror.programs.RdmaBench.class.getName()));
+        }
+    }
 }

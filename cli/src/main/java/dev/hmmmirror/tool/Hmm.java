@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
                 + "a shell or the guest suite there.",
         subcommands = {Run.class, Shell.class, Suite.class, Matrix.class, Explore.class, Mutate.class, Images.class, Demo.class,
             Benchmarks.Boot.class, Benchmarks.MatrixBench.class, Benchmarks.MirrorBench.class, Benchmarks.MigrationBench.class,
-            Benchmarks.DriverBench.class, AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class},
+            Benchmarks.DriverBench.class, Benchmarks.RdmaBench.class, AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success (run: the command's own exit code)", "1:tests failed (suite, matrix)",
             "2:kernel splat (Oops, BUG, WARNING, KASAN, lockdep, hung task) or the guest died",

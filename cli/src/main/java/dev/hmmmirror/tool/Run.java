@@ -1,6 +1,7 @@
 package dev.hmmmirror.tool;
 
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.rdma.RdmaDevice;
 import dev.hmmmirror.vm.session.GuestSession;
 import java.io.File;
 import java.io.IOException;
@@ -26,8 +27,8 @@ import picocli.CommandLine.Parameters;
                 + "directory that the guest sees read-write at the same path (default: the current one). Output is "
                 + "streamed; the exit code is the command's (2: kernel splat or the guest died, 125: could not "
                 + "build or boot). Standard input is passed on.",
-            "With --java or --classpath: a Java program (JDK 25 in the guest) with java-bindings on its classpath "
-                + "and native access enabled.",
+            "With --java or --classpath: a Java program (JDK 25 in the guest) with java-bindings and hmm-rdma "
+                + "(RDMA verbs, rxe) on its classpath, after its own entries, and native access enabled.",
             "Examples:", "  hmm run -- uname -r", "  hmm run --kernel debian-trixie -- sh -c 'dmesg | tail'",
             "  hmm run --java app.jar arg1 arg2", "  hmm run --classpath target/classes com.example.Main"})
 final class Run implements Callable<Integer> {
@@ -101,8 +102,9 @@ final class Run implements Callable<Integer> {
     }
 
     /**
-     * Stages the program's classpath and java-bindings into the results share ({@code /hmm/out/java})
-     * and returns the guest's java command line.
+     * Stages the program's classpath, then java-bindings and hmm-rdma (the API a program may use
+     * without bundling it; a copy the program brings comes first and wins), into the results share
+     * ({@code /hmm/out/java}) and returns the guest's java command line.
      */
     static String javaCommand(GuestSession session, List<Path> entries, List<String> program,
             List<String> jvmOptions) {
@@ -112,6 +114,7 @@ final class Run implements Callable<Integer> {
             Files.createDirectories(staged);
             List<Path> all = new ArrayList<>(entries);
             all.add(Path.of(Mirror.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
+            all.add(Path.of(RdmaDevice.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
             int i = 0;
             for (Path e : all) {
                 Path to = staged.resolve(String.format("%02d-%s", i++, e.getFileName()));

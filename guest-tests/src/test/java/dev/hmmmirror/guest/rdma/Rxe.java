@@ -1,5 +1,7 @@
 package dev.hmmmirror.guest.rdma;
 
+import dev.hmmmirror.rdma.RdmaUnsupportedException;
+import dev.hmmmirror.rdma.SoftRoce;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,17 +12,13 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The guest's rxe (soft-RoCE) device {@value #DEVICE}, made once per guest: a dummy netdev that
- * exists only inside the guest ({@value #NETDEV}, 10.233.0.1/24, MTU 9000 so that rxe's path MTU is
- * 4096, no host networking), the
- * {@code rdma_rxe} module, and {@code rdma link add rxe0 type rxe netdev hmmrxe0} (iproute2's
- * {@code rdma}). rxe loops traffic addressed to its own GID back, so one device serves both ends
- * of a connection.
+ * The guest's rxe (soft-RoCE) device {@value #DEVICE}, made once per guest by the API's
+ * {@link SoftRoce#ensure()} (a dummy netdev that exists only inside the guest, MTU 9000 so that
+ * rxe's path MTU is 4096, no host networking): first the staged kernel config says whether this
+ * kernel has rxe at all, so a skip names the missing option.
  */
 final class Rxe {
-    static final String DEVICE = "rxe0";
-    static final String NETDEV = "hmmrxe0";
-    private static final Path SYSFS = Path.of("/sys/class/infiniband", DEVICE);
+    static final String DEVICE = SoftRoce.DEVICE;
     private static String setupFailure;
     private static boolean done;
 
@@ -32,7 +30,7 @@ final class Rxe {
      * @return empty when the device is there with its port active, else why not (a skip reason
      *         that names the kernel and what it lacks)
      */
-    static synchronized Optional<String> ensure() throws IOException, InterruptedException {
+    static synchronized Optional<String> ensure() throws IOException {
         if (done) {
             return Optional.ofNullable(setupFailure);
         }
@@ -45,25 +43,11 @@ final class Rxe {
                 return Optional.of(setupFailure);
             }
         }
-        if (!Files.isDirectory(SYSFS)) {
-            run("modprobe", "rdma_rxe");
-            run("modprobe", "ib_uverbs");
-            if (!Files.exists(Path.of("/sys/class/net", NETDEV))) {
-                run("ip", "link", "add", NETDEV, "type", "dummy");
-                run("ip", "addr", "add", "10.233.0.1/24", "dev", NETDEV);
-                // rxe's path MTU follows the netdev's: 9000 gives IB MTU 4096, one page per packet
-                run("ip", "link", "set", NETDEV, "mtu", "9000");
-                run("ip", "link", "set", NETDEV, "up");
-            }
-            run("rdma", "link", "add", DEVICE, "type", "rxe", "netdev", NETDEV);
-        }
-        Path state = SYSFS.resolve("ports/1/state");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!Files.readString(state).contains("ACTIVE")) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(DEVICE + " port 1 is not active after 20 s: " + Files.readString(state));
-            }
-            Thread.sleep(100);
+        try {
+            SoftRoce.ensure();
+        } catch (RdmaUnsupportedException e) {
+            setupFailure = e.getMessage();
+            return Optional.of(setupFailure);
         }
         return Optional.empty();
     }
