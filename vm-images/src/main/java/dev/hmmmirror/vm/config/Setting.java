@@ -38,6 +38,8 @@ public enum Setting {
             "record and use a JDK AOT cache for the guest JVM (needs root)"),
     GUEST_JIT("hmm.guest.jit", "HMM_GUEST_JIT", null, "c1",
             "how the guest agent (test bodies) and hmm run --java programs run Java: c1 (-XX:TieredStopAtLevel=1), tiered (C1 + C2) or off (-Xint, interpreted: long bodies ~100x slower); docs/performance.md, 'Guest JVM mode'"),
+    GUEST_JVM_OPTIONS("hmm.guest.jvm.options", "HMM_GUEST_JVM_OPTIONS", null, "",
+            "extra flags of the guest agent's JVM, space-separated, after the project's own (experiments; hmm bench --variant)"),
     GUEST_CPUS("hmm.guest.cpus", "HMM_GUEST_CPUS", null, "1",
             "guest vCPUs (1-8); more than one runs TCG multi-threaded (one host thread per vCPU), for concurrency tests"),
     GUEST_WATCHDOG("hmm.guest.watchdog", "HMM_GUEST_WATCHDOG", null, "90",

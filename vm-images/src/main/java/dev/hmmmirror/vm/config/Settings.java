@@ -179,6 +179,12 @@ public final class Settings {
         return values.containsKey(Setting.GUEST_JIT) ? GuestJit.parse(values.get(Setting.GUEST_JIT)) : GuestJit.C1;
     }
 
+    /** Extra flags of the guest agent's JVM ({@code hmm.guest.jvm.options}), after the project's own. */
+    public java.util.List<String> guestJvmOptions() {
+        String v = values.getOrDefault(Setting.GUEST_JVM_OPTIONS, "").strip();
+        return v.isEmpty() ? java.util.List.of() : java.util.List.of(v.split("\\s+"));
+    }
+
     /** The guest's vCPUs, 1-8. */
     public int guestCpus() {
         long n = number(Setting.GUEST_CPUS).orElse(1);
