@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * The system calls the library makes, with errno captured. This is the only class that holds
@@ -50,8 +49,9 @@ public final class Posix {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO_HANDLE =
-            CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    /** Where errno is in the capture segment (an offset, not a VarHandle: no handle to spin at start-up). */
+    private static final long ERRNO_OFFSET =
+            CAPTURE.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
     // Each downcall handle is made on first use, in a holder class of its own: making one spins
     // bytecode and links a native stub (tens of milliseconds each on this machine, far more under
@@ -507,7 +507,7 @@ public final class Posix {
     }
 
     private static int errno(MemorySegment state) {
-        return (int) ERRNO_HANDLE.get(state, 0L);
+        return state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
     }
 
     /** {@code open(path, flags)}; returns the fd or {@code -errno}. */
@@ -543,7 +543,19 @@ public final class Posix {
 
     /** {@code ioctl(fd, request, arg)}; returns the non-negative result or {@code -errno}. */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        MemorySegment state = IOCTL_STATE.get(); // this thread's: an ioctl allocates nothing
+        return ioctl(fd, request, arg, IOCTL_STATE.get()); // this thread's: an ioctl allocates nothing
+    }
+
+    /** A segment to capture errno in ({@link #ioctl(int, long, MemorySegment, MemorySegment)}), in {@code arena}. */
+    public static MemorySegment captureSegment(Arena arena) {
+        return arena.allocate(CAPTURE);
+    }
+
+    /**
+     * {@code ioctl(fd, request, arg)} with errno captured in {@code state} ({@link #captureSegment}),
+     * which no other thread may use meanwhile; the non-negative result or {@code -errno}.
+     */
+    public static int ioctl(int fd, long request, MemorySegment arg, MemorySegment state) {
         try {
             while (true) {
                 int rc = (int) Ioctl.H.invokeExact(state, fd, request, arg);

@@ -135,8 +135,7 @@ final class BootBench {
             line.append(String.format(Locale.ROOT, " %22s", cell(v, "%.2f")));
         }
         out.println(line + String.format(Locale.ROOT, "   (target: <= %.1f x)", TARGET));
-        out.println("  (guest stages from the markers' and the agent's uptime, put on the host clock at /init; the"
-                + " module loads while the JVM starts unless hmm.module=first is on the kernel command line)");
+        out.println("  (guest stages from the markers' and the agent's uptime, put on the host clock at /init)");
         return ok ? 0 : 1;
     }
 

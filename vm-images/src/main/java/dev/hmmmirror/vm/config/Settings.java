@@ -171,7 +171,7 @@ public final class Settings {
 
     /** Whether the guest JVM uses a host-recorded AOT cache. */
     public boolean aot() {
-        return flag(Setting.AOT, false);
+        return flag(Setting.AOT, true);
     }
 
     /** How the guest's JVMs run Java: C1 (the default), tiered C1 + C2, or interpreted. */

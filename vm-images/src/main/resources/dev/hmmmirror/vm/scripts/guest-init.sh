@@ -10,20 +10,9 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 hostname hmm-guest
-load_module() {
+if [ -f /hmm/host/hmm_mirror.ko ]; then
   insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)
   echo "@@HMM MODULE rc=$? uptime=$(up)"
-}
-# The module loads while the agent JVM starts (the host sends no request before the MODULE
-# marker): both wait on 9p reads. hmm.module=first on the kernel command line loads it first.
-module_pid=
-if [ -f /hmm/host/hmm_mirror.ko ]; then
-  if grep -qw 'hmm.module=first' /proc/cmdline; then
-    load_module
-  else
-    load_module &
-    module_pid=$!
-  fi
 fi
 if [ -f /hmm/host/work-dir ]; then
   # the host directory of `hmm run` / `hmm shell`, read-write at its host path
@@ -35,7 +24,6 @@ stty -F /dev/ttyS1 raw -echo -onlcr 115200
 sh /hmm/host/run-agent.sh < /dev/ttyS1 > /dev/ttyS1
 rc=$?
 echo "@@HMM AGENT_EXIT rc=$rc uptime=$(up)"
-[ -n "$module_pid" ] && wait "$module_pid"
 if grep -q '^hmm_mirror ' /proc/modules; then
   rmmod hmm_mirror
   echo "@@HMM RMMOD rc=$? uptime=$(up)"
