@@ -63,7 +63,9 @@ final class Benchmarks {
     @Command(name = "bench-mirror", mixinStandardHelpOptions = true,
             description = {"Java/C benchmark of fault + read.",
                 "HMM_MIRROR_IOC_FAULT + READ of the same range from a C program and "
-                    + "through Mirror, interleaved, medians with min-max."})
+                    + "through Mirror, interleaved, medians with min-max; then the cost of one call (an empty libc "
+                    + "call, the VERSION ioctl) from C, through the bindings and through FFM handles with and "
+                    + "without errno capture and Linker.Option.critical."})
     static final class MirrorBench implements Callable<Integer> {
         @Mixin
         GuestOptions guest;
