@@ -123,6 +123,7 @@ final class BootBench {
         stage(out, "main -> agent HELLO", rows, (s, row) -> diff(s.hello(), s.jvmMain()));
         stage(out, "HELLO -> first result", rows, (s, row) -> diff(row.first(), s.hello()));
         stage(out, "  of which the demo in the guest", rows, (s, row) -> row.demoSeconds());
+        stage(out, "/init -> first result", rows, (s, row) -> diff(row.first(), s.init()));
         stage(out, "QEMU start -> first result", rows, (s, row) -> row.first());
         double[][] ratio = new double[variants.size()][rounds];
         for (int v = 0; v < variants.size(); v++) {
