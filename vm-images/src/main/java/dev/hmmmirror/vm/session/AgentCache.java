@@ -24,11 +24,11 @@ import java.util.List;
  * (chroot).
  *
  * <p>On by default since December 2026 ({@code -Dhmm.aot=false} turns it off): with C1 (the guest
- * JIT's default) the device demo's first result came 4.4 s after the agent's HELLO with the cache
- * and 10.6 s without, first result / bare boot 2.05 against 3.08 (medians of three rounds of
- * {@code hmm bench}, docs/performance.md, 'Boot'). With the interpreter it had not paid off (reading
- * the 21 MB cache over 9p cost about what it saved), so it was opt-in until then. Recording takes
- * seconds on the host, once per set of jars, flags and userland.
+ * JIT's default) /init to the device demo's first result took 10.1 s with the cache and 11.8 s
+ * without (the demo 4.4 against 6.1 s; medians of three rounds of {@code hmm bench} at low load,
+ * docs/performance.md, 'Boot'), and the demo was faster with it in every run. With the interpreter
+ * and the lazy FFM set-up of that time it had not paid off, so it was opt-in until then. Recording
+ * takes 7-19 s on the host, once per set of jars, flags and userland.
  */
 final class AgentCache {
     /** File name in the host share. */
