@@ -27,7 +27,7 @@ import java.util.List;
  * JIT's default) /init to the device demo's first result took 10.1 s with the cache and 11.8 s
  * without (the demo 4.4 against 6.1 s; medians of three rounds of {@code hmm bench} at low load,
  * docs/performance.md, 'Boot'), and the demo was faster with it in every run. With the interpreter
- * and the lazy FFM set-up of that time it had not paid off, so it was opt-in until then. Recording
+ * and the eager FFM set-up of before it had not paid off, so it was opt-in until then. Recording
  * takes 7-19 s on the host, once per set of jars, flags and userland.
  */
 final class AgentCache {
