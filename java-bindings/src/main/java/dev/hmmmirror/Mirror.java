@@ -164,13 +164,14 @@ public final class Mirror implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public long fault(long address, long pages, Access access) throws HmmException {
-        MemorySegment r = Scratch.range(); // this thread's: a fault allocates nothing
+        Scratch scratch = Scratch.get(); // this thread's: a fault allocates nothing
+        MemorySegment r = scratch.range;
         hmm_mirror_range.size(r, (int) hmm_mirror_range.sizeof());
         hmm_mirror_range.flags(r, access == Access.WRITE ? (int) HmmMirrorH.HMM_MIRROR_FAULT_WRITE() : 0);
         hmm_mirror_range.addr(r, address);
         hmm_mirror_range.npages(r, pages);
         hmm_mirror_range.faulted(r, 0);
-        issue(Command.FAULT, r);
+        issue(Command.FAULT, r, scratch.errno);
         return hmm_mirror_range.faulted(r);
     }
 
@@ -254,33 +255,40 @@ public final class Mirror implements AutoCloseable {
 
     /** The READ/WRITE command with a caller-provided buffer; returns pages faulted on the way. */
     private long rw(Command command, long address, long pages, MemorySegment buffer) throws HmmException {
-        MemorySegment r = Scratch.rw(); // this thread's: a read or write allocates nothing
+        Scratch scratch = Scratch.get(); // this thread's: a read or write allocates nothing
+        MemorySegment r = scratch.rw;
         hmm_mirror_rw.size(r, (int) hmm_mirror_rw.sizeof());
         hmm_mirror_rw.addr(r, address);
         hmm_mirror_rw.npages(r, pages);
         hmm_mirror_rw.ptr(r, buffer.address());
         hmm_mirror_rw.faulted(r, 0);
-        issue(command, r);
+        issue(command, r, scratch.errno);
         return hmm_mirror_rw.faulted(r);
     }
 
     /**
-     * Each thread's command structs for the hot commands (fault, read, write), zeroed once: the
-     * kernel never writes their reserved words and every other field is set before each call, so
-     * they are reused instead of allocating a confined arena per call.
+     * Each thread's command structs for the hot commands (fault, read, write), zeroed once, and its
+     * errno capture segment: the kernel never writes the structs' reserved words and every other
+     * field is set before each call, so they are reused instead of allocating a confined arena per
+     * call, and one thread-local lookup per command serves both (under TCG each costs a noticeable
+     * part of a one-page command; docs/performance.md, 'Java vs C').
      */
     private static final class Scratch {
-        private static final ThreadLocal<MemorySegment> RANGE =
-                ThreadLocal.withInitial(() -> hmm_mirror_range.allocate(Arena.ofAuto()));
-        private static final ThreadLocal<MemorySegment> RW =
-                ThreadLocal.withInitial(() -> hmm_mirror_rw.allocate(Arena.ofAuto()));
+        private static final ThreadLocal<Scratch> MINE = ThreadLocal.withInitial(Scratch::new);
 
-        static MemorySegment range() {
-            return RANGE.get();
+        final MemorySegment range;
+        final MemorySegment rw;
+        final MemorySegment errno;
+
+        private Scratch() {
+            Arena arena = Arena.ofAuto();
+            range = hmm_mirror_range.allocate(arena);
+            rw = hmm_mirror_rw.allocate(arena);
+            errno = DeviceFile.errnoSegment(arena);
         }
 
-        static MemorySegment rw() {
-            return RW.get();
+        static Scratch get() {
+            return MINE.get();
         }
     }
 
@@ -663,6 +671,18 @@ public final class Mirror implements AutoCloseable {
     private void issue(Command command, MemorySegment arg) throws HmmException {
         try {
             issue(file, capabilities, command, arg);
+        } finally {
+            Reference.reachabilityFence(this); // the cleaner must not close the file under a command
+        }
+    }
+
+    /** {@link #issue(Command, MemorySegment)} with this thread's errno capture segment (the hot commands). */
+    private void issue(Command command, MemorySegment arg, MemorySegment errno) throws HmmException {
+        try {
+            int rc = file.issue(command.request(), arg, errno);
+            if (rc < 0) {
+                throw CommandErrors.exception(command, file.path(), -rc, capabilities);
+            }
         } finally {
             Reference.reachabilityFence(this); // the cleaner must not close the file under a command
         }

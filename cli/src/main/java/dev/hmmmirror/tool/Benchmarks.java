@@ -1,25 +1,39 @@
 package dev.hmmmirror.tool;
 
 import dev.hmmmirror.suite.Operations;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** The benchmark subcommands (docs/performance.md). */
 final class Benchmarks {
     private Benchmarks() {}
 
     @Command(name = "bench", mixinStandardHelpOptions = true,
-            description = {"Boot-time benchmark.", "Image, bare boot to /init, then two sessions (plain guest JVM, AOT "
-                    + "cache) to /init, guest JVM ready and first result, side by side."})
+            description = {"Boot-time benchmark.", "Rounds of: a bare boot to /init, then one session per variant (default: "
+                    + "the plain guest JVM and the AOT cache) to the device demo's first result, side by side; the "
+                    + "start broken down by stage (/init, root, module, JVM, HELLO, first result), medians with min-max, "
+                    + "and first result / bare boot."})
     static final class Boot implements Callable<Integer> {
         @Mixin
         GuestOptions guest;
 
+        @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
+                description = "rounds (bare boot + every variant), default ${DEFAULT-VALUE}")
+        int rounds;
+
+        @Option(names = "--variant", paramLabel = "NAME:PROPERTY=VALUE,...",
+                description = "a session variant: settings over the current ones (docs/settings.md), e.g. "
+                        + "aot:hmm.aot=true or big-heap:hmm.guest.jvm.options=-Xmx1g; repeatable; replaces the default two")
+        List<String> variants = new ArrayList<>();
+
         @Override
         public Integer call() {
             var settings = guest.settings();
-            return Guarded.call(settings, s -> Operations.bench(s, guest.profile(s)));
+            return Guarded.call(settings, s -> Operations.bench(s, guest.profile(s), variants, rounds));
         }
     }
 
@@ -49,7 +63,9 @@ final class Benchmarks {
     @Command(name = "bench-mirror", mixinStandardHelpOptions = true,
             description = {"Java/C benchmark of fault + read.",
                 "HMM_MIRROR_IOC_FAULT + READ of the same range from a C program and "
-                    + "through Mirror, interleaved, medians with min-max."})
+                    + "through Mirror, interleaved, medians with min-max; then the cost of one call (an empty libc "
+                    + "call, the VERSION ioctl) from C, through the bindings and through FFM handles with and "
+                    + "without errno capture and Linker.Option.critical."})
     static final class MirrorBench implements Callable<Integer> {
         @Mixin
         GuestOptions guest;

@@ -11,6 +11,11 @@
  *   warm S      fault + read for S seconds        -> "warm OPS NS_PER_OP"
  *   run OPS     OPS timed fault + reads           -> "run OPS TOTAL_NS 0"
  *   release     unmap both                        -> "ok"
+ *   calls K N   N calls of kind K, timed          -> "calls N TOTAL_NS 0"
+ *               K: abs (libc's abs through a pointer the compiler cannot
+ *               see through: a call that does nothing), version
+ *               (HMM_MIRROR_IOC_VERSION: the shortest round trip through
+ *               the module)
  *   quit
  */
 #include <errno.h>
@@ -55,6 +60,30 @@ static int fault_read(void)
 	return 0;
 }
 
+static int (*volatile abs_fn)(int) = abs;
+static volatile int abs_sum;
+
+static int calls(const char *kind, uint64_t n)
+{
+	struct hmm_mirror_version v = { .size = sizeof(v) };
+	uint64_t i;
+	int sum = 0;
+
+	if (!strcmp(kind, "abs")) {
+		for (i = 0; i < n; i++)
+			sum += abs_fn((int)i);
+		abs_sum = sum;
+		return 0;
+	}
+	if (!strcmp(kind, "version")) {
+		for (i = 0; i < n; i++)
+			if (ioctl(fd, HMM_MIRROR_IOC_VERSION, &v))
+				return -errno;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 static void fail(const char *what, int err)
 {
 	printf("error %s: %s\n", what, strerror(err));
@@ -67,6 +96,7 @@ int main(void)
 	long page = sysconf(_SC_PAGESIZE);
 	char line[128];
 	unsigned long long arg;
+	char kind[16];
 	int rc;
 
 	fd = open("/dev/hmm_mirror0", O_RDWR | O_CLOEXEC);
@@ -109,6 +139,14 @@ int main(void)
 					fail("ioctl", -rc);
 			}
 			printf("run %llu %llu 0\n", arg,
+			       (unsigned long long)(now_ns() - t0));
+		} else if (sscanf(line, "calls %15s %llu", kind, &arg) == 2) {
+			uint64_t t0 = now_ns();
+
+			rc = calls(kind, arg);
+			if (rc)
+				fail("calls", -rc);
+			printf("calls %llu %llu 0\n", arg,
 			       (unsigned long long)(now_ns() - t0));
 		} else if (!strncmp(line, "release", 7)) {
 			munmap(mem, len);

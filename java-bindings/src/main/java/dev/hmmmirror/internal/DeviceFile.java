@@ -117,6 +117,28 @@ public final class DeviceFile implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #issue(long, MemorySegment)} with the caller's errno capture segment
+     * ({@link #errnoSegment}, one per thread): no thread-local lookup on the way.
+     */
+    public int issue(long request, MemorySegment arg, MemorySegment errno) {
+        acquire();
+        try {
+            Runnable seam = whileIssuing;
+            if (seam != null) {
+                seam.run();
+            }
+            return Posix.ioctl(fd, request, arg, errno);
+        } finally {
+            release();
+        }
+    }
+
+    /** A segment for {@link #issue(long, MemorySegment, MemorySegment)}'s errno, allocated in {@code arena}. */
+    public static MemorySegment errnoSegment(java.lang.foreign.Arena arena) {
+        return Posix.captureSegment(arena);
+    }
+
     /** {@code read(2)} of the device file into {@code buf}, blocking; bytes read or {@code -errno}. */
     public long read(MemorySegment buf) {
         acquire();

@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * The system calls the library makes, with errno captured. This is the only class that holds
@@ -50,67 +49,132 @@ public final class Posix {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO_HANDLE =
-            CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    /** Where errno is in the capture segment (an offset, not a VarHandle: no handle to spin at start-up). */
+    private static final long ERRNO_OFFSET =
+            CAPTURE.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
-    private static final MethodHandle OPEN = downcall("open",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_INT),
-            Linker.Option.firstVariadicArg(2));
-    private static final MethodHandle CLOSE = downcall("close",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-    private static final MethodHandle IOCTL = downcall("ioctl",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
-                    ValueLayout.ADDRESS),
-            Linker.Option.firstVariadicArg(2));
+    // Each downcall handle is made on first use, in a holder class of its own: making one spins
+    // bytecode and links a native stub (tens of milliseconds each on this machine, far more under
+    // TCG), and most programs use a handful of the calls below (docs/performance.md, 'Boot').
+    private static final class Open {
+        static final MethodHandle H = downcall("open",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT),
+                Linker.Option.firstVariadicArg(2));
+    }
 
-    private static final MethodHandle READ = downcall("read",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
-                    ValueLayout.JAVA_LONG));
-    private static final MethodHandle POLL = downcall("poll",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT));
-    private static final MethodHandle MMAP = downcall("mmap",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-    private static final MethodHandle MUNMAP = downcall("munmap",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-    private static final MethodHandle MPROTECT = downcall("mprotect",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT));
-    private static final MethodHandle MADVISE = downcall("madvise",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_INT));
-    private static final MethodHandle MREMAP = downcall("mremap",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
-            Linker.Option.firstVariadicArg(4));
-    private static final MethodHandle MEMFD_CREATE = downcall("memfd_create",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
-    private static final MethodHandle FTRUNCATE = downcall("ftruncate",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-    private static final MethodHandle FORK = downcall("fork", FunctionDescriptor.of(ValueLayout.JAVA_INT));
-    /** libc's {@code pause}, the whole program of a {@link #forkPausedChild} child. */
-    private static final MemorySegment PAUSE_FN = LINKER.defaultLookup().find("pause")
-            .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol pause"));
-    private static final MethodHandle CLONE = downcall("clone",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
-            Linker.Option.firstVariadicArg(4));
-    private static final MethodHandle EXIT = downcall("_exit", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
-    private static final MethodHandle KILL = downcall("kill",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-    private static final MethodHandle WAITPID = downcall("waitpid",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
-                    ValueLayout.JAVA_INT));
-    private static final MethodHandle PIPE = downcall("pipe",
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-    private static final MethodHandle VMSPLICE = downcall("vmsplice",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
-    private static final MethodHandle SYSCONF = downcall("sysconf",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final class Close {
+        static final MethodHandle H = downcall("close",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    }
+
+    private static final class Ioctl {
+        static final MethodHandle H = downcall("ioctl",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                        ValueLayout.ADDRESS),
+                Linker.Option.firstVariadicArg(2));
+    }
+
+    private static final class Read {
+        static final MethodHandle H = downcall("read",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG));
+    }
+
+    private static final class Poll {
+        static final MethodHandle H = downcall("poll",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT));
+    }
+
+    private static final class Mmap {
+        static final MethodHandle H = downcall("mmap",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+    }
+
+    private static final class Munmap {
+        static final MethodHandle H = downcall("munmap",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    }
+
+    private static final class Mprotect {
+        static final MethodHandle H = downcall("mprotect",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT));
+    }
+
+    private static final class Madvise {
+        static final MethodHandle H = downcall("madvise",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT));
+    }
+
+    private static final class Mremap {
+        static final MethodHandle H = downcall("mremap",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
+                Linker.Option.firstVariadicArg(4));
+    }
+
+    private static final class MemfdCreate {
+        static final MethodHandle H = downcall("memfd_create",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    }
+
+    private static final class Ftruncate {
+        static final MethodHandle H = downcall("ftruncate",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+    }
+
+    private static final class Fork {
+        static final MethodHandle H = downcall("fork", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    }
+
+    private static final class Clone {
+        /** libc's {@code pause}, the whole program of a {@link #forkPausedChild} child. */
+        static final MemorySegment PAUSE_FN = LINKER.defaultLookup().find("pause")
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no symbol pause"));
+        static final MethodHandle H = downcall("clone",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                Linker.Option.firstVariadicArg(4));
+    }
+
+    private static final class Exit {
+        static final MethodHandle H = downcall("_exit", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
+    }
+
+    private static final class Kill {
+        static final MethodHandle H = downcall("kill",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    }
+
+    private static final class Waitpid {
+        static final MethodHandle H = downcall("waitpid",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_INT));
+    }
+
+    private static final class Pipe {
+        static final MethodHandle H = downcall("pipe",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+    }
+
+    private static final class Vmsplice {
+        static final MethodHandle H = downcall("vmsplice",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    }
+
+    private static final class Getpid {
+        static final MethodHandle H = downcall("getpid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    }
+
+    private static final class Sysconf {
+        static final MethodHandle H = downcall("sysconf",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    }
 
     /**
      * Each thread's errno capture segment for {@link #ioctl}: the hot path of every command, where a
@@ -126,7 +190,7 @@ public final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             while (true) {
-                long n = (long) READ.invokeExact(state, fd, buf, count);
+                long n = (long) Read.H.invokeExact(state, fd, buf, count);
                 if (n >= 0) {
                     return n;
                 }
@@ -147,7 +211,7 @@ public final class Posix {
             MemorySegment pfd = arena.allocate(8, 4);
             pfd.set(ValueLayout.JAVA_INT, 0, fd);
             pfd.set(ValueLayout.JAVA_SHORT, 4, (short) POLLIN);
-            int rc = (int) POLL.invokeExact(state, pfd, 1L, timeoutMillis);
+            int rc = (int) Poll.H.invokeExact(state, pfd, 1L, timeoutMillis);
             return rc >= 0 ? rc : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -158,7 +222,7 @@ public final class Posix {
     public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            long rc = (long) MMAP.invokeExact(state, addr, length, prot, flags, fd, offset);
+            long rc = (long) Mmap.H.invokeExact(state, addr, length, prot, flags, fd, offset);
             return rc == -1L ? -errno(state) : rc;
         } catch (Throwable t) {
             throw rethrow(t);
@@ -169,7 +233,7 @@ public final class Posix {
     public static long mremap(long old, long size, int flags, long target) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            long rc = (long) MREMAP.invokeExact(state, old, size, size, flags, target);
+            long rc = (long) Mremap.H.invokeExact(state, old, size, size, flags, target);
             return rc == -1L ? -errno(state) : rc;
         } catch (Throwable t) {
             throw rethrow(t);
@@ -178,17 +242,17 @@ public final class Posix {
 
     /** {@code munmap}; 0 or {@code -errno}. */
     public static int munmap(long addr, long length) {
-        return simple(MUNMAP, addr, length, 0, false);
+        return simple(Munmap.H, addr, length, 0, false);
     }
 
     /** {@code mprotect}; 0 or {@code -errno}. */
     public static int mprotect(long addr, long length, int prot) {
-        return simple(MPROTECT, addr, length, prot, true);
+        return simple(Mprotect.H, addr, length, prot, true);
     }
 
     /** {@code madvise}; 0 or {@code -errno}. */
     public static int madvise(long addr, long length, int advice) {
-        return simple(MADVISE, addr, length, advice, true);
+        return simple(Madvise.H, addr, length, advice, true);
     }
 
     private static int simple(MethodHandle h, long addr, long length, int arg, boolean threeArgs) {
@@ -205,7 +269,7 @@ public final class Posix {
     public static int memfdCreate(String name) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
+            int fd = (int) MemfdCreate.H.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
             return fd >= 0 ? fd : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -216,7 +280,7 @@ public final class Posix {
     public static int ftruncate(int fd, long length) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) FTRUNCATE.invokeExact(state, fd, length);
+            int rc = (int) Ftruncate.H.invokeExact(state, fd, length);
             return rc == 0 ? 0 : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -238,7 +302,7 @@ public final class Posix {
             MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment stack = arena.allocate(CHILD_STACK_BYTES, 16);
             MemorySegment top = stack.asSlice(CHILD_STACK_BYTES - 64);
-            int pid = (int) CLONE.invokeExact(state, PAUSE_FN, top, SIGCHLD, MemorySegment.NULL);
+            int pid = (int) Clone.H.invokeExact(state, Clone.PAUSE_FN, top, SIGCHLD, MemorySegment.NULL);
             return pid >= 0 ? pid : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -261,10 +325,10 @@ public final class Posix {
         for (int attempt = 1; ; attempt++) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment state = arena.allocate(CAPTURE);
-                int pid = (int) FORK.invokeExact(state);
+                int pid = (int) Fork.H.invokeExact(state);
                 if (pid == 0) {
-                    int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
-                    EXIT.invokeExact(state, rc >= 0 ? 0 : errno(state));
+                    int rc = (int) Ioctl.H.invokeExact(state, fd, request, arg);
+                    Exit.H.invokeExact(state, rc >= 0 ? 0 : errno(state));
                 }
                 if (pid < 0) {
                     return -errno(state);
@@ -296,7 +360,7 @@ public final class Posix {
             MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
             long deadline = System.nanoTime() + millis * 1_000_000;
             while (true) {
-                int rc = (int) WAITPID.invokeExact(state, pid, status, 1 /* WNOHANG */);
+                int rc = (int) Waitpid.H.invokeExact(state, pid, status, 1 /* WNOHANG */);
                 if (rc > 0) {
                     return status.get(ValueLayout.JAVA_INT, 0);
                 }
@@ -316,7 +380,7 @@ public final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment p = arena.allocate(ValueLayout.JAVA_INT, 2);
-            int rc = (int) PIPE.invokeExact(state, p);
+            int rc = (int) Pipe.H.invokeExact(state, p);
             if (rc != 0) {
                 return -errno(state);
             }
@@ -338,7 +402,7 @@ public final class Posix {
             MemorySegment iov = arena.allocate(16, 8);
             iov.set(ValueLayout.JAVA_LONG, 0, addr);
             iov.set(ValueLayout.JAVA_LONG, 8, len);
-            long rc = (long) VMSPLICE.invokeExact(state, fd, iov, 1L, 0);
+            long rc = (long) Vmsplice.H.invokeExact(state, fd, iov, 1L, 0);
             return rc >= 0 ? rc : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -349,7 +413,7 @@ public final class Posix {
     public static int kill(int pid, int sig) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) KILL.invokeExact(state, pid, sig);
+            int rc = (int) Kill.H.invokeExact(state, pid, sig);
             return rc == 0 ? 0 : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -362,7 +426,7 @@ public final class Posix {
             MemorySegment state = arena.allocate(CAPTURE);
             MemorySegment status = arena.allocate(ValueLayout.JAVA_INT);
             while (true) {
-                int rc = (int) WAITPID.invokeExact(state, pid, status, 0);
+                int rc = (int) Waitpid.H.invokeExact(state, pid, status, 0);
                 if (rc >= 0) {
                     return status.get(ValueLayout.JAVA_INT, 0);
                 }
@@ -380,7 +444,7 @@ public final class Posix {
     public static long pageSize() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            long size = (long) SYSCONF.invokeExact(state, SC_PAGESIZE);
+            long size = (long) Sysconf.H.invokeExact(state, SC_PAGESIZE);
             if (size <= 0) {
                 throw new IllegalStateException("sysconf(_SC_PAGESIZE) failed: " + Errno.name(errno(state)));
             }
@@ -393,18 +457,21 @@ public final class Posix {
     /** This process's id. */
     public static int getpid() {
         try (Arena arena = Arena.ofConfined()) {
-            return (int) GETPID.invokeExact(arena.allocate(CAPTURE));
+            return (int) Getpid.H.invokeExact(arena.allocate(CAPTURE));
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
     /** {@code syscall(2)} with six arguments: for the calls libc has no wrapper of ({@code move_pages}). */
-    private static final MethodHandle SYSCALL6 = downcall("syscall",
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                    ValueLayout.JAVA_LONG),
-            Linker.Option.firstVariadicArg(1));
+    private static final class Syscall6 {
+        static final MethodHandle H = downcall("syscall",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+
     private static final long SYS_MOVE_PAGES = 279;
 
     /**
@@ -416,7 +483,7 @@ public final class Posix {
             int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            long rc = (long) SYSCALL6.invokeExact(state, SYS_MOVE_PAGES, 0L, count, pages.address(), nodes.address(),
+            long rc = (long) Syscall6.H.invokeExact(state, SYS_MOVE_PAGES, 0L, count, pages.address(), nodes.address(),
                     status.address(), (long) flags);
             return rc < 0 ? -errno(state) : rc;
         } catch (Throwable t) {
@@ -440,7 +507,7 @@ public final class Posix {
     }
 
     private static int errno(MemorySegment state) {
-        return (int) ERRNO_HANDLE.get(state, 0L);
+        return state.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
     }
 
     /** {@code open(path, flags)}; returns the fd or {@code -errno}. */
@@ -449,7 +516,7 @@ public final class Posix {
             MemorySegment cpath = arena.allocateFrom(path);
             MemorySegment state = arena.allocate(CAPTURE);
             while (true) {
-                int fd = (int) OPEN.invokeExact(state, cpath, flags, 0);
+                int fd = (int) Open.H.invokeExact(state, cpath, flags, 0);
                 if (fd >= 0) {
                     return fd;
                 }
@@ -467,7 +534,7 @@ public final class Posix {
     public static int close(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) CLOSE.invokeExact(state, fd);
+            int rc = (int) Close.H.invokeExact(state, fd);
             return rc == 0 ? 0 : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -476,10 +543,22 @@ public final class Posix {
 
     /** {@code ioctl(fd, request, arg)}; returns the non-negative result or {@code -errno}. */
     public static int ioctl(int fd, long request, MemorySegment arg) {
-        MemorySegment state = IOCTL_STATE.get(); // this thread's: an ioctl allocates nothing
+        return ioctl(fd, request, arg, IOCTL_STATE.get()); // this thread's: an ioctl allocates nothing
+    }
+
+    /** A segment to capture errno in ({@link #ioctl(int, long, MemorySegment, MemorySegment)}), in {@code arena}. */
+    public static MemorySegment captureSegment(Arena arena) {
+        return arena.allocate(CAPTURE);
+    }
+
+    /**
+     * {@code ioctl(fd, request, arg)} with errno captured in {@code state} ({@link #captureSegment}),
+     * which no other thread may use meanwhile; the non-negative result or {@code -errno}.
+     */
+    public static int ioctl(int fd, long request, MemorySegment arg, MemorySegment state) {
         try {
             while (true) {
-                int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
+                int rc = (int) Ioctl.H.invokeExact(state, fd, request, arg);
                 if (rc >= 0) {
                     return rc;
                 }

@@ -23,38 +23,67 @@ import java.util.Map;
 /** The structs of native-headers/hmm_mirror.h, with their fields as the C compiler lays them out. */
 public enum Struct {
     /** {@code struct hmm_mirror_version}: argument of {@link Command#VERSION}. */
-    VERSION(hmm_mirror_version.layout()),
+    VERSION,
     /** {@code struct hmm_mirror_range}: argument of {@link Command#FAULT} and {@link Command#EXCLUSIVE}. */
-    RANGE(hmm_mirror_range.layout()),
+    RANGE,
     /** {@code struct hmm_mirror_rw}: argument of {@link Command#READ} and {@link Command#WRITE}. */
-    RW(hmm_mirror_rw.layout()),
+    RW,
     /** {@code struct hmm_mirror_snapshot}: argument of {@link Command#SNAPSHOT}. */
-    SNAPSHOT(hmm_mirror_snapshot.layout()),
+    SNAPSHOT,
     /** {@code struct hmm_mirror_counters}: argument of {@link Command#COUNTERS}. */
-    COUNTERS(hmm_mirror_counters.layout()),
+    COUNTERS,
     /** {@code struct hmm_mirror_delay}: argument of {@link Command#SET_DELAY}. */
-    DELAY(hmm_mirror_delay.layout()),
+    DELAY,
     /** {@code struct hmm_mirror_event}: one invalidation as {@code read(2)} returns it; no {@code size} field. */
-    EVENT(hmm_mirror_event.layout()),
+    EVENT,
     /** {@code struct hmm_mirror_migrate}: argument of {@link Command#MIGRATE_TO_DEV} and {@code MIGRATE_TO_SYS}. */
-    MIGRATE(hmm_mirror_migrate.layout()),
+    MIGRATE,
     /** {@code struct hmm_mirror_atomic}: argument of {@link Command#ATOMIC_ADD}. */
-    ATOMIC(hmm_mirror_atomic.layout()),
+    ATOMIC,
     /** {@code struct hmm_mirror_pages}: argument of {@link Command#PAGES}. */
-    PAGES(hmm_mirror_pages.layout()),
+    PAGES,
     /** {@code struct hmm_mirror_inject}: argument of {@link Command#INJECT}. */
-    INJECT(hmm_mirror_inject.layout()),
+    INJECT,
     /** {@code struct hmm_mirror_event_scope}: argument of {@link Command#EVENT_SCOPE}. */
-    EVENT_SCOPE(hmm_mirror_event_scope.layout());
+    EVENT_SCOPE;
 
     /** One field: {@code count} words of {@code width} bytes at {@code offset} (count 1 unless an array). */
     record Field(String name, long offset, int width, long count) {}
 
-    private final GroupLayout layout;
-    private final Map<String, Field> fields = new LinkedHashMap<>();
+    /** The layout and its named fields, made on first use: one struct's, not all twelve at once. */
+    private record Shape(GroupLayout layout, Map<String, Field> fields) {}
 
-    Struct(GroupLayout layout) {
-        this.layout = layout;
+    private volatile Shape shape;
+
+    private Shape shape() {
+        Shape s = shape;
+        if (s == null) {
+            s = shape = shapeOf(layoutOf(this)); // the same on every thread: a race only repeats the work
+        }
+        return s;
+    }
+
+    // The generated classes are loaded on first use: each one's initialisation builds its layout and
+    // field selectors, seconds for all twelve in an interpreted or C1 JVM under TCG (docs/performance.md, 'Boot').
+    private static GroupLayout layoutOf(Struct s) {
+        return switch (s) {
+            case VERSION -> hmm_mirror_version.layout();
+            case RANGE -> hmm_mirror_range.layout();
+            case RW -> hmm_mirror_rw.layout();
+            case SNAPSHOT -> hmm_mirror_snapshot.layout();
+            case COUNTERS -> hmm_mirror_counters.layout();
+            case DELAY -> hmm_mirror_delay.layout();
+            case EVENT -> hmm_mirror_event.layout();
+            case MIGRATE -> hmm_mirror_migrate.layout();
+            case ATOMIC -> hmm_mirror_atomic.layout();
+            case PAGES -> hmm_mirror_pages.layout();
+            case INJECT -> hmm_mirror_inject.layout();
+            case EVENT_SCOPE -> hmm_mirror_event_scope.layout();
+        };
+    }
+
+    private static Shape shapeOf(GroupLayout layout) {
+        Map<String, Field> fields = new LinkedHashMap<>();
         for (MemoryLayout member : layout.memberLayouts()) {
             if (member.name().isEmpty()) {
                 continue; // padding
@@ -67,6 +96,7 @@ public enum Struct {
                 fields.put(name, new Field(name, offset, (int) ((ValueLayout) member).byteSize(), 1));
             }
         }
+        return new Shape(layout, java.util.Collections.unmodifiableMap(fields));
     }
 
     /**
@@ -75,7 +105,7 @@ public enum Struct {
      * @return {@code "struct "} and the struct's tag
      */
     public String cName() {
-        return "struct " + layout.name().orElse("hmm_mirror_" + name().toLowerCase());
+        return "struct " + shape().layout().name().orElse("hmm_mirror_" + name().toLowerCase());
     }
 
     /**
@@ -84,7 +114,7 @@ public enum Struct {
      * @return the size in bytes, padding included: the value the {@code size} field must hold
      */
     public long byteSize() {
-        return layout.byteSize();
+        return shape().layout().byteSize();
     }
 
     /**
@@ -93,7 +123,7 @@ public enum Struct {
      * @return the names {@link RawStruct#set(String, long)} and {@link RawStruct#get(String)} take (unmodifiable)
      */
     public List<String> fieldNames() {
-        return List.copyOf(fields.keySet());
+        return List.copyOf(shape().fields().keySet());
     }
 
     /**
@@ -113,18 +143,18 @@ public enum Struct {
      * @return {@code true} for every struct but {@link #EVENT}
      */
     public boolean hasSizeField() {
-        return fields.containsKey("size");
+        return shape().fields().containsKey("size");
     }
 
     Field field(String name) {
-        Field f = fields.get(name);
+        Field f = shape().fields().get(name);
         if (f == null) {
-            throw new IllegalArgumentException(cName() + " has no field " + name + "; it has " + fields.keySet());
+            throw new IllegalArgumentException(cName() + " has no field " + name + "; it has " + shape().fields().keySet());
         }
         return f;
     }
 
     long alignment() {
-        return layout.byteAlignment();
+        return shape().layout().byteAlignment();
     }
 }

@@ -1,15 +1,11 @@
 package dev.hmmmirror.suite;
 
 import dev.hmmmirror.agent.protocol.GuestResult;
-import dev.hmmmirror.agent.protocol.Markers;
 import dev.hmmmirror.programs.DeviceDemo;
 import dev.hmmmirror.programs.DriverBench;
 import dev.hmmmirror.programs.MigrationBench;
 import dev.hmmmirror.programs.MirrorBench;
-import dev.hmmmirror.vm.boot.Accelerator;
-import dev.hmmmirror.vm.boot.Console;
 import dev.hmmmirror.vm.boot.GuestFailure;
-import dev.hmmmirror.vm.boot.GuestVm;
 import dev.hmmmirror.vm.boot.KernelSplat;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.config.Settings;
@@ -17,12 +13,9 @@ import dev.hmmmirror.vm.image.GuestImage;
 import dev.hmmmirror.vm.image.GuestImages;
 import dev.hmmmirror.vm.image.ImageCache;
 import dev.hmmmirror.vm.image.KernelProfile;
-import dev.hmmmirror.vm.runner.LocalRunner;
-import dev.hmmmirror.vm.runner.RunnerSelection;
 import dev.hmmmirror.vm.session.GuestClasspath;
 import dev.hmmmirror.vm.session.GuestSession;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -99,50 +92,21 @@ public final class Operations {
         }
     }
 
-    /** The boot benchmark (hmm bench): image, bare boot, guest JVM and first result, with and without AOT. */
-    public static int bench(Settings settings, KernelProfile profile) throws InterruptedException {
-        long t0 = System.nanoTime();
-        ImageCache cache = ImageCache.of(settings);
-        GuestImage image = new GuestImages(cache, settings).ensure(profile);
-        double imageReady = (System.nanoTime() - t0) / 1e9;
-        Path dir = GuestSession.runDir(settings, profile, RunnerSelection.Kind.LOCAL).resolve("bench");
-        Accelerator.Choice accel = Accelerator.forGuest(settings, image, cache);
-        // bare boot: the same kernel and initramfs, powering off as soon as /init runs
-        double bare;
-        try (GuestVm vm = GuestVm.start(new GuestVm.Spec(image, dir, dir.resolve("out"), dir.resolve("bare-console.log"),
-                true, 2048, "", false, accel), new LocalRunner())) {
-            bare = vm.awaitMarker(Markers.BARE, GuestSession.bootTimeout(settings, accel)).map(Console.Marker::seconds)
-                    .orElseThrow(() -> new GuestFailure("bare boot did not reach /init", vm.console().log(),
-                            vm.console().tail(20)));
-            vm.awaitExit(Duration.ofSeconds(60));
+    /**
+     * The boot benchmark (hmm bench): {@code rounds} rounds of a bare boot and one session per
+     * variant (none given: the settings as they are and with the AOT cache the other way round),
+     * each to the device demo's first result, with the start broken down by stage.
+     *
+     * @param variants {@code NAME:property=value,...} each, over {@code settings}
+     */
+    public static int bench(Settings settings, KernelProfile profile, List<String> variants, int rounds)
+            throws InterruptedException {
+        if (rounds < 1) {
+            throw new IllegalArgumentException("--rounds must be at least 1");
         }
-        double[][] rows = new double[2][];
-        boolean ok = true;
-        for (int aot = 0; aot < 2; aot++) {
-            Settings run = settings.with(Setting.AOT, String.valueOf(aot == 1))
-                    .with(Setting.RUNNER, "local");
-            try (GuestSession s = GuestSession.start(programs(run, profile))) {
-                GuestResult r = s.runMain(DeviceDemo.class.getName());
-                ok &= r.status() == GuestResult.Status.PASSED;
-                double first = s.console().seconds(); // QEMU start -> now
-                rows[aot] = new double[] {s.timings().init(), s.timings().agentReady(), first};
-            }
-        }
-        System.out.printf(Locale.ROOT, """
-                boot benchmark, profile %s, kernel %s, %s, %d CPUs on the host, load %.1f
-                  image ready (cached or built)             %6.1f s
-                  bare boot: QEMU start -> /init            %6.1f s
-                                                     plain JVM   JVM + AOT cache
-                  QEMU start -> /init                 %6.1f s   %6.1f s
-                  QEMU start -> guest JVM ready       %6.1f s   %6.1f s
-                  QEMU start -> first result          %6.1f s   %6.1f s
-                  first result / bare boot            %6.2f x   %6.2f x   (target: <= 3 x)
-                """, profile.name(), image.kernelRelease(), accel.describe(),
-                Runtime.getRuntime().availableProcessors(),
-                java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
-                imageReady, bare, rows[0][0], rows[1][0], rows[0][1], rows[1][1], rows[0][2], rows[1][2],
-                rows[0][2] / bare, rows[1][2] / bare);
-        return ok ? 0 : 1;
+        List<BootBench.Variant> v = variants.isEmpty() ? BootBench.defaults(settings)
+                : variants.stream().map(spec -> BootBench.Variant.parse(spec, settings)).toList();
+        return BootBench.run(settings, profile, v, rounds, System.out);
     }
 
     /** A benchmark program of guest-programs in a guest (hmm bench-mirror, hmm bench-migrate). */

@@ -171,12 +171,18 @@ public final class Settings {
 
     /** Whether the guest JVM uses a host-recorded AOT cache. */
     public boolean aot() {
-        return flag(Setting.AOT, false);
+        return flag(Setting.AOT, true);
     }
 
     /** How the guest's JVMs run Java: C1 (the default), tiered C1 + C2, or interpreted. */
     public GuestJit guestJit() {
         return values.containsKey(Setting.GUEST_JIT) ? GuestJit.parse(values.get(Setting.GUEST_JIT)) : GuestJit.C1;
+    }
+
+    /** Extra flags of the guest agent's JVM ({@code hmm.guest.jvm.options}), after the project's own. */
+    public java.util.List<String> guestJvmOptions() {
+        String v = values.getOrDefault(Setting.GUEST_JVM_OPTIONS, "").strip();
+        return v.isEmpty() ? java.util.List.of() : java.util.List.of(v.split("\\s+"));
     }
 
     /** The guest's vCPUs, 1-8. */

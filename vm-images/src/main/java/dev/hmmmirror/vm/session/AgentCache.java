@@ -23,10 +23,12 @@ import java.util.List;
  * jars (name, size, timestamp), flags and userland; rebuilt when any of them changes. Needs root
  * (chroot).
  *
- * <p>Off by default ({@code -Dhmm.aot=true} turns it on): measured here with an interpreted guest
- * JVM, reading the 21 MB cache over 9p cost more than it saved (first result 12.9 s with it,
- * 9.9 s without; docs/performance.md). With the JIT on (C1, the default since December 2026) it halved
- * the agent's first request.
+ * <p>On by default since December 2026 ({@code -Dhmm.aot=false} turns it off): with C1 (the guest
+ * JIT's default) /init to the device demo's first result took 10.1 s with the cache and 11.8 s
+ * without (the demo 4.4 against 6.1 s; medians of three rounds of {@code hmm bench} at low load,
+ * docs/performance.md, 'Boot'), and the demo was faster with it in every run. With the interpreter
+ * and the eager FFM set-up of before it had not paid off, so it was opt-in until then. Recording
+ * takes 7-19 s on the host, once per set of jars, flags and userland.
  */
 final class AgentCache {
     /** File name in the host share. */
@@ -49,7 +51,13 @@ final class AgentCache {
             }
             String key = Scripts.hash(List.of(), keyParts.toArray(String[]::new));
             Path entry = cache.ensure("aot", key, "guest JVM AOT cache", dir -> train(image, stage, jars, flags, dir));
-            Files.copy(entry.resolve(FILE), stage.resolve(FILE));
+            try {
+                // a link, not a copy: 21 MB written into the stage were still being written back to
+                // the host's disk while the guest booted and read the module over 9p
+                Files.createLink(stage.resolve(FILE), entry.resolve(FILE));
+            } catch (IOException | UnsupportedOperationException e) {
+                Files.copy(entry.resolve(FILE), stage.resolve(FILE));
+            }
             return true;
         } catch (SetupException | IOException e) {
             Progress.say("guest JVM AOT cache not made (%s); the guest JVM starts without it",

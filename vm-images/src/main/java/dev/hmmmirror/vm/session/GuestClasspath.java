@@ -82,13 +82,41 @@ public final class GuestClasspath {
         Set<String> hostOnly = new HashSet<>(artifacts(HOST_LIST));
         hostOnly.removeAll(artifacts(GUEST_LIST));
         hostOnly.remove(agentArtifact());
+        Set<String> hostOnlyFiles = new HashSet<>();
+        for (String gav : versioned(HOST_LIST)) {
+            String[] c = gav.split(":");
+            if (hostOnly.contains(c[0] + ":" + c[1])) {
+                hostOnlyFiles.add(c[1] + "-" + c[2]);
+            }
+        }
         List<Path> out = new ArrayList<>();
         for (Path p : classpath) {
-            if (!hasEntry(p, HOST_MARKER) && !isHostOnly(p, hostOnly)) {
+            if (!hasEntry(p, HOST_MARKER) && !isHostOnly(p, hostOnly) && !isHostOnlyFile(p, hostOnlyFiles)) {
                 out.add(p);
             }
         }
         return out;
+    }
+
+    /**
+     * Whether {@code p} is a jar that names no artifact, in a flat folder (the assembled {@code hmm}
+     * command's lib/, as Maven's copy-dependencies writes it), called {@code <artifact>-<version>.jar}
+     * or {@code <artifact>-<version>-<classifier>.jar} after one of {@code hostOnlyFiles}
+     * ({@code <artifact>-<version>}). Testcontainers (12,566 entries, no pom.properties) was staged
+     * from there first on the class path, and every class lookup of the guest JVM's start opened it.
+     */
+    static boolean isHostOnlyFile(Path p, Set<String> hostOnlyFiles) {
+        String name = p.getFileName() == null ? "" : p.getFileName().toString();
+        if (!name.endsWith(".jar") || !artifactOf(p).isEmpty()) {
+            return false;
+        }
+        String base = name.substring(0, name.length() - 4);
+        for (String f : hostOnlyFiles) {
+            if (base.equals(f) || base.startsWith(f + "-")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -145,6 +173,26 @@ public final class GuestClasspath {
                         String[] c = line.strip().split(" ")[0].split(":");
                         if (c.length >= 4) {
                             out.add(c[0] + ":" + c[1]);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("unreadable resource " + resource, e);
+        }
+        return out;
+    }
+
+    /** group:artifact:version lines of every classpath list resource named {@code resource}. */
+    static Set<String> versioned(String resource) {
+        Set<String> out = new HashSet<>();
+        try {
+            for (URL list : Collections.list(GuestClasspath.class.getClassLoader().getResources(resource))) {
+                try (InputStream in = list.openStream()) {
+                    for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                        String[] c = line.strip().split(" ")[0].split(":");
+                        if (c.length >= 4) {
+                            out.add(c[0] + ":" + c[1] + ":" + c[c.length - 1]);
                         }
                     }
                 }

@@ -25,6 +25,7 @@ final class GuestJvm {
                 "-D" + Protocol.IN_GUEST_PROPERTY + "=true",
                 "-D" + Protocol.WATCHDOG_PROPERTY + "=" + settings.guestWatchdogSeconds(),
                 "-Dhmm.kernel=" + settings.kernel()));
+        f.addAll(settings.guestJvmOptions());
         return List.copyOf(f);
     }
 

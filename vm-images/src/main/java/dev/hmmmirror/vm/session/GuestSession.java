@@ -50,6 +50,7 @@ public final class GuestSession implements AutoCloseable {
     private final GuestRunner runner;
     private final Path runDir;
     private final Timings timings;
+    private Startup startup;
     private final Accelerator.Choice accel;
     private final List<SessionHook<?>> hooks;
     private Optional<ModuleCoverageBuild> moduleCoverage = Optional.empty();
@@ -66,6 +67,62 @@ public final class GuestSession implements AutoCloseable {
      * @param agentReady QEMU start to the guest agent's HELLO
      */
     public record Timings(double image, double init, double agentReady) {}
+
+    /**
+     * Where a session's start went, in host seconds from QEMU start: the console markers and the
+     * agent's HELLO carry the guest's uptime, which is put on the host's clock at the /init
+     * marker. -1 where the guest did not say.
+     *
+     * @param init     the initramfs /init ran
+     * @param root     the userland was mounted (9p and overlay modules loaded), switching to it
+     * @param module   {@code insmod hmm_mirror.ko} returned
+     * @param jvmStart the agent's JVM process started
+     * @param jvmMain  the agent's {@code main} ran
+     * @param hello    the agent said HELLO (guest clock)
+     */
+    public record Startup(double init, double root, double module, double jvmStart, double jvmMain, double hello) {
+        /** From the console's markers and the agent's HELLO text. */
+        static Startup of(List<Console.Marker> markers, String hello) {
+            double initHost = -1;
+            double initUptime = -1;
+            double root = -1;
+            double module = -1;
+            for (Console.Marker m : markers) {
+                double up = value(m.text(), "uptime");
+                if (m.text().startsWith(Markers.INIT + " ") && initHost < 0) {
+                    initHost = m.seconds();
+                    initUptime = up;
+                } else if (m.text().startsWith(Markers.ROOT + " ") && root < 0) {
+                    root = up;
+                } else if (m.text().startsWith(Markers.MODULE + " ") && module < 0) {
+                    module = up;
+                }
+            }
+            double offset = initHost - initUptime;
+            boolean known = initHost >= 0 && initUptime >= 0;
+            java.util.function.DoubleUnaryOperator host = up -> known && up >= 0 ? up + offset : -1;
+            return new Startup(initHost, host.applyAsDouble(root), host.applyAsDouble(module),
+                    host.applyAsDouble(value(hello, "start")), host.applyAsDouble(value(hello, "main")),
+                    host.applyAsDouble(value(hello, "hello")));
+        }
+
+        /** The number after {@code key=} in {@code text}, or -1. */
+        static double value(String text, String key) {
+            if (text == null) {
+                return -1;
+            }
+            for (String w : text.split(" ")) {
+                if (w.startsWith(key + "=")) {
+                    try {
+                        return Double.parseDouble(w.substring(key.length() + 1));
+                    } catch (NumberFormatException e) {
+                        return -1;
+                    }
+                }
+            }
+            return -1;
+        }
+    }
 
     /**
      * How a session ended.
@@ -254,7 +311,7 @@ public final class GuestSession implements AutoCloseable {
                 false, 2048, settings.cmdline(), settings.verbose(), accel, spec.workDir(), settings.guestCpus()),
                 runner);
         try {
-            vm.awaitAgent(bootTimeout(settings, accel));
+            String hello = vm.awaitAgent(bootTimeout(settings, accel));
             double init = vm.console().markers().stream().filter(m -> m.text().startsWith(Markers.INIT)).findFirst()
                     .map(Console.Marker::seconds).orElse(-1.0);
             // the console (ttyS0) can trail the agent's HELLO (ttyS1) on a loaded host: wait for the marker
@@ -267,6 +324,7 @@ public final class GuestSession implements AutoCloseable {
             Progress.say("boot %s: init at %.1f s, module loaded, guest JVM ready at %.1f s", image.kernelRelease(),
                     init, vm.helloSeconds());
             GuestSession session = new GuestSession(spec, image, vm, runner, runDir, timings, accel);
+            session.startup = Startup.of(vm.console().markers(), hello);
             session.moduleCoverage = ModuleCoverageBuild.of(ko); // read once: hooks ask before every test
             return session;
         } catch (InterruptedException e) {
@@ -324,6 +382,11 @@ public final class GuestSession implements AutoCloseable {
     /** Start-up timings. */
     public Timings timings() {
         return timings;
+    }
+
+    /** Where the start went (the boot benchmark's breakdown). */
+    public Startup startup() {
+        return startup;
     }
 
     /** The console. */

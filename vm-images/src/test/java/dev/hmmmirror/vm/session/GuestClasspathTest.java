@@ -49,4 +49,24 @@ class GuestClasspathTest {
         assertTrue(GuestClasspath.isHostOnly(jar, java.util.Set.of("org.testcontainers:testcontainers")));
         assertFalse(GuestClasspath.isHostOnly(jar, java.util.Set.of("org.testcontainers:other", "org.other:testcontainers")));
     }
+
+    /**
+     * The assembled hmm command's lib/ (a flat folder): a jar that names no artifact is known by its
+     * file name; before, Testcontainers went into every hmm bench / demo / run guest from there.
+     */
+    @Test
+    void aHostOnlyJarInAFlatFolderIsKnownByItsFileName(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path jar = tmp.resolve("hmm/lib/testcontainers-2.0.5.jar");
+        java.nio.file.Files.createDirectories(jar.getParent());
+        try (var out = new java.util.jar.JarOutputStream(java.nio.file.Files.newOutputStream(jar))) {
+            out.putNextEntry(new java.util.jar.JarEntry("org/testcontainers/X.class"));
+            out.closeEntry();
+        }
+        assertTrue(GuestClasspath.artifactOf(jar).isEmpty(), "precondition: the jar does not name itself");
+        assertTrue(GuestClasspath.isHostOnlyFile(jar, java.util.Set.of("testcontainers-2.0.5")));
+        assertFalse(GuestClasspath.isHostOnlyFile(jar, java.util.Set.of("testcontainers-2.0.4", "containers-2.0.5")));
+        assertTrue(GuestClasspath.versioned(GuestClasspath.HOST_LIST).contains("org.testcontainers:testcontainers:2.0.5"),
+                "precondition: Testcontainers 2.0.5 is on a host-side list");
+        assertTrue(GuestClasspath.forGuest(List.of(jar)).isEmpty(), "staged from a flat folder");
+    }
 }
