@@ -114,10 +114,6 @@ final class InGuest {
 
     /** {@code words} as one shell line, each word quoted. */
     static String quote(List<String> words) {
-        StringBuilder b = new StringBuilder();
-        for (String w : words) {
-            b.append(b.isEmpty() ? "" : " ").append('\'').append(w.replace("'", "'\\''")).append('\'');
-        }
-        return b.toString();
+        return GuestSession.shellQuote(words);
     }
 }

@@ -5,7 +5,6 @@ import dev.hmmmirror.rdma.RdmaDevice;
 import dev.hmmmirror.vm.session.GuestSession;
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.jar.JarFile;
-import org.apache.commons.io.file.PathUtils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -108,35 +106,14 @@ final class Run implements Callable<Integer> {
      */
     static String javaCommand(GuestSession session, List<Path> entries, List<String> program,
             List<String> jvmOptions) {
-        Path staged = session.runDir().resolve("out/java");
-        List<String> cp = new ArrayList<>();
+        List<Path> all = new ArrayList<>(entries);
         try {
-            Files.createDirectories(staged);
-            List<Path> all = new ArrayList<>(entries);
             all.add(Path.of(Mirror.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
             all.add(Path.of(RdmaDevice.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
-            int i = 0;
-            for (Path e : all) {
-                Path to = staged.resolve(String.format("%02d-%s", i++, e.getFileName()));
-                if (Files.isDirectory(e)) {
-                    PathUtils.copyDirectory(e, to);
-                } else {
-                    Files.copy(e, to);
-                }
-                cp.add("/hmm/out/java/" + to.getFileName());
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot stage the Java program's classpath: " + e.getMessage(), e);
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
-        List<String> cmd = new ArrayList<>(List.of(GuestSession.GUEST_JAVA));
-        cmd.addAll(GuestSession.programJvmFlags(session.settings()));
-        cmd.addAll(jvmOptions);
-        cmd.add("-cp");
-        cmd.add(String.join(":", cp));
-        cmd.addAll(program);
-        return "exec " + InGuest.quote(cmd);
+        return session.javaCommand(all, jvmOptions, program);
     }
 
     private static String mainClassOf(Path jar) throws IOException {

@@ -196,6 +196,52 @@ public final class GuestSession implements AutoCloseable {
         return GuestJvm.programFlags(settings);
     }
 
+    /**
+     * Stages {@code classpath} (jars or class folders, in this order) into the results share
+     * ({@code /hmm/out/java}) and returns the guest shell command that runs {@code program} (a main
+     * class and its arguments) with them: {@code exec java <programJvmFlags> <jvmOptions> -cp ...}.
+     * For {@code hmm run --java}, {@code hmm explore} and the mutation campaign's explorer: one way
+     * a host-side tool starts a Java program of its own in the guest.
+     *
+     * @throws UncheckedIOException if an entry cannot be copied into the share
+     */
+    public String javaCommand(List<Path> classpath, List<String> jvmOptions, List<String> program) {
+        Path staged = runDir.resolve("out/java");
+        List<String> cp = new ArrayList<>();
+        try {
+            Files.createDirectories(staged);
+            int i = 0;
+            for (Path e : classpath) {
+                Path to = staged.resolve(String.format("%02d-%s", i++, e.getFileName()));
+                if (Files.isDirectory(e)) {
+                    PathUtils.copyDirectory(e, to);
+                } else {
+                    Files.copy(e, to, StandardCopyOption.REPLACE_EXISTING);
+                }
+                cp.add("/hmm/out/java/" + to.getFileName());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot stage the Java program's classpath into " + staged + ": "
+                    + e.getMessage(), e);
+        }
+        List<String> cmd = new ArrayList<>(List.of(GUEST_JAVA));
+        cmd.addAll(programJvmFlags(settings));
+        cmd.addAll(jvmOptions);
+        cmd.add("-cp");
+        cmd.add(String.join(":", cp));
+        cmd.addAll(program);
+        return "exec " + shellQuote(cmd);
+    }
+
+    /** {@code words} as one line for the guest's shell, each word in single quotes. */
+    public static String shellQuote(List<String> words) {
+        StringBuilder b = new StringBuilder();
+        for (String w : words) {
+            b.append(b.isEmpty() ? "" : " ").append('\'').append(w.replace("'", "'\\''")).append('\'');
+        }
+        return b.toString();
+    }
+
     /** Timeout of one request: {@code hmm.test.timeout} seconds, default 600 under TCG, 120 with KVM. */
     public static Duration requestTimeout(Settings settings, Accelerator.Choice accel) {
         return Duration.ofSeconds(settings.testTimeoutSeconds().orElse(accel.kvm() ? 120 : 600));
