@@ -247,7 +247,7 @@ final class Detectors {
     private Raw explorer(Settings base, KernelProfile profile, Path dir) {
         // its race mode needs two vCPUs; the programs run on them too
         Settings s = base.raw(Setting.GUEST_CPUS).isPresent() ? base : base.with(Setting.GUEST_CPUS, "2");
-        s = s.with(Setting.TEST_TIMEOUT, Long.toString(config.explorerSeconds() + config.raceSeconds() + 900));
+        s = s.with(Setting.TEST_TIMEOUT, Long.toString(config.explorerTimeoutSeconds()));
         GuestSession session;
         try {
             session = GuestSession.start(new GuestSession.Spec(s, profile, GuestClasspath.current(), Map.of(), List.of()));
@@ -259,14 +259,8 @@ final class Detectors {
         }
         double boot = session.timings().agentReady();
         Path log = dir.resolve("explorer.log");
-        List<String> args = new ArrayList<>(List.of(Explorer.class.getName(), "--seed", Long.toString(config.explorerSeed()),
-                "--seconds", Long.toString(config.explorerSeconds()), "--out", "/hmm/out/explorer"));
-        if (config.raceSeconds() > 0) {
-            args.addAll(List.of("--race-seconds", Long.toString(config.raceSeconds()), "--threads", "4"));
-        }
-        if (config.kmemleak()) {
-            args.add("--kmemleak");
-        }
+        List<String> args = new ArrayList<>(List.of(Explorer.class.getName()));
+        args.addAll(config.explorerArgs("/hmm/out/explorer"));
         boolean hung = false;
         int rc = -1;
         try (session; OutputStream out = Files.newOutputStream(log)) {
@@ -276,7 +270,7 @@ final class Detectors {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            }, null, Duration.ofSeconds(config.explorerSeconds() + config.raceSeconds() + 900));
+            }, null, Duration.ofSeconds(config.explorerTimeoutSeconds()));
             rc = Protocol.exitCode(r.message());
             session.finish(true);
         } catch (GuestFailure e) {
