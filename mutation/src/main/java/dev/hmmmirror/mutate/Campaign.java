@@ -121,6 +121,13 @@ public final class Campaign {
                         + ": " + b.reason() + " (see " + options.dir().resolve("mutants/baseline") + "); no mutant can be "
                         + "judged against it");
             }
+            DetectorResult explorer = b.detectors().get(Detector.EXPLORER);
+            if (explorer != null && explorer.killed()) {
+                // the explorer's verdict is one name: failing on the real kernel, it could never kill a mutant
+                throw new SetupException("hmm mutate: the explorer fails on the unmutated kernel " + base.name() + " ("
+                        + explorer.firstFailure().lines().findFirst().orElse("") + "; see " + explorer.reportDir()
+                        + "): it could not tell any mutant apart; fix that or choose another --explorer-seed");
+            }
             record(b);
         }
         MutantResult baseline = results.get(BASELINE);

@@ -299,6 +299,12 @@ final class Detectors {
         }
     }
 
+    /**
+     * What the explorer needs in the guest, one class of each jar: the explorer, the bindings, and picocli (the
+     * explorer reads its options with it; without it the explorer died at once on every kernel).
+     */
+    static final List<Class<?>> STAGED = List.of(Explorer.class, Mirror.class, picocli.CommandLine.class);
+
     /** A java command line for the guest: the explorer's jar and the bindings, staged into the run's out/. */
     private String javaCommand(GuestSession session, List<String> program) {
         Path staged = session.runDir().resolve("out/java");
@@ -306,7 +312,7 @@ final class Detectors {
         try {
             Files.createDirectories(staged);
             int i = 0;
-            for (Class<?> c : List.of(Explorer.class, Mirror.class)) {
+            for (Class<?> c : STAGED) {
                 Path e = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
                 Path to = staged.resolve(String.format("%02d-%s", i++, e.getFileName()));
                 if (Files.isDirectory(e)) {
