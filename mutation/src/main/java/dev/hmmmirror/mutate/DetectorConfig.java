@@ -70,10 +70,10 @@ public record DetectorConfig(List<DiscoverySelector> suiteSelectors, long explor
 
     /**
      * How long the explorer's guest command may take before the guest counts as hung: its time budget, or for a
-     * count of programs a generous 10 s per program (about 1 s each on a quiet 2-core TCG host), plus the race
-     * and 15 minutes for the boot, the shrinker and a loaded host.
+     * count of programs 60 s per program (about 1 s each on a quiet 2-core TCG host, 25 s at load 19 with the
+     * campaign at a lower share), plus the race and 15 minutes for the boot, the shrinker and a loaded host.
      */
     public long explorerTimeoutSeconds() {
-        return (explorerPrograms > 0 ? 10 * explorerPrograms : explorerSeconds) + raceSeconds + 900;
+        return (explorerPrograms > 0 ? 60 * explorerPrograms : explorerSeconds) + raceSeconds + 900;
     }
 }

@@ -21,7 +21,7 @@ class DetectorConfigTest {
         CampaignOptions o = CampaignOptions.parse(args.toArray(String[]::new));
         assertEquals(100, o.programs());
         assertEquals(0, o.seconds());
-        assertEquals(10 * 100 + 30 + 900, c.explorerTimeoutSeconds());
+        assertEquals(60 * 100 + 30 + 900, c.explorerTimeoutSeconds());
     }
 
     @Test
