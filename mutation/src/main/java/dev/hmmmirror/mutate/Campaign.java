@@ -128,6 +128,15 @@ public final class Campaign {
                         + explorer.firstFailure().lines().findFirst().orElse("") + "; see " + explorer.reportDir()
                         + "): it could not tell any mutant apart; fix that or choose another --explorer-seed");
             }
+            for (DetectorResult r : b.detectors().values()) {
+                // a run that could not start its tests at all ("(run)": discovery, no TAP) judges no mutant
+                r.allFailing().stream().filter(f -> f.startsWith("(run)") || f.contains(".(run)")).findFirst()
+                        .ifPresent(f -> {
+                            throw new SetupException("hmm mutate: " + r.detector().label() + " could not run its tests "
+                                    + "on the unmutated kernel " + base.name() + " (" + r.firstFailure().lines()
+                                    .findFirst().orElse(f) + "; see " + r.reportDir() + "): fix that first");
+                        });
+            }
             record(b);
         }
         MutantResult baseline = results.get(BASELINE);

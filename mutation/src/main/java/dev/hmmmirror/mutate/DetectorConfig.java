@@ -43,11 +43,25 @@ public record DetectorConfig(List<DiscoverySelector> suiteSelectors, long explor
             selectors.add(DiscoverySelectors.selectPackage(settings.suitePackage()));
         }
         for (String t : tests) {
-            String fq = t.contains(".") && Character.isLowerCase(t.charAt(0)) ? t : settings.suitePackage() + "." + t;
+            String fq = qualified(settings.suitePackage(), t);
             selectors.add(fq.contains("#") ? DiscoverySelectors.selectMethod(fq) : DiscoverySelectors.selectClass(fq));
         }
         return new DetectorConfig(List.copyOf(selectors), explorerSeed, explorerSeconds, explorerPrograms, raceSeconds,
                 kmemleak);
+    }
+
+    /**
+     * The fully qualified name of a test of the suite: {@code DeviceMemoryIT} and {@code mm.ThpIT} (a package
+     * below the suite's) are relative to {@code suitePackage}, as is a name starting with it; a name whose
+     * package has two or more parts ({@code org.example.SomeIT}) is taken as it is.
+     */
+    static String qualified(String suitePackage, String test) {
+        String cls = test.contains("#") ? test.substring(0, test.indexOf('#')) : test;
+        int dot = cls.lastIndexOf('.');
+        if (test.startsWith(suitePackage + ".") || dot > 0 && cls.substring(0, dot).contains(".")) {
+            return test;
+        }
+        return suitePackage + "." + test;
     }
 
     /** The explorer's command line (after its main class) for this configuration, reporting into {@code out}. */
