@@ -80,6 +80,10 @@ final class Mutate implements Callable<Integer> {
             + "${DEFAULT-VALUE})")
     long explorerSeconds = 120;
 
+    @Option(names = "--explorer-programs", paramLabel = "N", description = "run this many programs instead (the "
+            + "same campaign on every mutant whatever the host's load; default 0: --explorer-seconds)")
+    long explorerPrograms;
+
     @Option(names = "--race-seconds", paramLabel = "S", description = "then its race mode on 2 vCPUs (default: "
             + "${DEFAULT-VALUE}; 0: none)")
     long raceSeconds = 60;
@@ -140,8 +144,8 @@ final class Mutate implements Callable<Integer> {
             List<Detector> ds = detectors.stream().map(Detector::of).distinct().toList();
             Path dir = (out != null ? out : Path.of("hmm-mutate-" + (tree != null ? tree.dirName() : kernel)))
                     .toAbsolutePath().normalize();
-            var config = dev.hmmmirror.mutate.DetectorConfig.of(s, tests, explorerSeed, explorerSeconds, raceSeconds,
-                    kernel.endsWith("-debug"));
+            var config = dev.hmmmirror.mutate.DetectorConfig.of(s, tests, explorerSeed, explorerSeconds,
+                    explorerPrograms, raceSeconds, kernel.endsWith("-debug"));
             Campaign.Options o = new Campaign.Options(dir, () -> tree != null
                     ? BaseKernel.tree(tree.tree(), tree.toolRoot()) : BaseKernel.built(s, kernel), mutants, ds, config,
                     jobs, makeJobs, Duration.ofMinutes(buildMinutes), redo, stopAtFirstKill, !noBaseline, runEquivalent);

@@ -159,6 +159,34 @@ class MirrorAccessIT {
         }
     }
 
+    /**
+     * A device write over pages the CPU only read (each maps the shared zero page, read-only) is faulted for
+     * writing by {@code hmm_range_fault()} itself, the whole range in one walk: the module retries once after
+     * the copy-on-write invalidations, not once per page. The module re-faults a page returned without write
+     * permission on its own ({@code fixup_user_fault}, meant for its device-private pages after fork), which
+     * would hide a kernel that stopped asking for the write fault (mutant 01-hmm-no-write-fault: every page
+     * came back read-only and cost one retry); the retry count shows it.
+     */
+    @Test
+    void writeFaultOfZeroPagesIsTheKernelsInOneWalk() throws Exception {
+        int n = 64;
+        try (Memory mem = Memory.anonymous(n)) {
+            for (int i = 0; i < n; i++) {
+                assertEquals(0, mem.getByte((long) i * PAGE), "page " + i + " maps the zero page");
+            }
+            Counters before = mirror.counters();
+            assertEquals(n, mirror.fault(mem, Access.WRITE));
+            Counters after = mirror.counters();
+            long retries = after.faultRetries() - before.faultRetries();
+            assertTrue(retries <= 8, n + " read-only zero pages faulted for a device write took " + retries
+                    + " retries: hmm_range_fault() returned them without the write fault it was asked for (the "
+                    + "module re-faulted them one by one): " + after);
+            assertEquals(n, after.pagesFaulted() - before.pagesFaulted(), after.toString());
+            Snapshot s = mirror.snapshot(mem);
+            assertTrue(s.all(PageState.DEVICE_WRITE) && s.none(PageState.ZERO_PAGE), s.toString());
+        }
+    }
+
     /** Upstream anon_read_multiple: new memory, new data, read by the device, ten times over. */
     @Test
     void repeatedReadsOfFreshMemorySeeEachTimesData() throws Exception {

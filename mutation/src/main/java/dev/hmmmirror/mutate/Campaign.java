@@ -121,6 +121,22 @@ public final class Campaign {
                         + ": " + b.reason() + " (see " + options.dir().resolve("mutants/baseline") + "); no mutant can be "
                         + "judged against it");
             }
+            DetectorResult explorer = b.detectors().get(Detector.EXPLORER);
+            if (explorer != null && explorer.killed()) {
+                // the explorer's verdict is one name: failing on the real kernel, it could never kill a mutant
+                throw new SetupException("hmm mutate: the explorer fails on the unmutated kernel " + base.name() + " ("
+                        + explorer.firstFailure().lines().findFirst().orElse("") + "; see " + explorer.reportDir()
+                        + "): it could not tell any mutant apart; fix that or choose another --explorer-seed");
+            }
+            for (DetectorResult r : b.detectors().values()) {
+                // a run that could not start its tests at all ("(run)": discovery, no TAP) judges no mutant
+                r.allFailing().stream().filter(f -> f.startsWith("(run)") || f.contains(".(run)")).findFirst()
+                        .ifPresent(f -> {
+                            throw new SetupException("hmm mutate: " + r.detector().label() + " could not run its tests "
+                                    + "on the unmutated kernel " + base.name() + " (" + r.firstFailure().lines()
+                                    .findFirst().orElse(f) + "; see " + r.reportDir() + "): fix that first");
+                        });
+            }
             record(b);
         }
         MutantResult baseline = results.get(BASELINE);

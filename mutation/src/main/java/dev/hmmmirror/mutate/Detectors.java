@@ -74,7 +74,15 @@ final class Detectors {
             case EXPLORER -> explorer(s, profile, dir);
         };
         double seconds = (System.nanoTime() - t0) / 1e9;
-        List<String> allSplats = splats(dir);
+        return judge(d, raw, splats(dir), baseline, seconds, dir.toString());
+    }
+
+    /**
+     * The verdict of one detector's run: {@code raw} and the kernel reports {@code allSplats} found in its consoles,
+     * less what failed on the unmutated kernel ({@code baseline}).
+     */
+    static DetectorResult judge(Detector d, Raw raw, List<String> allSplats, Set<String> baseline, double seconds,
+            String dir) {
         List<String> splats = allSplats.stream().filter(k -> !baseline.contains(splatKey(k))).toList();
         List<String> failing = raw.failing.stream().filter(f -> !baseline.contains(f)).toList();
         List<String> all = new ArrayList<>(raw.failing);
@@ -84,6 +92,12 @@ final class Detectors {
         if (raw.bootFailure != null) {
             status = Verdict.BOOT_FAILURE;
             first = raw.bootFailure;
+        } else if (splats.isEmpty() && !failing.isEmpty() && raw.slow.containsAll(failing)) {
+            // only the harness's time limit: a loaded host gives that as well as a mutant that hangs a test, so
+            // it is no kill (a rerun of the mutant on a quiet host decides: --redo --mutant NAME)
+            status = Verdict.TIMEOUT;
+            first = "only ended by the harness's time limit (" + String.join(", ", failing) + "): a hang or a "
+                    + "loaded host, not counted as a kill";
         } else if (!splats.isEmpty() || !failing.isEmpty()) {
             status = Verdict.KILLED;
             if (first.isEmpty() || failing.isEmpty()) {
@@ -95,7 +109,7 @@ final class Detectors {
             status = Verdict.SURVIVED;
             first = "";
         }
-        return new DetectorResult(d, status, failing, first, splats, raw.bootSeconds, seconds, dir.toString(), all);
+        return new DetectorResult(d, status, failing, first, splats, raw.bootSeconds, seconds, dir, all);
     }
 
     /** A splat as the baseline remembers it: its kind and headline, numbers (CPU, PID, offsets) left out. */
@@ -103,8 +117,19 @@ final class Detectors {
         return "splat: " + splat.lines().findFirst().orElse("").replaceAll("[0-9a-fx]*[0-9]+[0-9a-fx]*", "N");
     }
 
-    /** What a detector's run gave, before the baseline is subtracted. */
-    private record Raw(List<String> failing, String first, boolean hung, String bootFailure, double bootSeconds) {}
+    /**
+     * What a detector's run gave, before the baseline is subtracted; {@code slow}: the failing tests that a
+     * harness ended for taking too long (on a loaded host as well as on a hang).
+     */
+    record Raw(List<String> failing, String first, boolean hung, String bootFailure, double bootSeconds,
+            Set<String> slow) {
+        Raw(List<String> failing, String first, boolean hung, String bootFailure, double bootSeconds) {
+            this(failing, first, hung, bootFailure, bootSeconds, Set.of());
+        }
+    }
+
+    /** How the kernel's hmm-tests harness reports a test it ended for running past its own time limit. */
+    static final String HARNESS_TIMEOUT = "Test terminated by timeout";
 
     /** How many times the suite detector boots a fresh guest for the tests a dead guest did not run. */
     static final int RESTARTS = 2;
@@ -227,10 +252,14 @@ final class Detectors {
         }
         GuestSession.End end = session.finish(true);
         List<String> failing = new ArrayList<>();
+        Set<String> slow = new java.util.HashSet<>();
         String first = "";
         for (TestOutcome o : end.result(hook).map(KernelSelftests.Result::outcomes).orElse(List.of())) {
             if (o.status() == TestOutcome.Status.FAILED || o.status() == TestOutcome.Status.KERNEL_SPLAT) {
                 failing.add(o.testClass() + "." + o.test());
+                if (o.status() == TestOutcome.Status.FAILED && o.message().contains(HARNESS_TIMEOUT)) {
+                    slow.add(o.testClass() + "." + o.test());
+                }
                 if (first.isEmpty()) {
                     first = o.testClass() + "." + o.test() + ": " + o.message();
                 }
@@ -241,13 +270,13 @@ final class Detectors {
             first = "the guest died during the selftests: " + firstLine(end.hookFailure());
             failing.add(KernelSelftests.CLASS + ".(guest died)");
         }
-        return new Raw(failing, first, hung, null, boot);
+        return new Raw(failing, first, hung, null, boot, slow);
     }
 
     private Raw explorer(Settings base, KernelProfile profile, Path dir) {
         // its race mode needs two vCPUs; the programs run on them too
         Settings s = base.raw(Setting.GUEST_CPUS).isPresent() ? base : base.with(Setting.GUEST_CPUS, "2");
-        s = s.with(Setting.TEST_TIMEOUT, Long.toString(config.explorerSeconds() + config.raceSeconds() + 900));
+        s = s.with(Setting.TEST_TIMEOUT, Long.toString(config.explorerTimeoutSeconds()));
         GuestSession session;
         try {
             session = GuestSession.start(new GuestSession.Spec(s, profile, GuestClasspath.current(), Map.of(), List.of()));
@@ -259,14 +288,8 @@ final class Detectors {
         }
         double boot = session.timings().agentReady();
         Path log = dir.resolve("explorer.log");
-        List<String> args = new ArrayList<>(List.of(Explorer.class.getName(), "--seed", Long.toString(config.explorerSeed()),
-                "--seconds", Long.toString(config.explorerSeconds()), "--out", "/hmm/out/explorer"));
-        if (config.raceSeconds() > 0) {
-            args.addAll(List.of("--race-seconds", Long.toString(config.raceSeconds()), "--threads", "4"));
-        }
-        if (config.kmemleak()) {
-            args.add("--kmemleak");
-        }
+        List<String> args = new ArrayList<>(List.of(Explorer.class.getName()));
+        args.addAll(config.explorerArgs("/hmm/out/explorer"));
         boolean hung = false;
         int rc = -1;
         try (session; OutputStream out = Files.newOutputStream(log)) {
@@ -276,7 +299,7 @@ final class Detectors {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            }, null, Duration.ofSeconds(config.explorerSeconds() + config.raceSeconds() + 900));
+            }, null, Duration.ofSeconds(config.explorerTimeoutSeconds()));
             rc = Protocol.exitCode(r.message());
             session.finish(true);
         } catch (GuestFailure e) {
@@ -305,6 +328,12 @@ final class Detectors {
         }
     }
 
+    /**
+     * What the explorer needs in the guest, one class of each jar: the explorer, the bindings, and picocli (the
+     * explorer reads its options with it; without it the explorer died at once on every kernel).
+     */
+    static final List<Class<?>> STAGED = List.of(Explorer.class, Mirror.class, picocli.CommandLine.class);
+
     /** A java command line for the guest: the explorer's jar and the bindings, staged into the run's out/. */
     private String javaCommand(GuestSession session, List<String> program) {
         Path staged = session.runDir().resolve("out/java");
@@ -312,7 +341,7 @@ final class Detectors {
         try {
             Files.createDirectories(staged);
             int i = 0;
-            for (Class<?> c : List.of(Explorer.class, Mirror.class)) {
+            for (Class<?> c : STAGED) {
                 Path e = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
                 Path to = staged.resolve(String.format("%02d-%s", i++, e.getFileName()));
                 if (Files.isDirectory(e)) {
