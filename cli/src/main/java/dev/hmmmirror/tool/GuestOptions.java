@@ -12,8 +12,8 @@ import picocli.CommandLine.Option;
 /** The options every guest-booting subcommand takes; the rest comes from the settings (docs/settings.md). */
 final class GuestOptions {
     @Option(names = "--kernel", paramLabel = "PROFILE",
-            description = "kernel profile: debian-sid (default), debian-trixie, debian-bookworm, debian-sid-arm64, "
-                    + "built-7.2, built-6.12, built-6.1 (+ -debug), tree:DIR")
+            description = "kernel profile: debian-sid (default), debian-trixie, debian-bookworm, built-7.2, built-6.12, "
+                    + "built-6.1 (+ -debug), debian-sid-arm64 (docs/arm64.md), tree:DIR")
     List<String> kernels = new ArrayList<>();
 
     @Option(names = "--kernel-tree", paramLabel = "DIR", description = "a kernel tree you configured and built")
