@@ -472,15 +472,32 @@ public final class Posix {
                 Linker.Option.firstVariadicArg(1));
     }
 
-    private static final long SYS_MOVE_PAGES = 279;
+    private static final long SYS_MOVE_PAGES = moveSyscall(System.getProperty("os.arch"));
 
     /**
-     * {@code move_pages(0, count, pages, nodes, status, flags)} of this process (x86-64 syscall 279;
-     * glibc has no wrapper): {@code nodes} may be {@link MemorySegment#NULL} to ask where each page
-     * is. Returns 0 (or the number of pages not moved) or {@code -errno}.
+     * The number of {@code move_pages(2)} on the CPU architecture {@code osArch} (Java's {@code os.arch}):
+     * 279 on x86-64, 239 on arm64 (the generic syscall table); -1 elsewhere (not used there: {@link #movePages}
+     * fails with ENOSYS rather than call another system call).
+     */
+    static long moveSyscall(String osArch) {
+        return switch (osArch) {
+            case "amd64", "x86_64" -> 279;
+            case "aarch64", "arm64" -> 239;
+            default -> -1;
+        };
+    }
+
+    /**
+     * {@code move_pages(0, count, pages, nodes, status, flags)} of this process (x86-64 syscall 279,
+     * arm64 239; glibc has no wrapper): {@code nodes} may be {@link MemorySegment#NULL} to ask where each
+     * page is. Returns 0 (or the number of pages not moved) or {@code -errno} ({@code -ENOSYS} on a CPU
+     * architecture whose number is not known here).
      */
     public static long movePages(long count, MemorySegment pages, MemorySegment nodes, MemorySegment status,
             int flags) {
+        if (SYS_MOVE_PAGES < 0) {
+            return -Errno.ENOSYS.number();
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             long rc = (long) Syscall6.H.invokeExact(state, SYS_MOVE_PAGES, 0L, count, pages.address(), nodes.address(),

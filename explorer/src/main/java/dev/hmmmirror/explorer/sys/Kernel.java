@@ -152,7 +152,7 @@ public final class Kernel {
         long entry;
         try (FileChannel pm = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
-            if (pm.read(b, address / 4096 * 8) != 8) {
+            if (pm.read(b, address / dev.hmmmirror.Memory.pageSize() * 8) != 8) {
                 return OptionalInt.empty();
             }
             entry = b.getLong(0);
@@ -163,7 +163,7 @@ public final class Kernel {
         if ((entry & PAGEMAP_PRESENT) == 0 || pfn == 0) {
             return OptionalInt.empty();
         }
-        Integer n = MemoryBlocks.NODES.get(pfn * 4096 / MemoryBlocks.SIZE);
+        Integer n = MemoryBlocks.NODES.get(pfn * dev.hmmmirror.Memory.pageSize() / MemoryBlocks.SIZE);
         return n == null ? OptionalInt.empty() : OptionalInt.of(n);
     }
 

@@ -13,7 +13,7 @@ import java.lang.foreign.ValueLayout;
  * {@code /proc/kpagecount} and the node a page is on ({@code move_pages} without target nodes).
  */
 final class PageMap {
-    static final long PAGE = 4096;
+    static final long PAGE = dev.hmmmirror.Memory.pageSize(); // 4 KiB, or 16/64 KiB on arm64 kernels
     private static final long PRESENT = 1L << 63, SWAPPED = 1L << 62, PFN_MASK = (1L << 55) - 1;
 
     private PageMap() {}

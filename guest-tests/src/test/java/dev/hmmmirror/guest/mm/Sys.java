@@ -11,14 +11,18 @@ import java.lang.invoke.VarHandle;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The Linux system calls the mm-event tests make through the kernel's own machinery (x86-64
- * numbers), raw through libc's {@code syscall()} with errno captured: memory policy and page
+ * The Linux system calls the mm-event tests make through the kernel's own machinery (x86-64's
+ * numbers, or arm64's from the generic table), raw through libc's {@code syscall()} with errno captured: memory policy and page
  * migration ({@code move_pages}, {@code mbind}, {@code migrate_pages}), {@code madvise} advice the
  * library does not offer, {@code mremap}, {@code msync}, {@code userfaultfd} and {@code io_uring}.
  */
 final class Sys {
-    static final long MMAP = 9, MPROTECT = 10, MUNMAP = 11, IOCTL = 16, MREMAP = 25, MSYNC = 26, MADVISE = 28,
-            CLOSE = 3, MBIND = 237, MIGRATE_PAGES = 256, USERFAULTFD = 323,
+    /** Whether this JVM runs on arm64, whose system call numbers are the generic table's. */
+    private static final boolean ARM64 = "aarch64".equals(System.getProperty("os.arch"));
+
+    static final long MMAP = nr(9, 222), MPROTECT = nr(10, 226), MUNMAP = nr(11, 215), IOCTL = nr(16, 29),
+            MREMAP = nr(25, 216), MSYNC = nr(26, 227), MADVISE = nr(28, 233), CLOSE = nr(3, 57), MBIND = nr(237, 235),
+            MIGRATE_PAGES = nr(256, 238), USERFAULTFD = nr(323, 282),
             IO_URING_SETUP = 425, IO_URING_REGISTER = 427;
 
     static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
@@ -42,6 +46,11 @@ final class Sys {
             Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
 
     private Sys() {}
+
+    /** The number of a system call: {@code x86} on x86-64, {@code arm64} on arm64 (asm-generic/unistd.h). */
+    private static long nr(long x86, long arm64) {
+        return ARM64 ? arm64 : x86;
+    }
 
     /** A failed system call: its name and errno. */
     static final class SysException extends RuntimeException {

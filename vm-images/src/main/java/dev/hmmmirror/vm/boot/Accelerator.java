@@ -174,6 +174,14 @@ public final class Accelerator {
      */
     public static Choice forGuest(Settings settings, GuestImage image, ImageCache cache) {
         String req = settings.accel();
+        if (image.profile().foreign()) {
+            Choice tcg = new Choice(Kind.TCG, image.profile().arch() + " guest on an x86-64 host (KVM runs only the "
+                    + "host's architecture)");
+            if (req != null && req.strip().equalsIgnoreCase("kvm")) {
+                throw new SetupException("hmm.accel=kvm: " + tcg.reason() + "; use auto or tcg");
+            }
+            return tcg;
+        }
         return CHOSEN.computeIfAbsent(req, r -> {
             Choice c = choose(r, Path.of("/dev/kvm"), Path.of("/sys/module"), cache.root().resolve("probes"),
                     bootId(), () -> {

@@ -88,9 +88,20 @@ public final class GuestVm implements AutoCloseable {
         this.socket = socket;
     }
 
+    /**
+     * The CPU model of arm64 guests under TCG: Neoverse N1 (ARMv8.2, the cores of many arm64 servers),
+     * the fastest model measured to /init here; {@code max} spends twice as long in pointer
+     * authentication (architected QARMA), {@code max,pauth-impdef=on} is close (docs/arm64.md).
+     */
+    static final String ARM64_CPU = "neoverse-n1";
+
+    /** Tells guest-init.sh the agent's port in arm64 guests ({@code /dev/ttyS1} otherwise). */
+    static final String ARM64_AGENT_ARG = "hmm.agent=ttyS0";
+
     /** Starts QEMU with {@code runner}; returns once it runs (the guest is still booting). */
     public static GuestVm start(Spec spec, QemuHost runner) {
-        String qemuBin = runner.qemu();
+        boolean arm64 = spec.image().profile().foreign();
+        String qemuBin = runner.qemu(spec.image().profile().arch());
         boolean kvm = spec.accel().kvm();
         Path sock = runner.socketDir().resolve(
                 "hmm-agent-" + ProcessHandle.current().pid() + "-" + SEQ.incrementAndGet() + ".sock");
@@ -107,8 +118,9 @@ public final class GuestVm implements AutoCloseable {
             throw new SetupException("cannot prepare " + spec.consoleLog().getParent() + ": " + e.getMessage(), e);
         }
         List<String> cmd = new ArrayList<>(List.of(qemuBin,
-                "-machine", "pc", "-accel", kvm ? "kvm" : spec.cpus() > 1 ? "tcg,thread=multi" : "tcg",
-                "-cpu", kvm ? "host" : "max", "-m", spec.memoryMiB() + "M", "-smp", Integer.toString(spec.cpus()),
+                "-machine", arm64 ? "virt" : "pc", "-accel", kvm ? "kvm" : spec.cpus() > 1 ? "tcg,thread=multi" : "tcg",
+                "-cpu", kvm ? "host" : arm64 ? ARM64_CPU : "max", "-m", spec.memoryMiB() + "M",
+                "-smp", Integer.toString(spec.cpus()),
                 // two NUMA nodes (the CPU and half the memory on node 0, the rest on node 1): the guest
                 // migrates mirrored pages between them with move_pages(2), mbind(2), migrate_pages(2)
                 "-object", "memory-backend-ram,id=node0,size=" + (spec.memoryMiB() / 2) + "M",
@@ -120,13 +132,20 @@ public final class GuestVm implements AutoCloseable {
                 // no automatic NUMA balancing: with two nodes its scanner makes PTEs PROT_NONE at
                 // random times (hinting faults), so a snapshot saw a test's pages as absent (CI,
                 // bookworm); the NUMA tests migrate pages themselves
-                "-append", "console=ttyS0 panic=-1 loglevel=5 transparent_hugepage=madvise numa_balancing=disable"
+                "-append", "console=" + (arm64 ? "ttyAMA0" : "ttyS0")
+                        + " panic=-1 loglevel=5 transparent_hugepage=madvise numa_balancing=disable"
                         + " sysctl.kernel.hung_task_timeout_secs=60"
                         + (spec.image().kernelArgs().isBlank() ? "" : " " + spec.image().kernelArgs())
+                        + (arm64 ? " " + ARM64_AGENT_ARG : "")
                         + (spec.bare() ? " hmm.mode=bare" : "") + (spec.cmdline().isBlank() ? "" : " " + spec.cmdline()),
                 "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
-                "-chardev", runner.agentChardev(sock), "-serial", "chardev:agent",
-                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"));
+                "-chardev", runner.agentChardev(sock)));
+        if (arm64) {
+            // -M virt has one UART (the console): the agent's port is a 16550 on PCI, the guest's ttyS0
+            cmd.addAll(List.of("-device", "pci-serial,chardev=agent"));
+        } else {
+            cmd.addAll(List.of("-serial", "chardev:agent", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"));
+        }
         share(cmd, "userland", spec.image().userland(), true);
         share(cmd, "modules", spec.image().modulesDir(), true);
         share(cmd, "host", spec.hostShare(), true);

@@ -19,8 +19,20 @@ public interface QemuHost {
     /** One line for progress output and failure reports. */
     String describe();
 
-    /** The QEMU binary to put in front of the command line. */
+    /** The QEMU binary to put in front of the command line (of an x86-64 guest). */
     String qemu();
+
+    /**
+     * The QEMU binary of a guest of Debian architecture {@code arch}: {@link #qemu()} for amd64; other
+     * architectures only where the runner has their QEMU (the local runner).
+     */
+    default String qemu(String arch) {
+        if (dev.hmmmirror.vm.image.KernelProfile.AMD64.equals(arch)) {
+            return qemu();
+        }
+        throw new SetupException("the " + describe() + " runner has no QEMU for " + arch + " guests: run them with "
+                + "--runner local (-Dhmm.runner=local)");
+    }
 
     /**
      * A directory for the agent's unix socket that QEMU (wherever it runs) and this JVM both see.

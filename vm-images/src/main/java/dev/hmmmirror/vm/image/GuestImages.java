@@ -41,6 +41,9 @@ public final class GuestImages {
         String mirror = AptSources.debianMirror(settings);
         PackageIndex index = new PackageIndex(cache, mirror);
         Userland userland = userland(profile, index, mirror);
+        if (profile.foreign() && profile.kind() != KernelProfile.Kind.STOCK) {
+            throw new SetupException(profile.name() + ": only stock " + profile.arch() + " kernels are supported so far");
+        }
         GuestImage image = switch (profile.kind()) {
             case STOCK -> stock(profile, index, mirror, userland);
             case BUILT -> new BuiltKernels(cache, boot).ensure(profile, index, mirror, userland);
@@ -52,41 +55,53 @@ public final class GuestImages {
     }
 
     private Userland userland(KernelProfile profile, PackageIndex index, String mirror) {
-        Map<String, String> uv = new TreeMap<>(index.resolve(KernelProfile.USERLAND_SUITE, USERLAND_PACKAGES));
+        String arch = profile.arch();
+        String suite = KernelProfile.USERLAND_SUITE;
+        Map<String, String> uv = new TreeMap<>(index.resolve(suite, arch, USERLAND_PACKAGES));
         uv.remove("kernel.release");
-        String userlandKey = Scripts.hash(List.of("build-userland.sh"), KernelProfile.USERLAND_SUITE, uv.toString());
-        Path userland = cache.ensure("userland-" + KernelProfile.USERLAND_SUITE, userlandKey,
-                "guest userland (" + KernelProfile.USERLAND_SUITE + ", Java 25)", dir -> {
+        // amd64 keeps its key and entry name; another architecture is part of both
+        String userlandKey = profile.foreign() ? Scripts.hash(List.of("build-userland.sh"), suite, uv.toString(), arch)
+                : Scripts.hash(List.of("build-userland.sh"), suite, uv.toString());
+        String name = profile.foreign() ? suite + "-" + arch : suite;
+        Path userland = cache.ensure("userland-" + name, userlandKey,
+                "guest userland (" + name + ", Java 25)", dir -> {
                     BootFiles.prepareRootBuild(dir, "the guest userland");
                     long t = System.nanoTime();
-                    Progress.say("image %s: building the guest userland (%s: %s) with mmdebstrap, about 1-4 min; log %s",
-                            profile.name(), KernelProfile.USERLAND_SUITE, uv, dir.resolve("build.log"));
-                    Exec.run(dir.resolve("build.log"), 3600, List.of("bash",
-                            Scripts.install("build-userland.sh", dir.resolve("scripts")).toString(),
-                            dir.resolve("root").toString(), KernelProfile.USERLAND_SUITE, mirror));
+                    Progress.say("image %s: building the guest userland (%s: %s) with mmdebstrap, about %s; log %s",
+                            profile.name(), name, uv, profile.foreign() ? "10-20 min (" + arch + " under qemu-user)"
+                                    : "1-4 min", dir.resolve("build.log"));
+                    Exec.run(dir.resolve("build.log"), 3600, ForeignArch.command(arch, dir.resolve("scripts"),
+                            List.of("bash", Scripts.install("build-userland.sh", dir.resolve("scripts")).toString(),
+                                    dir.resolve("root").toString(), suite, mirror)));
                     Progress.say("image %s: userland mmdebstrap %s", profile.name(), Progress.since(t));
                 }).resolve("root");
         return new Userland(userland, userlandKey);
     }
 
     private GuestImage stock(KernelProfile profile, PackageIndex index, String mirror, Userland userland) {
-        Map<String, String> kv = new TreeMap<>(index.resolve(profile.suite(), KERNEL_PACKAGES));
+        String arch = profile.arch();
+        Map<String, String> kv = new TreeMap<>(index.resolve(profile.suite(), arch, KERNEL_PACKAGES));
         String krel = kv.get("kernel.release");
-        String kernelKey = Scripts.hash(List.of("build-kernel-root.sh"), profile.suite(), kv.toString());
-        Path kernelRoot = cache.ensure("kernel-" + profile.suite(), kernelKey,
+        String kernelKey = profile.foreign()
+                ? Scripts.hash(List.of("build-kernel-root.sh"), profile.suite(), kv.toString(), arch)
+                : Scripts.hash(List.of("build-kernel-root.sh"), profile.suite(), kv.toString());
+        String name = profile.foreign() ? profile.suite() + "-" + arch : profile.suite();
+        Path kernelRoot = cache.ensure("kernel-" + name, kernelKey,
                 "kernel root " + profile.suite() + " " + krel, dir -> {
                     BootFiles.prepareRootBuild(dir, "the kernel root of " + profile.name());
                     long t = System.nanoTime();
-                    Progress.say("image %s: building the kernel root (%s %s, headers, gcc) with mmdebstrap, about 2-5 min; log %s",
-                            profile.name(), profile.suite(), krel, dir.resolve("build.log"));
-                    Exec.run(dir.resolve("build.log"), 3600, List.of("bash",
-                            Scripts.install("build-kernel-root.sh", dir.resolve("scripts")).toString(),
-                            dir.resolve("root").toString(), profile.suite(), mirror, krel));
+                    Progress.say("image %s: building the kernel root (%s %s, headers, gcc) with mmdebstrap, about %s; log %s",
+                            profile.name(), name, krel, profile.foreign() ? "5-15 min (" + arch + " under qemu-user)"
+                                    : "2-5 min", dir.resolve("build.log"));
+                    Exec.run(dir.resolve("build.log"), 3600, ForeignArch.command(arch, dir.resolve("scripts"),
+                            List.of("bash", Scripts.install("build-kernel-root.sh", dir.resolve("scripts")).toString(),
+                                    dir.resolve("root").toString(), profile.suite(), mirror, krel)));
                     Progress.say("image %s: kernel root mmdebstrap %s", profile.name(), Progress.since(t));
                 }).resolve("root");
         Path modules = BootFiles.modulesDir(kernelRoot, krel);
-        Path bootDir = boot.ensure("boot-" + profile.suite(), profile, krel, kernelKey, userland,
-                kernelRoot.resolve("boot/vmlinuz-" + krel), kernelRoot, true);
+        // arm64: QEMU loads Debian's gzip-compressed Image itself (decompressed on the host)
+        Path bootDir = boot.ensure("boot-" + name, profile, krel, kernelKey, userland,
+                kernelRoot.resolve("boot/vmlinuz-" + krel), kernelRoot, !profile.foreign());
         // Debian ships the config in /boot (6.1, 6.12) or next to the modules (7.x)
         Path config = Files.exists(kernelRoot.resolve("boot/config-" + krel)) ? kernelRoot.resolve("boot/config-" + krel)
                 : modules.resolve(krel).resolve("config");

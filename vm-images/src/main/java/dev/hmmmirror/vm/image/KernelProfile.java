@@ -27,9 +27,28 @@ import java.util.stream.Collectors;
  * @param toolRoot    a tree's toolchain: the root file system (a chroot, an unpacked container image) whose
  *                    compiler built it, where our module, the kernel's hmm-tests and gcov run; null: found by
  *                    {@link #toolRootOf(Path)} (a root the tree lies in), else this host's own tools
+ * @param arch        the guest's Debian architecture: {@link #AMD64} (QEMU {@code qemu-system-x86_64}) or
+ *                    {@link #ARM64} ({@code qemu-system-aarch64 -M virt}, always TCG on an x86-64 host)
  */
 public record KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
-        String description, Path toolRoot) {
+        String description, Path toolRoot, String arch) {
+    /** The Debian architecture of x86-64 guests (every profile but the arm64 ones). */
+    public static final String AMD64 = "amd64";
+
+    /** The Debian architecture of arm64 guests. */
+    public static final String ARM64 = "arm64";
+
+    /** A profile of an x86-64 guest. */
+    public KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
+            String description, Path toolRoot) {
+        this(name, kind, suite, source, debug, tree, description, toolRoot, AMD64);
+    }
+
+    /** Whether the guest is not x86-64: its userland, kernel root and QEMU are those of {@link #arch}. */
+    public boolean foreign() {
+        return !AMD64.equals(arch);
+    }
+
     /** Where a profile's kernel comes from. */
     public enum Kind {
         STOCK, BUILT, TREE
@@ -51,6 +70,15 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
             stock("debian-sid", "sid", "Debian sid stock kernel (7.x): HMM_MIRROR + DEVICE_PRIVATE, the full feature set"),
             stock("debian-trixie", "trixie", "Debian 13 stock kernel (6.12): HMM_MIRROR only, no device-private memory"),
             stock("debian-bookworm", "bookworm", "Debian 12 stock kernel (6.1): HMM_MIRROR only, no device-private memory"));
+
+    /**
+     * The arm64 profiles: named with {@code --kernel}, never part of the default matrices (an arm64 guest
+     * runs under TCG at a fraction of an x86-64 guest's speed on an x86-64 host; docs/arm64.md).
+     */
+    private static final List<KernelProfile> ARM64_PROFILES = List.of(
+            new KernelProfile("debian-sid-arm64", Kind.STOCK, "sid", "", false, null,
+                    "Debian sid stock arm64 kernel (7.x, 4 KiB pages) under qemu-system-aarch64 (TCG, slow): "
+                            + "HMM_MIRROR + DEVICE_PRIVATE", null, ARM64));
 
     /** linux-source version -> the Debian suite that ships it (and whose gcc builds it). */
     private static final List<String[]> SOURCES = List.of(
@@ -77,6 +105,11 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
     /** The stock profiles. */
     public static List<KernelProfile> stock() {
         return STOCK;
+    }
+
+    /** The arm64 profiles (not in {@link #stock()}: no default matrix boots them). */
+    public static List<KernelProfile> arm64() {
+        return ARM64_PROFILES;
     }
 
     /** The built profiles (plain and debug per source version). */
@@ -146,6 +179,7 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
     private static List<KernelProfile> all() {
         List<KernelProfile> all = new ArrayList<>(STOCK);
         all.addAll(BUILT);
+        all.addAll(ARM64_PROFILES);
         return all;
     }
 

@@ -21,14 +21,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What a Debian suite currently offers: the kernel release behind {@code linux-image-amd64} and the
+ * What a Debian suite currently offers: the kernel release behind {@code linux-image-amd64} (or
+ * {@code linux-image-arm64}) and the
  * versions of the packages a guest image is made of. Read with apt from a private state directory
  * in the cache (the host's apt state is never touched), and remembered for a day so that warm runs
  * need no network.
  */
 public final class PackageIndex {
     private static final Duration FRESH = Duration.ofHours(24);
-    private static final Pattern KREL = Pattern.compile("linux-image-(\\d[^\\s,()]*-amd64)\\b");
 
     private final ImageCache cache;
     private final String mirror;
@@ -43,7 +43,16 @@ public final class PackageIndex {
      * of {@code packages} (a {@code %k} in a name stands for the kernel release).
      */
     public Map<String, String> resolve(String suite, List<String> packages) {
-        Path dir = cache.root().resolve("apt").resolve(suite);
+        return resolve(suite, KernelProfile.AMD64, packages);
+    }
+
+    /**
+     * The resolved versions for {@code suite} of Debian architecture {@code arch} ({@code amd64}: the
+     * kernel behind {@code linux-image-amd64}; {@code arm64}: behind {@code linux-image-arm64}), as
+     * {@link #resolve(String, List)}.
+     */
+    public Map<String, String> resolve(String suite, String arch, List<String> packages) {
+        Path dir = cache.root().resolve("apt").resolve(KernelProfile.AMD64.equals(arch) ? suite : suite + "-" + arch);
         Path memo = dir.resolve("resolved-" + Integer.toHexString(String.join(",", packages).hashCode()) + ".properties");
         Optional<Properties> old = read(memo);
         if (old.isPresent() && Instant.ofEpochSecond(Long.parseLong(old.get().getProperty("time", "0")))
@@ -51,7 +60,7 @@ public final class PackageIndex {
             return toMap(old.get());
         }
         try {
-            Map<String, String> fresh = query(dir, suite, packages);
+            Map<String, String> fresh = query(dir, suite, arch, packages);
             Properties p = new Properties();
             p.putAll(fresh);
             p.setProperty("time", String.valueOf(Instant.now().getEpochSecond()));
@@ -71,13 +80,13 @@ public final class PackageIndex {
         }
     }
 
-    private Map<String, String> query(Path dir, String suite, List<String> packages) throws IOException {
+    private Map<String, String> query(Path dir, String suite, String arch, List<String> packages) throws IOException {
         Prerequisites.require("apt-get", "apt");
         Files.createDirectories(dir.resolve("lists/partial"));
         Files.createDirectories(dir.resolve("cache/archives/partial"));
         Path sources = dir.resolve("sources.list");
         Files.writeString(sources, "deb " + mirror + " " + suite + " main\n");
-        List<String> opts = List.of(
+        List<String> opts = new ArrayList<>(List.of(
                 "-o", "Dir::Etc::SourceList=" + sources,
                 "-o", "Dir::Etc::SourceParts=/dev/null",
                 "-o", "Dir::State::Lists=" + dir.resolve("lists"),
@@ -85,17 +94,21 @@ public final class PackageIndex {
                 "-o", "Dir::Cache=" + dir.resolve("cache"),
                 "-o", "Acquire::Check-Valid-Until=false",
                 "-o", "APT::Sandbox::User=" + (Prerequisites.isRoot() ? "root" : System.getProperty("user.name")),
-                "-o", "Debug::NoLocking=true");
+                "-o", "Debug::NoLocking=true"));
+        if (!KernelProfile.AMD64.equals(arch)) {
+            opts.addAll(List.of("-o", "APT::Architecture=" + arch, "-o", "APT::Architectures=" + arch));
+        }
         List<String> update = new ArrayList<>(List.of("apt-get", "-qq"));
         update.addAll(opts);
         update.add("update");
         Exec.run(dir.resolve("update.log"), 300, update);
 
         Map<String, String> result = new LinkedHashMap<>();
-        String image = show(opts, "linux-image-amd64");
-        Matcher m = KREL.matcher(field(image, "Depends"));
+        String image = show(opts, "linux-image-" + arch);
+        Matcher m = Pattern.compile("linux-image-(\\d[^\\s,()]*-" + arch + ")\\b").matcher(field(image, "Depends"));
         if (!m.find()) {
-            throw new SetupException("linux-image-amd64 in " + suite + " depends on no kernel image: " + field(image, "Depends"));
+            throw new SetupException("linux-image-" + arch + " in " + suite + " depends on no kernel image: "
+                    + field(image, "Depends"));
         }
         String krel = m.group(1);
         result.put("kernel.release", krel);

@@ -4,6 +4,7 @@ import dev.hmmmirror.vm.boot.QemuHost;
 import dev.hmmmirror.vm.host.Prerequisites;
 import dev.hmmmirror.vm.host.Toolchain;
 import dev.hmmmirror.vm.image.GuestImage;
+import dev.hmmmirror.vm.image.KernelProfile;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,6 +19,12 @@ public final class LocalRunner implements GuestRunner {
     @Override
     public String qemu() {
         return Prerequisites.require("qemu-system-x86_64", "qemu-system-x86").toString();
+    }
+
+    @Override
+    public String qemu(String arch) {
+        return KernelProfile.ARM64.equals(arch) ? Prerequisites.require("qemu-system-aarch64", "qemu-system-arm").toString()
+                : GuestRunner.super.qemu(arch);
     }
 
     @Override

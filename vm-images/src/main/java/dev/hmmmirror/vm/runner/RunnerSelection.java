@@ -61,10 +61,11 @@ public final class RunnerSelection {
 
     /**
      * The runner for {@code profile}: as {@link #selected()}, except that {@code auto} stays local for
-     * built kernels and kernel trees (the container images hold the stock kernels' toolchains only).
+     * built kernels and kernel trees (the container images hold the stock kernels' toolchains only) and for
+     * arm64 guests (only the local runner has their QEMU).
      */
     public static Kind selected(Settings settings, KernelProfile profile) {
-        return select(settings.runner(),
-                () -> profile.kind() == KernelProfile.Kind.STOCK && ContainerRunner.dockerAvailable(settings));
+        return select(settings.runner(), () -> profile.kind() == KernelProfile.Kind.STOCK && !profile.foreign()
+                && ContainerRunner.dockerAvailable(settings));
     }
 }

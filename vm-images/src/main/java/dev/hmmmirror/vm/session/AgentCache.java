@@ -42,6 +42,11 @@ final class AgentCache {
         if (!settings.aot() || !Prerequisites.isRoot() || Prerequisites.which("unshare").isEmpty()) {
             return false;
         }
+        if (image.profile().foreign()) {
+            // the training run is a chroot of the userland on this host: an arm64 JVM there would run
+            // under qemu-user, with other CPU features than the guest's (not tried yet, docs/arm64.md)
+            return false;
+        }
         try {
             List<String> keyParts = new ArrayList<>(flags);
             keyParts.add(image.userland().toString());

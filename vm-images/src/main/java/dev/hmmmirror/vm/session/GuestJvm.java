@@ -8,8 +8,13 @@ import java.util.List;
 
 /** The guest agent's JVM: the guest's Java, its flags and its command line. */
 final class GuestJvm {
-    /** The guest's Java runtime (from the userland). */
-    static final String JAVA = "/usr/lib/jvm/java-25-openjdk-amd64/bin/java";
+    /** The guest's Java runtime (from the userland) of an x86-64 guest. */
+    static final String JAVA = java("amd64");
+
+    /** The guest's Java runtime in a userland of Debian architecture {@code arch} (Debian's openjdk-25 package). */
+    static String java(String arch) {
+        return "/usr/lib/jvm/java-25-openjdk-" + arch + "/bin/java";
+    }
 
     private GuestJvm() {}
 
@@ -38,8 +43,8 @@ final class GuestJvm {
     }
 
     /** The shell line that starts the agent from the staged jars. */
-    static String command(List<String> jars, Settings settings, boolean aot) {
-        return "exec " + JAVA + " " + String.join(" ", flags(settings))
+    static String command(List<String> jars, Settings settings, boolean aot, String arch) {
+        return "exec " + java(arch) + " " + String.join(" ", flags(settings))
                 + (aot ? " -XX:AOTCache=/hmm/host/" + AgentCache.FILE : "")
                 + " -cp " + String.join(":", jars) + " " + GuestAgent.class.getName();
     }

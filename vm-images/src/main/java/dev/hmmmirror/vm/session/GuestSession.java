@@ -270,8 +270,10 @@ public final class GuestSession implements AutoCloseable {
         long t0 = System.nanoTime();
         Settings settings = spec.settings();
         ImageCache cache = ImageCache.of(settings);
-        if (kind == RunnerSelection.Kind.LOCAL) {
+        if (kind == RunnerSelection.Kind.LOCAL && !spec.profile().foreign()) {
             Prerequisites.require("qemu-system-x86_64", "qemu-system-x86");
+        } else if (kind == RunnerSelection.Kind.LOCAL) {
+            Prerequisites.require("qemu-system-aarch64", "qemu-system-arm");
         }
         GuestImage image = new GuestImages(cache, settings).ensure(spec.profile());
         // the guest reads these entries over 9p for its whole life: keep them from being pruned
@@ -343,7 +345,7 @@ public final class GuestSession implements AutoCloseable {
             }
             List<String> jars = GuestClasspath.stage(GuestClasspath.forGuest(spec.classpath()), stage.resolve("lib"));
             boolean aot = AgentCache.prepare(settings, cache, image, stage, jars);
-            Files.writeString(stage.resolve("run-agent.sh"), GuestJvm.command(jars, settings, aot) + "\n");
+            Files.writeString(stage.resolve("run-agent.sh"), GuestJvm.command(jars, settings, aot, image.profile().arch()) + "\n");
             Path out = runDir.resolve("out");
             if (Files.exists(out)) {
                 PathUtils.deleteDirectory(out);

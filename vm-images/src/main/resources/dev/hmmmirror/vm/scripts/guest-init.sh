@@ -1,6 +1,7 @@
 #!/bin/sh
 # Stage 2 of an hmm-mirror guest, PID 1 in the guest userland: load the
-# module, start the guest agent JVM on /dev/ttyS1 and power off when it ends.
+# module, start the guest agent JVM on /dev/ttyS1 (hmm.agent=TTY on the kernel
+# command line names another: ttyS0 in arm64 guests) and power off when it ends.
 # The host writes run-agent.sh (the java command line) into the same share.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -20,8 +21,14 @@ if [ -f /hmm/host/work-dir ]; then
   mkdir -p "$work"
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,rw work "$work" || echo "@@HMM FAIL mount work $work"
 fi
-stty -F /dev/ttyS1 raw -echo -onlcr 115200
-sh /hmm/host/run-agent.sh < /dev/ttyS1 > /dev/ttyS1
+agent=/dev/ttyS1
+for a in $(cat /proc/cmdline); do
+  case "$a" in
+    hmm.agent=*) agent=/dev/${a#hmm.agent=} ;;
+  esac
+done
+stty -F "$agent" raw -echo -onlcr 115200
+sh /hmm/host/run-agent.sh < "$agent" > "$agent"
 rc=$?
 echo "@@HMM AGENT_EXIT rc=$rc uptime=$(up)"
 if grep -q '^hmm_mirror ' /proc/modules; then

@@ -18,6 +18,19 @@ class KernelProfileTest {
     }
 
     @Test
+    void theArm64ProfileIsNamedButInNoDefaultMatrix() {
+        KernelProfile a = KernelProfile.named("debian-sid-arm64");
+        assertEquals(KernelProfile.Kind.STOCK, a.kind());
+        assertEquals("sid", a.suite());
+        assertEquals(KernelProfile.ARM64, a.arch());
+        assertTrue(a.foreign());
+        assertTrue(KernelProfile.stock().stream().noneMatch(KernelProfile::foreign),
+                "hmm suite / matrix --all / images --all / bench boot stock(): no arm64 guest there");
+        assertTrue(KernelProfile.builtProfiles().stream().noneMatch(KernelProfile::foreign));
+        assertEquals(KernelProfile.AMD64, KernelProfile.named("debian-sid").arch());
+    }
+
+    @Test
     void builtProfilesNameTheirSourceAndSuite() {
         KernelProfile p = KernelProfile.named("built-6.1");
         assertEquals(KernelProfile.Kind.BUILT, p.kind());

@@ -57,8 +57,17 @@ class GuestJvmTest {
 
     @Test
     void theAgentsCommandLineCarriesTheMode() {
-        String cmd = GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with("off"), false);
+        String cmd = GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with("off"), false, "amd64");
         assertTrue(cmd.contains(" -Xint "), cmd);
-        assertTrue(GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with(null), false).contains(" -XX:TieredStopAtLevel=1 "));
+        assertTrue(GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with(null), false, "amd64")
+                .contains(" -XX:TieredStopAtLevel=1 "));
+    }
+
+    @Test
+    void anArm64GuestRunsDebiansArm64Java() {
+        String cmd = GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with(null), false, "arm64");
+        assertTrue(cmd.startsWith("exec /usr/lib/jvm/java-25-openjdk-arm64/bin/java "), cmd);
+        assertTrue(GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with(null), false, "amd64")
+                .startsWith("exec /usr/lib/jvm/java-25-openjdk-amd64/bin/java "));
     }
 }
