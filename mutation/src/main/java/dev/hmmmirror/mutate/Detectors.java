@@ -336,34 +336,15 @@ final class Detectors {
 
     /** A java command line for the guest: the explorer's jar and the bindings, staged into the run's out/. */
     private String javaCommand(GuestSession session, List<String> program) {
-        Path staged = session.runDir().resolve("out/java");
-        List<String> cp = new ArrayList<>();
+        List<Path> cp = new ArrayList<>();
         try {
-            Files.createDirectories(staged);
-            int i = 0;
             for (Class<?> c : STAGED) {
-                Path e = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
-                Path to = staged.resolve(String.format("%02d-%s", i++, e.getFileName()));
-                if (Files.isDirectory(e)) {
-                    PathUtils.copyDirectory(e, to);
-                } else {
-                    Files.copy(e, to);
-                }
-                cp.add("/hmm/out/java/" + to.getFileName());
+                cp.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot stage the explorer's classpath: " + e.getMessage(), e);
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
-        List<String> cmd = new ArrayList<>(List.of(GuestSession.GUEST_JAVA));
-        cmd.addAll(GuestSession.programJvmFlags(settings));
-        cmd.add("-cp");
-        cmd.add(String.join(":", cp));
-        cmd.addAll(program);
-        StringBuilder b = new StringBuilder("exec");
-        cmd.forEach(w -> b.append(" '").append(w.replace("'", "'\\''")).append('\''));
-        return b.toString();
+        return session.javaCommand(cp, List.of(), program);
     }
 
     /** The kernel reports on the consoles of every boot under {@code dir}: kind and headline, then up to 12 lines. */
