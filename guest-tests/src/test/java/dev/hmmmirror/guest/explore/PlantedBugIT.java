@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The explorer finds bugs: the module is reloaded with each bug it can plant ({@code plant_bug},
  * a test aid), and the explorer must find it within a fixed budget and shrink it to at most six
- * steps; with no bug planted the same budget finds nothing.
+ * steps (a failure that does not reproduce on every replay, because it needs the kernel's background
+ * work, to at most one program's length); with no bug planted the same budget finds nothing.
  */
 @GuestTest
 class PlantedBugIT {
@@ -33,8 +34,14 @@ class PlantedBugIT {
             assertEquals(1, r.exitCode(), "planted bug " + bug + " (" + name + ") not found in " + PROGRAMS
                     + " programs of campaign seed " + SEED + ":\n" + r.output());
             long shrunk = r.number("shrunkSteps");
-            assertTrue(shrunk >= 1 && shrunk <= MAX_SHRUNK, "planted bug " + bug + " shrunk to " + shrunk
-                    + " steps, at most " + MAX_SHRUNK + " wanted:\n" + r.output());
+            // A program whose failure needs the kernel's background work (compaction moving the page, say)
+            // does not fail on every replay; the shrinker says so and gives each candidate several replays,
+            // but cannot promise the minimal program: then it must still have shrunk within one program's length.
+            boolean flaky = r.output().contains("did not reproduce on every replay");
+            long most = flaky ? STEPS : MAX_SHRUNK;
+            assertTrue(shrunk >= 1 && shrunk <= most, "planted bug " + bug + " shrunk to " + shrunk
+                    + " steps, at most " + most + " wanted" + (flaky ? " (a failure that does not reproduce on"
+                    + " every replay)" : "") + ":\n" + r.output());
             assertTrue(Files.isRegularFile(r.dir().resolve(r.properties().getProperty("reproducer"))),
                     "a reproducer is written: " + r.output());
         } finally {
