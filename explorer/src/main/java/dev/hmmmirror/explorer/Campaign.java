@@ -51,6 +51,7 @@ final class Campaign {
 
     private Optional<Failure<World>> found = Optional.empty();
     private Optional<Failure<World>> shrunk = Optional.empty();
+    private boolean shrunkFlaky;
     private PageMap.Trace trace;
     private Optional<Throwable> laterFailure = Optional.empty();
     private long fuzzed;
@@ -142,7 +143,8 @@ final class Campaign {
         Shrinker<World> shrinker = new Shrinker<>(programs, o.shrinkReplays(), Signature::of);
         Failure<World> s = shrinker.shrink(f);
         shrunk = Optional.of(s);
-        if (shrinker.flaky()) {
+        shrunkFlaky = shrinker.flaky();
+        if (shrunkFlaky) {
             System.out.println("explorer: the failure did not reproduce on every replay (timing or the kernel's"
                     + " background work): each shrinking candidate got up to " + Shrinker.FLAKY_ATTEMPTS + " replays");
         }
@@ -264,6 +266,7 @@ final class Campaign {
             p.append("programSeed=").append(s.seed()).append('\n');
             p.append("foundSteps=").append(r.found().get().steps().size()).append('\n');
             p.append("shrunkSteps=").append(s.steps().size()).append('\n');
+            p.append("shrunkFlaky=").append(shrunkFlaky).append('\n');
             p.append("signature=").append(Signature.of(s.error())).append('\n');
             String cls = "Reproducer" + sanitize(o.name());
             Files.writeString(out.resolve(cls + ".java"),

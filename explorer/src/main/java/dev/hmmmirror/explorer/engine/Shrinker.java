@@ -60,14 +60,14 @@ public final class Shrinker<S extends AutoCloseable> {
         Failure<S> best = failure;
         replays = 0;
         attempts = 1;
-        if (maxReplays > 0 && reproduces(best, wanted).isEmpty()) {
+        if (maxReplays > 0 && sameFailure(best.seed(), best.steps(), wanted).isEmpty()) {
             attempts = FLAKY_ATTEMPTS;
         }
         boolean changed = true;
         while (replays < maxReplays) {
             if (!changed) {
                 // stuck: a deterministic-looking failure may still be flaky; check once
-                if (attempts > 1 || reproduces(best, wanted).isPresent()) {
+                if (attempts > 1 || sameFailure(best.seed(), best.steps(), wanted).isPresent()) {
                     break;
                 }
                 attempts = FLAKY_ATTEMPTS;
@@ -106,13 +106,6 @@ public final class Shrinker<S extends AutoCloseable> {
             }
         }
         return best;
-    }
-
-    /** One replay of {@code f}'s steps, if it fails the wanted way. */
-    private Optional<Failure<S>> reproduces(Failure<S> f, String wanted) throws Exception {
-        replays++;
-        return programs.replay(f.seed(), f.steps())
-                .filter(x -> Objects.equals(wanted, signature.apply(x.error())));
     }
 
     /** Up to {@code attempts} replays of {@code steps} (within the budget), the first that fails the wanted way. */
