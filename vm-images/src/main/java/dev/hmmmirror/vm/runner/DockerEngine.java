@@ -11,14 +11,16 @@ import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.testcontainers.dockerclient.DockerClientProviderStrategy;
-import org.testcontainers.dockerclient.TransportConfig;
+import org.testcontainers.shaded.com.github.dockerjava.core.DefaultDockerClientConfig;
+import org.testcontainers.shaded.com.github.dockerjava.core.DockerClientImpl;
+import org.testcontainers.shaded.com.github.dockerjava.core.RemoteApiVersion;
 
 /**
  * One Docker engine, spoken to with docker-java (the client Testcontainers makes for an address):
@@ -62,11 +64,38 @@ public final class DockerEngine implements AutoCloseable {
 
     private static DockerEngine connect(String host, boolean sharesFiles) {
         URI uri = URI.create(host);
-        TransportConfig transport = TransportConfig.builder().dockerHost(uri).sslConfig(tls(uri)).build();
-        // getClientForConfig pings the engine: a hung one must not hang us
-        DockerClient client = limited(30, "connect to the Docker engine " + host,
-                () -> DockerClientProviderStrategy.getClientForConfig(transport));
+        SSLConfig ssl = tls(uri);
+        // the ping must not hang us on a hung engine
+        DockerClient client = limited(30, "connect to the Docker engine " + host, () -> client(uri, ssl));
         return new DockerEngine(host, sharesFiles, client);
+    }
+
+    /**
+     * A docker-java client for the engine at {@code uri}, pinged: API 1.44, else 1.32 for an older
+     * engine (what Testcontainers' {@code getClientForConfig} does). Made here rather than by that
+     * method because its client resolves registry credentials through Testcontainers' own engine
+     * discovery ({@code AuthDelegatingDockerClientConfig} -> {@code RegistryAuthLocator} ->
+     * {@code DockerClientFactory.instance()}), on every {@code createContainerCmd}: with no engine
+     * on this host, creating a container on a remote engine failed with "Could not find a valid
+     * Docker environment" (CI before dockerd started). The runner pulls nothing, so it needs no
+     * registry credentials; the docker client's own {@code ~/.docker/config.json} is still read.
+     */
+    private static DockerClient client(URI uri, SSLConfig ssl) {
+        DockerHttpClient http = new com.github.dockerjava.zerodep.ZerodepDockerHttpClient.Builder().dockerHost(uri)
+                .sslConfig(ssl).build();
+        RuntimeException first = null;
+        for (RemoteApiVersion api : List.of(RemoteApiVersion.VERSION_1_44, RemoteApiVersion.VERSION_1_32)) {
+            DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                    .withDockerHost(uri.toString()).withApiVersion(api).build();
+            DockerClient client = DockerClientImpl.getInstance(config, http);
+            try {
+                client.pingCmd().exec();
+                return client;
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+        }
+        throw new SetupException("the Docker engine " + uri + " does not answer a ping: " + first.getMessage(), first);
     }
 
     /**
@@ -127,7 +156,7 @@ public final class DockerEngine implements AutoCloseable {
      * (docker-java issue 2377; the engine answers "unexpected EOF").
      */
     public void importImage(InputStream tar, String repository, String tag, long seconds) {
-        if (!(client instanceof org.testcontainers.shaded.com.github.dockerjava.core.DockerClientImpl impl)) {
+        if (!(client instanceof DockerClientImpl impl)) {
             throw new SetupException("cannot import an image: the Docker client is a " + client.getClass().getName()
                     + ", not docker-java's DockerClientImpl (a Testcontainers version this runner does not know?)");
         }
