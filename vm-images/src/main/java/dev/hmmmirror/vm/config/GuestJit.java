@@ -10,8 +10,15 @@ import java.util.Locale;
  * performance, 'Guest JVM mode').
  */
 public enum GuestJit {
-    /** C1 only ({@code -XX:TieredStopAtLevel=1}): the default; the first result soonest, long bodies ~100x the interpreter. */
-    C1(List.of("-XX:TieredStopAtLevel=1")),
+    /**
+     * C1 only ({@code -XX:TieredStopAtLevel=1}) with its compile thresholds ten times the JVM's
+     * ({@code -XX:CompileThresholdScaling=10}): the default. Code that runs a few hundred times at
+     * start-up (class initialisation, the first FFM downcalls) stays interpreted instead of being
+     * compiled on the guest's one emulated CPU, while a long body's hot loop is still compiled in
+     * its first fraction of a second: the first result came 30 % sooner and a 64 MiB fill from Java
+     * took as long (docs/performance.md, 'Guest JVM mode'). Long bodies run ~100x the interpreter.
+     */
+    C1(List.of("-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=10")),
     /** The JVM's own tiered C1 + C2: long bodies fastest, the first result later (C2 compiles run emulated too). */
     TIERED(List.of()),
     /** Interpreted ({@code -Xint}): no compiler thread at all; long bodies two orders of magnitude slower. */

@@ -28,6 +28,7 @@ class GuestJvmTest {
         assertEquals(GuestJit.C1, with(null).guestJit());
         for (List<String> f : List.of(GuestJvm.flags(with(null)), GuestJvm.programFlags(with(null)))) {
             assertTrue(f.contains("-XX:TieredStopAtLevel=1"), f.toString());
+            assertTrue(f.contains("-XX:CompileThresholdScaling=10"), "start-up code stays interpreted: " + f);
             assertFalse(interpreted(f), f.toString());
         }
     }
