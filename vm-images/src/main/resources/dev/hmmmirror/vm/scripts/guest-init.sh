@@ -11,9 +11,29 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
 hostname hmm-guest
-if [ -f /hmm/host/hmm_mirror.ko ]; then
+insmod_first=
+agent=/dev/ttyS1
+for a in $(cat /proc/cmdline); do
+  case "$a" in
+    hmm.agent=*) agent=/dev/${a#hmm.agent=} ;;
+    hmm.insmod=first) insmod_first=1 ;;
+  esac
+done
+load_module() {
   insmod /hmm/host/hmm_mirror.ko $(cat /hmm/host/module-params 2>/dev/null)
   echo "@@HMM MODULE rc=$? uptime=$(up)"
+}
+module=
+if [ -f /hmm/host/hmm_mirror.ko ]; then
+  # Loaded while the agent's JVM starts: the host sends nothing before it has
+  # read this marker (and fails the boot unless rc=0). hmm.insmod=first on the
+  # kernel command line loads it before the JVM starts instead.
+  if [ -n "$insmod_first" ]; then
+    load_module
+  else
+    load_module &
+    module=$!
+  fi
 fi
 if [ -f /hmm/host/work-dir ]; then
   # the host directory of `hmm run` / `hmm shell`, read-write at its host path
@@ -21,16 +41,11 @@ if [ -f /hmm/host/work-dir ]; then
   mkdir -p "$work"
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,rw work "$work" || echo "@@HMM FAIL mount work $work"
 fi
-agent=/dev/ttyS1
-for a in $(cat /proc/cmdline); do
-  case "$a" in
-    hmm.agent=*) agent=/dev/${a#hmm.agent=} ;;
-  esac
-done
 stty -F "$agent" raw -echo -onlcr 115200
 sh /hmm/host/run-agent.sh < "$agent" > "$agent"
 rc=$?
 echo "@@HMM AGENT_EXIT rc=$rc uptime=$(up)"
+[ -n "$module" ] && wait "$module"
 if grep -q '^hmm_mirror ' /proc/modules; then
   rmmod hmm_mirror
   echo "@@HMM RMMOD rc=$? uptime=$(up)"
