@@ -262,33 +262,45 @@ public final class PeerSuite implements SessionHook<PeerSuite.Result>, GuestSess
             return List.of(new TestOutcome(CLASS, "(setup)", TestOutcome.Status.FAILED, "rdma-core's tests did not run: "
                     + (setupFailure != null ? setupFailure : "no output"), lines));
         }
-        Map<String, String> ranges = consoleRanges(out.getParent().getParent().resolve("console.log"));
+        Map<String, Span> spans = consoleSpans(out.getParent().getParent().resolve("console.log"));
         List<TestOutcome> parsed = new ArrayList<>();
         for (TestOutcome o : parse(read(log), lines)) {
-            parsed.add(new TestOutcome(o.testClass(), o.test(), o.status(), o.message(),
-                    ranges.getOrDefault(o.test(), o.consoleLines())));
+            Span span = spans.get(o.test());
+            parsed.add(span == null ? o : new TestOutcome(o.testClass(), o.test(), o.status(), o.message(), span.lines(),
+                    span.seconds()));
         }
         return parsed;
     }
 
     /**
-     * Where each test is on the console ({@code name -> "from-to"}, 1-based lines): from the line
-     * after the previous test's result (or after the suite's start marker) to its own result line,
-     * which the guest script echoes to the console, so that the kernel's messages of the test lie
-     * in between.
+     * A test's part of the console.
+     *
+     * @param lines   {@code from-to}, 1-based
+     * @param seconds host seconds from the previous result line (or the start marker) to its own;
+     *                negative when the console lines carry no time
      */
-    static Map<String, String> consoleRanges(Path console) {
-        Map<String, String> out = new LinkedHashMap<>();
+    record Span(String lines, double seconds) {}
+
+    /**
+     * Where each test is on the console, and how long it took: from the line after the previous
+     * test's result (or after the suite's start marker) to its own result line, which the guest
+     * script echoes to the console, so that the kernel's messages of the test lie in between
+     * (unittest prints no durations: the console's host times give them).
+     */
+    static Map<String, Span> consoleSpans(Path console) {
+        Map<String, Span> out = new LinkedHashMap<>();
         if (!Files.isRegularFile(console)) {
             return out;
         }
         int n = 0;
         int from = -1;
+        double since = -1;
         String current = null;
         try (var lines = Files.newBufferedReader(console, StandardCharsets.ISO_8859_1)) {
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                 n++;
                 int bar = line.indexOf("| ");
+                double time = bar > 0 && bar < 14 ? seconds(line.substring(0, bar)) : -1;
                 String text = (bar >= 0 && bar < 14 ? line.substring(bar + 2) : line).stripTrailing();
                 // a kernel message can land in the middle of a result line (ours is written in pieces)
                 Matcher k = KERNEL_STAMP.matcher(text);
@@ -297,6 +309,7 @@ public final class PeerSuite implements SessionHook<PeerSuite.Result>, GuestSess
                 }
                 if (text.startsWith(Markers.PREFIX + Markers.PEER + " start")) {
                     from = n + 1;
+                    since = time;
                     current = null;
                     continue;
                 }
@@ -313,8 +326,9 @@ public final class PeerSuite implements SessionHook<PeerSuite.Result>, GuestSess
                     rest = d.matches() ? d.group(1) : null;
                 }
                 if (current != null && rest != null && OUTCOME.matcher(rest.strip()).matches()) {
-                    out.putIfAbsent(current, from + "-" + n);
+                    out.putIfAbsent(current, new Span(from + "-" + n, time >= 0 && since >= 0 ? time - since : -1));
                     from = n + 1;
+                    since = time;
                     current = null;
                 }
             }
@@ -393,6 +407,14 @@ public final class PeerSuite implements SessionHook<PeerSuite.Result>, GuestSess
                     + " tests, " + out.size() + " reported a result (" + how + ")", consoleLines));
         }
         return result;
+    }
+
+    private static double seconds(String s) {
+        try {
+            return Double.parseDouble(s.strip());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** {@code tests.test_odp.OdpTestCase.test_x} -> {@code test_odp.OdpTestCase.test_x}. */

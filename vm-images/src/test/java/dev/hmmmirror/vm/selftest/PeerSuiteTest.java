@@ -121,7 +121,7 @@ class PeerSuiteTest {
     }
 
     @Test
-    void eachTestsConsoleLinesEndAtItsResultLine(@TempDir Path run) throws IOException {
+    void eachTestsConsoleLinesEndAtItsResultLineAndGiveItsDuration(@TempDir Path run) throws IOException {
         Path console = run.resolve("console.log");
         Files.writeString(console, String.join("\n",
                 "  10.000| [    9.1] boot",
@@ -135,14 +135,16 @@ class PeerSuiteTest {
                 "  26.000| [   25.1] WARNING: CPU: 0 PID: 1 at somewhere",
                 "  27.000| test_odp_xrc_traffic (tests.test_odp.OdpTestCase.test_odp_xrc_traffic) ... skipped 'no XRCD'",
                 "  28.000| Ran 3 tests in 3.0s") + "\n");
-        assertEquals(Map.of("test_odp.OdpTestCase.test_mrex_odp_rc_traffic", "3-6",
-                "test_odp.OdpTestCase.test_odp_rc_rdma_read", "7-7",
-                "test_odp.OdpTestCase.test_odp_xrc_traffic", "8-9"), PeerSuite.consoleRanges(console));
+        assertEquals(Map.of("test_odp.OdpTestCase.test_mrex_odp_rc_traffic", new PeerSuite.Span("3-6", 4.0),
+                "test_odp.OdpTestCase.test_odp_rc_rdma_read", new PeerSuite.Span("7-7", 1.0),
+                "test_odp.OdpTestCase.test_odp_xrc_traffic", new PeerSuite.Span("8-9", 2.0)),
+                PeerSuite.consoleSpans(console), "console lines, and seconds between result lines");
         Files.createDirectories(run.resolve("out/peer"));
         Files.writeString(run.resolve("out/peer/test_odp.log"), "test_odp_xrc_traffic (tests.test_odp.OdpTestCase."
                 + "test_odp_xrc_traffic) ... skipped 'no XRCD'\n\nRan 1 test in 1.0s\n");
-        assertEquals("8-9", PeerSuite.outcomes(run.resolve("out/peer"), "1-30", null).getFirst().consoleLines(),
-                "the outcomes carry the ranges");
+        TestOutcome xrc = PeerSuite.outcomes(run.resolve("out/peer"), "1-30", null).getFirst();
+        assertEquals("8-9", xrc.consoleLines(), "the outcomes carry the ranges");
+        assertEquals(2.0, xrc.seconds(), 1e-9);
     }
 
     private static GuestImage image(String profile, Path config) {
