@@ -21,6 +21,9 @@ final class Matrix implements Callable<Integer> {
     @Option(names = "--no-kselftest", description = "do not run the kernel's own hmm selftests")
     boolean noKselftest;
 
+    @Option(names = "--no-peer-suite", description = "do not run rdma-core's ODP tests against rxe (the peer suite)")
+    boolean noPeerSuite;
+
     @Option(names = "--all", description = "the three stock kernels (also the default when no kernel is named)")
     boolean all;
 
@@ -37,6 +40,9 @@ final class Matrix implements Callable<Integer> {
         var settings = guest.settings();
         if (noKselftest) {
             settings = settings.with(Setting.KSELFTEST, "false");
+        }
+        if (noPeerSuite) {
+            settings = settings.with(Setting.PEER_SUITE, "false");
         }
         if (parallel != null) {
             settings = settings.with(Setting.PARALLEL, parallel);

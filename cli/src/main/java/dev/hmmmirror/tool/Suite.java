@@ -24,11 +24,17 @@ final class Suite implements Callable<Integer> {
     @Option(names = "--no-kselftest", description = "do not run the kernel's own hmm selftests")
     boolean noKselftest;
 
+    @Option(names = "--no-peer-suite", description = "do not run rdma-core's ODP tests against rxe (the peer suite)")
+    boolean noPeerSuite;
+
     @Override
     public Integer call() {
         var settings = guest.settings();
         if (noKselftest) {
             settings = settings.with(Setting.KSELFTEST, "false");
+        }
+        if (noPeerSuite) {
+            settings = settings.with(Setting.PEER_SUITE, "false");
         }
         return Guarded.call(settings, s -> Operations.suite(s, List.of(guest.profile(s))));
     }

@@ -235,7 +235,8 @@ public final class GuestExtension implements InvocationInterceptor {
             }
             GuestSession.End end = session.finish(startFailure == null);
             if (end.hookFailure() != null) {
-                throw new AssertionError("the guest failed while running the kernel's own hmm selftests: "
+                throw new AssertionError("the guest failed while running the suite's hooks (the kernel's own hmm selftests, "
+                        + "rdma-core's ODP tests): "
                         + end.hookFailure().getMessage(), end.hookFailure());
             }
             if (!end.lateSplats().isEmpty()) {

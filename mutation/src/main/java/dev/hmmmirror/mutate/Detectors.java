@@ -135,7 +135,8 @@ final class Detectors {
     static final int RESTARTS = 2;
 
     private Raw suite(Settings s, KernelProfile profile, Path dir) {
-        Settings run = s.with(Setting.KSELFTEST, "false");
+        // our suite alone: the kernel's selftests are a detector of their own, rdma-core's ODP tests (the peer suite) none
+        Settings run = s.with(Setting.KSELFTEST, "false").with(Setting.PEER_SUITE, "false");
         KernelRun first = SuiteRunner.run(run, profile, config.suiteSelectors());
         List<TestOutcome> outcomes = new ArrayList<>(first.outcomes());
         // the JUnit extension does not restart a guest that died (an Oops, a hang): every test after it fails as

@@ -16,9 +16,12 @@ import java.util.List;
  * @param kernelSelftests the kernel's own hmm selftests in the same guest (empty when not run);
  *                      reported next to ours, not part of {@link #exitCode()}
  * @param timing        when the run started and ended, and how long the guest took to boot
+ * @param peerSuite     rdma-core's ODP tests against rxe in the same guest (empty when not run; one
+ *                      skipped row saying why where the kernel lacks rxe ODP); reported next to
+ *                      ours, not part of {@link #exitCode()}
  */
 public record KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
-        List<TestOutcome> kernelSelftests, Timing timing) {
+        List<TestOutcome> kernelSelftests, Timing timing, List<TestOutcome> peerSuite) {
     /**
      * When a kernel's run happened.
      *
@@ -35,6 +38,12 @@ public record KernelRun(String profile, String kernelRelease, List<TestOutcome> 
         public Duration wall() {
             return Duration.between(started, finished);
         }
+    }
+
+    /** A run without the peer suite. */
+    public KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
+            List<TestOutcome> kernelSelftests, Timing timing) {
+        this(profile, kernelRelease, outcomes, reportDir, kernelSelftests, timing, List.of());
     }
 
     /** A run without timings. */

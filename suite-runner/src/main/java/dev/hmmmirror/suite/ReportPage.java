@@ -4,6 +4,7 @@ import static dev.hmmmirror.suite.Html.a;
 import static dev.hmmmirror.suite.Html.el;
 import static dev.hmmmirror.suite.Runs.KERNELS;
 import static dev.hmmmirror.suite.Runs.OURS;
+import static dev.hmmmirror.suite.Runs.PEER;
 import static dev.hmmmirror.suite.Runs.cell;
 import static dev.hmmmirror.suite.Runs.count;
 import static dev.hmmmirror.suite.Runs.differing;
@@ -55,12 +56,13 @@ final class ReportPage {
                 differing.isEmpty() ? el("p", "None: every test has the same result on every kernel.")
                         : table(runs, OURS, differing),
                 el("h2", "Failures (" + bad + ")").id("failures"));
-        if (bad == 0 && runs.stream().allMatch(r -> r.kernelSelftests().stream().noneMatch(Runs::isBad))) {
+        if (bad == 0 && runs.stream().allMatch(r -> concat(r.kernelSelftests(), r.peerSuite()).stream()
+                .noneMatch(Runs::isBad))) {
             body.add(el("p", "None."));
         }
         for (KernelRun r : runs) {
             String folder = r.reportDir().getFileName().toString();
-            for (TestOutcome o : concat(r.outcomes(), r.kernelSelftests())) {
+            for (TestOutcome o : concat(concat(r.outcomes(), r.kernelSelftests()), r.peerSuite())) {
                 if (isBad(o)) {
                     body.add(el("h3", r.profile() + ": " + o.name() + " " + o.status()).id(anchor(r, o)),
                             el("p").text(o.message() + " (").add(a(folder + "/console.log", "console.log"))
@@ -73,6 +75,10 @@ final class ReportPage {
         if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
             body.add(el("h2", "The kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the "
                     + "exit code)").id("kselftests"), table(runs, KERNELS, testNames(runs, KERNELS)));
+        }
+        if (runs.stream().anyMatch(r -> !r.peerSuite().isEmpty())) {
+            body.add(el("h2", "rdma-core ODP tests (pyverbs tests.test_odp against rxe, same guest; not counted in the "
+                    + "exit code unless a kernel splat)").id("rdma-core"), table(runs, PEER, testNames(runs, PEER)));
         }
         if (!parity.entries().isEmpty()) {
             Element table = el("table");
@@ -126,6 +132,7 @@ final class ReportPage {
             head.add(el("th", s.symbol()));
         }
         head.add(el("th").text("kernel's selftests").add(el("br"), el("small", "pass / FAIL / skip")),
+                el("th").text("rdma-core ODP tests").add(el("br"), el("small", "pass / FAIL / skip")),
                 el("th", "QEMU start to /init"), el("th", "guest JVM ready"), el("th", "whole run"),
                 el("th", "exit code"), el("th", "files"));
         Element table = el("table").id("totals").add(head);
@@ -140,6 +147,7 @@ final class ReportPage {
             List<TestOutcome> k = r.kernelSelftests();
             row.add(el("td", k.isEmpty() ? "not run" : count(k, TestOutcome.Status.PASSED) + " / "
                     + count(k, TestOutcome.Status.FAILED) + " / " + count(k, TestOutcome.Status.SKIPPED)).cls("n"),
+                    peerCell(r.peerSuite()),
                     el("td", secs(r.timing().init())).cls("n"),
                     el("td", secs(r.timing().agentReady())).cls("n"),
                     el("td", r.timing() == KernelRun.Timing.NONE ? "?" : secs(r.timing().wall().toMillis() / 1000.0))
@@ -149,6 +157,18 @@ final class ReportPage {
             table.add(row);
         }
         return table;
+    }
+
+    /** The totals cell of the peer suite: counts, or "skipped" with why (its only row), or "not run". */
+    private static Element peerCell(List<TestOutcome> p) {
+        if (p.isEmpty()) {
+            return el("td", "not run").cls("n");
+        }
+        if (p.size() == 1 && p.getFirst().test().startsWith("(") && p.getFirst().status() == TestOutcome.Status.SKIPPED) {
+            return el("td", "skipped").cls("n skip").attr("title", p.getFirst().message());
+        }
+        return el("td", count(p, TestOutcome.Status.PASSED) + " / " + count(p, TestOutcome.Status.FAILED) + " / "
+                + count(p, TestOutcome.Status.SKIPPED)).cls("n");
     }
 
     private static String secs(double s) {

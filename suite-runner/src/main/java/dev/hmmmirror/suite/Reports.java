@@ -2,6 +2,7 @@ package dev.hmmmirror.suite;
 
 import static dev.hmmmirror.suite.Runs.KERNELS;
 import static dev.hmmmirror.suite.Runs.OURS;
+import static dev.hmmmirror.suite.Runs.PEER;
 import static dev.hmmmirror.suite.Runs.cell;
 import static dev.hmmmirror.suite.Runs.count;
 import static dev.hmmmirror.suite.Runs.parityRows;
@@ -31,7 +32,10 @@ public final class Reports {
         return Runs.exitCode(runs);
     }
 
-    /** Prints the kernel x test table with totals; then the kernel's own selftests' table where they ran. */
+    /**
+     * Prints the kernel x test table with totals; then the kernel's own selftests' table and the peer
+     * suite's (rdma-core's ODP tests) where they ran.
+     */
     public static void printTable(List<KernelRun> runs, PrintStream out) {
         printTable(runs, UpstreamParity.NONE, out);
     }
@@ -47,6 +51,12 @@ public final class Reports {
             out.println();
             out.println("the kernel's own hmm selftests (test_hmm + hmm-tests, same guest; not counted in the exit code):");
             printTable(runs, KERNELS, out);
+        }
+        if (runs.stream().anyMatch(r -> !r.peerSuite().isEmpty())) {
+            out.println();
+            out.println("rdma-core's ODP tests against rxe (pyverbs tests.test_odp, same guest; not counted in the exit "
+                    + "code unless a kernel splat):");
+            printTable(runs, PEER, out);
         }
         if (!parity.entries().isEmpty()) {
             out.println();
@@ -97,6 +107,9 @@ public final class Reports {
                 if (!r.kernelSelftests().isEmpty()) {
                     Files.write(dir.resolve("junit-" + name + "-kselftest.xml"), junitXml(r, KERNELS));
                 }
+                if (!r.peerSuite().isEmpty()) {
+                    Files.write(dir.resolve("junit-" + name + "-rdma-core.xml"), junitXml(r, PEER));
+                }
             }
             Files.writeString(dir.resolve("index.html"), ReportPage.of(runs, parity, dir), StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -109,9 +122,11 @@ public final class Reports {
         return Summary.write(Summary.of(runs, parity));
     }
 
-    /** A JUnit XML report (UTF-8) of one run's outcomes: ours or the kernel's own selftests. */
+    /** A JUnit XML report (UTF-8) of one run's outcomes: ours, the kernel's own selftests or the peer suite's. */
     static byte[] junitXml(KernelRun r, Function<KernelRun, List<TestOutcome>> which) {
-        return JunitXml.of((which == OURS ? "hmm-mirror guest suite" : "kernel hmm selftests") + " (" + r.profile() + ")",
+        String suite = which == OURS ? "hmm-mirror guest suite" : which == PEER ? "rdma-core ODP tests"
+                : "kernel hmm selftests";
+        return JunitXml.of(suite + " (" + r.profile() + ")",
                 r.kernelRelease(), which.apply(r));
     }
 }

@@ -16,6 +16,9 @@ final class Runs {
     /** The kernel's own hmm selftests' outcomes of a run. */
     static final Function<KernelRun, List<TestOutcome>> KERNELS = KernelRun::kernelSelftests;
 
+    /** The peer suite's outcomes of a run (rdma-core's ODP tests). */
+    static final Function<KernelRun, List<TestOutcome>> PEER = KernelRun::peerSuite;
+
     private Runs() {}
 
     /** The worst exit code over all runs: 125 no boot, 2 kernel splat, 1 failures, 0 all passed. */

@@ -12,6 +12,7 @@ import dev.hmmmirror.vm.image.KernelProfile;
 import dev.hmmmirror.vm.result.TestOutcome;
 import dev.hmmmirror.vm.runner.RunnerSelection;
 import dev.hmmmirror.vm.selftest.KernelSelftests;
+import dev.hmmmirror.vm.selftest.PeerSuite;
 import dev.hmmmirror.vm.selftest.SuiteHooks;
 import dev.hmmmirror.vm.session.GuestClasspath;
 import dev.hmmmirror.vm.session.GuestSession;
@@ -67,10 +68,11 @@ public final class SuiteRunner {
         }
         Progress.say("suite on %s: starting", profile.name());
         KernelSelftests selftests = SuiteHooks.kernelSelftests(settings);
+        PeerSuite peer = SuiteHooks.peerSuite(settings);
         GuestSession session;
         try {
             session = GuestSession.start(new GuestSession.Spec(settings, profile, GuestClasspath.current(), Map.of(),
-                    SuiteHooks.of(selftests)), kind);
+                    SuiteHooks.of(selftests, peer)), kind);
         } catch (RuntimeException e) { // SetupException, GuestFailure, I/O trouble with the cache: not the kernel's verdict
             return setupFailure(profile, dir, e);
         }
@@ -105,7 +107,7 @@ public final class SuiteRunner {
             Progress.say("suite on %s: %s; its results are not a verdict on the kernel", profile.name(), lost.get());
         }
         if (end.hookFailure() != null && lost.isEmpty()) {
-            outcomes.add(new TestOutcome("(run)", "kernel selftests", classify(end.hookFailure()),
+            outcomes.add(new TestOutcome("(run)", "kernel selftests / rdma-core tests", classify(end.hookFailure()),
                     firstLine(end.hookFailure()), ""));
         }
         if (lost.isPresent()) {
@@ -126,7 +128,8 @@ public final class SuiteRunner {
         KernelRun run = new KernelRun(profile.name(), session.image().kernelRelease(), List.copyOf(outcomes), dir,
                 end.result(selftests).map(KernelSelftests.Result::outcomes).orElse(List.of()),
                 new KernelRun.Timing(started, java.time.Instant.now(), session.timings().init(),
-                        session.timings().agentReady()));
+                        session.timings().agentReady()),
+                end.result(peer).map(PeerSuite.Result::outcomes).orElse(List.of()));
         Progress.say("suite on %s: %d passed, %d failed, %d skipped, %d kernel splat, %d could not boot",
                 profile.name(), run.count(TestOutcome.Status.PASSED), run.count(TestOutcome.Status.FAILED),
                 run.count(TestOutcome.Status.SKIPPED), run.count(TestOutcome.Status.KERNEL_SPLAT),

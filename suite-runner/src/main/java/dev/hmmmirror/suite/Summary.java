@@ -55,7 +55,8 @@ record Summary(int exitCode, List<Kernel> kernels) {
                     rounded(r.timing().init()), rounded(r.timing().agentReady()),
                     r.timing() == KernelRun.Timing.NONE ? null : rounded(r.timing().wall().toMillis() / 1000.0),
                     ours.totals(), ours.tests(),
-                    r.kernelSelftests().isEmpty() ? null : Outcomes.of(r.kernelSelftests()), rows));
+                    r.kernelSelftests().isEmpty() ? null : Outcomes.of(r.kernelSelftests()), rows,
+                    r.peerSuite().isEmpty() ? null : Outcomes.of(r.peerSuite())));
         }
         return new Summary(Runs.exitCode(runs), kernels);
     }
@@ -84,11 +85,13 @@ record Summary(int exitCode, List<Kernel> kernels) {
      * @param tests           our tests
      * @param kernelSelftests the kernel's own hmm selftests; absent where they did not run
      * @param upstreamParity  each upstream hmm-tests name with the kernel's and our result; absent without a map
+     * @param peerSuite       rdma-core's ODP tests against rxe; absent where they did not run
      */
     record Kernel(String profile, String kernel, int exitCode, Double initSeconds, Double agentReadySeconds,
             Double wallSeconds, Map<String, Long> totals, List<Test> tests,
             @JsonInclude(JsonInclude.Include.NON_NULL) Outcomes kernelSelftests,
-            @JsonInclude(JsonInclude.Include.NON_NULL) List<Parity> upstreamParity) {}
+            @JsonInclude(JsonInclude.Include.NON_NULL) List<Parity> upstreamParity,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Outcomes peerSuite) {}
 
     /** A list of outcomes with its totals per status. */
     record Outcomes(Map<String, Long> totals, List<Test> tests) {

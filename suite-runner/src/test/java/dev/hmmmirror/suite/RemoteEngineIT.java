@@ -65,8 +65,9 @@ class RemoteEngineIT {
     }
 
     private static Settings settings(String name, String runner) {
+        // not the peer suite (rdma-core's ODP tests, ~25-40 s a sid guest): SuiteRunnerIT has its own test of it
         return Settings.fromEnvironment().with(Setting.RUN_DIR, REPORTS.resolve(name).toString())
-                .with(Setting.RUNNER, runner);
+                .with(Setting.RUNNER, runner).with(Setting.PEER_SUITE, "false");
     }
 
     /**

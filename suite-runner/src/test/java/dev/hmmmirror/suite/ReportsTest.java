@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.hmmmirror.vm.result.TestOutcome;
 import dev.hmmmirror.vm.result.TestOutcome.Status;
 import dev.hmmmirror.vm.selftest.KernelSelftests;
+import dev.hmmmirror.vm.selftest.PeerSuite;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -74,6 +75,46 @@ class ReportsTest {
         String html = Files.readString(dir.resolve("index.html"));
         assertTrue(html.contains("href=\"#built-7.2-hmm-tests.hmm.hmm_device_private.exclusive\""), "a failure links to its console part");
         assertTrue(html.contains("<pre>a\nb"), "the failing test's console lines are shown");
+    }
+
+    @Test
+    void thePeerSuiteIsReportedBesideOursNotCountedAndSaysWhyItSkipped(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir.resolve("debian-sid"));
+        Files.writeString(dir.resolve("debian-sid/console.log"), "a\nb\nc\nd\n");
+        KernelRun sid = new KernelRun("debian-sid", "7.2.13+deb14-amd64", List.of(ours("readsThroughTheDevice",
+                Status.PASSED)), dir.resolve("debian-sid"), List.of(), KernelRun.Timing.NONE, List.of(
+                        new TestOutcome(PeerSuite.CLASS, "test_odp.OdpTestCase.test_odp_rc_rdma_read", Status.PASSED, "",
+                                "2-3"),
+                        new TestOutcome(PeerSuite.CLASS, "test_odp.OdpTestCase.test_odp_xrc_traffic", Status.FAILED,
+                                "ERROR: PyverbsRDMAError: Failed to create XRCD", "3-4")));
+        KernelRun trixie = new KernelRun("debian-trixie", "6.12.117+deb13-amd64", List.of(ours("readsThroughTheDevice",
+                Status.PASSED)), dir.resolve("debian-trixie"), List.of(), KernelRun.Timing.NONE, List.of(
+                        new TestOutcome(PeerSuite.CLASS, "(suite)", Status.SKIPPED,
+                                "rxe0 has no On-Demand Paging on kernel 6.12.117+deb13-amd64", "")));
+        List<KernelRun> runs = List.of(sid, trixie);
+        assertEquals(0, Reports.exitCode(runs), "rdma-core's failures are not ours");
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Reports.printTable(runs, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String table = buf.toString(StandardCharsets.UTF_8);
+        assertTrue(table.contains("rdma-core's ODP tests") && table.contains("rdma-core.test_odp.OdpTestCase.test_odp_rc_rdma_read"),
+                table);
+
+        Reports.write(runs, dir);
+        Summary json = Summary.read(Files.readAllBytes(dir.resolve("summary.json")));
+        assertEquals(Map.of("passed", 1L, "failed", 1L, "skipped", 0L, "kernel_splat", 0L, "boot_failed", 0L),
+                json.kernels().get(0).peerSuite().totals());
+        assertEquals("rxe0 has no On-Demand Paging on kernel 6.12.117+deb13-amd64",
+                json.kernels().get(1).peerSuite().tests().getFirst().message());
+        assertEquals(null, json.kernels().get(0).kernelSelftests());
+        Element suite = parse(dir.resolve("junit-debian-sid-rdma-core.xml")).getDocumentElement();
+        assertEquals("1", suite.getAttribute("failures"));
+        assertTrue(suite.getAttribute("name").startsWith("rdma-core ODP tests"), suite.getAttribute("name"));
+        String html = Files.readString(dir.resolve("index.html"));
+        assertTrue(html.contains("id=\"rdma-core\""), "its own section");
+        assertTrue(html.contains("title=\"rxe0 has no On-Demand Paging on kernel 6.12.117+deb13-amd64\">skipped</td>"),
+                "the totals say skipped, and why: " + html);
+        assertTrue(html.contains("href=\"#debian-sid-rdma-core.test_odp.OdpTestCase.test_odp_xrc_traffic\""),
+                "a failure links to its console part");
     }
 
     /** Quotes, markup, entities, a CDATA end, control characters, a line break, a tab, a non-BMP character. */

@@ -32,10 +32,12 @@ public final class Markers {
     public static final String WATCHDOG = "WATCHDOG";
     /** the kernel's own selftests: start, each RUN/result line, rmmod. */
     public static final String KSELFTEST = "KSELFTEST";
+    /** the peer suite (rdma-core's ODP tests): skipped (why), start, end. */
+    public static final String PEER = "PEER";
 
     /** Every marker. */
     public static final List<String> ALL = List.of(INIT, BARE, ROOT, FAIL, MODULE, AGENT_EXIT, RMMOD, DONE, WATCHDOG,
-            KSELFTEST);
+            KSELFTEST, PEER);
 
     private Markers() {}
 

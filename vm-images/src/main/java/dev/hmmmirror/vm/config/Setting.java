@@ -48,6 +48,8 @@ public enum Setting {
             "run the kernel's own hmm selftests after our suite where the kernel has test_hmm"),
     KSELFTEST_TIMEOUT("hmm.kselftest.timeout", "HMM_KSELFTEST_TIMEOUT", null, "600 / 1800 (debug)",
             "seconds the kernel's hmm-tests may run"),
+    PEER_SUITE("hmm.peer", "HMM_PEER", "--no-peer-suite", "true",
+            "run rdma-core's own ODP tests (pyverbs, tests/test_odp.py) against rxe after our suite, where the kernel has rxe (docs/rxe.md, 'The peer suite')"),
     DOCKER_HOSTS("hmm.docker.hosts", "HMM_DOCKER_HOSTS", "--docker-hosts", "",
             "Docker engines a matrix spreads its kernels over, e.g. tcp://kvm1:2375 tcp://kvm2:2375*2 (*N: N guests at once there; local: this host); nothing of this host is mounted there"),
     PARALLEL("hmm.parallel", "HMM_PARALLEL", "--parallel", "auto",

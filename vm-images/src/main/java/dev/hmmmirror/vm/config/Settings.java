@@ -204,6 +204,11 @@ public final class Settings {
         return flag(Setting.KSELFTEST, true);
     }
 
+    /** Whether rdma-core's ODP tests (the peer suite) run where the kernel has rxe. */
+    public boolean peerSuite() {
+        return flag(Setting.PEER_SUITE, true);
+    }
+
     /** Seconds the kernel's selftests may run, when set (else by kernel kind). */
     public OptionalLong kselftestTimeoutSeconds() {
         return number(Setting.KSELFTEST_TIMEOUT);

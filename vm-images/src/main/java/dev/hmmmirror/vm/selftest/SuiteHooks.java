@@ -7,8 +7,9 @@ import java.util.List;
 
 /**
  * The hooks of a suite's session, whoever starts it (the JUnit extension under Maven, the suite
- * runner from the command line): the module's line coverage (on kernels with gcov support) and the
- * kernel's own hmm selftests, after our tests, in the same guest.
+ * runner from the command line): the module's line coverage (on kernels with gcov support), the
+ * kernel's own hmm selftests and the peer suite (rdma-core's ODP tests against rxe), after our
+ * tests, in the same guest.
  */
 public final class SuiteHooks {
     private SuiteHooks() {}
@@ -18,13 +19,18 @@ public final class SuiteHooks {
         return new KernelSelftests(settings);
     }
 
-    /** Every hook a suite's session runs before the guest powers off: coverage first, then the selftests. */
-    public static List<SessionHook<?>> of(Settings settings) {
-        return of(kernelSelftests(settings));
+    /** The peer suite ({@link PeerSuite}), configured by {@code settings}. */
+    public static PeerSuite peerSuite(Settings settings) {
+        return new PeerSuite(settings);
     }
 
-    /** As {@link #of(Settings)}, with the caller's selftests hook (to read its result afterwards). */
-    public static List<SessionHook<?>> of(KernelSelftests selftests) {
-        return List.of(new ModuleCoverage(), selftests);
+    /** Every hook a suite's session runs before the guest powers off: coverage first, then the selftests, then the peer suite. */
+    public static List<SessionHook<?>> of(Settings settings) {
+        return of(kernelSelftests(settings), peerSuite(settings));
+    }
+
+    /** As {@link #of(Settings)}, with the caller's selftests and peer suite hooks (to read their results afterwards). */
+    public static List<SessionHook<?>> of(KernelSelftests selftests, PeerSuite peer) {
+        return List.of(new ModuleCoverage(), selftests, peer);
     }
 }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class GuestScriptsContractTest {
     /** Scripts that run in the guest (the others are host-side build recipes). */
-    static final List<String> GUEST_SCRIPTS = List.of("init", "guest-init.sh", "kselftest-hmm.sh");
+    static final List<String> GUEST_SCRIPTS = List.of("init", "guest-init.sh", "kselftest-hmm.sh", "peer-suite.sh");
     /** Markers the agent writes itself (its watchdog). */
     static final Set<String> WRITTEN_BY_AGENT = Set.of(Markers.WATCHDOG);
     private static final Pattern MARKER = Pattern.compile(Pattern.quote(Markers.PREFIX) + "([A-Z_]+)");
