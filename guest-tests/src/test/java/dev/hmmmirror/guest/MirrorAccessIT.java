@@ -332,10 +332,12 @@ class MirrorAccessIT {
             mirror.fault(m, Access.WRITE);
             Snapshot s = mirror.snapshot(m);
             long huge = s.count(PageState.HUGE);
-            assumeTrue(huge > 0, "the kernel backed the range with base pages (no free 2 MiB page?): "
+            assumeTrue(huge > 0, "the kernel backed the range with base pages (no free " + (Memory.hugePageSize() >> 20)
+                    + " MiB page?): "
                     + Files.readAllLines(Path.of("/proc/self/smaps")).stream().filter(l -> l.startsWith("AnonHugePages"))
                             .filter(l -> !l.endsWith(" 0 kB")).toList());
-            assertEquals(512, huge, "every base page of the THP reports HUGE");
+            assertEquals(m.pages(), huge, "every base page of the THP reports HUGE ("
+                    + Memory.hugePageSize() / Memory.pageSize() + " pages of " + Memory.pageSize() + " bytes)");
             assertTrue(s.all(PageState.DEVICE_WRITE));
             byte[] seen = mirror.read(m.address(), 512);
             byte[] expected = new byte[seen.length];

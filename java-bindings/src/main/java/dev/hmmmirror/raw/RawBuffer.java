@@ -18,7 +18,8 @@ public final class RawBuffer {
     }
 
     /**
-     * {@code bytes} zeroed bytes, aligned to 4096.
+     * {@code bytes} zeroed bytes, aligned to the system's page size (4 KiB, 16 KiB or 64 KiB): the module
+     * pins a page-aligned buffer and copies an unaligned one through a bounce page.
      *
      * @param bytes size in bytes, {@code > 0}; READ and WRITE need {@code npages} pages' worth
      * @return the buffer
@@ -28,7 +29,7 @@ public final class RawBuffer {
         if (bytes <= 0) {
             throw new IllegalArgumentException("bytes must be > 0, got " + bytes);
         }
-        return new RawBuffer(Arena.ofAuto().allocate(bytes, 4096));
+        return new RawBuffer(Arena.ofAuto().allocate(bytes, dev.hmmmirror.Memory.pageSize()));
     }
 
     /**

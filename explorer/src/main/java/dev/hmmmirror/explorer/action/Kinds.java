@@ -7,6 +7,7 @@ import dev.hmmmirror.explorer.engine.Step;
 import dev.hmmmirror.explorer.model.Features;
 import dev.hmmmirror.explorer.model.Kind;
 import dev.hmmmirror.explorer.model.Model;
+import dev.hmmmirror.explorer.model.PageModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -20,6 +21,9 @@ import java.util.function.Predicate;
  * {@link Features#missing()} says.
  */
 public final class Kinds {
+    /** The 64-bit words of a page: where CPU writes and atomics land (512 with 4 KiB pages). */
+    private static final int WORDS = PageModel.SIZE / Long.BYTES;
+
     private Kinds() {}
 
     /** A kind whose precondition and draw read the model only. */
@@ -62,12 +66,15 @@ public final class Kinds {
             if ((kind == Kind.THP || kind == Kind.HUGETLB) && w.hasKind(kind)) {
                 kind = Kind.ANONYMOUS; // one huge region of each kind at a time
             }
-            int pages = kind == Kind.THP || kind == Kind.HUGETLB ? 512 : 1 + r.nextInt(Model.MAX_PAGES);
+            // a huge region is one huge page as the kernel sizes it (2 MiB: 512 pages on x86-64)
+            int pages = kind == Kind.THP ? (int) (Memory.hugePageSize() / PageModel.SIZE)
+                    : kind == Kind.HUGETLB ? (int) (Memory.hugetlbPageSize() / PageModel.SIZE)
+                    : 1 + r.nextInt(Model.MAX_PAGES);
             return new Steps.Map(w.freeRegion(r), kind, pages);
         }));
         k.add(new Simple("cpu-write", 4, Model::anyWritable, (w, r) -> {
             int[] at = writablePage(w, r);
-            return new Steps.CpuWrite(at[0], at[1], r.nextInt(512), r.nextLong());
+            return new Steps.CpuWrite(at[0], at[1], r.nextInt(WORDS), r.nextLong());
         }));
         k.add(new Simple("cpu-read", 3, Model::anyReadable, (w, r) -> {
             int[] at = readablePage(w, r);
@@ -93,7 +100,7 @@ public final class Kinds {
         }));
         k.add(new Simple("fork-child-write", 1, Model::anyWritable, (w, r) -> {
             int[] at = writablePage(w, r);
-            return new Steps.ForkChildWrite(at[0], at[1], r.nextInt(512), r.nextLong());
+            return new Steps.ForkChildWrite(at[0], at[1], r.nextInt(WORDS), r.nextLong());
         }));
         k.add(ranged("device-fault", 4, (g, range, r) -> {
             return new Steps.Fault(r.nextInt(Model.MIRRORS), g, range[0], range[1],
@@ -117,7 +124,7 @@ public final class Kinds {
             }));
             k.add(new Simple("atomic-add", 2, w -> w.hasKind(Kind.ANONYMOUS), (w, r) -> {
                 int g = regionOf(w, Kind.ANONYMOUS, r);
-                return new Steps.AtomicAdd(r.nextInt(Model.MIRRORS), g, r.nextInt(w.regionSize(g)), r.nextInt(512),
+                return new Steps.AtomicAdd(r.nextInt(Model.MIRRORS), g, r.nextInt(w.regionSize(g)), r.nextInt(WORDS),
                         1 + r.nextInt(1000));
             }));
         }

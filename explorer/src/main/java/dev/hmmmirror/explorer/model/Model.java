@@ -274,7 +274,7 @@ public final class Model {
      * The pages a question about pages [first, end) of region {@code i} brought back from device
      * memory must cover: all of a THP region, whose pages may be one large device folio that comes
      * back whole (found by the 7.2 debug campaign of December 2026: a child's write to one page
-     * brought all 512 back); else the range itself.
+     * brought all 512 of a 2 MiB THP back); else the range itself.
      */
     public int[] backRange(int i, int first, int end) {
         return regions[i].kind() == Kind.THP ? new int[] {0, regions[i].size()} : new int[] {first, end};

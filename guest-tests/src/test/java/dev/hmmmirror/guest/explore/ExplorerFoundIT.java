@@ -46,6 +46,9 @@ class ExplorerFoundIT {
      * EFAULT). Fixed in kmod/mirror.c: that path now refuses a mapping without VM_WRITE with EPERM,
      * as hmm_range_fault() does for pages in system memory.
      */
+    /** The base pages of a PMD THP of the running kernel (512 with 4 KiB pages, 2048 with 16 KiB). */
+    private static final int THP_PAGES = (int) (Memory.hugePageSize() / Memory.pageSize());
+
     @Test
     void deviceWriteToAReadOnlyPageInDeviceMemoryIsEperm() throws Exception {
         try (World w = withDeviceMemory()) {
@@ -86,8 +89,8 @@ class ExplorerFoundIT {
     @Test
     void aChildsWriteToOnePageOfAWholeThpInDeviceMemoryBringsAllOfItBack() throws Exception {
         try (World w = withDeviceMemory()) {
-            w.map(2, Kind.THP, 512);
-            w.migrateToDevice(0, 2, 0, 512);
+            w.map(2, Kind.THP, THP_PAGES);
+            w.migrateToDevice(0, 2, 0, THP_PAGES);
             w.forkChildWrite(2, 338, 116, 0xd602026d644124c0L);
             w.migrateToDevice(2, 2, 0, 1);
         }
@@ -95,14 +98,14 @@ class ExplorerFoundIT {
 
     /**
      * The same lesson for this process's own CPU: a write to one page of a THP that is one large
-     * device folio brings all 512 pages back (a fault on the PMD migrates the folio whole), so
+     * device folio brings all its pages back (a fault on the PMD migrates the folio whole), so
      * another device can then take page 0.
      */
     @Test
     void aCpuWriteToOnePageOfAWholeThpInDeviceMemoryBringsAllOfItBack() throws Exception {
         try (World w = withDeviceMemory()) {
-            w.map(2, Kind.THP, 512);
-            w.migrateToDevice(0, 2, 0, 512);
+            w.map(2, Kind.THP, THP_PAGES);
+            w.migrateToDevice(0, 2, 0, THP_PAGES);
             w.cpuWrite(2, 338, 116, 0x5eedL);
             w.migrateToDevice(2, 2, 0, 1);
             w.cpuRead(2, 0);

@@ -19,8 +19,11 @@ import org.junit.jupiter.api.Test;
  */
 @GuestTest
 class CompactionIT {
-    /** 16 MiB, of which every eighth page stays: 512 mirrored pages spread thinly over 8 pageblocks. */
-    private static final int PAGES = 4096;
+    /**
+     * 16 MiB, of which every eighth page stays: with 4 KiB pages 512 mirrored pages spread thinly over 8
+     * pageblocks of 2 MiB; with 16 KiB pages 128 over half a 32 MiB pageblock.
+     */
+    private static final int PAGES = (int) ((16L << 20) / Coherence.PAGE);
     private static final int KEEP_EVERY = 8;
 
     @Test
@@ -33,7 +36,7 @@ class CompactionIT {
         // mirrored range lands below it, in the migration scanner's half, and the filler is given back.
         Path node = Path.of("/sys/devices/system/node/node1");
         long free = freeKb(node) * 1024;
-        long fillerLen = (free - (64L << 20)) & -(2L << 20);
+        long fillerLen = (free - (64L << 20)) & -dev.hmmmirror.Memory.hugePageSize();
         long filler = Sys.mmap(0, fillerLen, Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS, -1, 0);
         PageMap.mbind(filler, fillerLen, 1);
         Sys.madvise(filler, fillerLen, Sys.MADV_POPULATE_WRITE);

@@ -86,7 +86,7 @@ final class EventWatch implements AutoCloseable {
     }
 
     /**
-     * The pages of {@code [from, from + pages * 4096)} that no event overlapping the range
+     * The pages of {@code [from, from + pages * PAGE)} (the system's page size) that no event overlapping the range
      * covered (empty when every page was invalidated).
      */
     Set<Integer> uncovered(long from, int pages) {

@@ -5,21 +5,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hmmmirror.Access;
 import dev.hmmmirror.Invalidation.Reason;
+import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.junit.GuestTest;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** hugetlbfs: a 2 MiB {@code MAP_HUGETLB} page is mirrored whole, and munmap invalidates it. */
+/**
+ * hugetlbfs: a {@code MAP_HUGETLB} page of the default huge page size (2 MiB on x86-64, 32 MiB on
+ * arm64-16k: {@link Memory#hugetlbPageSize()}) is mirrored whole, and munmap invalidates it.
+ */
 @GuestTest
 class HugetlbIT {
-    private static final long HUGE = 2L << 20;
+    private static final long HUGE = Memory.hugetlbPageSize();
     private static final int PAGES = (int) (HUGE / Coherence.PAGE);
 
     @Test
     void hugetlbPageIsMirroredHugeAndMunmapInvalidatesIt() throws Exception {
-        Machinery.requireHugetlbPages(1);
+        Machinery.requireHugetlbPages(1, HUGE);
         long a = Sys.mmap(0, HUGE, Sys.PROT_READ | Sys.PROT_WRITE,
                 Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS | Sys.MAP_HUGETLB, -1, 0);
         boolean mapped = true;
@@ -30,7 +34,7 @@ class HugetlbIT {
             Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.expected(PAGES, 0x0d));
             var frames = mirror.pageFrames(a, PAGES);
             for (int i = 1; i < PAGES; i++) {
-                assertEquals(frames.get(0).cpuPfn() + i, frames.get(i).cpuPfn(), "one contiguous 2 MiB page");
+                assertEquals(frames.get(0).cpuPfn() + i, frames.get(i).cpuPfn(), "one contiguous " + (HUGE >> 20) + " MiB page");
             }
             Set<Reason> reasons;
             try (EventWatch w = EventWatch.start(mirror)) {
@@ -42,7 +46,7 @@ class HugetlbIT {
             }
             assertTrue(mirror.snapshot(a, PAGES).all(PageState.INACCESSIBLE));
             assertEquals(0, mirror.snapshot(a, PAGES).count(PageState.DEVICE_READ));
-            MmReport.record("hugetlbfs: 2 MiB page, munmap", reasons, "pass: mirrored huge, invalidated by munmap");
+            MmReport.record("hugetlbfs: huge page, munmap", reasons, "pass: mirrored huge, invalidated by munmap");
         } finally {
             if (mapped) {
                 Sys.munmap(a, HUGE);

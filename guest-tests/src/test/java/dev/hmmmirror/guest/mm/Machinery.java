@@ -98,15 +98,22 @@ final class Machinery {
         return ksm;
     }
 
-    /** {@code n} free 2 MiB hugetlb pages reserved, or the test is skipped. */
-    static void requireHugetlbPages(int n) {
-        Path nr = Path.of("/proc/sys/vm/nr_hugepages");
-        assumeTrue(Files.exists(nr), "the kernel lacks CONFIG_HUGETLBFS");
-        Path free = Path.of("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+    /**
+     * {@code n} free hugetlb pages of {@code size} bytes reserved (its pool in
+     * {@code /sys/kernel/mm/hugepages/hugepages-KBkB}), or the test is skipped.
+     */
+    static void requireHugetlbPages(int n, long size) {
+        assumeTrue(Files.exists(Path.of("/proc/sys/vm/nr_hugepages")), "the kernel lacks CONFIG_HUGETLBFS");
+        Path pool = Path.of("/sys/kernel/mm/hugepages/hugepages-" + (size >> 10) + "kB");
+        assumeTrue(Files.isDirectory(pool), "the kernel has no " + (size >> 10) + " kB hugetlb pages: "
+                + sh("ls", "/sys/kernel/mm/hugepages").output().strip());
+        Path nr = pool.resolve("nr_hugepages");
+        Path free = pool.resolve("free_hugepages");
         if (readLong(free) < n) {
             write(nr, Long.toString(readLong(nr) + n - readLong(free)));
         }
-        assumeTrue(readLong(free) >= n, "could not reserve " + n + " hugetlb pages (memory too fragmented?)");
+        assumeTrue(readLong(free) >= n, "could not reserve " + n + " hugetlb pages of " + (size >> 10)
+                + " kB (memory too fragmented?)");
     }
 
     /** The cgroup v2 hierarchy with the memory controller for child groups, mounted on demand. */

@@ -50,7 +50,7 @@ class OomIT {
             System.out.flush();
             List<Memory> hog = new ArrayList<>();
             while (true) {
-                Memory m = Memory.anonymous(4096);
+                Memory m = Memory.anonymous((16L << 20) / Memory.pageSize()); // 16 MiB a step
                 m.fill((byte) 1);
                 hog.add(m);
             }

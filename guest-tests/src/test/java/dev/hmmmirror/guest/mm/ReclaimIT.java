@@ -26,6 +26,8 @@ import org.junit.jupiter.api.Test;
 @GuestTest
 class ReclaimIT {
     private static final int PAGES = 32;
+    /** What {@link #PAGES} pages take in swap, in kB (the system's page size, not 4 KiB). */
+    private static final long SWAP_KB = PAGES * Coherence.PAGE / 1024;
     private Mirror mirror;
 
     @BeforeEach
@@ -87,7 +89,7 @@ class ReclaimIT {
             try (EventWatch w = EventWatch.start(mirror)) {
                 Sys.madvise(a, PAGES * Coherence.PAGE, Sys.MADV_PAGEOUT);
                 assertEquals(0, PageMap.present(a, PAGES), "MADV_PAGEOUT must unmap every mirrored shmem page");
-                if (swapUsedKb() - swapBefore < PAGES * 4) {
+                if (swapUsedKb() - swapBefore < SWAP_KB) {
                     how = "MADV_PAGEOUT unmapped, cgroup reclaim swapped";
                     // the group holds little but the memfd (charges made before this JVM joined
                     // stay where they were): reclaiming from it reaches the unmapped pages
@@ -101,7 +103,7 @@ class ReclaimIT {
             Coherence.assertDeviceDropped(mirror, a, PAGES, all());
             Coherence.assertDeviceFollows(mirror, a, PAGES, Coherence.expected(PAGES, 0x40));
             assertEquals(PAGES, PageMap.present(a, PAGES));
-            if (swapped < PAGES * 4) {
+            if (swapped < SWAP_KB) {
                 // 6.1 and 6.12 kept the unmapped shmem pages resident in some runs even under cgroup
                 // reclaim (CI, December 2026): what was measured is reported, and the test skipped
                 MmReport.record("reclaim: MADV_PAGEOUT, memfd (shmem)", reasons, "skip: unmapped and re-read, but "
@@ -125,9 +127,9 @@ class ReclaimIT {
      * usage, which reclaims synchronously as it is written.
      */
     private static void pushGroupToSwap(Path g, long swapBefore) throws IOException {
-        for (int round = 0; round < 5 && swapUsedKb() - swapBefore < PAGES * 4; round++) {
+        for (int round = 0; round < 5 && swapUsedKb() - swapBefore < SWAP_KB; round++) {
             attempt(g.resolve("memory.reclaim"), Long.toString(4L * PAGES * Coherence.PAGE));
-            if (swapUsedKb() - swapBefore < PAGES * 4) {
+            if (swapUsedKb() - swapBefore < SWAP_KB) {
                 attempt(g.resolve("memory.high"), "4096");
                 attempt(g.resolve("memory.high"), "max");
             }

@@ -16,13 +16,15 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * Transparent huge pages: khugepaged's collapse (or {@code MADV_COLLAPSE}) replaces 512 mirrored
- * small pages with one huge page; a partial mprotect or munmap splits a mirrored huge page. The
- * device is invalidated each time and, after re-faulting, maps what the CPU maps.
+ * Transparent huge pages: khugepaged's collapse (or {@code MADV_COLLAPSE}) replaces the mirrored
+ * small pages of a PMD range with one huge page; a partial mprotect or munmap splits a mirrored huge
+ * page. The device is invalidated each time and, after re-faulting, maps what the CPU maps. The
+ * sizes are the running kernel's: a PMD THP is {@code hpage_pmd_size} (2 MiB = 512 pages of 4 KiB on
+ * x86-64, 32 MiB = 2048 pages of 16 KiB on arm64-16k).
  */
 @GuestTest
 class ThpIT {
-    private static final long HUGE = 2L << 20;
+    private static final long HUGE = Memory.hugePageSize();
     private static final int PAGES = (int) (HUGE / Coherence.PAGE);
 
     private static void requireThp() {
@@ -50,7 +52,7 @@ class ThpIT {
                     how = "khugepaged (MADV_COLLAPSE: " + Sys.name((int) -rc) + ")";
                     Path k = Path.of("/sys/kernel/mm/transparent_hugepage/khugepaged");
                     Machinery.write(k.resolve("scan_sleep_millisecs"), "100");
-                    Machinery.write(k.resolve("pages_to_scan"), "4096");
+                    Machinery.write(k.resolve("pages_to_scan"), Integer.toString(8 * PAGES));
                     long deadline = System.nanoTime() + 120_000_000_000L;
                     while (mirror.snapshot(a, 1).page(0).contains(PageState.HUGE) == false
                             && System.nanoTime() < deadline) {
@@ -100,7 +102,7 @@ class ThpIT {
             long a = mem.address();
             Coherence.pattern(a, PAGES, 0x09);
             assumeTrue(mirror.snapshot(a, 1).page(0).contains(PageState.HUGE),
-                    "the kernel gave no huge page here (no free 2 MiB block?)");
+                    "the kernel gave no huge page here (no free " + (HUGE >> 20) + " MiB block?)");
             mirror.fault(a, PAGES, Access.READ);
             assertEquals(PAGES, mirror.snapshot(a, PAGES).count(PageState.HUGE));
             int gone;

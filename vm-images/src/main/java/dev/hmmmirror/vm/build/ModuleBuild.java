@@ -84,7 +84,7 @@ public final class ModuleBuild {
                 Files.write(work.resolve(name + ".c"), source);
                 String in = toolchain.path(work);
                 toolchain.run(dir.resolve("build.log"), 300,
-                        "cc=$(ls /usr/bin/$(uname -m)-linux-gnu-gcc-[0-9]* | head -n 1) && $cc -O2 -static -Wall -Werror"
+                        "cc=$(ls /usr/bin/" + image.profile().gnuCpu() + "-linux-gnu-gcc-[0-9]* | head -n 1) && $cc -O2 -static -Wall -Werror"
                                 + " -I " + in + "/native-headers -o " + in + "/" + name + " " + in + "/" + name + ".c");
                 Files.copy(work.resolve(name), dir.resolve(name));
             } finally {

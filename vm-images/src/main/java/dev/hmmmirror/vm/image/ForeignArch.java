@@ -11,11 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Roots of another Debian architecture than this host's (arm64 guests on an x86-64 host): the same
- * build scripts as for amd64, run with an {@code mmdebstrap} that adds {@code --architectures=ARCH},
- * the foreign binaries (dpkg's maintainer scripts, the kernel root's gcc) run through Debian's
- * {@code qemu-user-static} registered with binfmt_misc. The amd64 scripts, and so their cache keys,
- * stay as they are.
+ * The guest userland of another Debian architecture than this host's (arm64 guests on an x86-64 host):
+ * the same build script as for amd64, run with an {@code mmdebstrap} that adds {@code --architectures=ARCH},
+ * the foreign binaries (dpkg's maintainer scripts) run through Debian's {@code qemu-user-static}
+ * registered with binfmt_misc. The amd64 script, and so its cache key, stays as it is. (The kernel root
+ * of such a guest is a cross root of this host's architecture: {@code build-kernel-root-cross.sh}.)
  */
 final class ForeignArch {
     private static final Path BINFMT = Path.of("/proc/sys/fs/binfmt_misc");

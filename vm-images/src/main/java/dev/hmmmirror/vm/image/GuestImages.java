@@ -80,22 +80,29 @@ public final class GuestImages {
 
     private GuestImage stock(KernelProfile profile, PackageIndex index, String mirror, Userland userland) {
         String arch = profile.arch();
-        Map<String, String> kv = new TreeMap<>(index.resolve(profile.suite(), arch, KERNEL_PACKAGES));
+        Map<String, String> kv = new TreeMap<>(index.resolve(profile.suite(), arch, profile.flavour(), KERNEL_PACKAGES));
         String krel = kv.get("kernel.release");
+        // another architecture's kernel root is a cross root of this host's architecture (nothing of arch runs in it)
+        String script = profile.foreign() ? "build-kernel-root-cross.sh" : "build-kernel-root.sh";
         String kernelKey = profile.foreign()
-                ? Scripts.hash(List.of("build-kernel-root.sh"), profile.suite(), kv.toString(), arch)
-                : Scripts.hash(List.of("build-kernel-root.sh"), profile.suite(), kv.toString());
-        String name = profile.foreign() ? profile.suite() + "-" + arch : profile.suite();
+                ? Scripts.hash(List.of(script), profile.suite(), kv.toString(), arch)
+                : Scripts.hash(List.of(script), profile.suite(), kv.toString());
+        String name = profile.foreign() ? profile.suite() + "-" + profile.flavour() : profile.suite();
         Path kernelRoot = cache.ensure("kernel-" + name, kernelKey,
                 "kernel root " + profile.suite() + " " + krel, dir -> {
                     BootFiles.prepareRootBuild(dir, "the kernel root of " + profile.name());
                     long t = System.nanoTime();
-                    Progress.say("image %s: building the kernel root (%s %s, headers, gcc) with mmdebstrap, about %s; log %s",
-                            profile.name(), name, krel, profile.foreign() ? "5-15 min (" + arch + " under qemu-user)"
-                                    : "2-5 min", dir.resolve("build.log"));
-                    Exec.run(dir.resolve("build.log"), 3600, ForeignArch.command(arch, dir.resolve("scripts"),
-                            List.of("bash", Scripts.install("build-kernel-root.sh", dir.resolve("scripts")).toString(),
-                                    dir.resolve("root").toString(), profile.suite(), mirror, krel)));
+                    Progress.say("image %s: building the kernel root (%s %s, headers, gcc%s) with mmdebstrap, about %s; "
+                            + "log %s", profile.name(), name, krel, profile.foreign() ? " cross-compiling for " + arch : "",
+                            "2-5 min", dir.resolve("build.log"));
+                    List<String> args = new java.util.ArrayList<>(List.of("bash",
+                            Scripts.install(script, dir.resolve("scripts")).toString(), dir.resolve("root").toString(),
+                            profile.suite(), mirror, krel));
+                    if (profile.foreign()) {
+                        Prerequisites.require("mmdebstrap", "mmdebstrap");
+                        args.add(arch);
+                    }
+                    Exec.run(dir.resolve("build.log"), 3600, args);
                     Progress.say("image %s: kernel root mmdebstrap %s", profile.name(), Progress.since(t));
                 }).resolve("root");
         Path modules = BootFiles.modulesDir(kernelRoot, krel);

@@ -29,9 +29,11 @@ import java.util.stream.Collectors;
  *                    {@link #toolRootOf(Path)} (a root the tree lies in), else this host's own tools
  * @param arch        the guest's Debian architecture: {@link #AMD64} (QEMU {@code qemu-system-x86_64}) or
  *                    {@link #ARM64} ({@code qemu-system-aarch64 -M virt}, always TCG on an x86-64 host)
+ * @param flavour     the Debian kernel flavour of a stock kernel: its metapackage is {@code linux-image-FLAVOUR}
+ *                    ({@code amd64}, {@code arm64}, {@code arm64-16k}: 16 KiB pages); the architecture for others
  */
 public record KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
-        String description, Path toolRoot, String arch) {
+        String description, Path toolRoot, String arch, String flavour) {
     /** The Debian architecture of x86-64 guests (every profile but the arm64 ones). */
     public static final String AMD64 = "amd64";
 
@@ -44,9 +46,23 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
         this(name, kind, suite, source, debug, tree, description, toolRoot, AMD64);
     }
 
+    /** A profile of a guest of Debian architecture {@code arch}, its kernel of the flavour named like it. */
+    public KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
+            String description, Path toolRoot, String arch) {
+        this(name, kind, suite, source, debug, tree, description, toolRoot, arch, arch);
+    }
+
     /** Whether the guest is not x86-64: its userland, kernel root and QEMU are those of {@link #arch}. */
     public boolean foreign() {
         return !AMD64.equals(arch);
+    }
+
+    /**
+     * The CPU of the guest's GNU triplet ({@code x86_64}, {@code aarch64}): guest programs are compiled with
+     * {@code /usr/bin/CPU-linux-gnu-gcc-N} of the kernel root, native or cross.
+     */
+    public String gnuCpu() {
+        return ARM64.equals(arch) ? "aarch64" : "x86_64";
     }
 
     /** Where a profile's kernel comes from. */
@@ -78,7 +94,10 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
     private static final List<KernelProfile> ARM64_PROFILES = List.of(
             new KernelProfile("debian-sid-arm64", Kind.STOCK, "sid", "", false, null,
                     "Debian sid stock arm64 kernel (7.x, 4 KiB pages) under qemu-system-aarch64 (TCG, slow): "
-                            + "HMM_MIRROR + DEVICE_PRIVATE", null, ARM64));
+                            + "HMM_MIRROR + DEVICE_PRIVATE", null, ARM64),
+            new KernelProfile("debian-sid-arm64-16k", Kind.STOCK, "sid", "", false, null,
+                    "Debian sid stock arm64 kernel with 16 KiB pages (linux-image-arm64-16k: 32 MiB PMD THPs) "
+                            + "under qemu-system-aarch64 (TCG, slow)", null, ARM64, "arm64-16k"));
 
     /** linux-source version -> the Debian suite that ships it (and whose gcc builds it). */
     private static final List<String[]> SOURCES = List.of(

@@ -52,15 +52,25 @@ public final class PackageIndex {
      * {@link #resolve(String, List)}.
      */
     public Map<String, String> resolve(String suite, String arch, List<String> packages) {
+        return resolve(suite, arch, arch, packages);
+    }
+
+    /**
+     * As {@link #resolve(String, String, List)}, the kernel release the one behind {@code linux-image-FLAVOUR}
+     * ({@code arm64-16k}: the 16 KiB-page arm64 kernel).
+     */
+    public Map<String, String> resolve(String suite, String arch, String flavour, List<String> packages) {
         Path dir = cache.root().resolve("apt").resolve(KernelProfile.AMD64.equals(arch) ? suite : suite + "-" + arch);
-        Path memo = dir.resolve("resolved-" + Integer.toHexString(String.join(",", packages).hashCode()) + ".properties");
+        // the flavour of the architecture keeps the memo's old name
+        Path memo = dir.resolve("resolved-" + Integer.toHexString(String.join(",", packages).hashCode())
+                + (flavour.equals(arch) ? "" : "-" + flavour) + ".properties");
         Optional<Properties> old = read(memo);
         if (old.isPresent() && Instant.ofEpochSecond(Long.parseLong(old.get().getProperty("time", "0")))
                 .plus(FRESH).isAfter(Instant.now()) && mirror.equals(old.get().getProperty("mirror"))) {
             return toMap(old.get());
         }
         try {
-            Map<String, String> fresh = query(dir, suite, arch, packages);
+            Map<String, String> fresh = query(dir, suite, arch, flavour, packages);
             Properties p = new Properties();
             p.putAll(fresh);
             p.setProperty("time", String.valueOf(Instant.now().getEpochSecond()));
@@ -80,7 +90,8 @@ public final class PackageIndex {
         }
     }
 
-    private Map<String, String> query(Path dir, String suite, String arch, List<String> packages) throws IOException {
+    private Map<String, String> query(Path dir, String suite, String arch, String flavour, List<String> packages)
+            throws IOException {
         Prerequisites.require("apt-get", "apt");
         Files.createDirectories(dir.resolve("lists/partial"));
         Files.createDirectories(dir.resolve("cache/archives/partial"));
@@ -104,13 +115,9 @@ public final class PackageIndex {
         Exec.run(dir.resolve("update.log"), 300, update);
 
         Map<String, String> result = new LinkedHashMap<>();
-        String image = show(opts, "linux-image-" + arch);
-        Matcher m = Pattern.compile("linux-image-(\\d[^\\s,()]*-" + arch + ")\\b").matcher(field(image, "Depends"));
-        if (!m.find()) {
-            throw new SetupException("linux-image-" + arch + " in " + suite + " depends on no kernel image: "
-                    + field(image, "Depends"));
-        }
-        String krel = m.group(1);
+        String image = show(opts, "linux-image-" + flavour);
+        String krel = kernelRelease(field(image, "Depends"), flavour).orElseThrow(() -> new SetupException(
+                "linux-image-" + flavour + " in " + suite + " depends on no kernel image: " + field(image, "Depends")));
         result.put("kernel.release", krel);
         for (String pkg : packages) {
             String name = pkg.replace("%k", krel);
@@ -124,6 +131,17 @@ public final class PackageIndex {
         cmd.addAll(opts);
         cmd.addAll(List.of("show", "--no-all-versions", pkg));
         return Exec.output(60, cmd);
+    }
+
+    /**
+     * The kernel release that the metapackage {@code linux-image-FLAVOUR} depends on, from its Depends
+     * field: {@code 7.2.13+deb14-arm64-16k} for {@code arm64-16k}, never the {@code arm64} kernel for
+     * {@code arm64}'s own metapackage when a longer flavour is named too.
+     */
+    static Optional<String> kernelRelease(String depends, String flavour) {
+        Matcher m = Pattern.compile("linux-image-(\\d[^\\s,()]*-" + Pattern.quote(flavour) + ")(?![\\w-])")
+                .matcher(depends);
+        return m.find() ? Optional.of(m.group(1)) : Optional.empty();
     }
 
     static String field(String stanza, String name) {

@@ -31,6 +31,19 @@ class KernelProfileTest {
     }
 
     @Test
+    void theArm64SixteenKProfileIsTheSixteenKFlavourOfTheSameArchitecture() {
+        KernelProfile k = KernelProfile.named("debian-sid-arm64-16k");
+        assertEquals(KernelProfile.Kind.STOCK, k.kind());
+        assertEquals(KernelProfile.ARM64, k.arch(), "same userland and QEMU as debian-sid-arm64");
+        assertEquals("arm64-16k", k.flavour(), "its kernel is linux-image-arm64-16k");
+        assertEquals("arm64", KernelProfile.named("debian-sid-arm64").flavour());
+        assertEquals("amd64", KernelProfile.named("debian-sid").flavour());
+        assertEquals("aarch64", k.gnuCpu(), "guest programs are cross-compiled with aarch64-linux-gnu-gcc");
+        assertEquals("x86_64", KernelProfile.named("debian-sid").gnuCpu());
+        assertTrue(KernelProfile.stock().stream().noneMatch(p -> p.name().equals(k.name())), "in no default matrix");
+    }
+
+    @Test
     void builtProfilesNameTheirSourceAndSuite() {
         KernelProfile p = KernelProfile.named("built-6.1");
         assertEquals(KernelProfile.Kind.BUILT, p.kind());

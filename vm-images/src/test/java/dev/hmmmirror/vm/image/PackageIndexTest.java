@@ -20,6 +20,16 @@ class PackageIndexTest {
     }
 
     @Test
+    void theKernelReleaseOfAFlavoursMetapackage() {
+        String sixteen = "linux-base-arm64-16k (= 7.2.13-1), linux-image-7.2.13+deb14-arm64-16k (= 7.2.13-1)";
+        assertEquals(java.util.Optional.of("7.2.13+deb14-arm64-16k"), PackageIndex.kernelRelease(sixteen, "arm64-16k"));
+        assertEquals(java.util.Optional.empty(), PackageIndex.kernelRelease(sixteen, "arm64"),
+                "the arm64 flavour is not the prefix of arm64-16k");
+        assertEquals(java.util.Optional.of("7.2.13+deb14-amd64"),
+                PackageIndex.kernelRelease("linux-image-7.2.13+deb14-amd64 (= 7.2.13-1)", "amd64"));
+    }
+
+    @Test
     void fieldsOfAnAptStanza() {
         String stanza = "Package: linux-image-amd64\nVersion: 7.2.13-1\nDepends: linux-image-7.2.13+deb14-amd64 (= 7.2.13-1)\n";
         assertEquals("7.2.13-1", PackageIndex.field(stanza, "Version"));
