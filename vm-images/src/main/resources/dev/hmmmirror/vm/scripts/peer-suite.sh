@@ -13,7 +13,9 @@ set -u
 layer=$1 out=$2 limit=$3
 say() { echo "@@HMM PEER $*" > /dev/console; echo "$*"; }
 mkdir -p "$out"
-if ! rdma link show rxe0 > /dev/null 2>&1; then
+# rxe0 is there when a test of the suite made it first (SoftRoce.ensure(): same device, same
+# netdev); `rdma link show rxe0` is no test for that (it wants DEV/PORT), sysfs is
+if [ ! -d /sys/class/infiniband/rxe0 ]; then
   if ! { modprobe rdma_rxe && modprobe ib_uverbs; } > "$out/setup.log" 2>&1; then
     echo "modprobe rdma_rxe / ib_uverbs failed: $(cat "$out/setup.log")" > "$out/skipped.txt"
     say "skipped: $(cat "$out/skipped.txt")"
@@ -25,6 +27,11 @@ if ! rdma link show rxe0 > /dev/null 2>&1; then
   fi
   rdma link add rxe0 type rxe netdev hmmrxe0 >> "$out/setup.log" 2>&1 || { say "setup failed: $(cat "$out/setup.log")"; exit 3; }
 fi
+# its port turns ACTIVE once the netdev is up (SoftRoce.ensure() waits the same 20 s)
+i=0
+while ! grep -q ACTIVE /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null && [ $i -lt 40 ]; do
+  sleep 0.5; i=$((i + 1))
+done
 ibv_devinfo -d rxe0 -v > "$out/devinfo.txt" 2>&1
 # general_odp_caps lists ODP_SUPPORT where the device has On-Demand Paging at all
 if ! grep -q '^[[:space:]]*ODP_SUPPORT$' "$out/devinfo.txt"; then
