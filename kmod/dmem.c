@@ -18,7 +18,10 @@
  * large device-private folio, and back as one large system folio; when a
  * large allocation fails, the range moves as base pages (the kernel splits
  * the folio). Chunks are handed out as PMD-sized blocks; a block is broken
- * into base pages when no free base page is left.
+ * into base pages when no free base page is left, and is whole again (can
+ * hold a large folio) once all its base pages are free: otherwise every
+ * split THP and every base page would use a block up for good, and with
+ * 16 KiB pages (32 MiB blocks) the default 256 MiB hold only 8.
  *
  * Built only where the kernel has CONFIG_DEVICE_PRIVATE (Kbuild); dmem.h
  * has the stubs for the others.
@@ -49,6 +52,23 @@
 #define HMM_MIRROR_HUGE_ORDER (PMD_SHIFT - PAGE_SHIFT)
 #define HMM_MIRROR_HUGE_PAGES BIT(HMM_MIRROR_HUGE_ORDER)
 
+/*
+ * One PMD-sized block of a chunk. Whole and free: on dmem->free_huge.
+ * Allocated as one large folio: on no list, @nr_free 0. Broken into base
+ * pages (handed out one by one, or the parts of a split large folio): its
+ * free pages on @free, on dmem->partial while @nr_free > 0; when all are
+ * free it is whole again. Everything here is under dmem->free_lock.
+ */
+struct hmm_mirror_block {
+	struct list_head node;	/* in dmem->free_huge or dmem->partial */
+	struct page *page;	/* the block's first device page */
+	struct page *free;	/* its free base pages, linked by zone_device_data */
+	unsigned int nr_free;	/* how many */
+};
+
+/* PMD-sized blocks in a chunk. */
+#define HMM_MIRROR_CHUNK_BLOCKS (HMM_MIRROR_CHUNK_SIZE / PMD_SIZE)
+
 /* One memremap_pages() region of device-private memory. */
 struct hmm_mirror_chunk {
 	struct dev_pagemap pagemap;
@@ -69,6 +89,7 @@ struct hmm_mirror_chunk {
 	 * backing is split into pages too, or when it is freed.
 	 */
 	unsigned long whole_blocks;
+	struct hmm_mirror_block blocks[HMM_MIRROR_CHUNK_BLOCKS];
 };
 
 /*
@@ -159,10 +180,11 @@ static void hmm_mirror_dmem_free(struct hmm_mirror_pgmap_freed *freed)
 	struct hmm_mirror_dmem *dmem = chunk->dmem;
 	unsigned long pfn = page_to_pfn(page), nr = 1UL << order, i;
 	struct page **slot = hmm_mirror_chunk_slot(chunk, pfn);
-	struct page *block = slot[0];
+	struct page *backing_block = slot[0];
+	unsigned int b = hmm_mirror_chunk_block(chunk, pfn);
+	struct hmm_mirror_block *block = &chunk->blocks[b];
 	bool whole = order == HMM_MIRROR_HUGE_ORDER &&
-		     test_and_clear_bit(hmm_mirror_chunk_block(chunk, pfn),
-					&chunk->whole_blocks);
+		     test_and_clear_bit(b, &chunk->whole_blocks);
 
 	for (i = 0; i < nr; i++) {
 		struct page *backing = slot[i];
@@ -175,17 +197,27 @@ static void hmm_mirror_dmem_free(struct hmm_mirror_pgmap_freed *freed)
 		}
 	}
 	if (whole)
-		__free_pages(block, HMM_MIRROR_HUGE_ORDER);
+		__free_pages(backing_block, HMM_MIRROR_HUGE_ORDER);
 	spin_lock(&dmem->free_lock);
 	if (order == HMM_MIRROR_HUGE_ORDER) {
-		page->zone_device_data = dmem->free_huge;
-		dmem->free_huge = page;
+		list_add(&block->node, &dmem->free_huge);
+		dmem->nr_free_huge++;
 	} else {
+		/* the pages of a folio (nr <= a block) are in one block */
 		for (i = 0; i < nr; i++) {
 			struct page *p = pfn_to_page(pfn + i);
 
-			p->zone_device_data = dmem->free_pages;
-			dmem->free_pages = p;
+			p->zone_device_data = block->free;
+			block->free = p;
+			if (!block->nr_free++)
+				list_add(&block->node, &dmem->partial);
+		}
+		if (block->nr_free == HMM_MIRROR_HUGE_PAGES) {
+			/* every page of the block is free: whole again */
+			block->free = NULL;
+			block->nr_free = 0;
+			list_move(&block->node, &dmem->free_huge);
+			dmem->nr_free_huge++;
 		}
 	}
 	dmem->used_pages -= nr;
@@ -232,13 +264,14 @@ static const struct dev_pagemap_ops hmm_mirror_dmem_ops = {
 static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 {
 	struct hmm_mirror_chunk *chunk;
-	unsigned long pfn, first, last;
+	unsigned long first;
 	struct resource *res;
+	unsigned int b;
 	void *ptr;
 
 	lockdep_assert_held(&dmem->lock);
 	/* one bit of whole_blocks per PMD-sized block */
-	BUILD_BUG_ON(HMM_MIRROR_CHUNK_SIZE / PMD_SIZE > BITS_PER_LONG);
+	BUILD_BUG_ON(HMM_MIRROR_CHUNK_BLOCKS > BITS_PER_LONG);
 	if (dmem->nchunks >= ARRAY_SIZE(dmem->chunks) ||
 	    (u64)(dmem->nchunks + 1) * HMM_MIRROR_CHUNK_SIZE > (u64)dmem_mib << 20)
 		return -ENOMEM;
@@ -274,14 +307,13 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 	}
 	/* the region is section aligned: PMD-sized blocks from its start */
 	first = chunk->pagemap.range.start >> PAGE_SHIFT;
-	last = chunk->pagemap.range.end >> PAGE_SHIFT;
 	spin_lock(&dmem->free_lock);
-	for (pfn = first; pfn + HMM_MIRROR_HUGE_PAGES - 1 <= last;
-	     pfn += HMM_MIRROR_HUGE_PAGES) {
-		struct page *page = pfn_to_page(pfn);
+	for (b = 0; b < HMM_MIRROR_CHUNK_BLOCKS; b++) {
+		struct hmm_mirror_block *block = &chunk->blocks[b];
 
-		page->zone_device_data = dmem->free_huge;
-		dmem->free_huge = page;
+		block->page = pfn_to_page(first + b * HMM_MIRROR_HUGE_PAGES);
+		list_add_tail(&block->node, &dmem->free_huge);
+		dmem->nr_free_huge++;
 	}
 	spin_unlock(&dmem->free_lock);
 	dmem->chunks[dmem->nchunks++] = chunk;
@@ -317,37 +349,64 @@ static struct hmm_mirror_chunk *hmm_mirror_dmem_pfn_chunk(struct hmm_mirror_dmem
 }
 
 /*
- * Takes a free device page (order 0) or PMD-sized block (huge) off the
- * free lists; a block is broken into base pages when no base page is
- * left. Called with dmem->free_lock held.
+ * Takes a free device page (order 0) or whole PMD-sized block (huge) off
+ * the free lists. Base pages come from blocks already broken; a whole
+ * block is broken into base pages only when none is left. Called with
+ * dmem->free_lock held.
  */
 static struct page *hmm_mirror_dmem_take(struct hmm_mirror_dmem *dmem,
 					 bool huge)
 {
+	struct hmm_mirror_block *block;
 	struct page *page;
 	unsigned long pfn, i;
 
 	lockdep_assert_held(&dmem->free_lock);
-	if (!huge && !dmem->free_pages && dmem->free_huge) {
-		page = dmem->free_huge;
-		dmem->free_huge = page->zone_device_data;
-		pfn = page_to_pfn(page);
+	block = list_first_entry_or_null(huge ? &dmem->free_huge :
+					 &dmem->partial,
+					 struct hmm_mirror_block, node);
+	if (!block && !huge) {
+		block = list_first_entry_or_null(&dmem->free_huge,
+						 struct hmm_mirror_block, node);
+		if (!block)
+			return NULL;
+		dmem->nr_free_huge--;
+		pfn = page_to_pfn(block->page);
 		for (i = 0; i < HMM_MIRROR_HUGE_PAGES; i++) {
 			struct page *p = pfn_to_page(pfn + i);
 
-			p->zone_device_data = dmem->free_pages;
-			dmem->free_pages = p;
+			p->zone_device_data = block->free;
+			block->free = p;
 		}
+		block->nr_free = HMM_MIRROR_HUGE_PAGES;
+		list_move(&block->node, &dmem->partial);
 	}
-	page = huge ? dmem->free_huge : dmem->free_pages;
-	if (!page)
+	if (!block)
 		return NULL;
-	if (huge)
-		dmem->free_huge = page->zone_device_data;
-	else
-		dmem->free_pages = page->zone_device_data;
+	if (huge) {
+		dmem->nr_free_huge--;
+		list_del_init(&block->node);
+		page = block->page;
+	} else {
+		page = block->free;
+		block->free = page->zone_device_data;
+		if (!--block->nr_free)
+			list_del_init(&block->node);
+	}
 	dmem->used_pages += huge ? HMM_MIRROR_HUGE_PAGES : 1;
 	return page;
+}
+
+/* Whether hmm_mirror_dmem_take() would find nothing without a new chunk. */
+static bool hmm_mirror_dmem_none_free(struct hmm_mirror_dmem *dmem, bool huge)
+{
+	bool none;
+
+	spin_lock(&dmem->free_lock);
+	none = list_empty(&dmem->free_huge) &&
+	       (huge || list_empty(&dmem->partial));
+	spin_unlock(&dmem->free_lock);
+	return none;
 }
 
 /*
@@ -383,8 +442,7 @@ static struct page *hmm_mirror_dmem_alloc(struct hmm_mirror *mirror,
 		if (dpage)
 			break;
 		mutex_lock(&dmem->lock);
-		if (!(order ? READ_ONCE(dmem->free_huge) :
-		      READ_ONCE(dmem->free_pages)) &&
+		if (hmm_mirror_dmem_none_free(dmem, order) &&
 		    hmm_mirror_dmem_add_chunk(dmem)) {
 			mutex_unlock(&dmem->lock);
 			__free_pages(backing, order);
@@ -935,6 +993,8 @@ void hmm_mirror_dmem_init(struct hmm_mirror_dmem *dmem, const char *name)
 	dmem->name = name;
 	mutex_init(&dmem->lock);
 	spin_lock_init(&dmem->free_lock);
+	INIT_LIST_HEAD(&dmem->free_huge);
+	INIT_LIST_HEAD(&dmem->partial);
 }
 
 void hmm_mirror_dmem_fini(struct hmm_mirror_dmem *dmem)
@@ -952,6 +1012,9 @@ void hmm_mirror_dmem_fini(struct hmm_mirror_dmem *dmem)
 		kfree(chunk);
 	}
 	dmem->nchunks = 0;
+	INIT_LIST_HEAD(&dmem->free_huge);
+	INIT_LIST_HEAD(&dmem->partial);
+	dmem->nr_free_huge = 0;
 }
 
 /* Device pages allocated now (migrated pages not yet freed). */
@@ -963,4 +1026,33 @@ unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem)
 	used = dmem->used_pages;
 	spin_unlock(&dmem->free_lock);
 	return used;
+}
+
+/*
+ * PMD-sized blocks the device may have (dmem_mib, in whole chunks): what
+ * can hold a large folio once every page is free.
+ */
+unsigned long hmm_mirror_dmem_huge_blocks(struct hmm_mirror_dmem *dmem)
+{
+	u64 chunks = min_t(u64, HMM_MIRROR_MAX_CHUNKS,
+			   ((u64)dmem_mib << 20) / HMM_MIRROR_CHUNK_SIZE);
+
+	return chunks * HMM_MIRROR_CHUNK_BLOCKS;
+}
+
+/*
+ * Whole free blocks now: those of the chunks added, and all of those the
+ * device may still add.
+ */
+unsigned long hmm_mirror_dmem_free_huge_blocks(struct hmm_mirror_dmem *dmem)
+{
+	unsigned long free;
+
+	mutex_lock(&dmem->lock);
+	spin_lock(&dmem->free_lock);
+	free = dmem->nr_free_huge + hmm_mirror_dmem_huge_blocks(dmem) -
+	       dmem->nchunks * HMM_MIRROR_CHUNK_BLOCKS;
+	spin_unlock(&dmem->free_lock);
+	mutex_unlock(&dmem->lock);
+	return free;
 }

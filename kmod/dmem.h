@@ -10,6 +10,7 @@
 
 #include <linux/atomic.h>
 #include <linux/errno.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -27,10 +28,15 @@ struct hmm_mirror_dmem {
 	struct mutex lock;
 	struct hmm_mirror_chunk *chunks[HMM_MIRROR_MAX_CHUNKS];
 	unsigned int nchunks;
-	/* protects @free_pages, @free_huge and @used_pages; nests inside @lock */
+	/*
+	 * protects @free_huge, @partial, @nr_free_huge, @used_pages and
+	 * every block of every chunk (struct hmm_mirror_block, dmem.c);
+	 * nests inside @lock
+	 */
 	spinlock_t free_lock;
-	struct page *free_pages;	/* free device pages, linked by zone_device_data */
-	struct page *free_huge;		/* free PMD-sized blocks: first pages, linked alike */
+	struct list_head free_huge;	/* whole free PMD-sized blocks */
+	struct list_head partial;	/* blocks in base pages, some free */
+	unsigned long nr_free_huge;	/* blocks on @free_huge */
 	unsigned long used_pages;
 	atomic64_t cpu_fault_migrations; /* pages brought back by CPU faults */
 };
@@ -51,6 +57,8 @@ bool hmm_mirror_dmem_is_local(struct hmm_mirror_dmem *dmem,
 			      struct page *dpage);
 struct page *hmm_mirror_dmem_backing(struct page *dpage);
 unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem);
+unsigned long hmm_mirror_dmem_huge_blocks(struct hmm_mirror_dmem *dmem);
+unsigned long hmm_mirror_dmem_free_huge_blocks(struct hmm_mirror_dmem *dmem);
 
 #else /* !CONFIG_DEVICE_PRIVATE */
 
@@ -82,6 +90,16 @@ static inline void *hmm_mirror_dmem_owner(struct hmm_mirror_dmem *dmem)
 }
 
 static inline unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem)
+{
+	return 0;
+}
+
+static inline unsigned long hmm_mirror_dmem_huge_blocks(struct hmm_mirror_dmem *dmem)
+{
+	return 0;
+}
+
+static inline unsigned long hmm_mirror_dmem_free_huge_blocks(struct hmm_mirror_dmem *dmem)
 {
 	return 0;
 }

@@ -480,7 +480,8 @@ static __poll_t hmm_mirror_poll(struct file *file, poll_table *wait)
 /*
  * Read-only state of a device in /sys/class/misc/hmm_mirrorN/: what must
  * return to zero once every process using the device is gone, however it
- * went (exit, kill, OOM).
+ * went (exit, kill, OOM), and how many blocks of device memory can hold a
+ * whole THP (all of them once every device page is free).
  */
 static struct hmm_mirror_device *hmm_mirror_sysfs_device(struct device *dev)
 {
@@ -505,9 +506,28 @@ static ssize_t dmem_used_pages_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(dmem_used_pages);
 
+static ssize_t dmem_huge_blocks_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n",
+			  hmm_mirror_dmem_huge_blocks(&hmm_mirror_sysfs_device(dev)->dmem));
+}
+static DEVICE_ATTR_RO(dmem_huge_blocks);
+
+static ssize_t dmem_free_huge_blocks_show(struct device *dev,
+					  struct device_attribute *attr,
+					  char *buf)
+{
+	return sysfs_emit(buf, "%lu\n",
+			  hmm_mirror_dmem_free_huge_blocks(&hmm_mirror_sysfs_device(dev)->dmem));
+}
+static DEVICE_ATTR_RO(dmem_free_huge_blocks);
+
 static struct attribute *hmm_mirror_attrs[] = {
 	&dev_attr_mirrors.attr,
 	&dev_attr_dmem_used_pages.attr,
+	&dev_attr_dmem_huge_blocks.attr,
+	&dev_attr_dmem_free_huge_blocks.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(hmm_mirror);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Capability;
+import dev.hmmmirror.Errno;
+import dev.hmmmirror.FaultInjection;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Migration;
@@ -16,6 +18,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -298,6 +301,62 @@ class ThpMigrationIT {
                 }
             }
         }
+    }
+
+    /**
+     * Device memory a split THP used holds a whole THP again once it is free. Every PMD-sized block
+     * of the device is broken into base pages (THPs migrated with an injected failure of their large
+     * allocation, so that the module takes base pages and the kernel splits each THP), all of it is
+     * freed, and a THP must then migrate whole. Found on 16 KiB pages, where the default 256 MiB of
+     * device memory are 8 blocks of 32 MiB: a block once broken stayed broken, and this class's
+     * last test found its THP split after the class's other tests.
+     */
+    @Test
+    void blocksOfSplitThpsHoldWholeThpsAgainOnceFree() throws Exception {
+        assumeTrue(mirror.version().has(Capability.THP_MIGRATE), "kernel " + System.getProperty("os.version")
+                + ": the module has no whole-THP migration (large device folios, 7.2), so no block is ever whole");
+        long blocks = deviceCount("dmem_huge_blocks");
+        assertTrue(blocks > 0, "the device has no block of device memory large enough for a THP");
+        long split = 0;
+        try (Memory m = Memory.hugeAnonymous(blocks)) {
+            m.protect(Memory.Protection.READ);
+            for (long b = 0; b < blocks; b++) {
+                long address = m.address() + b * HUGE * PAGE;
+                mirror.injectFaults(FaultInjection.failedAllocations(1));
+                try {
+                    mirror.migrateToDevice(address, HUGE);
+                } catch (HmmException e) {
+                    // device memory full (pages of other mirrors): every block is broken or in use
+                    assertEquals(Errno.ENOMEM.number(), e.errno(), e.getMessage());
+                    break;
+                }
+                Snapshot s = mirror.snapshot(address, HUGE);
+                assertTrue(s.all(PageState.DEVICE_PRIVATE) && s.none(PageState.HUGE),
+                        "THP " + b + " was to be split to base pages by the injected failure: " + s);
+                split++;
+            }
+            mirror.injectFaults(FaultInjection.NONE);
+            assertEquals(0, deviceCount("dmem_free_huge_blocks"), "whole free blocks after splitting " + split
+                    + " THPs over the device's " + blocks + " blocks");
+        }
+        long used = deviceCount("dmem_used_pages");
+        long free = deviceCount("dmem_free_huge_blocks");
+        System.out.println("[thp] " + split + " THPs split over " + blocks + " blocks and freed: " + free
+                + " blocks whole again, " + used + " device pages in use");
+        if (used == 0) {
+            assertEquals(blocks, free, "with no device page in use every block is whole");
+        }
+        byte[] data = Bytes.pattern(HUGE, 9);
+        try (Memory m = collapsedThp(data)) {
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            migrationPath(mirror, mirror.snapshot(m), "a THP after " + split + " split THPs were freed");
+            Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
+        }
+    }
+
+    /** A count the module shows in {@code /sys/class/misc/hmm_mirror0/}. */
+    private static long deviceCount(String name) throws IOException {
+        return Long.parseLong(Files.readString(Path.of("/sys/class/misc/hmm_mirror0", name)).strip());
     }
 
     /**
