@@ -26,6 +26,8 @@ public final class GuestAgent {
     private final PrintStream protocol;
     private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
     private TestRunner tests;
+    /** The kernel's global mm knobs: a test that changes one must put it back (KnobGuard). */
+    private final KnobGuard knobGuard = KnobGuard.ofThisKernel();
     /** Running STREAM requests by id (their pump threads remove them). */
     private final java.util.Map<String, Process> streams = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -87,12 +89,21 @@ public final class GuestAgent {
         }
         captured.reset();
         long t0 = System.nanoTime();
+        java.util.Map<java.nio.file.Path, String> knobs = knobGuard.snapshot();
         Thread watchdog = Thread.ofPlatform().daemon().name("hmm-watchdog").start(() -> watch(uniqueId));
         TestRunner.Outcome o;
         try {
             o = tests.run(uniqueId);
         } finally {
             watchdog.interrupt();
+        }
+        List<KnobGuard.Change> changed = knobGuard.restore(knobs);
+        if (!changed.isEmpty()) {
+            if (o.status() == GuestResult.Status.PASSED) {
+                o = new TestRunner.Outcome(GuestResult.Status.FAILED, "", new AssertionError(KnobGuard.message(changed)));
+            } else {
+                System.out.println("[hmm agent] " + KnobGuard.message(changed));
+            }
         }
         long ms = (System.nanoTime() - t0) / 1_000_000;
         String out = captured.toString(StandardCharsets.UTF_8);

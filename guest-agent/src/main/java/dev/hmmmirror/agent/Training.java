@@ -28,10 +28,13 @@ public final class Training {
     }
 
     static void run() {
+        KnobGuard guard = KnobGuard.ofThisKernel();
+        var knobs = guard.snapshot();
         TestRunner runner = new TestRunner();
         runner.run("[engine:junit-jupiter]/[class:" + Case.class.getName() + "]/[method:touchesTheNativeLayer()]");
         GuestResult r = new GuestResult(GuestResult.Status.PASSED, 1, "", "", new byte[0], "", "");
         GuestResult.decode(Protocol.bytes(Protocol.parse(Protocol.line(Protocol.RESULT, "1", Protocol.b64(r.encode())))[2]));
         GuestAgent.serialize(new AssertionError("training"));
+        guard.restore(knobs);
     }
 }

@@ -11,15 +11,19 @@ import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
-import dev.hmmmirror.explorer.model.Kind;
 import dev.hmmmirror.explorer.action.World;
+import dev.hmmmirror.explorer.model.Kind;
 import dev.hmmmirror.explorer.sys.Kernel;
+import dev.hmmmirror.guest.HugetlbPool;
 import dev.hmmmirror.junit.GuestTest;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,6 +32,19 @@ import org.junit.jupiter.api.Test;
  */
 @GuestTest
 class ExplorerFoundIT {
+
+    /** The explorer's World reserves huge pages for its hugetlb regions: given back after each test. */
+    private HugetlbPool pool;
+
+    @BeforeEach
+    void keepTheHugetlbPool() throws IOException {
+        pool = HugetlbPool.keep();
+    }
+
+    @AfterEach
+    void giveTheHugetlbPoolBack() throws IOException {
+        pool.close();
+    }
     /** A fresh world on a kernel with device memory; skips, saying why, elsewhere. */
     private static World withDeviceMemory() throws Exception {
         World w = World.open();

@@ -2,6 +2,7 @@ package dev.hmmmirror.guest.explore;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.guest.HugetlbPool;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
@@ -39,9 +40,13 @@ record ExplorerRun(int exitCode, String output, Properties properties, Path dir)
                 "dev.hmmmirror.explorer.Explorer", "--seed", Long.toString(seed), "--out", dir.toString(), "--name",
                 name));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(900, TimeUnit.SECONDS), "explorer campaign " + name + " hung:\n" + out);
+        Process p;
+        String out;
+        try (HugetlbPool kept = HugetlbPool.keep()) { // the explorer reserves huge pages for its hugetlb regions
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(900, TimeUnit.SECONDS), "explorer campaign " + name + " hung:\n" + out);
+        }
         System.out.print(out);
         Properties props = new Properties();
         Path file = dir.resolve("explorer.properties");

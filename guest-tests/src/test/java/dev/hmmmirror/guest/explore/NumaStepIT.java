@@ -6,14 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Access;
+import dev.hmmmirror.explorer.action.World;
 import dev.hmmmirror.explorer.engine.Violation;
 import dev.hmmmirror.explorer.model.Kind;
-import dev.hmmmirror.explorer.action.World;
 import dev.hmmmirror.explorer.sys.Kernel;
+import dev.hmmmirror.guest.HugetlbPool;
 import dev.hmmmirror.guest.ModuleReload;
 import dev.hmmmirror.junit.GuestTest;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,6 +26,19 @@ import org.junit.jupiter.api.Test;
  */
 @GuestTest
 class NumaStepIT {
+
+    /** The explorer's World reserves huge pages for its hugetlb regions: given back after each test. */
+    private HugetlbPool pool;
+
+    @BeforeEach
+    void keepTheHugetlbPool() throws IOException {
+        pool = HugetlbPool.keep();
+    }
+
+    @AfterEach
+    void giveTheHugetlbPoolBack() throws IOException {
+        pool.close();
+    }
     private static final int PAGES = 8;
 
     private static void assumeTwoNodes() {

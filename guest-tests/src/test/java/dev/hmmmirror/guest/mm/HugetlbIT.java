@@ -23,7 +23,12 @@ class HugetlbIT {
 
     @Test
     void hugetlbPageIsMirroredHugeAndMunmapInvalidatesIt() throws Exception {
-        Machinery.requireHugetlbPages(1, HUGE);
+        try (AutoCloseable pool = Machinery.requireHugetlbPages(1, HUGE)) {
+            mirrorAndUnmap();
+        }
+    }
+
+    private static void mirrorAndUnmap() throws Exception {
         long a = Sys.mmap(0, HUGE, Sys.PROT_READ | Sys.PROT_WRITE,
                 Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS | Sys.MAP_HUGETLB, -1, 0);
         boolean mapped = true;

@@ -30,7 +30,9 @@ class KsmIT {
     void ksmMergesMirroredPagesAndADeviceWriteBreaksTheMerge() throws Exception {
         Path ksm = Machinery.requireKsm();
         long len = PAGES * Coherence.PAGE;
-        try (Mirror mirror = Mirror.open(0); Memory one = Memory.anonymous(PAGES); Memory two = Memory.anonymous(PAGES)) {
+        try (AutoCloseable kept = Machinery.keep(ksm.resolve("pages_to_scan"), ksm.resolve("sleep_millisecs"),
+                        ksm.resolve("run"));
+                Mirror mirror = Mirror.open(0); Memory one = Memory.anonymous(PAGES); Memory two = Memory.anonymous(PAGES)) {
             long a = one.address(), b = two.address();
             Coherence.pattern(a, PAGES, 0x71);
             Coherence.pattern(b, PAGES, 0x71);

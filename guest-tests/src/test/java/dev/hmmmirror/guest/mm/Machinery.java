@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -99,21 +101,42 @@ final class Machinery {
     }
 
     /**
-     * {@code n} free hugetlb pages of {@code size} bytes reserved (its pool in
-     * {@code /sys/kernel/mm/hugepages/hugepages-KBkB}), or the test is skipped.
+     * The values of these kernel settings now, written back on close: a test leaves the kernel's
+     * settings as it found them (the guest agent fails a test that does not). Files that do not
+     * exist on this kernel are left out.
      */
-    static void requireHugetlbPages(int n, long size) {
+    static AutoCloseable keep(Path... knobs) {
+        Map<Path, String> old = new LinkedHashMap<>();
+        for (Path k : knobs) {
+            if (Files.exists(k)) {
+                old.put(k, read(k));
+            }
+        }
+        return () -> old.forEach(Machinery::write);
+    }
+
+    /**
+     * {@code n} free hugetlb pages of {@code size} bytes reserved (its pool in
+     * {@code /sys/kernel/mm/hugepages/hugepages-KBkB}), or the test is skipped; closing the result
+     * puts the pool's size back.
+     */
+    static AutoCloseable requireHugetlbPages(int n, long size) throws Exception {
         assumeTrue(Files.exists(Path.of("/proc/sys/vm/nr_hugepages")), "the kernel lacks CONFIG_HUGETLBFS");
         Path pool = Path.of("/sys/kernel/mm/hugepages/hugepages-" + (size >> 10) + "kB");
         assumeTrue(Files.isDirectory(pool), "the kernel has no " + (size >> 10) + " kB hugetlb pages: "
                 + sh("ls", "/sys/kernel/mm/hugepages").output().strip());
         Path nr = pool.resolve("nr_hugepages");
         Path free = pool.resolve("free_hugepages");
+        AutoCloseable kept = keep(nr);
         if (readLong(free) < n) {
             write(nr, Long.toString(readLong(nr) + n - readLong(free)));
         }
-        assumeTrue(readLong(free) >= n, "could not reserve " + n + " hugetlb pages of " + (size >> 10)
-                + " kB (memory too fragmented?)");
+        if (readLong(free) < n) {
+            kept.close();
+            assumeTrue(false, "could not reserve " + n + " hugetlb pages of " + (size >> 10)
+                    + " kB (memory too fragmented?)");
+        }
+        return kept;
     }
 
     /** The cgroup v2 hierarchy with the memory controller for child groups, mounted on demand. */

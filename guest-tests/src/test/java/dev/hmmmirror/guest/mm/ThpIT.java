@@ -36,7 +36,9 @@ class ThpIT {
     void collapseOfMirroredSmallPagesInvalidatesAndTheDeviceMapsTheHugePage() throws Exception {
         requireThp();
         long a = Sys.mmapAligned(HUGE, HUGE, 0);
-        try (Mirror mirror = Mirror.open(0)) {
+        Path k = Path.of("/sys/kernel/mm/transparent_hugepage/khugepaged");
+        try (AutoCloseable kept = Machinery.keep(k.resolve("scan_sleep_millisecs"), k.resolve("pages_to_scan"));
+                Mirror mirror = Mirror.open(0)) {
             Sys.madvise(a, HUGE, Sys.MADV_NOHUGEPAGE);
             Coherence.pattern(a, PAGES, 0x05);
             mirror.fault(a, PAGES, Access.READ);
@@ -50,7 +52,6 @@ class ThpIT {
                     how = "MADV_COLLAPSE";
                 } else {
                     how = "khugepaged (MADV_COLLAPSE: " + Sys.name((int) -rc) + ")";
-                    Path k = Path.of("/sys/kernel/mm/transparent_hugepage/khugepaged");
                     Machinery.write(k.resolve("scan_sleep_millisecs"), "100");
                     Machinery.write(k.resolve("pages_to_scan"), Integer.toString(8 * PAGES));
                     long deadline = System.nanoTime() + 120_000_000_000L;
