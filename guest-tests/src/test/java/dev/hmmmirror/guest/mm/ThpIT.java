@@ -45,20 +45,7 @@ class ThpIT {
             String how;
             Set<Reason> reasons;
             try (EventWatch w = EventWatch.start(mirror)) {
-                long rc = Sys.raw(Sys.MADVISE, a, HUGE, Sys.MADV_COLLAPSE);
-                if (rc == 0) {
-                    how = "MADV_COLLAPSE";
-                } else {
-                    how = "khugepaged (MADV_COLLAPSE: " + Sys.name((int) -rc) + ")";
-                    Path k = Path.of("/sys/kernel/mm/transparent_hugepage/khugepaged");
-                    Machinery.write(k.resolve("scan_sleep_millisecs"), "100");
-                    Machinery.write(k.resolve("pages_to_scan"), Integer.toString(8 * PAGES));
-                    long deadline = System.nanoTime() + 120_000_000_000L;
-                    while (mirror.snapshot(a, 1).page(0).contains(PageState.HUGE) == false
-                            && System.nanoTime() < deadline) {
-                        Thread.sleep(250);
-                    }
-                }
+                how = Triggers.collapse(mirror, a);
                 w.close();
                 assertEquals(PAGES, mirror.snapshot(a, PAGES).count(PageState.HUGE),
                         "the range must be one huge page after " + how);
