@@ -112,11 +112,12 @@ final class Benchmarks {
     }
 
     @Command(name = "bench-rdma", mixinStandardHelpOptions = true,
-            description = {"First touch: rxe On-Demand Paging vs pinned vs our device.", "One guest (default "
-                + "--kernel debian-sid: rxe with ODP): a device reads 1, 64 and 512 fresh pages the CPU wrote, three "
-                + "ways by turns: an rxe ODP region (registration + RDMA READ, rxe faulting through HMM), a pinned rxe "
-                + "region (pinning registration + RDMA READ), our device (fault + read); medians with min-max, "
-                + "ratios to ODP (docs/rxe.md)."})
+            description = {"First touch and invalidation: rxe On-Demand Paging vs pinned vs our device.", "One "
+                + "guest (default --kernel debian-sid: rxe with ODP): a device reads 1, 64, 512 and 16,384 fresh pages "
+                + "the CPU wrote, three ways by turns: an rxe ODP region (registration + RDMA READ, rxe faulting "
+                + "through HMM), a pinned rxe region (pinning registration + RDMA READ), our device (fault + read); "
+                + "then munmap of 16,384 pages and of 1 GiB mapped by no mirror, ours, an rxe ODP region or both; "
+                + "medians with min-max, ratios to ODP and to no mirror (docs/rxe.md)."})
     static final class RdmaBench implements Callable<Integer> {
         @Mixin
         GuestOptions guest;

@@ -17,8 +17,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * First touch by a device, three ways, side by side in one guest (run by {@code hmm bench-rdma}):
- * for 1, 64 and 512 pages of fresh anonymous memory that the CPU has written,
+ * Two benchmarks of rxe's On-Demand Paging beside our device, side by side in one guest (run by
+ * {@code hmm bench-rdma}). <b>First touch</b> by a device, three ways: for 1, 64, 512 and 16,384
+ * pages of fresh anonymous memory that the CPU has written,
  * <ul>
  * <li><b>rxe ODP</b>: register an On-Demand Paging region ({@code ibv_reg_mr} with
  * {@code IBV_ACCESS_ON_DEMAND}: nothing mapped) and RDMA READ all of it (rxe faults the pages in
@@ -33,13 +34,29 @@ import java.util.Locale;
  * (registration or fault), the first read, their sum, and a second read of the mapped range; the
  * ratios of the sums to rxe ODP's. The RDMA goes through a loopback RC connection on
  * {@link SoftRoce#DEVICE}; its destination is a pinned buffer registered once.
+ *
+ * <p><b>Invalidation</b>: {@code munmap} of 16,384 pages and of 1 GiB the CPU has written, mapped
+ * by no device, by our device, by an rxe ODP region (prefetched: every page mapped) or by both, by
+ * turns; the time of the {@code munmap} call alone (its mmu notifiers invalidate each mirror, then
+ * the pages are freed), medians with min-max and the ratios to no mirror.
  */
 public final class RdmaBench {
-    static final long[] SIZES = {1, 64, 512};
+    static final long[] SIZES = {1, 64, 512, 16_384};
     static final int MIN_REPETITIONS = 7;
+    /** Pages from which a size runs its minimum of repetitions only: each takes seconds under TCG. */
+    static final long LARGE = 4096;
+    static final int LARGE_REPETITIONS = 3;
+    /** The invalidation benchmark's sizes: 64 MiB and 1 GiB with 4 KiB pages (our ioctl's maximum). */
+    static final long[] UNMAP_SIZES = {16_384, 262_144};
+    /** Rounds of the invalidation benchmark: 9 for 64 MiB, 3 for 1 GiB (seconds a round under TCG). */
+    static int unmapRepetitions(long pages) {
+        return pages >= 262_144 ? 3 : 9;
+    }
     static final long SECONDS_PER_SIZE = 4;
-    /** How long an RDMA READ may take before it counts as lost. */
-    static final Duration OP_TIMEOUT = Duration.ofSeconds(10);
+    /** How long an RDMA READ may take before it counts as lost: 10 s, or 4 ms a page for large READs. */
+    static Duration opTimeout(int pages) {
+        return Duration.ofMillis(Math.max(10_000, 4L * pages));
+    }
     private static final int ETIMEDOUT = 110;
 
     private RdmaBench() {}
@@ -70,6 +87,7 @@ public final class RdmaBench {
             }
             System.out.println("setup: ibv_reg_mr (ODP: no pages mapped; pinned: pin_user_pages) or our "
                     + "HMM_MIRROR_IOC_FAULT; vs ODP: ratio of the setup+read medians");
+            invalidation(rxe, mirror);
         } catch (RdmaUnsupportedException e) {
             System.out.println("rdma bench: cannot run here: " + e.getMessage());
         }
@@ -84,14 +102,15 @@ public final class RdmaBench {
         }
         try (Memory buffer = Memory.anonymous(pages); Memory dst = Memory.anonymous(pages)) {
             MemoryRegion local = rxe.registerPinned(buffer);
-            LoopbackConnection[] qp = {rxe.connectLoopback().timeout(OP_TIMEOUT)};
+            LoopbackConnection[] qp = {rxe.connectLoopback().timeout(opTimeout(pages))};
             // warm up every path (JIT, rxe's first packets) on a range of this size
             for (Way w : Way.values()) {
                 once(w, rxe, mirror, qp, local, buffer, dst, pages, 0, new long[4]);
             }
             int reps = 0;
             long deadline = System.nanoTime() + SECONDS_PER_SIZE * 1_000_000_000L;
-            while ((System.nanoTime() < deadline || reps < MIN_REPETITIONS) && reps < 1024) {
+            int minimum = pages >= LARGE ? LARGE_REPETITIONS : MIN_REPETITIONS;
+            while ((pages < LARGE && System.nanoTime() < deadline || reps < minimum) && reps < 1024) {
                 for (Way w : Way.values()) {
                     long[] r = new long[4];
                     if (once(w, rxe, mirror, qp, local, buffer, dst, pages, reps + 1, r)) {
@@ -125,7 +144,7 @@ public final class RdmaBench {
 
     /**
      * One repetition of one way on new memory: r = {setup, first read, setup + first read, second
-     * read} in ns. An RDMA READ without a completion in {@link #OP_TIMEOUT} (seen under heavy host
+     * read} in ns. An RDMA READ without a completion in {@link #opTimeout} (seen under heavy host
      * load) leaves the queue pair in error: a new connection replaces it and the repetition counts
      * as timed out.
      *
@@ -167,7 +186,7 @@ public final class RdmaBench {
                         }
                         System.out.println("rdma bench: " + w.label + ", " + pages + " pages: " + e.getMessage());
                         qp[0].close();
-                        qp[0] = rxe.connectLoopback().timeout(OP_TIMEOUT);
+                        qp[0] = rxe.connectLoopback().timeout(opTimeout(pages));
                         return false;
                     }
                 }
@@ -177,6 +196,76 @@ public final class RdmaBench {
             r[2] = t2 - t0;
             r[3] = t3 - t2;
             return true;
+        }
+    }
+
+    private enum Mirrors {
+        NONE("no mirror"), OURS("ours"), RXE("rxe ODP"), BOTH("ours + rxe ODP");
+
+        final String label;
+
+        Mirrors(String label) {
+            this.label = label;
+        }
+    }
+
+    /**
+     * The invalidation benchmark: for each size, {@link #unmapRepetitions} rounds (after one
+     * warm-up round), each round the four ways in turn on new memory the CPU wrote.
+     */
+    private static void invalidation(RdmaDevice rxe, Mirror mirror) throws Exception {
+        System.out.printf(Locale.ROOT, "invalidation: munmap of N pages the CPU wrote, mapped by 0, 1 or 2 mirrors "
+                + "(our device faulted them, an rxe ODP region prefetched them)%n");
+        System.out.printf(Locale.ROOT, "%-7s %-16s %5s %26s %12s%n", "pages", "mirrors", "reps", "munmap us",
+                "vs none");
+        for (long size : UNMAP_SIZES) {
+            int pages = (int) size;
+            Mirrors[] ways = Mirrors.values();
+            int rounds = unmapRepetitions(pages);
+            long[][] t = new long[ways.length][rounds];
+            for (int rep = -1; rep < rounds; rep++) {
+                System.out.printf(Locale.ROOT, "rdma bench: munmap of %d pages, %s%n", pages,
+                        rep < 0 ? "warm-up" : "round " + (rep + 1) + " of " + rounds);
+                for (Mirrors w : ways) {
+                    long ns = unmapOnce(w, rxe, mirror, pages);
+                    if (rep >= 0) {
+                        t[w.ordinal()][rep] = ns;
+                    }
+                }
+            }
+            for (long[] x : t) {
+                java.util.Arrays.sort(x);
+            }
+            long none = t[Mirrors.NONE.ordinal()][rounds / 2];
+            for (Mirrors w : ways) {
+                long[] x = t[w.ordinal()];
+                System.out.printf(Locale.ROOT, "%-7d %-16s %5d %26s %12.2f%n", pages, w.label, x.length, cell(x),
+                        (double) x[x.length / 2] / none);
+            }
+        }
+    }
+
+    /** One {@code munmap} of {@code pages} new pages the CPU wrote, mapped as {@code w} says; its time in ns. */
+    private static long unmapOnce(Mirrors w, RdmaDevice rxe, Mirror mirror, int pages) throws Exception {
+        try (Memory m = Memory.anonymous(pages)) {
+            m.fill((byte) 1);
+            MemoryRegion odp = null;
+            try {
+                if (w == Mirrors.OURS || w == Mirrors.BOTH) {
+                    mirror.fault(m, Access.READ);
+                }
+                if (w == Mirrors.RXE || w == Mirrors.BOTH) {
+                    odp = rxe.registerOnDemand(m);
+                    odp.prefetch(0, (int) m.byteSize(), false);
+                }
+                long t0 = System.nanoTime();
+                m.unmap(0, pages);
+                return System.nanoTime() - t0;
+            } finally {
+                if (odp != null) {
+                    odp.close();
+                }
+            }
         }
     }
 

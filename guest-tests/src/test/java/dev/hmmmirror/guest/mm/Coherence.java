@@ -12,25 +12,25 @@ import java.util.List;
 import java.util.Set;
 
 /** The checks every mm-event test makes, in the words of the issue. */
-final class Coherence {
-    static final long PAGE = PageMap.PAGE;
+public final class Coherence {
+    public static final long PAGE = PageMap.PAGE;
 
     private Coherence() {}
 
     /** What the CPU sees at {@code [address, address + pages)}. */
-    static byte[] cpuBytes(long address, long pages) {
+    public static byte[] cpuBytes(long address, long pages) {
         return MemorySegment.ofAddress(address).reinterpret(pages * PAGE).toArray(ValueLayout.JAVA_BYTE);
     }
 
     /** Fills page {@code i} of the range with bytes {@code seed + i} (distinct pages, detectably). */
-    static void pattern(long address, int pages, int seed) {
+    public static void pattern(long address, int pages, int seed) {
         MemorySegment s = MemorySegment.ofAddress(address).reinterpret(pages * PAGE);
         for (int i = 0; i < pages; i++) {
             s.asSlice(i * PAGE, PAGE).fill((byte) (seed + i));
         }
     }
 
-    static byte[] expected(int pages, int seed) {
+    public static byte[] expected(int pages, int seed) {
         byte[] b = new byte[(int) (pages * PAGE)];
         for (int i = 0; i < pages; i++) {
             java.util.Arrays.fill(b, (int) (i * PAGE), (int) ((i + 1) * PAGE), (byte) (seed + i));
@@ -39,7 +39,7 @@ final class Coherence {
     }
 
     /** The device maps every page of the range (after a fault). */
-    static void assertDeviceMapsAll(Mirror m, long address, int pages) throws HmmException {
+    public static void assertDeviceMapsAll(Mirror m, long address, int pages) throws HmmException {
         long mapped = m.snapshot(address, pages).count(PageState.DEVICE_READ);
         if (mapped != pages) {
             throw new AssertionError("the device must map every page, maps " + mapped + " of " + pages);
@@ -47,7 +47,7 @@ final class Coherence {
     }
 
     /** The device maps none of the given pages (their mappings were invalidated). */
-    static void assertDeviceDropped(Mirror m, long address, int pages, Set<Integer> which) throws HmmException {
+    public static void assertDeviceDropped(Mirror m, long address, int pages, Set<Integer> which) throws HmmException {
         var snap = m.snapshot(address, pages);
         for (int i : which) {
             if (snap.page(i).contains(PageState.DEVICE_READ)) {
@@ -61,7 +61,7 @@ final class Coherence {
      * The device's next access re-faults and reads exactly what the CPU sees, and then maps the
      * very page the CPU maps (the new one where a page moved).
      */
-    static void assertDeviceFollows(Mirror m, long address, int pages, byte[] expected) throws HmmException {
+    public static void assertDeviceFollows(Mirror m, long address, int pages, byte[] expected) throws HmmException {
         Bytes.assertSame(expected, m.read(address, pages), "the device read other bytes than were written");
         Bytes.assertSame(cpuBytes(address, pages), m.read(address, pages), "the device and the CPU disagree");
         m.fault(address, pages, Access.READ);
@@ -74,7 +74,7 @@ final class Coherence {
     }
 
     /** The CPU page frame of each page (from the module's view; -1 where none). */
-    static long[] cpuPfns(Mirror m, long address, int pages) throws HmmException {
+    public static long[] cpuPfns(Mirror m, long address, int pages) throws HmmException {
         return m.pageFrames(address, pages).stream().mapToLong(PageFrame::cpuPfn).toArray();
     }
 }

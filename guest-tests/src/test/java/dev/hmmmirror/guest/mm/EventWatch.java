@@ -16,7 +16,7 @@ import java.util.TreeSet;
  * far more events than the 1024-event ring holds), so the test sees every event that touched its
  * range, or knows that some were dropped.
  */
-final class EventWatch implements AutoCloseable {
+public final class EventWatch implements AutoCloseable {
     private final Mirror mirror;
     private final List<Invalidation> events = new ArrayList<>();
     private final long droppedBefore;
@@ -32,7 +32,7 @@ final class EventWatch implements AutoCloseable {
     }
 
     /** Starts collecting (events queued before this call are discarded). */
-    static EventWatch start(Mirror mirror) throws HmmException {
+    public static EventWatch start(Mirror mirror) throws HmmException {
         return new EventWatch(mirror);
     }
 
@@ -67,19 +67,19 @@ final class EventWatch implements AutoCloseable {
     }
 
     /** Events lost because the ring was full while collecting. */
-    long dropped() throws HmmException {
+    public long dropped() throws HmmException {
         return mirror.counters().eventsDropped() - droppedBefore;
     }
 
     /** The events overlapping {@code [from, to)}. */
-    List<Invalidation> overlapping(long from, long to) {
+    public List<Invalidation> overlapping(long from, long to) {
         synchronized (events) {
             return events.stream().filter(e -> e.overlaps(from, to)).toList();
         }
     }
 
     /** The reasons of the events overlapping {@code [from, to)}. */
-    Set<Invalidation.Reason> reasons(long from, long to) {
+    public Set<Invalidation.Reason> reasons(long from, long to) {
         Set<Invalidation.Reason> r = EnumSet.noneOf(Invalidation.Reason.class);
         overlapping(from, to).forEach(e -> r.add(e.reason()));
         return r;
@@ -89,7 +89,7 @@ final class EventWatch implements AutoCloseable {
      * The pages of {@code [from, from + pages * PAGE)} (the system's page size) that no event overlapping the range
      * covered (empty when every page was invalidated).
      */
-    Set<Integer> uncovered(long from, int pages) {
+    public Set<Integer> uncovered(long from, int pages) {
         Set<Integer> missing = new TreeSet<>();
         List<Invalidation> ev = overlapping(from, from + pages * PageMap.PAGE);
         for (int i = 0; i < pages; i++) {

@@ -11,7 +11,6 @@ import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageFrame;
 import dev.hmmmirror.junit.GuestTest;
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -28,11 +27,9 @@ class KsmIT {
 
     @Test
     void ksmMergesMirroredPagesAndADeviceWriteBreaksTheMerge() throws Exception {
-        Path ksm = Machinery.requireKsm();
+        Machinery.requireKsm();
         long len = PAGES * Coherence.PAGE;
-        try (AutoCloseable kept = Machinery.keep(ksm.resolve("pages_to_scan"), ksm.resolve("sleep_millisecs"),
-                        ksm.resolve("run"));
-                Mirror mirror = Mirror.open(0); Memory one = Memory.anonymous(PAGES); Memory two = Memory.anonymous(PAGES)) {
+        try (Mirror mirror = Mirror.open(0); Memory one = Memory.anonymous(PAGES); Memory two = Memory.anonymous(PAGES)) {
             long a = one.address(), b = two.address();
             Coherence.pattern(a, PAGES, 0x71);
             Coherence.pattern(b, PAGES, 0x71);
@@ -40,18 +37,9 @@ class KsmIT {
             mirror.fault(two, Access.WRITE);
             Set<Reason> reasons = EnumSet.noneOf(Reason.class);
             try (EventWatch w = EventWatch.start(mirror)) {
-                Sys.madvise(a, len, Sys.MADV_MERGEABLE);
-                Sys.madvise(b, len, Sys.MADV_MERGEABLE);
-                Machinery.write(ksm.resolve("pages_to_scan"), "5000");
-                Machinery.write(ksm.resolve("sleep_millisecs"), "20");
-                Machinery.write(ksm.resolve("run"), "1");
-                long deadline = System.nanoTime() + 120_000_000_000L;
-                while (!merged(mirror, a, b) && System.nanoTime() < deadline) {
-                    Thread.sleep(200);
-                }
-                Machinery.write(ksm.resolve("run"), "0");
+                boolean merged = Triggers.ksmMerge(mirror, a, b, PAGES);
                 w.close();
-                assertTrue(merged(mirror, a, b), "ksmd did not merge the two ranges within 120 s: "
+                assertTrue(merged, "ksmd did not merge the two ranges within 120 s: "
                         + mirror.pageFrames(a, PAGES) + " / " + mirror.pageFrames(b, PAGES));
                 assertEquals(Set.of(), w.uncovered(a, PAGES), "range one merged without an invalidation");
                 assertEquals(Set.of(), w.uncovered(b, PAGES), "range two merged without an invalidation");
@@ -80,15 +68,5 @@ class KsmIT {
             MmReport.record("KSM: merge, then device write", reasons, "pass: " + PAGES
                     + " pages merged, device write broke one merge");
         }
-    }
-
-    private static boolean merged(Mirror m, long a, long b) throws Exception {
-        List<PageFrame> fa = m.pageFrames(a, PAGES), fb = m.pageFrames(b, PAGES);
-        for (int i = 0; i < PAGES; i++) {
-            if (!fa.get(i).cpuMapped() || fa.get(i).cpuPfn() != fb.get(i).cpuPfn()) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -17,15 +17,15 @@ import java.util.concurrent.TimeUnit;
  * Swap is a zram device (the guest root is 9p, which cannot hold a swap file; zram works the same
  * on the stock kernels, as a module, and on the built ones, built in).
  */
-final class Machinery {
-    static final Path CGROUP = Path.of("/sys/fs/cgroup");
+public final class Machinery {
+    public static final Path CGROUP = Path.of("/sys/fs/cgroup");
 
     private Machinery() {}
 
     /** Runs a command in the guest; returns its exit code and output. */
-    record Result(int code, String output) {}
+    public record Result(int code, String output) {}
 
-    static Result sh(String... cmd) {
+    public static Result sh(String... cmd) {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -42,7 +42,7 @@ final class Machinery {
         }
     }
 
-    static void write(Path file, String value) {
+    public static void write(Path file, String value) {
         try {
             Files.writeString(file, value);
         } catch (IOException e) {
@@ -50,7 +50,7 @@ final class Machinery {
         }
     }
 
-    static String read(Path file) {
+    public static String read(Path file) {
         try {
             return Files.readString(file).strip();
         } catch (IOException e) {
@@ -58,23 +58,23 @@ final class Machinery {
         }
     }
 
-    static long readLong(Path file) {
+    public static long readLong(Path file) {
         return Long.parseLong(read(file).split("\\s+")[0]);
     }
 
     /** The kernel profile this guest runs ({@code -Dhmm.kernel} from the host). */
-    static String kernel() {
+    public static String kernel() {
         return System.getProperty("hmm.kernel", System.getProperty("os.version"));
     }
 
     /** Two online NUMA nodes, or the test is skipped. */
-    static void requireTwoNodes() {
+    public static void requireTwoNodes() {
         assumeTrue(Files.isDirectory(Path.of("/sys/devices/system/node/node1")),
                 "the guest has one NUMA node: the kernel lacks CONFIG_NUMA (or CONFIG_ACPI_NUMA to read QEMU's SRAT)");
     }
 
     /** Swap on zram, set up once per guest. */
-    static synchronized void requireSwap() {
+    public static synchronized void requireSwap() {
         if (read(Path.of("/proc/swaps")).lines().count() > 1) {
             return;
         }
@@ -93,8 +93,55 @@ final class Machinery {
         assumeTrue(on.code() == 0, "swapon /dev/zram0 failed (CONFIG_SWAP?): " + on.output());
     }
 
+    /**
+     * Swap on zram for as long as this is open: set up as {@link #requireSwap()} does, and turned
+     * off again on close where this set it up (a later test of the guest finds it as it was).
+     */
+    public static synchronized SwapHold holdSwap() {
+        boolean wasOn = read(Path.of("/proc/swaps")).lines().count() > 1;
+        requireSwap();
+        return new SwapHold(!wasOn);
+    }
+
+    /** What {@link #holdSwap()} turned on ({@code madeHere}), to be turned off on close. */
+    public record SwapHold(boolean madeHere) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (madeHere) {
+                Result off = sh("swapoff", "/dev/zram0");
+                if (off.code() != 0) {
+                    throw new AssertionError("swapoff /dev/zram0: " + off.output());
+                }
+                write(Path.of("/sys/block/zram0/reset"), "1");
+            }
+        }
+    }
+
+    /**
+     * Writes {@code value} to a kernel setting ({@code /proc/sys}, sysfs) for as long as the returned
+     * hold is open; closing it writes the old value back (nothing where the file is absent).
+     */
+    public static Setting set(Path file, String value) {
+        if (!Files.exists(file)) {
+            return new Setting(file, null);
+        }
+        String old = read(file);
+        write(file, value);
+        return new Setting(file, old);
+    }
+
+    /** A setting {@link #set} changed: {@code old} is written back on close (null: nothing to do). */
+    public record Setting(Path file, String old) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (old != null) {
+                write(file, old);
+            }
+        }
+    }
+
     /** KSM's sysfs control, or the test is skipped. */
-    static Path requireKsm() {
+    public static Path requireKsm() {
         Path ksm = Path.of("/sys/kernel/mm/ksm");
         assumeTrue(Files.isDirectory(ksm), "the kernel lacks CONFIG_KSM");
         return ksm;
@@ -105,7 +152,7 @@ final class Machinery {
      * settings as it found them (the guest agent fails a test that does not). Files that do not
      * exist on this kernel are left out.
      */
-    static AutoCloseable keep(Path... knobs) {
+    private static AutoCloseable keep(Path... knobs) {
         Map<Path, String> old = new LinkedHashMap<>();
         for (Path k : knobs) {
             if (Files.exists(k)) {
@@ -120,7 +167,7 @@ final class Machinery {
      * {@code /sys/kernel/mm/hugepages/hugepages-KBkB}), or the test is skipped; closing the result
      * puts the pool's size back.
      */
-    static AutoCloseable requireHugetlbPages(int n, long size) throws Exception {
+    public static AutoCloseable requireHugetlbPages(int n, long size) throws Exception {
         assumeTrue(Files.exists(Path.of("/proc/sys/vm/nr_hugepages")), "the kernel lacks CONFIG_HUGETLBFS");
         Path pool = Path.of("/sys/kernel/mm/hugepages/hugepages-" + (size >> 10) + "kB");
         assumeTrue(Files.isDirectory(pool), "the kernel has no " + (size >> 10) + " kB hugetlb pages: "
@@ -140,7 +187,7 @@ final class Machinery {
     }
 
     /** The cgroup v2 hierarchy with the memory controller for child groups, mounted on demand. */
-    static synchronized Path requireMemcg() {
+    public static synchronized Path requireMemcg() {
         if (!Files.exists(CGROUP.resolve("cgroup.controllers"))) {
             sh("mkdir", "-p", CGROUP.toString());
             Result r = sh("mount", "-t", "cgroup2", "none", CGROUP.toString());
@@ -155,7 +202,7 @@ final class Machinery {
     }
 
     /** A fresh child memory cgroup. */
-    static Path memcg(String name) {
+    public static Path memcg(String name) {
         Path g = requireMemcg().resolve(name);
         try {
             if (Files.isDirectory(g)) {
@@ -169,7 +216,7 @@ final class Machinery {
     }
 
     /** An ext4 file system on a loop device over a tmpfs file, mounted at {@code dir}. */
-    static void requireExt4(Path dir, int mib) {
+    public static void requireExt4(Path dir, int mib) {
         sh("modprobe", "loop");
         sh("modprobe", "ext4");
         assumeTrue(read(Path.of("/proc/filesystems")).contains("ext4"), "the kernel lacks CONFIG_EXT4_FS");
@@ -190,13 +237,13 @@ final class Machinery {
         }
     }
 
-    static void unmountExt4(Path dir) {
+    public static void unmountExt4(Path dir) {
         sh("umount", dir.toString());
         sh("rm", "-f", "/tmp/hmm-ext4.img");
     }
 
     /** Drops the clean page cache (and slab), as {@code echo 3 > /proc/sys/vm/drop_caches}. */
-    static void dropCaches() {
+    public static void dropCaches() {
         write(Path.of("/proc/sys/vm/drop_caches"), "3");
     }
 }

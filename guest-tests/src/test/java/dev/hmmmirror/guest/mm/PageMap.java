@@ -12,16 +12,16 @@ import java.lang.foreign.ValueLayout;
  * {@code /proc/self/pagemap} (present, swapped, page frame; root sees frames),
  * {@code /proc/kpagecount} and the node a page is on ({@code move_pages} without target nodes).
  */
-final class PageMap {
-    static final long PAGE = dev.hmmmirror.Memory.pageSize(); // 4 KiB, or 16/64 KiB on arm64 kernels
+public final class PageMap {
+    public static final long PAGE = dev.hmmmirror.Memory.pageSize(); // 4 KiB, or 16/64 KiB on arm64 kernels
     private static final long PRESENT = 1L << 63, SWAPPED = 1L << 62, PFN_MASK = (1L << 55) - 1;
 
     private PageMap() {}
 
     /** One pagemap entry. */
-    record Entry(boolean present, boolean swapped, long pfn) {}
+    public record Entry(boolean present, boolean swapped, long pfn) {}
 
-    static Entry[] entries(long address, int pages) {
+    public static Entry[] entries(long address, int pages) {
         try (RandomAccessFile f = new RandomAccessFile("/proc/self/pagemap", "r")) {
             byte[] raw = new byte[pages * 8];
             f.seek(address / PAGE * 8);
@@ -38,7 +38,7 @@ final class PageMap {
         }
     }
 
-    static int swapped(long address, int pages) {
+    public static int swapped(long address, int pages) {
         int n = 0;
         for (Entry e : entries(address, pages)) {
             n += e.swapped() ? 1 : 0;
@@ -46,7 +46,7 @@ final class PageMap {
         return n;
     }
 
-    static int present(long address, int pages) {
+    public static int present(long address, int pages) {
         int n = 0;
         for (Entry e : entries(address, pages)) {
             n += e.present() ? 1 : 0;
@@ -55,7 +55,7 @@ final class PageMap {
     }
 
     /** {@code /proc/kpagecount} of a page frame: how many times it is mapped. */
-    static long kpagecount(long pfn) {
+    public static long kpagecount(long pfn) {
         try (RandomAccessFile f = new RandomAccessFile("/proc/kpagecount", "r")) {
             f.seek(pfn * 8);
             byte[] raw = new byte[8];
@@ -67,7 +67,7 @@ final class PageMap {
     }
 
     /** The node of each page ({@code move_pages} with no target: status is the node or -errno). */
-    static int[] nodes(long address, int pages) {
+    public static int[] nodes(long address, int pages) {
         return movePages(address, pages, null);
     }
 
@@ -76,7 +76,7 @@ final class PageMap {
      * {@code node} (all to the same one), or only queries with {@code node == null}.
      * Returns the status array (node, or -errno per page).
      */
-    static int[] movePages(long address, int pages, Integer node) {
+    public static int[] movePages(long address, int pages, Integer node) {
         long[] addresses = new long[pages];
         for (int i = 0; i < pages; i++) {
             addresses[i] = address + i * PAGE;
@@ -85,7 +85,7 @@ final class PageMap {
     }
 
     /** {@code mbind(MPOL_BIND to node, MPOL_MF_MOVE)}: binds the range to {@code node} and moves it there. */
-    static void mbind(long address, long len, int node) {
+    public static void mbind(long address, long len, int node) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment mask = arena.allocate(ValueLayout.JAVA_LONG);
             mask.set(ValueLayout.JAVA_LONG, 0, 1L << node);
@@ -94,7 +94,7 @@ final class PageMap {
     }
 
     /** {@code migrate_pages(self, from, to)}: moves every page of this process on {@code from} to {@code to}. */
-    static long migrateProcess(int from, int to) {
+    public static long migrateProcess(int from, int to) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment oldMask = arena.allocate(ValueLayout.JAVA_LONG);
             MemorySegment newMask = arena.allocate(ValueLayout.JAVA_LONG);

@@ -16,23 +16,23 @@ import java.lang.foreign.ValueLayout;
  * migration ({@code move_pages}, {@code mbind}, {@code migrate_pages}), {@code madvise} advice the
  * library does not offer, {@code mremap}, {@code msync}, {@code userfaultfd} and {@code io_uring}.
  */
-final class Sys {
+public final class Sys {
     /** Whether this JVM runs on arm64, whose system call numbers are the generic table's. */
     private static final boolean ARM64 = "aarch64".equals(System.getProperty("os.arch"));
 
-    static final long MMAP = nr(9, 222), MPROTECT = nr(10, 226), MUNMAP = nr(11, 215), IOCTL = nr(16, 29),
+    public static final long MMAP = nr(9, 222), MPROTECT = nr(10, 226), MUNMAP = nr(11, 215), IOCTL = nr(16, 29),
             MREMAP = nr(25, 216), MSYNC = nr(26, 227), MADVISE = nr(28, 233), CLOSE = nr(3, 57), MBIND = nr(237, 235),
             MIGRATE_PAGES = nr(256, 238), USERFAULTFD = nr(323, 282),
             IO_URING_SETUP = 425, IO_URING_REGISTER = 427;
 
-    static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
-    static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
+    public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_NORESERVE = 0x4000, MAP_HUGETLB = 0x40000;
-    static final int MADV_DONTNEED = 4, MADV_MERGEABLE = 12, MADV_UNMERGEABLE = 13, MADV_HUGEPAGE = 14,
+    public static final int MADV_DONTNEED = 4, MADV_MERGEABLE = 12, MADV_UNMERGEABLE = 13, MADV_HUGEPAGE = 14,
             MADV_NOHUGEPAGE = 15, MADV_COLD = 20, MADV_PAGEOUT = 21, MADV_POPULATE_WRITE = 23, MADV_COLLAPSE = 25;
-    static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
-    static final int MS_SYNC = 4;
-    static final int MPOL_DEFAULT = 0, MPOL_BIND = 2, MPOL_MF_MOVE = 2;
+    public static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
+    public static final int MS_SYNC = 4;
+    public static final int MPOL_DEFAULT = 0, MPOL_BIND = 2, MPOL_MF_MOVE = 2;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -53,7 +53,7 @@ final class Sys {
     }
 
     /** A failed system call: its name and errno. */
-    static final class SysException extends RuntimeException {
+    public static final class SysException extends RuntimeException {
         final int errno;
 
         SysException(String call, int errno) {
@@ -66,13 +66,13 @@ final class Sys {
         }
     }
 
-    static String name(int errno) {
+    public static String name(int errno) {
         Errno e = Errno.orNull(errno);
         return e == null ? "errno " + errno : e.name();
     }
 
     /** {@code syscall(nr, args...)}: the result, or -errno. */
-    static long raw(long nr, long... args) {
+    public static long raw(long nr, long... args) {
         long[] a = new long[6];
         System.arraycopy(args, 0, a, 0, args.length);
         try (Arena arena = Arena.ofConfined()) {
@@ -85,7 +85,7 @@ final class Sys {
     }
 
     /** {@code syscall(nr, args...)}, throwing on failure. */
-    static long call(String name, long nr, long... args) {
+    public static long call(String name, long nr, long... args) {
         long r = raw(nr, args);
         if (r < 0 && r > -4096) {
             throw new SysException(name, (int) -r);
@@ -93,36 +93,36 @@ final class Sys {
         return r;
     }
 
-    static long mmap(long addr, long len, int prot, int flags, int fd, long off) {
+    public static long mmap(long addr, long len, int prot, int flags, int fd, long off) {
         return call("mmap", MMAP, addr, len, prot, flags, fd, off);
     }
 
-    static void munmap(long addr, long len) {
+    public static void munmap(long addr, long len) {
         call("munmap", MUNMAP, addr, len);
     }
 
-    static void madvise(long addr, long len, int advice) {
+    public static void madvise(long addr, long len, int advice) {
         call("madvise(" + advice + ")", MADVISE, addr, len, advice);
     }
 
-    static void mprotect(long addr, long len, int prot) {
+    public static void mprotect(long addr, long len, int prot) {
         call("mprotect", MPROTECT, addr, len, prot);
     }
 
-    static void msync(long addr, long len) {
+    public static void msync(long addr, long len) {
         call("msync", MSYNC, addr, len, MS_SYNC);
     }
 
-    static long mremap(long old, long oldLen, long newLen, int flags, long newAddr) {
+    public static long mremap(long old, long oldLen, long newLen, int flags, long newAddr) {
         return call("mremap", MREMAP, old, oldLen, newLen, flags, newAddr);
     }
 
-    static void close(int fd) {
+    public static void close(int fd) {
         raw(CLOSE, fd);
     }
 
     /** An address range of {@code len} bytes aligned to {@code align}, mapped private anonymous. */
-    static long mmapAligned(long len, long align, int extraFlags) {
+    public static long mmapAligned(long len, long align, int extraFlags) {
         long raw = mmap(0, len + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extraFlags, -1, 0);
         long a = (raw + align - 1) & -align;
         if (a > raw) {

@@ -36,9 +36,7 @@ class ThpIT {
     void collapseOfMirroredSmallPagesInvalidatesAndTheDeviceMapsTheHugePage() throws Exception {
         requireThp();
         long a = Sys.mmapAligned(HUGE, HUGE, 0);
-        Path k = Path.of("/sys/kernel/mm/transparent_hugepage/khugepaged");
-        try (AutoCloseable kept = Machinery.keep(k.resolve("scan_sleep_millisecs"), k.resolve("pages_to_scan"));
-                Mirror mirror = Mirror.open(0)) {
+        try (Mirror mirror = Mirror.open(0)) {
             Sys.madvise(a, HUGE, Sys.MADV_NOHUGEPAGE);
             Coherence.pattern(a, PAGES, 0x05);
             mirror.fault(a, PAGES, Access.READ);
@@ -47,19 +45,7 @@ class ThpIT {
             String how;
             Set<Reason> reasons;
             try (EventWatch w = EventWatch.start(mirror)) {
-                long rc = Sys.raw(Sys.MADVISE, a, HUGE, Sys.MADV_COLLAPSE);
-                if (rc == 0) {
-                    how = "MADV_COLLAPSE";
-                } else {
-                    how = "khugepaged (MADV_COLLAPSE: " + Sys.name((int) -rc) + ")";
-                    Machinery.write(k.resolve("scan_sleep_millisecs"), "100");
-                    Machinery.write(k.resolve("pages_to_scan"), Integer.toString(8 * PAGES));
-                    long deadline = System.nanoTime() + 120_000_000_000L;
-                    while (mirror.snapshot(a, 1).page(0).contains(PageState.HUGE) == false
-                            && System.nanoTime() < deadline) {
-                        Thread.sleep(250);
-                    }
-                }
+                how = Triggers.collapse(mirror, a);
                 w.close();
                 assertEquals(PAGES, mirror.snapshot(a, PAGES).count(PageState.HUGE),
                         "the range must be one huge page after " + how);
