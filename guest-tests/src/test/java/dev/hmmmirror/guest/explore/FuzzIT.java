@@ -1,7 +1,6 @@
 package dev.hmmmirror.guest.explore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hmmmirror.junit.GuestTest;
 import java.util.concurrent.ThreadLocalRandom;
@@ -29,8 +28,9 @@ class FuzzIT {
     void fuzzingWhileAnotherThreadMutatesTheMemory() throws Exception {
         long seed = ThreadLocalRandom.current().nextLong();
         System.out.println("fuzz: seed " + seed);
-        ExplorerRun r = ExplorerRun.run("fuzz-stress", seed, "--fuzz-seconds", "10", "--stress");
+        // a count, not a time budget: CI fuzzed 960-3,267 ioctls in 10 s, a host at load 20 only 40
+        ExplorerRun r = ExplorerRun.run("fuzz-stress", seed, "--fuzz-ioctls", "500", "--stress");
         assertEquals(0, r.exitCode(), "fuzzing under mm mutations failed (seed " + seed + "):\n" + r.output());
-        assertTrue(r.number("fuzzed") > 100, r.output());
+        assertEquals(500, r.number("fuzzed"), r.output());
     }
 }
