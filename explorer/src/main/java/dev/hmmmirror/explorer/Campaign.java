@@ -341,7 +341,7 @@ final class Campaign {
                 + " %.1f s%n", failed() ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
                 stats.calls, fuzzed, seconds);
         if (stats.secondReads > 0) {
-            System.out.println("explorer: " + stats.secondReads + " page-state checks passed only on a second read"
+            System.out.println("explorer: " + stats.secondReads + " page-state and map-order checks passed only on a second read"
                     + " (the kernel changed a page between the two calls of the first, e.g. another process's"
                     + " compaction)");
         }
@@ -367,10 +367,13 @@ final class Campaign {
             p.append("foundSteps=").append(r.found().get().steps().size()).append('\n');
             p.append("shrunkSteps=").append(s.steps().size()).append('\n');
             p.append("shrunkFlaky=").append(shrunkFlaky).append('\n');
+            p.append("owners=").append(ownersSeparated ? CampaignOptions.SEPARATE : CampaignOptions.LOADED)
+                    .append('\n');
             p.append("signature=").append(Signature.of(s.error())).append('\n');
             String cls = "Reproducer" + sanitize(o.name());
             Files.writeString(out.resolve(cls + ".java"),
-                    Reproducer.source("dev.hmmmirror.guest.explore", cls, s, kernel, o.seed()));
+                    Reproducer.source("dev.hmmmirror.guest.explore", cls, s, kernel, o.seed(),
+                            ownersSeparated));
             p.append("reproducer=").append(cls).append(".java\n");
             if (trace != null) {
                 Files.writeString(out.resolve(cls + ".html"), PageMap.html(trace));

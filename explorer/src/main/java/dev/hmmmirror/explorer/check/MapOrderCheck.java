@@ -40,14 +40,23 @@ public final class MapOrderCheck implements Invariant<Subject> {
                 if (r == null) {
                     continue;
                 }
-                byte[] orders = s.driver().mapOrders(i, r.base(), r.size());
                 s.driver().stats().checks++;
-                Optional<String> wrong = rule.get().check(r.base(), orders);
-                if (wrong.isPresent()) {
-                    throw new Violation("map-order", wrong.get() + ": " + r + ", mirror " + i + " (device " + device
+                if (wrong(s, rule.get(), i, r).isEmpty()) {
+                    continue;
+                }
+                // the module walks a region in chunks: khugepaged collapsing it between two chunks looks like
+                // one block of two orders once; a wrong order stays, so it must be seen on a second read too
+                Optional<String> again = wrong(s, rule.get(), i, r);
+                if (again.isPresent()) {
+                    throw new Violation("map-order", again.get() + ": " + r + ", mirror " + i + " (device " + device
                             + ")");
                 }
+                s.driver().stats().secondReads++;
             }
         }
+    }
+
+    private static Optional<String> wrong(Subject s, MapOrders rule, int slot, RegionModel r) throws HmmException {
+        return rule.check(r.base(), s.driver().mapOrders(slot, r.base(), r.size()));
     }
 }
