@@ -55,7 +55,7 @@ public record MapOrders(long pageSize, Set<Integer> orders) {
             }
             if (!orders.contains(order)) {
                 return Optional.of("page " + p + " is reported mapped with order " + order + " (" + bytes(order)
-                        + "), but this kernel maps only orders " + orders + " (" + pageSize / 1024 + " KiB pages)");
+                        + "), but this kernel maps only orders " + new TreeSet<>(orders) + " (" + pageSize / 1024 + " KiB pages)");
             }
             long blockStart = (first + p) & -(1L << order);
             int from = (int) Math.max(0, blockStart - first);
