@@ -52,7 +52,7 @@ static u64 hmm_mirror_caps(void)
 		caps |= HMM_MIRROR_CAP_SHARED_OWNER;
 	if (hmm_mirror_dmem_huge())
 		caps |= HMM_MIRROR_CAP_THP_MIGRATE;
-	caps |= HMM_MIRROR_CAP_EVENT_SCOPE;
+	caps |= HMM_MIRROR_CAP_EVENT_SCOPE | HMM_MIRROR_CAP_MAP_ORDER;
 	return caps;
 }
 
@@ -181,7 +181,7 @@ static long hmm_mirror_ioc_snapshot(struct hmm_mirror *mirror,
 				 ARRAY_SIZE(snap.reserved));
 	if (ret)
 		return ret;
-	if (snap.flags)
+	if (snap.flags & ~HMM_MIRROR_SNAPSHOT_MAP_ORDER)
 		return -EINVAL;
 	ret = hmm_mirror_check_range(snap.addr, snap.npages);
 	if (ret)
@@ -189,7 +189,8 @@ static long hmm_mirror_ioc_snapshot(struct hmm_mirror *mirror,
 	if (!access_ok(u64_to_user_ptr(snap.ptr), snap.npages))
 		return -EFAULT;
 	return hmm_mirror_snapshot(mirror, snap.addr, snap.npages,
-				   u64_to_user_ptr(snap.ptr));
+				   u64_to_user_ptr(snap.ptr),
+				   snap.flags & HMM_MIRROR_SNAPSHOT_MAP_ORDER);
 }
 
 static long hmm_mirror_ioc_pages(struct hmm_mirror *mirror, void __user *uarg)

@@ -665,6 +665,19 @@ static void hmm_mirror_fill_states(struct hmm_mirror *mirror,
 					       pfns[i]);
 }
 
+/* The map order hmm_range_fault() reported for each of @n pages. */
+static void hmm_mirror_fill_orders(struct hmm_mirror *mirror,
+				   unsigned long addr, const unsigned long *pfns,
+				   unsigned long n, void *buf)
+{
+	u8 *out = buf;
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (pfns[i] & HMM_PFN_VALID) && !(pfns[i] & HMM_PFN_ERROR) ?
+			 hmm_pfn_to_map_order(pfns[i]) : 0;
+}
+
 /* The page frames and counts of each of @n pages; under mirror->lock. */
 static void hmm_mirror_fill_pages(struct hmm_mirror *mirror,
 				  unsigned long addr, const unsigned long *pfns,
@@ -749,10 +762,11 @@ out:
 }
 
 int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
-			unsigned long npages, u8 __user *states)
+			unsigned long npages, u8 __user *states, bool orders)
 {
 	return hmm_mirror_walk(mirror, start, npages, 1, states,
-			       hmm_mirror_fill_states);
+			       orders ? hmm_mirror_fill_orders :
+					hmm_mirror_fill_states);
 }
 
 int hmm_mirror_pages(struct hmm_mirror *mirror, unsigned long start,

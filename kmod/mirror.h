@@ -121,7 +121,7 @@ int hmm_mirror_write(struct hmm_mirror *mirror, unsigned long start,
 		     unsigned long npages, const void __user *buf,
 		     u64 *faulted);
 int hmm_mirror_snapshot(struct hmm_mirror *mirror, unsigned long start,
-			unsigned long npages, u8 __user *states);
+			unsigned long npages, u8 __user *states, bool orders);
 int hmm_mirror_pages(struct hmm_mirror *mirror, unsigned long start,
 		     unsigned long npages, struct hmm_mirror_page __user *pages);
 int hmm_mirror_map_pages(struct hmm_mirror *mirror, unsigned long addr,

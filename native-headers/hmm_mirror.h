@@ -61,6 +61,9 @@
  *	fails, or without the bit, such a range moves as base pages (the
  *	kernel splits the THP). Snapshots report a whole large device folio
  *	as HMM_MIRROR_PAGE_KIND_PRIVATE | HMM_MIRROR_PAGE_HUGE.
+ * HMM_MIRROR_CAP_MAP_ORDER: HMM_MIRROR_IOC_SNAPSHOT takes
+ *	HMM_MIRROR_SNAPSHOT_MAP_ORDER (a module older than the flag refuses
+ *	it with -EINVAL and does not report the bit).
  */
 #define HMM_MIRROR_CAP_MIRROR		(1ULL << 0)
 #define HMM_MIRROR_CAP_DEVICE_PRIVATE	(1ULL << 1)
@@ -70,6 +73,7 @@
 #define HMM_MIRROR_CAP_SHARED_OWNER	(1ULL << 5)
 #define HMM_MIRROR_CAP_EVENT_SCOPE	(1ULL << 6)
 #define HMM_MIRROR_CAP_THP_MIGRATE	(1ULL << 7)
+#define HMM_MIRROR_CAP_MAP_ORDER	(1ULL << 8)
 
 /**
  * struct hmm_mirror_version - HMM_MIRROR_IOC_VERSION argument
@@ -224,16 +228,26 @@ struct hmm_mirror_pages {
  */
 #define HMM_MIRROR_PAGE_ERROR		0xff
 
+/*
+ * Flag of HMM_MIRROR_IOC_SNAPSHOT: fill each byte with the map order
+ * hmm_range_fault() reported for the page (hmm_pfn_to_map_order(): 0 for
+ * a page mapped by a PTE, PMD_SHIFT - PAGE_SHIFT for one of a PMD-mapped
+ * THP, the huge page's order for hugetlb) instead of its state; 0 for a
+ * page it reported as not valid. With HMM_MIRROR_CAP_MAP_ORDER.
+ */
+#define HMM_MIRROR_SNAPSHOT_MAP_ORDER	(1U << 0)
+
 /**
  * struct hmm_mirror_snapshot - HMM_MIRROR_IOC_SNAPSHOT argument
  * @size: in: sizeof(struct hmm_mirror_snapshot)
- * @flags: in: must be zero
+ * @flags: in: zero, or HMM_MIRROR_SNAPSHOT_MAP_ORDER
  * @addr: in: page-aligned start address
  * @npages: in: number of pages, 1 .. HMM_MIRROR_MAX_PAGES
  * @ptr: in: user buffer of npages bytes, filled with HMM_MIRROR_PAGE_*
+ *	(with HMM_MIRROR_SNAPSHOT_MAP_ORDER: with map orders)
  * @reserved: must be zero
  *
- * Reports page states without faulting anything in.
+ * Reports page states (or map orders) without faulting anything in.
  */
 struct hmm_mirror_snapshot {
 	__u32 size;

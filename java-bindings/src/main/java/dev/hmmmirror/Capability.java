@@ -36,7 +36,13 @@ public enum Capability {
      * when a large allocation fails, such a range moves as base pages. A {@link Snapshot} shows a
      * whole large device folio as {@link PageState#DEVICE_PRIVATE} and {@link PageState#HUGE}.
      */
-    THP_MIGRATE(HmmMirrorH.HMM_MIRROR_CAP_THP_MIGRATE(), "CONFIG_DEVICE_PRIVATE and CONFIG_ARCH_ENABLE_THP_MIGRATION on Linux 6.19+");
+    THP_MIGRATE(HmmMirrorH.HMM_MIRROR_CAP_THP_MIGRATE(), "CONFIG_DEVICE_PRIVATE and CONFIG_ARCH_ENABLE_THP_MIGRATION on Linux 6.19+"),
+    /**
+     * {@link Mirror#mapOrders(long, long)} works: the map order {@code hmm_range_fault()} reports per page
+     * ({@code HMM_MIRROR_SNAPSHOT_MAP_ORDER}). Needs no kernel option: every module that has the flag
+     * reports it; an older module lacks both.
+     */
+    MAP_ORDER(HmmMirrorH.HMM_MIRROR_CAP_MAP_ORDER(), "");
 
     private final long bit;
     private final String kernelOption;
@@ -59,7 +65,7 @@ public enum Capability {
      * The kernel configuration option this capability needs.
      *
      * @return the option's name, e.g. {@code "CONFIG_DEVICE_PRIVATE"} (for {@link #SHARED_OWNER} also the
-     *         module parameter); empty for {@link #EVENT_SCOPE}, which needs only a module that has the command
+     *         module parameter); empty for {@link #EVENT_SCOPE} and {@link #MAP_ORDER}, which need only a module that has them
      */
     public String kernelOption() {
         return kernelOption;

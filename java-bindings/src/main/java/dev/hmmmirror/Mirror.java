@@ -293,6 +293,37 @@ public final class Mirror implements AutoCloseable {
     }
 
     /**
+     * The map order {@code hmm_range_fault()} reports for each page of a range, without faulting anything
+     * ({@code HMM_MIRROR_IOC_SNAPSHOT} with {@code HMM_MIRROR_SNAPSHOT_MAP_ORDER}): 0 for a page mapped by
+     * a page-table entry, the order of the PMD (or PUD, or hugetlb page) mapping it otherwise, 0 for a page
+     * it reports as not valid. With {@link Capability#MAP_ORDER}.
+     *
+     * @param address page-aligned first address
+     * @param pages   number of pages, 1 .. {@link dev.hmmmirror.raw.Abi#MAX_PAGES}
+     * @return one order per page, in address order
+     * @throws HmmException             as for {@link #snapshot(long, long)}; {@link Errno#EINVAL} also from
+     *                                  a module without {@link Capability#MAP_ORDER}
+     * @throws IllegalArgumentException when {@code pages} is not 1 .. {@link Integer#MAX_VALUE}
+     * @throws IllegalStateException    after {@link #close()}
+     */
+    public byte[] mapOrders(long address, long pages) throws HmmException {
+        if (pages <= 0 || pages > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("pages must be 1.." + Integer.MAX_VALUE + ", got " + pages);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment orders = arena.allocate(pages);
+            MemorySegment s = hmm_mirror_snapshot.allocate(arena);
+            hmm_mirror_snapshot.size(s, (int) hmm_mirror_snapshot.sizeof());
+            hmm_mirror_snapshot.flags(s, HmmMirrorH.HMM_MIRROR_SNAPSHOT_MAP_ORDER());
+            hmm_mirror_snapshot.addr(s, address);
+            hmm_mirror_snapshot.npages(s, pages);
+            hmm_mirror_snapshot.ptr(s, orders.address());
+            issue(Command.SNAPSHOT, s);
+            return orders.toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /**
      * The state of each page of a range, without faulting anything ({@code HMM_MIRROR_IOC_SNAPSHOT}):
      * the CPU page table as {@code hmm_range_fault()} sees it without {@code HMM_PFN_REQ_FAULT}, and the
      * device page table, read together under the mirror's lock.

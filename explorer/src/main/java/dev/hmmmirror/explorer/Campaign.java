@@ -14,10 +14,12 @@ import dev.hmmmirror.explorer.engine.Violation;
 import dev.hmmmirror.explorer.fuzz.Fuzzer;
 import dev.hmmmirror.explorer.leak.Kmemleak;
 import dev.hmmmirror.explorer.model.Features;
+import dev.hmmmirror.explorer.options.CampaignOptions;
 import dev.hmmmirror.explorer.race.Race;
 import dev.hmmmirror.explorer.report.PageMap;
 import dev.hmmmirror.explorer.report.Reproducer;
 import dev.hmmmirror.explorer.report.Tracer;
+import dev.hmmmirror.explorer.sys.ModuleOwners;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +40,14 @@ import java.util.stream.Collectors;
 final class Campaign {
     private final Options o;
     private final String mainClass;
+    /** What the kernel and the module as loaded can do. */
     private final Features features;
+    /** The features the programs now run with: {@link #features}, or those with each device its own owner. */
+    private volatile Features current;
+    /** The module parameters to load it back with after a phase with each device its own owner, or null. */
+    private List<String> reloadBack;
+    /** Whether the programs ran with each device its own owner when the failure was found. */
+    private boolean ownersSeparated;
     private final Stats stats = new Stats();
     private final List<ActionKind<World>> kinds;
     private final Programs<World> programs;
@@ -61,8 +70,9 @@ final class Campaign {
         this.o = o;
         this.mainClass = mainClass;
         this.features = Probe.features();
+        this.current = features;
         this.kinds = Kinds.all(features);
-        this.programs = new Programs<>(() -> World.driven(features, stats), kinds, World.INVARIANTS, stats);
+        this.programs = new Programs<>(() -> World.driven(current, stats), kinds, World.INVARIANTS, stats);
     }
 
     /** Runs the campaign's phases, printing progress and the result, writing the report files to {@code out}. */
@@ -75,9 +85,13 @@ final class Campaign {
         if (o.out() != null) {
             Runtime.getRuntime().addShutdownHook(stopped);
         }
-        runPrograms();
-        if (found.isPresent()) {
-            shrinkAndTrace(found.get());
+        try {
+            runPrograms();
+            if (found.isPresent()) {
+                shrinkAndTrace(found.get());
+            }
+        } finally {
+            ownersAsLoaded();
         }
         if (o.fuzz() && o.jobs() == 1 && shrunk.isEmpty()) {
             fuzz(); // with jobs, the fuzzing is a job of its own
@@ -116,23 +130,107 @@ final class Campaign {
         long deadline = o.seconds() > 0 ? start + o.seconds() * 1_000_000_000L : Long.MAX_VALUE;
         long myPrograms = o.jobs() > 1 && o.programs() > 0 ? o.programs() / o.jobs() + o.programs() % o.jobs()
                 : o.programs();
+        boolean second = secondOwnerPhase();
+        if (CampaignOptions.SEPARATE.equals(o.owners()) && second) {
+            separateOwners();
+            second = false; // all of them
+        }
         if (o.replay() != null) {
             found = programs.run(o.replay(), o.steps());
-        } else if (myPrograms > 0 || o.seconds() > 0) {
-            SplittableRandom seeds = new SplittableRandom(o.seed());
-            long lastReport = start;
-            for (long n = 0; (myPrograms <= 0 || n < myPrograms) && System.nanoTime() < deadline; n++) {
-                found = programs.run(seeds.nextLong(), o.steps());
-                if (found.isPresent()) {
-                    break;
-                }
-                if (System.nanoTime() - lastReport > 10_000_000_000L) {
-                    lastReport = System.nanoTime();
-                    System.out.println("explorer: " + stats.programs + " programs, " + stats.totalSteps() + " steps, "
-                            + stats.checks + " checks so far");
-                }
+            return;
+        }
+        if (myPrograms <= 0 && o.seconds() <= 0) {
+            return;
+        }
+        // with a second owner, the last quarter of the budget (programs or time) runs with each device its own
+        long switchAt = second && myPrograms > 0 ? secondOwnerFrom(myPrograms) : Long.MAX_VALUE;
+        long switchTime = second && myPrograms <= 0 ? start + o.seconds() * 750_000_000L : Long.MAX_VALUE;
+        SplittableRandom seeds = new SplittableRandom(o.seed());
+        long lastReport = start;
+        for (long n = 0; (myPrograms <= 0 || n < myPrograms) && System.nanoTime() < deadline; n++) {
+            if (second && (n >= switchAt || System.nanoTime() >= switchTime)) {
+                second = false;
+                separateOwners();
+            }
+            found = programs.run(seeds.nextLong(), o.steps());
+            if (found.isPresent()) {
+                break;
+            }
+            if (System.nanoTime() - lastReport > 10_000_000_000L) {
+                lastReport = System.nanoTime();
+                System.out.println("explorer: " + stats.programs + " programs, " + stats.totalSteps() + " steps, "
+                        + stats.checks + " checks so far");
             }
         }
+    }
+
+    /**
+     * The index of the first of {@code programs} programs that runs with each device its own owner: the
+     * last quarter of them, none of fewer than 4 (a reproducer's or a test's few programs keep the module
+     * as loaded).
+     */
+    static long secondOwnerFrom(long programs) {
+        return programs < 4 ? Long.MAX_VALUE : programs - programs / 4;
+    }
+
+    /**
+     * Whether this process may give the devices each its own owner for a phase: asked for, the module
+     * shares one owner between two devices with device memory, it can be reloaded, and no other process of
+     * the campaign uses it. Says why not when asked for and impossible.
+     */
+    private boolean secondOwnerPhase() {
+        if (CampaignOptions.LOADED.equals(o.owners())) {
+            return false;
+        }
+        String why;
+        if (!features.migrate() || features.devices() < 2) {
+            why = "needs two devices with device memory";
+        } else if (!features.sharedOwner()) {
+            return false; // each device owns its memory already: every program has the second owner
+        } else if (o.jobs() > 1) {
+            why = "the module cannot be reloaded under the campaign's other processes (--jobs)";
+        } else {
+            why = ModuleOwners.whyNot().orElse(null);
+        }
+        if (why != null) {
+            System.out.println("explorer: left out: devices with each its own owner: " + why);
+            return false;
+        }
+        return true;
+    }
+
+    /** Reloads the module with each device its own owner; the programs from now on know it. */
+    private void separateOwners() throws Exception {
+        List<String> asLoaded = ModuleOwners.parameters(true);
+        Optional<String> failed = ModuleOwners.reload(ModuleOwners.parameters(false), asLoaded);
+        if (failed.isPresent()) {
+            System.out.println("explorer: left out: devices with each its own owner: reloading the module failed: "
+                    + failed.get());
+            return;
+        }
+        reloadBack = asLoaded;
+        Features f = Probe.features();
+        if (f.sharedOwner()) {
+            throw new IllegalStateException("the module reloaded with shared_owner=N still shares one owner");
+        }
+        current = f;
+        ownersSeparated = true;
+        System.out.println("explorer: from program " + (stats.programs + 1) + " on, each device owns its memory"
+                + " (module reloaded with shared_owner=N): a device must not map another's device-private pages"
+                + " in place, its access brings them back to system memory");
+    }
+
+    /** Loads the module back as it was when a phase gave each device its own owner. */
+    private void ownersAsLoaded() throws Exception {
+        if (reloadBack == null) {
+            return;
+        }
+        Optional<String> failed = ModuleOwners.reload(reloadBack, reloadBack);
+        if (failed.isPresent()) {
+            throw new IllegalStateException("loading the module back with shared_owner=Y failed: " + failed.get());
+        }
+        reloadBack = null;
+        current = features;
     }
 
     /** Shrinks the failing program, prints the shrunk one and traces it for the page map. */
@@ -154,8 +252,10 @@ final class Campaign {
             System.out.println("explorer:   " + step.java());
         }
         System.out.println("explorer: " + s.summary());
-        System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps());
-        trace = Tracer.trace(() -> World.driven(features, new Stats()), s.steps(), s.summary());
+        System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps()
+                + (ownersSeparated ? " --owners " + CampaignOptions.SEPARATE : ""));
+        Features now = current;
+        trace = Tracer.trace(() -> World.driven(now, new Stats()), s.steps(), s.summary());
     }
 
     /** Raw-ioctl fuzzing in this process. */
@@ -241,7 +341,7 @@ final class Campaign {
                 + " %.1f s%n", failed() ? "FAILED" : "passed", stats.programs, stats.totalSteps(), stats.checks,
                 stats.calls, fuzzed, seconds);
         if (stats.secondReads > 0) {
-            System.out.println("explorer: " + stats.secondReads + " page-state checks passed only on a second read"
+            System.out.println("explorer: " + stats.secondReads + " page-state and map-order checks passed only on a second read"
                     + " (the kernel changed a page between the two calls of the first, e.g. another process's"
                     + " compaction)");
         }
@@ -267,10 +367,13 @@ final class Campaign {
             p.append("foundSteps=").append(r.found().get().steps().size()).append('\n');
             p.append("shrunkSteps=").append(s.steps().size()).append('\n');
             p.append("shrunkFlaky=").append(shrunkFlaky).append('\n');
+            p.append("owners=").append(ownersSeparated ? CampaignOptions.SEPARATE : CampaignOptions.LOADED)
+                    .append('\n');
             p.append("signature=").append(Signature.of(s.error())).append('\n');
             String cls = "Reproducer" + sanitize(o.name());
             Files.writeString(out.resolve(cls + ".java"),
-                    Reproducer.source("dev.hmmmirror.guest.explore", cls, s, kernel, o.seed()));
+                    Reproducer.source("dev.hmmmirror.guest.explore", cls, s, kernel, o.seed(),
+                            ownersSeparated));
             p.append("reproducer=").append(cls).append(".java\n");
             if (trace != null) {
                 Files.writeString(out.resolve(cls + ".html"), PageMap.html(trace));
@@ -324,7 +427,8 @@ final class Campaign {
                 continue; // nothing but fuzzing and racing was asked for
             }
             List<String> args = new ArrayList<>(List.of("--seed", Long.toString(seed), "--steps",
-                    Integer.toString(o.steps()), "--shrink-replays", Integer.toString(o.shrinkReplays())));
+                    Integer.toString(o.steps()), "--shrink-replays", Integer.toString(o.shrinkReplays()),
+                    "--owners", CampaignOptions.LOADED));
             if (o.programs() > 0) {
                 args.addAll(List.of("--programs", Long.toString(o.programs() / o.jobs())));
             }
@@ -335,7 +439,8 @@ final class Campaign {
             jobs.add(Jobs.start("job-" + j, mainClass, args, o.out().resolve("job-" + j)));
         }
         if (o.fuzz()) {
-            List<String> args = new ArrayList<>(List.of("--seed", Long.toString(o.seed())));
+            List<String> args = new ArrayList<>(List.of("--seed", Long.toString(o.seed()), "--owners",
+                    CampaignOptions.LOADED));
             args.addAll(o.fuzzSeconds() > 0 ? List.of("--fuzz-seconds", Long.toString(o.fuzzSeconds()))
                     : List.of("--fuzz-ioctls", Long.toString(o.fuzzIoctls())));
             if (o.stress()) {

@@ -12,6 +12,7 @@ import dev.hmmmirror.explorer.check.EventSequence;
 import dev.hmmmirror.explorer.check.Expect;
 import dev.hmmmirror.explorer.check.InvalidationsReported;
 import dev.hmmmirror.explorer.check.Observed;
+import dev.hmmmirror.explorer.check.MapOrderCheck;
 import dev.hmmmirror.explorer.check.PageStates;
 import dev.hmmmirror.explorer.check.Subject;
 import dev.hmmmirror.explorer.driver.Driver;
@@ -46,7 +47,7 @@ import java.util.Set;
 public final class World implements Subject, AutoCloseable {
     /** What every step must leave true, in the order checked: the step's own postconditions on events first. */
     public static final List<Invariant<Subject>> INVARIANTS = List.of(new EventSequence(), new InvalidationsReported(),
-            new PageStates(), new CountersMonotonic());
+            new PageStates(), new MapOrderCheck(), new CountersMonotonic());
 
     private static final int PAGE = PageModel.SIZE;
 

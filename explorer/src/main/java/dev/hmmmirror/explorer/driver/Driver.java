@@ -285,6 +285,11 @@ public final class Driver implements AutoCloseable {
         return busy(() -> mirrors[slot].snapshot(address, pages));
     }
 
+    /** The map orders mirror {@code slot}'s walk reports (MAP_ORDER), after EBUSY again. */
+    public byte[] mapOrders(int slot, long address, int pages) throws HmmException {
+        return busy(() -> mirrors[slot].mapOrders(address, pages));
+    }
+
     /** The page states mirror {@code slot} sees, asked once (for a trace, which must not fail a step). */
     public Snapshot snapshotOnce(int slot, long address, int pages) throws HmmException {
         stats.calls++;

@@ -4,13 +4,16 @@ import dev.hmmmirror.AbiVersion;
 import dev.hmmmirror.Capability;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.Memory;
 import dev.hmmmirror.explorer.model.Features;
+import dev.hmmmirror.explorer.model.MapOrders;
 import dev.hmmmirror.explorer.sys.Kernel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /** Asks the booted kernel and the loaded module what they can do. */
@@ -56,8 +59,14 @@ public final class Probe {
         if (v.deviceCount() < 2) {
             missing.add("a second device: the module has " + v.deviceCount());
         }
+        Optional<MapOrders> orders = Optional.empty();
+        if (caps.contains(Capability.MAP_ORDER)) {
+            orders = Optional.of(MapOrders.of(Memory.pageSize(), Memory.hugePageSize(), Kernel.hugetlbSizes()));
+        } else {
+            missing.add("map-order checks: the module cannot report map orders (no MAP_ORDER capability)");
+        }
         return new Features(v.deviceCount(), migrate, exclusive, caps.contains(Capability.SHARED_OWNER), thp, hugetlb,
-                swap, compact, numa, List.copyOf(missing));
+                swap, compact, numa, List.copyOf(missing), orders);
     }
 
     private static boolean thpNever() {

@@ -1,6 +1,7 @@
 package dev.hmmmirror.explorer.model;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What the booted kernel and the loaded module can do, detected once per exploration (by the
@@ -17,7 +18,15 @@ import java.util.List;
  * @param compact     /proc/sys/vm/compact_memory exists
  * @param numa        the guest has two memory nodes or more (move_pages can move pages)
  * @param missing     what is left out, each with the reason
+ * @param mapOrders   the map orders this kernel's mappings can have, empty when the module cannot report
+ *                    them (no {@code MAP_ORDER} capability)
  */
 public record Features(int devices, boolean migrate, boolean exclusive, boolean sharedOwner, boolean thp,
-        boolean hugetlb, boolean swap, boolean compact, boolean numa, List<String> missing) {
+        boolean hugetlb, boolean swap, boolean compact, boolean numa, List<String> missing,
+        Optional<MapOrders> mapOrders) {
+    /** These features with {@code shared} as the owner choice (the module reloaded with another). */
+    public Features withSharedOwner(boolean shared) {
+        return new Features(devices, migrate, exclusive, shared, thp, hugetlb, swap, compact, numa, missing,
+                mapOrders);
+    }
 }

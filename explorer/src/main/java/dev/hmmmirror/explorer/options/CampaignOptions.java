@@ -80,6 +80,19 @@ public final class CampaignOptions {
     @Option(names = "--kmemleak", hidden = true, description = "end with a kmemleak scan where the kernel has one")
     boolean kmemleak;
 
+    @Option(names = "--owners", paramLabel = "MODE", hidden = true, description = "who owns device memory in the "
+            + "programs: both (default: the last quarter of the budget with each device its own owner, the module "
+            + "reloaded with shared_owner=N when it shares one), loaded (as the module was loaded), separate (every "
+            + "program with each device its own owner; what a replay of such a program needs)")
+    String owners = BOTH;
+
+    /** {@code --owners}: the module as loaded, then the last quarter of the budget with each device its own owner. */
+    public static final String BOTH = "both";
+    /** {@code --owners}: the module as loaded. */
+    public static final String LOADED = "loaded";
+    /** {@code --owners}: every program with each device its own owner. */
+    public static final String SEPARATE = "separate";
+
     @Option(names = "--name", paramLabel = "NAME", hidden = true, description = "this process's name in a campaign")
     String name = MAIN;
 
@@ -112,6 +125,9 @@ public final class CampaignOptions {
     public CampaignOptions check() {
         if (plantBug < 0 || plantBug > 5) {
             throw new IllegalArgumentException("--plant-bug takes 1-5 (0: none), not " + plantBug);
+        }
+        if (!List.of(BOTH, LOADED, SEPARATE).contains(owners)) {
+            throw new IllegalArgumentException("--owners takes both, loaded or separate, not " + owners);
         }
         if (jobs < 1 || jobs > 16) {
             throw new IllegalArgumentException("--jobs takes 1-16, not " + jobs);
@@ -152,6 +168,9 @@ public final class CampaignOptions {
         }
         if (!name.equals(MAIN)) {
             a.addAll(List.of("--name", name));
+        }
+        if (!owners.equals(BOTH)) {
+            a.addAll(List.of("--owners", owners));
         }
         if (stress) {
             a.add("--stress");
@@ -257,6 +276,11 @@ public final class CampaignOptions {
     /** This process's name: {@link #MAIN}, or a job's. */
     public String name() {
         return name;
+    }
+
+    /** Who owns device memory in the programs: {@link #BOTH}, {@link #LOADED} or {@link #SEPARATE}. */
+    public String owners() {
+        return owners;
     }
 
     /** Replays the shrinker may spend. */

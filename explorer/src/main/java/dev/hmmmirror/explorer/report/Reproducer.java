@@ -12,9 +12,13 @@ import dev.hmmmirror.explorer.action.World;
 public final class Reproducer {
     private Reproducer() {}
 
-    /** The Java source of class {@code className} in {@code packageName}. */
+    /**
+     * The Java source of class {@code className} in {@code packageName}; {@code separateOwners}: the failure
+     * was found with each device its own owner (the module loaded with {@code shared_owner=N}), which the
+     * class then says it needs.
+     */
     public static String source(String packageName, String className, Failure<World> failure, String kernel,
-            long campaignSeed) {
+            long campaignSeed, boolean separateOwners) {
         StringBuilder b = new StringBuilder();
         b.append("package ").append(packageName).append(";\n\n");
         b.append("import dev.hmmmirror.Access;\n");
@@ -29,6 +33,10 @@ public final class Reproducer {
         b.append(" * shrunk to ").append(failure.steps().size()).append(" steps. It failed with:\n");
         for (String line : failure.summary().split("\n")) {
             b.append(" * ").append(escape(line)).append('\n');
+        }
+        if (separateOwners) {
+            b.append(" * Found with each device its own owner: run it with the module loaded with shared_owner=N\n");
+            b.append(" * (-Dhmm.module.params=\"ndevices=2 shared_owner=N\").\n");
         }
         b.append(" */\n");
         b.append("@GuestTest\n");

@@ -325,4 +325,18 @@ public final class Kernel {
     public static boolean canCompact() {
         return Files.isWritable(Path.of("/proc/sys/vm/compact_memory"));
     }
+
+    /** The hugetlb page sizes this kernel has, in bytes (from /sys/kernel/mm/hugepages/hugepages-NkB). */
+    public static java.util.Set<Long> hugetlbSizes() {
+        java.util.Set<Long> sizes = new java.util.TreeSet<>();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(Path.of("/sys/kernel/mm/hugepages"), "hugepages-*kB")) {
+            for (Path p : dir) {
+                String n = p.getFileName().toString();
+                sizes.add(Long.parseLong(n.substring("hugepages-".length(), n.length() - 2)) * 1024);
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no hugetlbfs: no hugetlb mappings either
+        }
+        return sizes;
+    }
 }

@@ -332,6 +332,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
     public static long HMM_MIRROR_CAP_THP_MIGRATE() {
         return HMM_MIRROR_CAP_THP_MIGRATE;
     }
+    private static final long HMM_MIRROR_CAP_MAP_ORDER = 256L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_CAP_MAP_ORDER 256
+     * }
+     */
+    public static long HMM_MIRROR_CAP_MAP_ORDER() {
+        return HMM_MIRROR_CAP_MAP_ORDER;
+    }
     private static final long HMM_MIRROR_MAX_PAGES = 262144L;
     /**
      * {@snippet lang=c :
@@ -358,6 +367,15 @@ public class HmmMirrorH extends HmmMirrorH$shared {
      */
     public static long HMM_MIRROR_PFN_NONE() {
         return HMM_MIRROR_PFN_NONE;
+    }
+    private static final int HMM_MIRROR_SNAPSHOT_MAP_ORDER = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define HMM_MIRROR_SNAPSHOT_MAP_ORDER 1
+     * }
+     */
+    public static int HMM_MIRROR_SNAPSHOT_MAP_ORDER() {
+        return HMM_MIRROR_SNAPSHOT_MAP_ORDER;
     }
     private static final long HMM_MIRROR_MAX_DELAY_US = 10000000L;
     /**
