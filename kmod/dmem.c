@@ -37,7 +37,6 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -51,7 +50,11 @@
  * MiB), so that a chunk always holds whole PMD-sized blocks. A chunk costs
  * its struct pages and backing array, not the memory it spans.
  */
-#define HMM_MIRROR_CHUNK_SIZE (PMD_SIZE > SZ_128M ? PMD_SIZE : SZ_128M)
+#if PMD_SHIFT > 27
+#define HMM_MIRROR_CHUNK_SIZE PMD_SIZE
+#else
+#define HMM_MIRROR_CHUNK_SIZE (128UL << 20)
+#endif
 
 /* Pages handled by one migrate_vma_setup() call. */
 #define HMM_MIRROR_MIGRATE_CHUNK 64UL
