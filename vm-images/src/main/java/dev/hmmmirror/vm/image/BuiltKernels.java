@@ -149,9 +149,9 @@ final class BuiltKernels {
         Path log = dir.resolve("build.log");
         int jobs = Runtime.getRuntime().availableProcessors();
         long t = System.nanoTime();
-        Progress.say("kernel %s: cross-compiling /usr/src/%s for %s (tinyconfig + %s) with %d jobs: about 20-30 min "
-                + "on 2 cores, cached afterwards; log %s", p.name(), srcpkg, p.arch(), String.join(" + ", fragments), jobs,
-                log);
+        Progress.say("kernel %s: cross-compiling /usr/src/%s for %s (tinyconfig + %s) with %d jobs: about 1,500 "
+                + "files, 30-60 min on 2 cores, hours under load; cached afterwards; log %s", p.name(), srcpkg, p.arch(),
+                String.join(" + ", fragments), jobs, log);
         try (AutoCloseable ticker = Progress.every(Duration.ofSeconds(60), () -> status(p, log))) {
             tc.run(log, 4 * 3600, "sh " + MOUNT + "/scripts/build-kernel-cross.sh /usr/src/" + srcpkg + " " + MOUNT
                     + "/build " + jobs + " " + p.arch() + fragmentArgs);
