@@ -7,8 +7,8 @@
 # later fragment may override an earlier line, "# CONFIG_X is not set"
 # included: arm64.config turns off hmm.config's x86-only options). Then the
 # boot image, vmlinux, modules, the modules installed under BUILD/modroot and
-# the uapi headers under BUILD/usr/include. BUILD/Makefile then names ARCH and
-# CROSS_COMPILE, so `make -C BUILD M=...` cross-compiles a module as it is.
+# the uapi headers under BUILD/usr/include. BUILD/.kernelvariables then names
+# ARCH, CROSS_COMPILE and CC, so `make -C BUILD M=...` cross-compiles a module.
 #   build-kernel-cross.sh SOURCE_DIR BUILD_DIR JOBS ARCH FRAGMENT...
 # ARCH is the kernel's (arm64).
 set -eu
@@ -22,6 +22,10 @@ major=$(gcc -dumpversion | cut -d. -f1)
 cc=$gnu-gcc-$major
 command -v "$cc" >/dev/null || { echo "no cross compiler $cc in this root (Debian's gcc-$major-$gnu)" >&2; exit 1; }
 mk() { make O="$b" ARCH="$arch" CROSS_COMPILE="$gnu-" CC="$cc" "$@"; }
+grep -q '^-include $(objtree)/.kernelvariables' "$src/Makefile" || {
+  echo "$src/Makefile does not read .kernelvariables (not Debian's linux-source?): modules could not be cross-built against it" >&2
+  exit 1
+}
 mkdir -p "$b"
 cd "$src"
 echo "@@ configure ($arch, $cc)"
@@ -53,11 +57,12 @@ mk -s INSTALL_MOD_PATH="$b/modroot" INSTALL_MOD_STRIP=1 modules_install
 mk -s headers
 mk -s kernelrelease > "$b/kernelrelease"
 cp "$b/arch/$arch/boot/$image" "$b/boot-image"
-# external modules built against BUILD (make -C BUILD M=...) get the same architecture and compiler
-{
-  echo "export ARCH := $arch"
-  echo "export CROSS_COMPILE := $gnu-"
-  echo "export CC := $cc"
-  cat "$b/Makefile"
-} > "$b/Makefile.cross" && mv "$b/Makefile.cross" "$b/Makefile"
+# external modules built against BUILD (make -C BUILD M=...) get the same architecture and compiler:
+# Debian's linux-source Makefile reads BUILD/.kernelvariables after its own CC= (the hook Debian's
+# linux-headers packages use), so these win over the host's defaults
+cat > "$b/.kernelvariables" <<EOV
+override ARCH = $arch
+override CROSS_COMPILE = $gnu-
+CC = \$(CROSS_COMPILE)gcc-$major
+EOV
 echo "@@ done $(cat "$b/kernelrelease")"
