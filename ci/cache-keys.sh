@@ -6,13 +6,18 @@
 # prove a change re-keys nothing (e.g. the launcher of main and of a branch):
 #   sudo ci/cache-keys.sh /work/main/cli/target/hmm/bin/hmm > before.txt
 #   sudo ci/cache-keys.sh cli/target/hmm/bin/hmm > after.txt && diff before.txt after.txt
-# Profiles: HMM_KEY_PROFILES (default: every x86-64 built and stock profile and the stock arm64 ones).
+#   ci/cache-keys.sh LAUNCHER [PROFILE...]
+# Profiles: default every x86-64 built and stock profile and the stock arm64 ones.
 # Needs root (chattr) and the real cache's package indexes (apt/), i.e. a cache that booted before.
 set -uo pipefail
-launcher=${1:?usage: ci/cache-keys.sh LAUNCHER (e.g. cli/target/hmm/bin/hmm)}
+launcher=${1:?usage: ci/cache-keys.sh LAUNCHER [PROFILE...] (e.g. cli/target/hmm/bin/hmm built-7.2)}
+shift
 src=${HMM_MIRROR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hmm-mirror}
-profiles=${HMM_KEY_PROFILES:-built-7.2 built-7.2-debug built-6.12 built-6.12-debug built-6.1 built-6.1-debug \
-debian-sid debian-trixie debian-bookworm debian-sid-arm64 debian-sid-arm64-16k}
+profiles=("$@")
+if [[ ${#profiles[@]} -eq 0 ]]; then
+  profiles=(built-7.2 built-7.2-debug built-6.12 built-6.12-debug built-6.1 built-6.1-debug
+    debian-sid debian-trixie debian-bookworm debian-sid-arm64 debian-sid-arm64-16k)
+fi
 scratch=$(mktemp -d)
 trap 'chattr -i "$scratch" 2>/dev/null; rm -rf "$scratch"' EXIT
 cp -a "$src/apt" "$scratch/apt"
@@ -23,7 +28,7 @@ for d in "$src"/{ksrc,kbuild,kboot,kernel,boot,userland}-*; do
     mkdir -p "$scratch/${d##*/}/build" && cp "$d/build/kernelrelease" "$scratch/${d##*/}/build/"
   fi
 done
-for p in $profiles; do
+for p in "${profiles[@]}"; do
   for _ in 1 2 3 4 5 6 7 8; do
     chattr +i "$scratch"
     out=$(HMM_MIRROR_CACHE=$scratch timeout 300 "$launcher" images --runner local --kernel "$p" 2>&1)
