@@ -21,7 +21,9 @@
  * into base pages when no free base page is left, and is whole again (can
  * hold a large folio) once all its base pages are free: otherwise every
  * split THP and every base page would use a block up for good, and with
- * 16 KiB pages (32 MiB blocks) the default 256 MiB hold only 8.
+ * 16 KiB pages (32 MiB blocks) the default 256 MiB hold only 8. With 64
+ * KiB pages a PMD maps 512 MiB: a chunk is one such block, and the
+ * default 256 MiB round up to it.
  *
  * Built only where the kernel has CONFIG_DEVICE_PRIVATE (Kbuild); dmem.h
  * has the stubs for the others.
@@ -42,8 +44,17 @@
 #include "mirror.h"
 #include "planted.h"
 
-/* Device-private memory is added in chunks of this size (section aligned). */
+/*
+ * Device-private memory is added in chunks of this size (section aligned):
+ * 128 MiB, or a PMD where that is larger (arm64 with 64 KiB pages: 512
+ * MiB), so that a chunk always holds whole PMD-sized blocks. A chunk costs
+ * its struct pages and backing array, not the memory it spans.
+ */
+#if PMD_SHIFT > 27
+#define HMM_MIRROR_CHUNK_SIZE PMD_SIZE
+#else
 #define HMM_MIRROR_CHUNK_SIZE (128UL << 20)
+#endif
 
 /* Pages handled by one migrate_vma_setup() call. */
 #define HMM_MIRROR_MIGRATE_CHUNK 64UL
@@ -107,7 +118,14 @@ MODULE_PARM_DESC(shared_owner, "devices share one device-memory owner and map ea
 
 static unsigned int dmem_mib = 256;
 module_param(dmem_mib, uint, 0444);
-MODULE_PARM_DESC(dmem_mib, "device-private memory per device in MiB, allocated in 128 MiB chunks (default 256)");
+MODULE_PARM_DESC(dmem_mib, "device-private memory per device in MiB, allocated in chunks of 128 MiB or a PMD where larger, rounded up to whole chunks (default 256)");
+
+/* How many chunks a device may add: dmem_mib in whole chunks, rounded up. */
+static unsigned int hmm_mirror_dmem_max_chunks(void)
+{
+	return min_t(u64, HMM_MIRROR_MAX_CHUNKS,
+		     DIV_ROUND_UP_ULL((u64)dmem_mib << 20, HMM_MIRROR_CHUNK_SIZE));
+}
 
 /* The pgmap owner of @dmem's pages: what hmm_range_fault() maps in place. */
 void *hmm_mirror_dmem_owner(struct hmm_mirror_dmem *dmem)
@@ -272,8 +290,7 @@ static int hmm_mirror_dmem_add_chunk(struct hmm_mirror_dmem *dmem)
 	lockdep_assert_held(&dmem->lock);
 	/* one bit of whole_blocks per PMD-sized block */
 	BUILD_BUG_ON(HMM_MIRROR_CHUNK_BLOCKS > BITS_PER_LONG);
-	if (dmem->nchunks >= ARRAY_SIZE(dmem->chunks) ||
-	    (u64)(dmem->nchunks + 1) * HMM_MIRROR_CHUNK_SIZE > (u64)dmem_mib << 20)
+	if (dmem->nchunks >= hmm_mirror_dmem_max_chunks())
 		return -ENOMEM;
 	chunk = kzalloc_obj(*chunk, GFP_KERNEL);
 	if (!chunk)
@@ -1034,10 +1051,8 @@ unsigned long hmm_mirror_dmem_used(struct hmm_mirror_dmem *dmem)
  */
 unsigned long hmm_mirror_dmem_huge_blocks(struct hmm_mirror_dmem *dmem)
 {
-	u64 chunks = min_t(u64, HMM_MIRROR_MAX_CHUNKS,
-			   ((u64)dmem_mib << 20) / HMM_MIRROR_CHUNK_SIZE);
-
-	return chunks * HMM_MIRROR_CHUNK_BLOCKS;
+	return (unsigned long)hmm_mirror_dmem_max_chunks() *
+	       HMM_MIRROR_CHUNK_BLOCKS;
 }
 
 /*

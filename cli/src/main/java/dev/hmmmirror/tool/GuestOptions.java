@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 final class GuestOptions {
     @Option(names = "--kernel", paramLabel = "PROFILE",
             description = "kernel profile: debian-sid (default), debian-trixie, debian-bookworm, built-7.2, built-6.12, "
-                    + "built-6.1 (+ -debug), debian-sid-arm64, debian-sid-arm64-16k (docs/arm64.md), tree:DIR")
+                    + "built-6.1 (+ -debug), debian-sid-arm64, debian-sid-arm64-16k, built-7.2-arm64, built-7.2-arm64-64k "
+                    + "(docs/arm64.md), tree:DIR")
     List<String> kernels = new ArrayList<>();
 
     @Option(names = "--kernel-tree", paramLabel = "DIR", description = "a kernel tree you configured and built")

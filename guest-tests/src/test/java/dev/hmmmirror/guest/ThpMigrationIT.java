@@ -354,6 +354,26 @@ class ThpMigrationIT {
         }
     }
 
+    /**
+     * The device's memory is made of whole PMD-sized blocks on every page size: chunks of 128 MiB, or of
+     * a PMD where that is larger (512 MiB on arm64 with 64 KiB pages, where a 128 MiB chunk held no
+     * block at all, so no device page), {@code dmem_mib} rounded up to whole chunks, at most 8 of them.
+     */
+    @Test
+    void deviceMemoryIsWholePmdSizedBlocksOnAnyPageSize() throws Exception {
+        assumeTrue(mirror.version().has(Capability.THP_MIGRATE), "kernel " + System.getProperty("os.version")
+                + ": the module has no whole-THP migration (large device folios, 7.2): it shows no blocks");
+        long pmd = Memory.hugePageSize();
+        long chunk = Math.max(128L << 20, pmd);
+        long mib = Long.parseLong(Files.readString(Path.of("/sys/module/hmm_mirror/parameters/dmem_mib")).strip());
+        long chunks = Math.min(8, ((mib << 20) + chunk - 1) / chunk);
+        long blocks = deviceCount("dmem_huge_blocks");
+        System.out.println("[thp] dmem_mib=" + mib + ", PMD " + (pmd >> 20) + " MiB, chunk " + (chunk >> 20) + " MiB: "
+                + blocks + " blocks");
+        assertEquals(chunks * (chunk / pmd), blocks, "PMD-sized blocks of " + mib + " MiB of device memory");
+        assertTrue(blocks > 0, "no block of device memory large enough for a THP");
+    }
+
     /** A count the module shows in {@code /sys/class/misc/hmm_mirror0/}. */
     private static long deviceCount(String name) throws IOException {
         return Long.parseLong(Files.readString(Path.of("/sys/class/misc/hmm_mirror0", name)).strip());

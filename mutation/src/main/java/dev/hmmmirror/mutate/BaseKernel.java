@@ -40,6 +40,10 @@ public record BaseKernel(String name, Path lower, boolean rooted, Path buildLowe
             throw new SetupException("hmm mutate: --kernel " + profileName + " is not a kernel built here from "
                     + "linux-source (built-7.2, built-7.2-debug, ...); for your own tree use --kernel-tree DIR");
         }
+        if (p.foreign()) {
+            throw new SetupException("hmm mutate: --kernel " + profileName + " is an " + p.arch() + " kernel; mutants "
+                    + "are built for x86-64 kernels only so far (built-7.2, built-7.2-debug, ...)");
+        }
         GuestImage image = new GuestImages(ImageCache.of(settings), settings).ensure(p);
         Map.Entry<String, Path> bind = image.binds().entrySet().iterator().next(); // /kbuild -> the build entry
         Path build = bind.getValue().resolve(Path.of(bind.getKey()).relativize(Path.of(image.kbuild())).toString());

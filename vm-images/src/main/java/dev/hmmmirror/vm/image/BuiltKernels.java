@@ -54,6 +54,9 @@ final class BuiltKernels {
                             dir.resolve("root").toString(), p.suite(), mirror, srcpkg));
                     Progress.say("image %s: source root %s", p.name(), Progress.since(t));
                 }).resolve("root");
+        if (p.foreign()) {
+            return ensureCross(p, srcpkg, root, rootKey, userland);
+        }
 
         List<String> fragments = new ArrayList<>(List.of("hmm.config"));
         if (p.debug()) {
@@ -80,6 +83,84 @@ final class BuiltKernels {
                 // once per PCI device (2 min per boot); the BIOS routing table serves as well
                 p.debug() ? "pci=noacpi" : "",
                 kb.getFileName().toString(), List.of(userland.root().getParent(), root.getParent(), kb, bootDir));
+    }
+
+    /**
+     * A kernel of another architecture ({@code p.arch()}, arm64), cross-compiled: the source root above with
+     * Debian's cross gcc of its gcc major added (a copy: entry {@code ksrc-SOURCE-ARCH}), the fragments
+     * {@code hmm.config}, {@code ARCH.config} and the page-size one ({@link #pageFragment}), built by
+     * {@code build-kernel-cross.sh}; QEMU boots its uncompressed {@code Image}. The x86-64 entries and keys
+     * are untouched by this path.
+     */
+    private GuestImage ensureCross(KernelProfile p, String srcpkg, Path root, String rootKey, Userland userland) {
+        String crossKey = Scripts.hash(List.of("add-cross-gcc.sh"), rootKey, p.arch());
+        Path xroot = cache.ensure("ksrc-" + p.source() + "-" + p.arch(), crossKey,
+                "cross source root " + srcpkg + " for " + p.arch(), dir -> {
+                    BootFiles.prepareRootBuild(dir, "the cross source root of " + p.name());
+                    long t = System.nanoTime();
+                    Path log = dir.resolve("build.log");
+                    Progress.say("image %s: copying the source root of %s and adding Debian's cross gcc for %s, "
+                            + "about 1-2 min; log %s", p.name(), srcpkg, p.arch(), log);
+                    Exec.run(log, 1800, List.of("cp", "-a", root.toString(), dir.resolve("root").toString()));
+                    Exec.run(log, 1800, List.of("bash", Scripts.install("add-cross-gcc.sh", dir.resolve("scripts")).toString(),
+                            dir.resolve("root").toString(), p.arch()));
+                    Progress.say("image %s: cross source root %s", p.name(), Progress.since(t));
+                }).resolve("root");
+        List<String> fragments = List.of("hmm.config", p.arch() + ".config", pageFragment(p));
+        List<String> keyParts = new ArrayList<>(List.of(crossKey, p.arch()));
+        fragments.forEach(f -> keyParts.add(f + "\n" + new String(Scripts.resource("kconfig/" + f), StandardCharsets.UTF_8)));
+        String kernelKey = Scripts.hash(List.of("build-kernel-cross.sh", "build-kselftest-hmm.sh"),
+                keyParts.toArray(String[]::new));
+        String suffix = p.source() + "-" + p.flavour();
+        Path kb = cache.ensure("kbuild-" + suffix, kernelKey, "kernel " + p.name(),
+                dir -> buildCross(p, srcpkg, xroot, fragments, dir));
+        String krel = read(kb.resolve("build/kernelrelease"));
+        Path modroot = kb.resolve("build/modroot");
+        Path modules = BootFiles.modulesDir(modroot, krel);
+        // QEMU loads arm64's uncompressed Image as it is
+        Path bootDir = boot.ensure("kboot-" + suffix, p, krel, kernelKey, userland, kb.resolve("build/boot-image"),
+                modroot, false);
+        return new GuestImage(p, krel, userland.root(), xroot, Map.of(MOUNT, kb), MOUNT + "/build",
+                bootDir.resolve("vmlinux"), bootDir.resolve("initramfs.gz"), modules, kb.resolve("build/.config"),
+                Optional.of(kb.resolve("hmm-tests")), "", kb.getFileName().toString(),
+                List.of(userland.root().getParent(), xroot.getParent(), kb, bootDir));
+    }
+
+    /**
+     * The page-size fragment of a built foreign kernel: {@code kconfig/FLAVOUR.config} ({@code arm64-64k}),
+     * or {@code kconfig/ARCH-4k.config} for the flavour named like the architecture.
+     */
+    static String pageFragment(KernelProfile p) {
+        return p.flavour().equals(p.arch()) ? p.arch() + "-4k.config" : p.flavour() + ".config";
+    }
+
+    private static void buildCross(KernelProfile p, String srcpkg, Path root, List<String> fragments, Path dir)
+            throws Exception {
+        Prerequisites.requireFreeSpace(dir, 3L << 30, "building " + p.name());
+        Path scripts = dir.resolve("scripts");
+        Scripts.install("build-kernel-cross.sh", scripts);
+        Scripts.install("build-kselftest-hmm.sh", scripts);
+        StringBuilder fragmentArgs = new StringBuilder();
+        for (String f : fragments) {
+            Files.write(scripts.resolve(f), Scripts.resource("kconfig/" + f));
+            fragmentArgs.append(' ').append(MOUNT).append("/scripts/").append(f);
+        }
+        Toolchain tc = Toolchain.chroot(root, Map.of(MOUNT, dir));
+        Path log = dir.resolve("build.log");
+        int jobs = Runtime.getRuntime().availableProcessors();
+        long t = System.nanoTime();
+        Progress.say("kernel %s: cross-compiling /usr/src/%s for %s (tinyconfig + %s) with %d jobs: about 1,500 "
+                + "files, 30-60 min on 2 cores, hours under load; cached afterwards; log %s", p.name(), srcpkg, p.arch(),
+                String.join(" + ", fragments), jobs, log);
+        try (AutoCloseable ticker = Progress.every(Duration.ofSeconds(60), () -> status(p, log))) {
+            tc.run(log, 4 * 3600, "sh " + MOUNT + "/scripts/build-kernel-cross.sh /usr/src/" + srcpkg + " " + MOUNT
+                    + "/build " + jobs + " " + p.arch() + fragmentArgs);
+        }
+        Progress.say("kernel %s: %s built in %s", p.name(), read(dir.resolve("build/kernelrelease")), Progress.since(t));
+        tc.run(log, 900, "CC=$(ls /usr/bin/" + p.gnuCpu() + "-linux-gnu-gcc-[0-9]* | head -n 1) sh " + MOUNT
+                + "/scripts/build-kselftest-hmm.sh /usr/src/" + srcpkg + " " + MOUNT + "/build/usr/include " + MOUNT
+                + "/hmm-tests");
+        Progress.say("kernel %s: the kernel's hmm selftest (hmm-tests) cross-built", p.name());
     }
 
     private static void build(KernelProfile p, String srcpkg, Path root, List<String> fragments, Path dir)

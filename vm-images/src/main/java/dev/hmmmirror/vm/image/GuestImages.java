@@ -41,8 +41,9 @@ public final class GuestImages {
         String mirror = AptSources.debianMirror(settings);
         PackageIndex index = new PackageIndex(cache, mirror);
         Userland userland = userland(profile, index, mirror);
-        if (profile.foreign() && profile.kind() != KernelProfile.Kind.STOCK) {
-            throw new SetupException(profile.name() + ": only stock " + profile.arch() + " kernels are supported so far");
+        if (profile.foreign() && profile.kind() == KernelProfile.Kind.TREE) {
+            throw new SetupException(profile.name() + ": only stock and built " + profile.arch()
+                    + " kernels are supported so far");
         }
         GuestImage image = switch (profile.kind()) {
             case STOCK -> stock(profile, index, mirror, userland);

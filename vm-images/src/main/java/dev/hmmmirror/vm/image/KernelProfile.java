@@ -88,7 +88,7 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
             stock("debian-bookworm", "bookworm", "Debian 12 stock kernel (6.1): HMM_MIRROR only, no device-private memory"));
 
     /**
-     * The arm64 profiles: named with {@code --kernel}, never part of the default matrices (an arm64 guest
+     * The arm64 profiles (stock and built): named with {@code --kernel}, never part of the default matrices (an arm64 guest
      * runs under TCG at a fraction of an x86-64 guest's speed on an x86-64 host; docs/arm64.md).
      */
     private static final List<KernelProfile> ARM64_PROFILES = List.of(
@@ -97,7 +97,15 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
                             + "HMM_MIRROR + DEVICE_PRIVATE", null, ARM64),
             new KernelProfile("debian-sid-arm64-16k", Kind.STOCK, "sid", "", false, null,
                     "Debian sid stock arm64 kernel with 16 KiB pages (linux-image-arm64-16k: 32 MiB PMD THPs) "
-                            + "under qemu-system-aarch64 (TCG, slow)", null, ARM64, "arm64-16k"));
+                            + "under qemu-system-aarch64 (TCG, slow)", null, ARM64, "arm64-16k"),
+            new KernelProfile("built-7.2-arm64", Kind.BUILT, "sid", "7.2", false, null,
+                    "Linux 7.2 from Debian sid's linux-source-7.2 for arm64 (4 KiB pages), cross-compiled here "
+                            + "(~20 min, cached) with full HMM and test_hmm; qemu-system-aarch64 (TCG, slow)",
+                    null, ARM64, "arm64"),
+            new KernelProfile("built-7.2-arm64-64k", Kind.BUILT, "sid", "7.2", false, null,
+                    "built-7.2-arm64 with 64 KiB pages (CONFIG_ARM64_64K_PAGES: 512 MiB PMD THPs), "
+                            + "cross-compiled here (~20 min, cached); qemu-system-aarch64 (TCG, slow)",
+                    null, ARM64, "arm64-64k"));
 
     /** linux-source version -> the Debian suite that ships it (and whose gcc builds it). */
     private static final List<String[]> SOURCES = List.of(

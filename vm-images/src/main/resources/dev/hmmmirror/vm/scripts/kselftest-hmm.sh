@@ -12,8 +12,12 @@ tests=$1 out=$2 limit=$3
 say() { echo "@@HMM KSELFTEST $*" > /dev/console; echo "$*"; }
 mkdir -p "$out"
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug
-# hugetlb tests need reserved huge pages, or they skip
-echo 16 > /proc/sys/vm/nr_hugepages
+# hugetlb tests need reserved huge pages, or they skip: 32 MiB of them (16 of 2 MiB), at least one
+# (arm64: one of 32 MiB with 16 KiB pages, of 512 MiB with 64 KiB pages; hmm-tests maps one)
+hkb=$(sed -n 's/^Hugepagesize: *\([0-9]*\) kB$/\1/p' /proc/meminfo)
+nr=$((32768 / ${hkb:-2048}))
+[ "$nr" -ge 1 ] || nr=1
+echo "$nr" > /proc/sys/vm/nr_hugepages
 # device-coherent memory for test_hmm's coherent devices: a range the kernel was told to leave
 # alone as "Persistent Memory (legacy)" (memmap=512M!ADDR on the kernel command line, e.g.
 # -Dhmm.cmdline=memmap=512M!0x50000000), 256 MiB per device; without it those tests skip

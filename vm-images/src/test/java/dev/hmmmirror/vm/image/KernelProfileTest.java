@@ -44,6 +44,41 @@ class KernelProfileTest {
     }
 
     @Test
+    void theBuiltArm64ProfilesAreCrossBuiltFromTheSameSourceWithTheirPageSize() {
+        KernelProfile k4 = KernelProfile.named("built-7.2-arm64");
+        KernelProfile k64 = KernelProfile.named("built-7.2-arm64-64k");
+        for (KernelProfile k : java.util.List.of(k4, k64)) {
+            assertEquals(KernelProfile.Kind.BUILT, k.kind());
+            assertEquals("7.2", k.source(), "the same linux-source-7.2 as built-7.2");
+            assertEquals("sid", k.suite());
+            assertEquals(KernelProfile.ARM64, k.arch());
+            assertTrue(KernelProfile.builtProfiles().stream().noneMatch(p -> p.name().equals(k.name())),
+                    "in no default matrix");
+            assertTrue(KernelProfile.arm64().contains(k));
+        }
+        assertEquals("arm64-4k.config", BuiltKernels.pageFragment(k4));
+        assertEquals("arm64-64k.config", BuiltKernels.pageFragment(k64));
+        String f64 = new String(Scripts.resource("kconfig/arm64-64k.config"), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(f64.lines().anyMatch("CONFIG_ARM64_64K_PAGES=y"::equals), f64);
+        String f4 = new String(Scripts.resource("kconfig/arm64-4k.config"), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(f4.lines().anyMatch("CONFIG_ARM64_4K_PAGES=y"::equals), f4);
+    }
+
+    @Test
+    void theArm64FragmentTurnsOffEveryX86OnlyLineOfTheHmmFragment() {
+        // build-kernel-cross.sh fails on a fragment line the final .config does not hold: each x86-only
+        // option hmm.config sets must be overridden ("is not set") by arm64.config
+        String hmm = new String(Scripts.resource("kconfig/hmm.config"), java.nio.charset.StandardCharsets.UTF_8);
+        String arm = new String(Scripts.resource("kconfig/arm64.config"), java.nio.charset.StandardCharsets.UTF_8);
+        for (String x86 : java.util.List.of("CONFIG_UNWINDER_ORC", "CONFIG_HYPERVISOR_GUEST", "CONFIG_PVH",
+                "CONFIG_X86_64_ACPI_NUMA", "CONFIG_KERNEL_GZIP")) {
+            assertTrue(hmm.lines().anyMatch((x86 + "=y")::equals), x86 + " in hmm.config");
+            assertTrue(arm.lines().anyMatch(("# " + x86 + " is not set")::equals), x86 + " turned off in arm64.config");
+        }
+        assertTrue(arm.lines().anyMatch("CONFIG_SERIAL_AMBA_PL011_CONSOLE=y"::equals), "the -M virt console");
+    }
+
+    @Test
     void builtProfilesNameTheirSourceAndSuite() {
         KernelProfile p = KernelProfile.named("built-6.1");
         assertEquals(KernelProfile.Kind.BUILT, p.kind());
