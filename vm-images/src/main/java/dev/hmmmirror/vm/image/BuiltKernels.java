@@ -134,17 +134,26 @@ final class BuiltKernels {
         return p.flavour().equals(p.arch()) ? p.arch() + "-4k.config" : p.flavour() + ".config";
     }
 
-    private static void buildCross(KernelProfile p, String srcpkg, Path root, List<String> fragments, Path dir)
-            throws Exception {
-        Prerequisites.requireFreeSpace(dir, 3L << 30, "building " + p.name());
+    /**
+     * Installs the build script, the selftest build script and the fragments into {@code dir/scripts};
+     * returns the fragments' paths as the build script's arguments (" /mnt/scripts/F ...").
+     */
+    private static String stageScripts(Path dir, String buildScript, List<String> fragments) throws IOException {
         Path scripts = dir.resolve("scripts");
-        Scripts.install("build-kernel-cross.sh", scripts);
+        Scripts.install(buildScript, scripts);
         Scripts.install("build-kselftest-hmm.sh", scripts);
         StringBuilder fragmentArgs = new StringBuilder();
         for (String f : fragments) {
             Files.write(scripts.resolve(f), Scripts.resource("kconfig/" + f));
             fragmentArgs.append(' ').append(MOUNT).append("/scripts/").append(f);
         }
+        return fragmentArgs.toString();
+    }
+
+    private static void buildCross(KernelProfile p, String srcpkg, Path root, List<String> fragments, Path dir)
+            throws Exception {
+        Prerequisites.requireFreeSpace(dir, 3L << 30, "building " + p.name());
+        String fragmentArgs = stageScripts(dir, "build-kernel-cross.sh", fragments);
         Toolchain tc = Toolchain.chroot(root, Map.of(MOUNT, dir));
         Path log = dir.resolve("build.log");
         int jobs = Runtime.getRuntime().availableProcessors();
@@ -166,14 +175,7 @@ final class BuiltKernels {
     private static void build(KernelProfile p, String srcpkg, Path root, List<String> fragments, Path dir)
             throws Exception {
         Prerequisites.requireFreeSpace(dir, 3L << 30, "building " + p.name());
-        Path scripts = dir.resolve("scripts");
-        Scripts.install("build-kernel.sh", scripts);
-        Scripts.install("build-kselftest-hmm.sh", scripts);
-        StringBuilder fragmentArgs = new StringBuilder();
-        for (String f : fragments) {
-            Files.write(scripts.resolve(f), Scripts.resource("kconfig/" + f));
-            fragmentArgs.append(' ').append(MOUNT).append("/scripts/").append(f);
-        }
+        String fragmentArgs = stageScripts(dir, "build-kernel.sh", fragments);
         Toolchain tc = Toolchain.chroot(root, Map.of(MOUNT, dir));
         Path log = dir.resolve("build.log");
         int jobs = Runtime.getRuntime().availableProcessors();
