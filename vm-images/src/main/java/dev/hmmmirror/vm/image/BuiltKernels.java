@@ -18,7 +18,8 @@ import java.util.TreeMap;
 
 /**
  * Kernels built here from a Debian release's {@code linux-source-X} package: tinyconfig plus the
- * {@code kconfig/hmm.config} fragment (and {@code kconfig/debug.config} for a debug kernel), with
+ * {@code kconfig/hmm.config} and {@code kconfig/rdma.config} fragments (and {@code kconfig/debug.config}
+ * for a debug kernel), with
  * the kernel's own {@code test_hmm} module and hmm selftest. Everything is compiled in a root of
  * that release (its gcc), and cached by source package version + fragments + recipe scripts.
  */
@@ -58,7 +59,9 @@ final class BuiltKernels {
             return ensureCross(p, srcpkg, root, rootKey, userland);
         }
 
-        List<String> fragments = new ArrayList<>(List.of("hmm.config"));
+        // rdma.config: rxe with On-Demand Paging, the second mirror of the rxe tests (x86-64 only so far:
+        // the arm64 kernels' keys, each a ~1 h cross compile here, stay as they are)
+        List<String> fragments = new ArrayList<>(List.of("hmm.config", "rdma.config"));
         if (p.debug()) {
             fragments.add("debug.config");
         }

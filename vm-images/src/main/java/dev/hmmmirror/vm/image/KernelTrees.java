@@ -34,7 +34,9 @@ final class KernelTrees {
     static final Map<String, String> OPTIONAL = Map.of(
             "CONFIG_DEVICE_PRIVATE", "device memory and exclusive-access tests skip",
             "CONFIG_TRANSPARENT_HUGEPAGE", "THP tests skip",
-            "CONFIG_TEST_HMM", "the kernel's own hmm selftests do not run (needs CONFIG_TEST_HMM=m)");
+            "CONFIG_TEST_HMM", "the kernel's own hmm selftests do not run (needs CONFIG_TEST_HMM=m)",
+            "CONFIG_RDMA_RXE", "the rxe tests (a second mirror) and rdma-core's ODP tests skip (kconfig/rdma.config "
+                    + "has the options: RDMA_RXE=m, INFINIBAND_USER_ACCESS=m, INFINIBAND_ON_DEMAND_PAGING=y)");
 
     private final ImageCache cache;
     private final BootFiles boot;
