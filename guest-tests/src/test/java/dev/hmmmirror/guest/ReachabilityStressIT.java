@@ -30,8 +30,10 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 25: on a JIT-compiled JVM (C1 and C2) under constant GC pressure, nothing the bindings hand
  * to the kernel is collected while the kernel still uses it. A child JVM (tiered, {@code -Xbatch}:
- * compiled when warm, whatever mode the guest agent runs in) first warms three kinds of call until
- * they are compiled, then runs each with the device slowed down (a copy delay of
+ * compiled when warm, whatever mode the guest agent runs in; its compile thresholds at a tenth,
+ * {@code -XX:CompileThresholdScaling=0.1}, so C2 compiles after ~500 calls instead of ~5,000 and the
+ * warm-up stays short under TCG on a loaded host) first warms three kinds of call until they are
+ * compiled, then runs each with the device slowed down (a copy delay of
  * {@value #DELAY_MS} ms a page, so a {@value #PAGES}-page read stays in the kernel for at least
  * {@value #PAGES} times that) while another thread allocates and collects all the time. A
  * {@link Cleaner} on each object notes when it was collected; collected before the kernel can
@@ -50,7 +52,10 @@ import org.junit.jupiter.api.Test;
 class ReachabilityStressIT {
     static final int PAGES = 8;
     static final int DELAY_MS = 20;
-    static final int WARM_CALLS = 6000;
+    /** Calls of each kind before the measured ones: C2's invocation threshold (5,000) at the child's scaling of 0.1 is 500. */
+    static final int WARM_CALLS = 1200;
+    /** The child JVM's compile threshold scaling: see the class comment. */
+    static final String THRESHOLD_SCALING = "0.1";
     static final int CALLS = 12;
     /** The stress program's limit: below the guest's test timeout, so a hang is reported with its output. */
     static final int STRESS_SECONDS = 420;
@@ -109,12 +114,15 @@ class ReachabilityStressIT {
         }
 
         public static void main(String[] args) throws Exception {
+            System.out.printf("started: %d warm-up calls of each kind, then %d measured%n", WARM_CALLS, CALLS);
             Thread gc = new Thread(() -> {
                 while (true) {
                     sink = new byte[64 << 10];
                     System.gc();
                     try {
-                        Thread.sleep(pressure ? 1 : 20);
+                        // a full collection every 200 ms while warming up (the calls are compiled under some GC),
+                        // all the time during the measured calls
+                        Thread.sleep(pressure ? 1 : 200);
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -137,7 +145,7 @@ class ReachabilityStressIT {
                     oneRaw(d, mem.address(), 1, 0, warmEarly);
                     oneControl(d, kept1, 0, warmEarly);
                     warmWrong += oneMirror(mem.address(), 1, Duration.ZERO, 0, warmEarly, one);
-                    if ((i + 1) % 1000 == 0) {
+                    if ((i + 1) % 200 == 0) {
                         System.out.printf("warm-up: %d of %d, %d ms%n", i + 1, WARM_CALLS,
                                 (System.nanoTime() - t0) / 1_000_000);
                     }
@@ -178,6 +186,7 @@ class ReachabilityStressIT {
     void nothingHandedToTheKernelIsCollectedBeforeTheCallReturnsOnTheJitCompiledJvm() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-XX:+UseSerialGC", "-Xmx64m", "-Xbatch", "-XX:-UsePerfData",
+                "-XX:CompileThresholdScaling=" + THRESHOLD_SCALING,
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Stress.class.getName()).redirectErrorStream(true).start();
         StringBuilder log = new StringBuilder();
