@@ -69,7 +69,7 @@ final class Campaign {
     Campaign(Options o, String mainClass) throws Exception {
         this.o = o;
         this.mainClass = mainClass;
-        this.features = Probe.features();
+        this.features = Probe.features(o.rdma());
         this.current = features;
         this.kinds = Kinds.all(features);
         this.programs = new Programs<>(() -> World.driven(current, stats), kinds, World.INVARIANTS, stats);
@@ -209,7 +209,7 @@ final class Campaign {
             return;
         }
         reloadBack = asLoaded;
-        Features f = Probe.features();
+        Features f = Probe.features(o.rdma());
         if (f.sharedOwner()) {
             throw new IllegalStateException("the module reloaded with shared_owner=N still shares one owner");
         }
@@ -253,7 +253,7 @@ final class Campaign {
         }
         System.out.println("explorer: " + s.summary());
         System.out.println("explorer: replay with --replay " + f.seed() + " --steps " + o.steps()
-                + (ownersSeparated ? " --owners " + CampaignOptions.SEPARATE : ""));
+                + (ownersSeparated ? " --owners " + CampaignOptions.SEPARATE : "") + (o.rdma() ? " --rdma" : ""));
         Features now = current;
         trace = Tracer.trace(() -> World.driven(now, new Stats()), s.steps(), s.summary());
     }
@@ -429,6 +429,9 @@ final class Campaign {
             List<String> args = new ArrayList<>(List.of("--seed", Long.toString(seed), "--steps",
                     Integer.toString(o.steps()), "--shrink-replays", Integer.toString(o.shrinkReplays()),
                     "--owners", CampaignOptions.LOADED));
+            if (o.rdma()) {
+                args.add("--rdma");
+            }
             if (o.programs() > 0) {
                 args.addAll(List.of("--programs", Long.toString(o.programs() / o.jobs())));
             }

@@ -42,7 +42,7 @@ public final class Explorer {
     static Options options(CampaignOptions c) {
         return new Options(c.seed() != null ? c.seed() : ThreadLocalRandom.current().nextLong(), c.programs(),
                 c.seconds(), c.steps(), c.replay(), c.out(), c.name(), c.shrinkReplays(), c.fuzzIoctls(),
-                c.fuzzSeconds(), c.stress(), c.raceSeconds(), c.threads(), c.kmemleak(), c.jobs(), c.owners());
+                c.fuzzSeconds(), c.stress(), c.raceSeconds(), c.threads(), c.kmemleak(), c.jobs(), c.owners(), c.rdma());
     }
 
     /**

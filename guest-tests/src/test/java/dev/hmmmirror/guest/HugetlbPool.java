@@ -27,7 +27,14 @@ public final class HugetlbPool implements AutoCloseable {
         return new HugetlbPool(Files.isWritable(NR) ? Long.parseLong(Files.readString(NR).strip()) : -1);
     }
 
-    static HugetlbPool reserve(long free) throws IOException {
+    /**
+     * Raises the pool until it has {@code free} free pages; skips the test, saying why, when it cannot.
+     *
+     * @param free the free huge pages needed
+     * @return the pool, put back to its old size on close
+     * @throws IOException when /proc/sys/vm/nr_hugepages cannot be read or written
+     */
+    public static HugetlbPool reserve(long free) throws IOException {
         assumeTrue(Files.isWritable(NR), "no hugetlbfs in kernel " + System.getProperty("os.version")
                 + " (CONFIG_HUGETLBFS): " + NR + " is missing");
         long before = Long.parseLong(Files.readString(NR).strip());

@@ -139,7 +139,23 @@ public final class Kinds {
             k.add(new Simple("compact", 1, Model::anyRegion,
                     (w, r) -> new Steps.Compact()));
         }
+        if (f.rdma()) {
+            // last, and only with --rdma on a guest with rxe ODP: without them the kinds, and so every
+            // seed's programs, are those of before
+            k.add(ranged("rdma-read", 3, (g, range, r) -> new Steps.RdmaRead(g, range[0], rdmaPages(range))));
+            k.add(ranged("rdma-write", 3, (g, range, r) ->
+                    new Steps.RdmaWrite(g, range[0], rdmaPages(range), r.nextLong())));
+            k.add(new Simple("rdma-atomic", 2, Model::anyRegion, (w, r) -> {
+                int g = w.anyRegion(r);
+                return new Steps.RdmaFetchAndAdd(g, r.nextInt(w.regionSize(g)), r.nextInt(WORDS), 1 + r.nextInt(1000));
+            }));
+        }
         return List.copyOf(k);
+    }
+
+    /** Pages of an RDMA step over {@code range}: at most {@link World#RDMA_PAGES}. */
+    private static int rdmaPages(int[] range) {
+        return Math.min(range[1], World.RDMA_PAGES);
     }
 
     /** A page range inside region {@code g}: mostly a few pages, sometimes a huge region whole. */

@@ -324,4 +324,42 @@ public final class Steps {
             return "w.compact();";
         }
     }
+
+    public record RdmaRead(int region, int first, int count) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.rdmaRead(region, first, count);
+        }
+
+        public String java() {
+            return "w.rdmaRead(" + region + ", " + first + ", " + count + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return shrink(first, count, (f, c) -> new RdmaRead(region, f, c));
+        }
+    }
+
+    public record RdmaWrite(int region, int first, int count, long seed) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.rdmaWrite(region, first, count, seed);
+        }
+
+        public String java() {
+            return "w.rdmaWrite(" + region + ", " + first + ", " + count + ", " + hex(seed) + ");";
+        }
+
+        public List<Step<World>> simpler() {
+            return shrink(first, count, (f, c) -> new RdmaWrite(region, f, c, seed));
+        }
+    }
+
+    public record RdmaFetchAndAdd(int region, int page, int word, long value) implements Step<World> {
+        public boolean apply(World w) throws Exception {
+            return w.rdmaFetchAndAdd(region, page, word, value);
+        }
+
+        public String java() {
+            return "w.rdmaFetchAndAdd(" + region + ", " + page + ", " + word + ", " + hex(value) + ");";
+        }
+    }
 }

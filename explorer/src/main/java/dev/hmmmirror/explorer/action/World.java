@@ -50,6 +50,8 @@ public final class World implements Subject, AutoCloseable {
             new PageStates(), new MapOrderCheck(), new CountersMonotonic());
 
     private static final int PAGE = PageModel.SIZE;
+    /** Pages an RDMA step moves at most (64 KiB with 4 KiB pages). */
+    public static final int RDMA_PAGES = 16;
 
     private final Model model;
     private final Driver driver;
@@ -511,6 +513,104 @@ public final class World implements Subject, AutoCloseable {
             return false;
         }
         driver.compact();
+        return done();
+    }
+
+    // ---- the second mirror: rxe On-Demand Paging (the RDMA steps, --rdma) -----------------------
+
+    /**
+     * Pages [first, first + count) of region {@code region}, at most {@link #RDMA_PAGES}, for an RDMA
+     * step through the rxe On-Demand Paging region over it, or null when it is gone.
+     */
+    private int[] rdmaRange(int region, int first, int count) {
+        return model.clip(region, first, Math.min(count, RDMA_PAGES));
+    }
+
+    /**
+     * An RDMA step's completion: an access of a page the model says is inaccessible (read) or not
+     * writable (write, atomic) must complete with {@code REM_ACCESS_ERR} (rxe NAKs a failed ODP fault),
+     * any other must complete.
+     */
+    private void expectRdma(String what, RegionModel r, int[] range, int bad, Driver.RdmaResult res) {
+        String expected = bad < 0 ? null : "REM_ACCESS_ERR";
+        if (!java.util.Objects.equals(expected, res.status())) {
+            throw new Violation("rdma-completion", what + " of pages " + range[0] + "-" + (range[1] - 1) + " of " + r
+                    + (res.status() == null ? " completed" : " completed with " + res.status()) + ", expected "
+                    + (expected == null ? "it to complete" : expected + " (page " + bad + " is "
+                    + (r.page(bad).mapped() ? r.page(bad).protection() : "unmapped") + ")"));
+        }
+    }
+
+    /**
+     * rxe, a second mirror, reads {@code count} pages from {@code first} (at most {@link #RDMA_PAGES})
+     * with an RDMA READ through an On-Demand Paging region over the region: the model's bytes, or
+     * {@code REM_ACCESS_ERR} from the first inaccessible page (the pages before it were faulted).
+     */
+    public boolean rdmaRead(int region, int first, int count) throws Exception {
+        int[] range = rdmaRange(region, first, count);
+        if (range == null) {
+            return false;
+        }
+        int bad = model.firstBad(region, range[0], range[1], false);
+        RegionModel r = model.region(region);
+        Driver.RdmaResult res = driver.rdmaRead(region, range[0], range[1] - range[0]);
+        expectRdma("rdma read", r, range, bad, res);
+        if (res.status() == null) {
+            for (int p = range[0]; p < range[1]; p++) {
+                Expect.bytes("rdma-read", r, p, r.page(p).bytes(), res.bytes(), (p - range[0]) * PAGE);
+            }
+        }
+        model.nicTouched(region, range[0], bad < 0 ? range[1] : bad);
+        learnBack(region, range[0], range[1]); // pages rxe faulted came back from device memory
+        return done();
+    }
+
+    /**
+     * rxe writes {@code count} pages from {@code first} (at most {@link #RDMA_PAGES}), a pattern drawn
+     * from {@code seed}, with an RDMA WRITE through its On-Demand Paging region: as a CPU write of
+     * whole pages (a write fault, then the bytes), up to the first page that is not writable, where
+     * it completes with {@code REM_ACCESS_ERR}.
+     */
+    public boolean rdmaWrite(int region, int first, int count, long seed) throws Exception {
+        int[] range = rdmaRange(region, first, count);
+        if (range == null) {
+            return false;
+        }
+        byte[] data = Model.pattern(seed, range[1] - range[0]);
+        int bad = model.firstBad(region, range[0], range[1], true);
+        RegionModel r = model.region(region);
+        Driver.RdmaResult res = driver.rdmaWrite(region, range[0], data);
+        expectRdma("rdma write", r, range, bad, res);
+        model.nicWrote(region, range[0], bad < 0 ? range[1] : bad, data, range[0]);
+        learnBack(region, range[0], range[1]);
+        return done();
+    }
+
+    /**
+     * rxe adds {@code value} to word {@code word} of a page with an RDMA atomic fetch-and-add
+     * through its On-Demand Paging region: the old value is the model's, the page then holds the
+     * sum (a write fault, as a CPU write); {@code REM_ACCESS_ERR} where the page is not writable.
+     */
+    public boolean rdmaFetchAndAdd(int region, int page, int word, long value) throws Exception {
+        int[] range = rdmaRange(region, page, 1);
+        if (range == null) {
+            return false;
+        }
+        RegionModel r = model.region(region);
+        PageModel p = r.page(page);
+        int bad = p.writable() ? -1 : page;
+        long expected = p.word(word);
+        Driver.RdmaResult res = driver.rdmaFetchAndAdd(region, (long) page * PAGE + word * 8L, value);
+        expectRdma("rdma fetch-and-add", r, range, bad, res);
+        if (res.status() == null) {
+            if (res.old() != expected) {
+                throw new Violation("rdma-atomic", "rdma fetch-and-add on word " + word + " of page " + page + " of "
+                        + r + " returned old value 0x" + Long.toHexString(res.old()) + ", the page held 0x"
+                        + Long.toHexString(expected));
+            }
+            model.cpuWrote(region, page, word, expected + value);
+        }
+        learnBack(region, page, page + 1);
         return done();
     }
 

@@ -41,6 +41,8 @@ public final class Driver implements AutoCloseable {
     private final List<Path> files = new ArrayList<>();
     private final List<Memory> retired = new ArrayList<>();
     private final Path dir;
+    /** The RDMA steps' rxe device and regions, opened on the first RDMA step. */
+    private RdmaSide rdma;
 
     private Driver(int[] devices, int regions, Stats stats) throws IOException {
         this.stats = stats;
@@ -147,6 +149,7 @@ public final class Driver implements AutoCloseable {
      * this driver's until {@link #releaseRetired}.
      */
     public long remap(int slot, long offset, boolean keepOld) throws Exception {
+        forgetRdma(slot); // the ODP region covers the old addresses
         Memory old = regions[slot];
         regions[slot] = old.remap(offset, keepOld);
         stats.calls++;
@@ -163,7 +166,8 @@ public final class Driver implements AutoCloseable {
     }
 
     /** Closes region {@code slot} (nothing of it is left mapped). */
-    public void release(int slot) {
+    public void release(int slot) throws Exception {
+        forgetRdma(slot);
         regions[slot].close();
         regions[slot] = null;
     }
@@ -308,6 +312,53 @@ public final class Driver implements AutoCloseable {
         return mirrors[slot].invalidations();
     }
 
+    // ---- the second mirror: rxe On-Demand Paging ---------------------------------------------------
+
+    /**
+     * What an RDMA step gave.
+     *
+     * @param status the work completion's error status ({@code REM_ACCESS_ERR} ...), null when it completed
+     * @param bytes  what a READ read (null otherwise)
+     * @param old    the word's value before an atomic
+     */
+    public record RdmaResult(String status, byte[] bytes, long old) {}
+
+    private RdmaSide rdma() throws Exception {
+        if (rdma == null) {
+            rdma = RdmaSide.open(stats, regions.length);
+        }
+        return rdma;
+    }
+
+    private void forgetRdma(int slot) throws Exception {
+        if (rdma != null) {
+            rdma.forget(slot);
+        }
+    }
+
+    /** Why the guest cannot do RDMA steps (rxe with On-Demand Paging READ, WRITE and atomics), or empty. */
+    public static java.util.Optional<String> rdmaMissing() {
+        return RdmaSide.missing();
+    }
+
+    /**
+     * RDMA READ, through an rxe On-Demand Paging region over region {@code slot} (registered on the
+     * first RDMA step on it), of {@code pages} pages (at most 16) from page {@code first}.
+     */
+    public RdmaResult rdmaRead(int slot, int first, int pages) throws Exception {
+        return rdma().read(slot, regions[slot], (long) first * PAGE, pages);
+    }
+
+    /** RDMA WRITE of {@code data} (at most 16 whole pages) from page {@code first} of region {@code slot}. */
+    public RdmaResult rdmaWrite(int slot, int first, byte[] data) throws Exception {
+        return rdma().write(slot, regions[slot], (long) first * PAGE, data);
+    }
+
+    /** RDMA atomic fetch-and-add of {@code add} on the 64-bit word at byte {@code offset} of region {@code slot}. */
+    public RdmaResult rdmaFetchAndAdd(int slot, long offset, long add) throws Exception {
+        return rdma().fetchAndAdd(slot, regions[slot], offset, add);
+    }
+
     /** A mirror command that may meet EBUSY. */
     private interface Command<T> {
         T call() throws HmmException;
@@ -347,6 +398,10 @@ public final class Driver implements AutoCloseable {
 
     @Override
     public void close() {
+        if (rdma != null) {
+            rdma.close(); // before the memory its regions cover goes
+            rdma = null;
+        }
         for (Mirror m : mirrors) {
             if (m != null) {
                 try {

@@ -20,8 +20,17 @@ import java.util.Set;
 public final class Probe {
     private Probe() {}
 
-    /** Detects the features through device 0 (reserving a few hugetlb pages when it can). */
+    /** Detects the features through device 0 (reserving a few hugetlb pages when it can), without RDMA steps. */
     public static Features features() throws HmmException {
+        return features(false);
+    }
+
+    /**
+     * Detects the features through device 0 (reserving a few hugetlb pages when it can); with
+     * {@code rdma}, also whether the guest has rxe with On-Demand Paging for the RDMA steps (making
+     * {@code rxe0} if it can), else they stay off and nothing of hmm-rdma is loaded.
+     */
+    public static Features features(boolean rdma) throws HmmException {
         AbiVersion v;
         try (Mirror m = Mirror.open(0)) {
             v = m.version();
@@ -59,6 +68,12 @@ public final class Probe {
         if (v.deviceCount() < 2) {
             missing.add("a second device: the module has " + v.deviceCount());
         }
+        boolean rdmaSteps = false;
+        if (rdma) {
+            Optional<String> why = Driver.rdmaMissing();
+            rdmaSteps = why.isEmpty();
+            why.ifPresent(w -> missing.add("RDMA steps (rxe On-Demand Paging): " + w));
+        }
         Optional<MapOrders> orders = Optional.empty();
         if (caps.contains(Capability.MAP_ORDER)) {
             orders = Optional.of(MapOrders.of(Memory.pageSize(), Memory.hugePageSize(), Kernel.hugetlbSizes()));
@@ -66,7 +81,7 @@ public final class Probe {
             missing.add("map-order checks: the module cannot report map orders (no MAP_ORDER capability)");
         }
         return new Features(v.deviceCount(), migrate, exclusive, caps.contains(Capability.SHARED_OWNER), thp, hugetlb,
-                swap, compact, numa, List.copyOf(missing), orders);
+                swap, compact, numa, rdmaSteps, List.copyOf(missing), orders);
     }
 
     private static boolean thpNever() {

@@ -381,6 +381,26 @@ public final class Model {
         }
     }
 
+    /**
+     * rxe (the RDMA steps' second mirror) faulted pages [first, end) through its On-Demand Paging
+     * region, as a CPU access does: hmm_range_fault() brings a page in device memory back and
+     * revokes a device-exclusive entry.
+     */
+    public void nicTouched(int i, int first, int end) {
+        for (int p = first; p < end; p++) {
+            regions[i].pages[p].cpuTouched();
+        }
+    }
+
+    /**
+     * rxe wrote {@code data} (pages from {@code dataPage}) into pages [first, end): a write fault
+     * first (as a CPU write: copy-on-write broken, device-exclusive entries revoked), then the bytes.
+     */
+    public void nicWrote(int i, int first, int end, byte[] data, int dataPage) {
+        deviceWrote(i, first, end, data, dataPage);
+        nicTouched(i, first, end);
+    }
+
     /** The system says page {@code page} is back in system memory. */
     public void backInSystemMemory(int i, int page) {
         regions[i].pages[page].privateDevice = -1;

@@ -93,6 +93,11 @@ public final class CampaignOptions {
     /** {@code --owners}: every program with each device its own owner. */
     public static final String SEPARATE = "separate";
 
+    @Option(names = "--rdma", description = "also draw RDMA steps (read, write, atomic fetch-and-add through an rxe "
+            + "On-Demand Paging region over a program's region, a second mirror beside ours) where the guest has rxe "
+            + "ODP (debian-sid); off by default, so that a seed draws the same programs as before")
+    boolean rdma;
+
     @Option(names = "--name", paramLabel = "NAME", hidden = true, description = "this process's name in a campaign")
     String name = MAIN;
 
@@ -178,12 +183,20 @@ public final class CampaignOptions {
         if (kmemleak) {
             a.add("--kmemleak");
         }
+        if (rdma) {
+            a.add("--rdma");
+        }
         return a;
     }
 
     /** Whether any budget was given; without one a campaign runs programs for a minute. */
     private boolean budgeted() {
         return replay != null || programs > 0 || minutes > 0 || seconds > 0 || fuzz() || raceSeconds > 0;
+    }
+
+    /** Whether RDMA steps are drawn where the guest has rxe On-Demand Paging ({@code --rdma}). */
+    public boolean rdma() {
+        return rdma;
     }
 
     /** The campaign seed, or null for a random one (drawn and printed by the campaign). */

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 /** What the model expects of a device's access to another device's page, by who owns device memory. */
 class ModelOwnersTest {
     private static Model model(boolean shared) {
-        Features f = new Features(2, true, true, shared, false, false, false, false, false, List.of(), Optional.empty());
+        Features f = new Features(2, true, true, shared, false, false, false, false, false, false, List.of(), Optional.empty());
         Model m = new Model(f, Model.devices(f));
         m.mapped(0, Kind.ANONYMOUS, 0x7f00_0000_0000L, 4);
         m.migratedToDevice(0, 0, 1); // mirror 0 (device 0) moved page 1 to its memory
