@@ -53,7 +53,14 @@ public final class GuestAgent {
         protocol.println(Protocol.line(Protocol.HELLO, Protocol.b64("jvm-ms=" + Math.round((hello - start) * 1000)
                 + " start=" + start + " main=" + mainUptime + " hello=" + hello + " java=" + Runtime.version()
                 + " kernel=" + System.getProperty("os.version"))));
-        agent.serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+        try {
+            agent.serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+        } catch (IOException | RuntimeException | Error e) {
+            // System.err is the capture buffer: without this the JVM would exit 1 with nothing on the console
+            PrintStream console = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+            console.println("[hmm agent] the guest agent ends on an exception: " + trace(e));
+            throw e;
+        }
     }
 
     private void serve(BufferedReader in) throws IOException {
@@ -94,6 +101,10 @@ public final class GuestAgent {
         TestRunner.Outcome o;
         try {
             o = tests.run(uniqueId);
+        } catch (OutOfMemoryError e) {
+            // JUnit rethrows it past every listener; the test's objects are garbage now, the next test can run
+            tests = null;
+            o = new TestRunner.Outcome(GuestResult.Status.FAILED, "", outOfMemory(e));
         } finally {
             watchdog.interrupt();
         }
@@ -113,6 +124,16 @@ public final class GuestAgent {
                     serialize(error), out, dmesgTail());
         }
         return new GuestResult(o.status(), ms, o.reason(), "", new byte[0], out, "");
+    }
+
+    /** A test's OutOfMemoryError as its failure, saying how large the heap was and what to do. */
+    static AssertionError outOfMemory(OutOfMemoryError e) {
+        AssertionError a = new AssertionError("the guest JVM ran out of memory in this test (" + e.getMessage()
+                + "; the heap may grow to " + (Runtime.getRuntime().maxMemory() >> 20) + " MiB, a quarter of the "
+                + "guest's memory by default): compare large ranges a slice at a time rather than in whole arrays, or "
+                + "give the guest more memory (hmm.guest.memory, HMM_GUEST_MEMORY, in MiB)");
+        a.initCause(e);
+        return a;
     }
 
     private GuestResult runMain(String className) {

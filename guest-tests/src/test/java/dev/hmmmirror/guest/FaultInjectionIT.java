@@ -191,19 +191,17 @@ class FaultInjectionIT {
         boolean whole = mirror.version().has(Capability.THP_MIGRATE);
         Migration expected = whole ? new Migration(huge, 0) : new Migration(huge - 1, 1);
         try (Memory m = Memory.hugeAnonymous(1)) {
-            byte[] data = Bytes.pattern(huge, 9);
-            m.write(0, data);
+            Bytes.write(m, huge, 9); // a slice at a time: a THP is 512 MiB with 64 KiB pages
             mirror.injectFaults(FaultInjection.failedAllocations(1));
             assertEquals(expected, mirror.migrateToDevice(m.address(), huge));
             assertEquals(0, mirror.snapshot(m).count(PageState.HUGE), "moved as base pages: " + mirror.snapshot(m));
-            Bytes.assertSame(data, mirror.read(m.address(), huge), "what the device reads");
-            assertEquals(data[2 * PAGE + 5], m.getByte(2L * PAGE + 5), "a single page faults back");
+            Bytes.assertDeviceReads(Bytes.pattern(9), mirror, m.address(), huge, "what the device reads");
+            assertEquals(Bytes.pattern(2, 1, 9)[5], m.getByte(2L * PAGE + 5), "a single page faults back");
             assertEquals(whole ? huge - 1 : huge - 2, mirror.snapshot(m).count(PageState.DEVICE_PRIVATE),
                     "the other pages stay in device memory: " + mirror.snapshot(m));
         }
         try (Memory m = Memory.hugeAnonymous(1)) {
-            byte[] data = Bytes.pattern(huge, 10);
-            m.write(0, data);
+            Bytes.write(m, huge, 10);
             assertEquals(new Migration(huge, 0), mirror.migrateToDevice(m.address(), huge));
             mirror.injectFaults(FaultInjection.failedAllocations(1));
             assertEquals(expected, mirror.migrateToSystem(m.address(), huge));
@@ -212,7 +210,7 @@ class FaultInjectionIT {
                 assertTrue(s.none(PageState.DEVICE_PRIVATE) && s.none(PageState.HUGE),
                         "no system THP: the large device folio came back as base pages: " + s);
             }
-            Bytes.assertSame(data, m.bytes(), "the CPU sees all of it");
+            Bytes.assertCpuReads(Bytes.pattern(10), m, huge, "the CPU sees all of it");
         }
     }
 
@@ -231,8 +229,8 @@ class FaultInjectionIT {
                 mirror.injectFaults(FaultInjection.failedAllocations(1));
                 assertEquals(mirror.version().has(Capability.THP_MIGRATE) ? new Migration(huge, 0) : new Migration(huge - 1, 1),
                         mirror.migrateToDevice(m.address(), huge), touched ? "huge zero page" : "empty range");
-                Bytes.assertSame(new byte[huge * PAGE], mirror.read(m.address(), huge), "the device reads zeros");
-                Bytes.assertSame(new byte[huge * PAGE], m.bytes(), "the CPU reads zeros");
+                Bytes.assertDeviceReads(Bytes.zeros(), mirror, m.address(), huge, "the device reads zeros");
+                Bytes.assertCpuReads(Bytes.zeros(), m, huge, "the CPU reads zeros");
             }
         }
     }

@@ -227,11 +227,10 @@ class MirrorAccessIT {
         assumeThp();
         try (Memory m = Memory.hugeAnonymous(1)) {
             int n = (int) m.pages();
-            byte[] data = pattern(n, 3);
             Counters before = mirror.counters();
-            mirror.write(m.address(), data);
+            Bytes.deviceWrite(mirror, m.address(), n, 3); // a slice at a time: a THP is 512 MiB with 64 KiB pages
             Counters after = mirror.counters();
-            assertArrayEquals(data, m.bytes(), "the CPU sees what the device wrote");
+            Bytes.assertCpuReads(Bytes.pattern(3), m, n, "the CPU sees what the device wrote");
             assertEquals(n, after.pagesFaulted() - before.pagesFaulted(), after.toString());
             assertEquals(n, after.deviceWrites() - before.deviceWrites(), after.toString());
             assertTrue(mirror.snapshot(m).all(PageState.DEVICE_WRITE), mirror.snapshot(m).toString());
@@ -243,10 +242,9 @@ class MirrorAccessIT {
     void deviceWriteIntoAHugetlbPage() throws Exception {
         try (HugetlbPool pool = HugetlbPool.reserve(1); Memory m = Memory.hugetlb(1)) {
             int n = (int) m.pages();
-            byte[] data = pattern(n, 8);
             Counters before = mirror.counters();
-            mirror.write(m.address(), data);
-            assertArrayEquals(data, m.bytes());
+            Bytes.deviceWrite(mirror, m.address(), n, 8);
+            Bytes.assertCpuReads(Bytes.pattern(8), m, n, "the CPU sees what the device wrote");
             assertEquals(n, mirror.counters().deviceWrites() - before.deviceWrites());
             assertTrue(pool.inUse() >= 1, "the range is backed by a hugetlb page: " + pool);
         }
@@ -256,7 +254,7 @@ class MirrorAccessIT {
     @Test
     void hugetlbPageSnapshotsAsHugeWithItsProtection() throws Exception {
         try (HugetlbPool pool = HugetlbPool.reserve(1); Memory m = Memory.hugetlb(1)) {
-            m.write(0, pattern((int) m.pages(), 4));
+            Bytes.write(m, (int) m.pages(), 4);
             Snapshot s = mirror.snapshot(m);
             assertTrue(s.all(PageState.HUGE) && s.all(PageState.CPU_WRITE) && s.none(PageState.DEVICE_READ), s.toString());
             m.protect(Memory.Protection.READ);

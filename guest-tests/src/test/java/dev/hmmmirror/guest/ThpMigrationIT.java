@@ -53,10 +53,14 @@ class ThpMigrationIT {
         mirror.close();
     }
 
-    /** A 2 MiB-aligned range holding {@code data}, collapsed to one transparent huge page. */
-    private Memory collapsedThp(byte[] data) throws Exception {
+    /**
+     * A THP-aligned range holding {@link Bytes#pattern(int, int) the pattern of seed}, collapsed to one
+     * transparent huge page. Whole THPs are written and compared a slice at a time (Bytes): one is 512 MiB
+     * with 64 KiB pages.
+     */
+    private Memory collapsedThp(int seed) throws Exception {
         Memory m = Memory.hugeAnonymous(1);
-        m.write(0, data);
+        Bytes.write(m, HUGE, seed);
         m.adviseCollapse(0, HUGE);
         Snapshot s = mirror.snapshot(m);
         assertTrue(s.all(PageState.HUGE), "MADV_COLLAPSE made a huge mapping: " + s);
@@ -71,7 +75,7 @@ class ThpMigrationIT {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             assertTrue(mirror.snapshot(m).all(PageState.DEVICE_PRIVATE), mirror.snapshot(m).toString());
             migrationPath(mirror, mirror.snapshot(m), "an empty THP range");
-            Bytes.assertSame(new byte[HUGE * PAGE], mirror.read(m.address(), HUGE), "what the device reads");
+            Bytes.assertDeviceReads(Bytes.zeros(), mirror, m.address(), HUGE, "what the device reads");
         }
     }
 
@@ -82,8 +86,8 @@ class ThpMigrationIT {
             m.protect(Memory.Protection.READ);
             assertEquals(0, m.getLong(0), "a read maps the huge zero page");
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
-            Bytes.assertSame(new byte[HUGE * PAGE], mirror.read(m.address(), HUGE), "what the device reads");
-            Bytes.assertSame(new byte[HUGE * PAGE], m.bytes(), "the CPU faults zeros back");
+            Bytes.assertDeviceReads(Bytes.zeros(), mirror, m.address(), HUGE, "what the device reads");
+            Bytes.assertCpuReads(Bytes.zeros(), m, HUGE, "the CPU faults zeros back");
             assertTrue(mirror.snapshot(m).none(PageState.DEVICE_PRIVATE), mirror.snapshot(m).toString());
         }
     }
@@ -92,16 +96,14 @@ class ThpMigrationIT {
     @Test
     void madviseFreeOfAThpInDeviceMemory() throws Exception {
         try (Memory m = Memory.hugeAnonymous(1)) {
-            byte[] data = Bytes.pattern(HUGE, 1);
-            m.write(0, data);
+            Bytes.write(m, HUGE, 1);
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
-            Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
+            Bytes.assertDeviceReads(Bytes.pattern(1), mirror, m.address(), HUGE, "what the device reads");
             m.adviseFree(0, HUGE);
-            byte[] after = m.bytes();
             for (int p = 0; p < HUGE; p++) {
-                byte[] page = Arrays.copyOfRange(after, p * PAGE, (p + 1) * PAGE);
-                assertTrue(Arrays.equals(page, Arrays.copyOfRange(data, p * PAGE, (p + 1) * PAGE))
-                        || Arrays.equals(page, new byte[PAGE]), "MADV_FREE leaves each page's data or zeros: page " + p);
+                byte[] page = m.bytes((long) p * PAGE, PAGE);
+                assertTrue(Arrays.equals(page, Bytes.pattern(p, 1, 1)) || Arrays.equals(page, new byte[PAGE]),
+                        "MADV_FREE leaves each page's data or zeros: page " + p);
             }
         }
     }
@@ -112,10 +114,10 @@ class ThpMigrationIT {
      */
     @Test
     void collapsedThpMigratesAndFaultsBack() throws Exception {
-        byte[] data = Bytes.pattern(HUGE, 2);
-        try (Memory m = collapsedThp(data)) {
+        Bytes.Expected data = Bytes.pattern(2);
+        try (Memory m = collapsedThp(2)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
-            Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
+            Bytes.assertDeviceReads(data, mirror, m.address(), HUGE, "what the device reads");
             Snapshot s = mirror.snapshot(m);
             assertTrue(s.all(PageState.DEVICE_PRIVATE) && s.all(PageState.CPU_WRITE), s.toString());
             migrationPath(mirror, s, "a collapsed THP");
@@ -124,7 +126,7 @@ class ThpMigrationIT {
                 assertTrue((entries[i] & PM_SWAP) != 0 && (entries[i] & PM_PRESENT) == 0,
                         "page " + i + ": pagemap entry 0x" + Long.toHexString(entries[i]) + " is not a swap-type entry");
             }
-            Bytes.assertSame(data, m.bytes(), "the CPU faults the data back");
+            Bytes.assertCpuReads(data, m, HUGE, "the CPU faults the data back");
         }
     }
 
@@ -139,8 +141,8 @@ class ThpMigrationIT {
      */
     @Test
     void aCollapseBringsPagesBackFromDeviceMemory() throws Exception {
-        byte[] data = Bytes.pattern(HUGE, 7);
-        try (Memory m = collapsedThp(data)) {
+        Bytes.Expected data = Bytes.pattern(7);
+        try (Memory m = collapsedThp(7)) {
             int first = 100;
             int count = 20;
             assertEquals(new Migration(count, 0), mirror.migrateToDevice(m.address() + (long) first * PAGE, count));
@@ -161,8 +163,8 @@ class ThpMigrationIT {
                 assertTrue(after.none(PageState.DEVICE_PRIVATE) && after.all(PageState.HUGE),
                         "a collapse that succeeded left device memory or small pages: " + after);
             }
-            Bytes.assertSame(data, m.bytes(), "what the CPU reads");
-            Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
+            Bytes.assertCpuReads(data, m, HUGE, "what the CPU reads");
+            Bytes.assertDeviceReads(data, mirror, m.address(), HUGE, "what the device reads");
         }
     }
 
@@ -172,8 +174,7 @@ class ThpMigrationIT {
      */
     @Test
     void aThpMigratesToTheDeviceAndBackWhole() throws Exception {
-        byte[] data = Bytes.pattern(HUGE, 5);
-        try (Memory m = collapsedThp(data)) {
+        try (Memory m = collapsedThp(5)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             String path = migrationPath(mirror, mirror.snapshot(m), "a THP, to the device");
             assertEquals(new Migration(HUGE, 0), mirror.migrateToSystem(m.address(), HUGE));
@@ -182,7 +183,7 @@ class ThpMigrationIT {
             if (path.startsWith("whole")) {
                 assertTrue(back.all(PageState.HUGE), "a large device folio comes back as one THP: " + back);
             }
-            Bytes.assertSame(data, m.bytes(), "the CPU reads the data back");
+            Bytes.assertCpuReads(Bytes.pattern(5), m, HUGE, "the CPU reads the data back");
         }
     }
 
@@ -192,12 +193,11 @@ class ThpMigrationIT {
      */
     @Test
     void aCpuFaultOnALargeDeviceFolioBringsTheWholeThpBack() throws Exception {
-        byte[] data = Bytes.pattern(HUGE, 6);
-        try (Memory m = collapsedThp(data)) {
+        try (Memory m = collapsedThp(6)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             String path = migrationPath(mirror, mirror.snapshot(m), "a THP, for a CPU fault");
             int page = HUGE / 3;
-            assertEquals(data[page * PAGE + 7], m.getByte((long) page * PAGE + 7), "the faulting byte");
+            assertEquals(Bytes.pattern(page, 1, 6)[7], m.getByte((long) page * PAGE + 7), "the faulting byte");
             Snapshot after = mirror.snapshot(m);
             if (path.startsWith("whole")) {
                 assertTrue(after.none(PageState.DEVICE_PRIVATE) && after.all(PageState.HUGE),
@@ -205,7 +205,7 @@ class ThpMigrationIT {
             } else {
                 assertEquals(HUGE - 1, after.count(PageState.DEVICE_PRIVATE), "one base page came back: " + after);
             }
-            Bytes.assertSame(data, m.bytes(), "the CPU reads the data back");
+            Bytes.assertCpuReads(Bytes.pattern(6), m, HUGE, "the CPU reads the data back");
         }
     }
 
@@ -218,14 +218,13 @@ class ThpMigrationIT {
      */
     @Test
     void faultsStartingInsideALargeDeviceFolioSeeTheirOwnPages() throws Exception {
-        byte[] data = Bytes.pattern(HUGE, 7);
-        try (Memory m = collapsedThp(data); Mirror other = Mirror.open(0)) {
+        try (Memory m = collapsedThp(7); Mirror other = Mirror.open(0)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             migrationPath(mirror, mirror.snapshot(m), "a THP, read from inside");
             long whole = mirror.pageFrames(m.address(), HUGE).get(100).cpuPfn();
             long inside = other.pageFrames(m.address() + 100L * PAGE, 1).get(0).cpuPfn();
             assertEquals(whole, inside, "page 100's frame, asked for from page 0 and from page 100");
-            Bytes.assertSame(data, other.read(m.address(), HUGE), "what the second mirror reads, page by page");
+            Bytes.assertDeviceReads(Bytes.pattern(7), other, m.address(), HUGE, "what the second mirror reads, page by page");
         }
     }
 
@@ -236,18 +235,13 @@ class ThpMigrationIT {
             for (int offset : new int[] {0, HUGE / 4, HUGE / 2}) {
                 String what = (thp ? "THP" : "base pages") + ", unmap from page " + offset;
                 try (Memory m = thp ? Memory.hugeAnonymous(1) : Memory.anonymous(HUGE)) {
-                    byte[] data = Bytes.pattern(HUGE, offset);
-                    m.write(0, data);
+                    Bytes.write(m, HUGE, offset);
                     assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE), what);
-                    Bytes.assertSame(data, mirror.read(m.address(), HUGE), what);
+                    Bytes.assertDeviceReads(Bytes.pattern(offset), mirror, m.address(), HUGE, what);
                     m.unmap(offset, HUGE / 2);
-                    for (int p = 0; p < HUGE; p++) {
-                        if (p >= offset && p < offset + HUGE / 2) {
-                            continue;
-                        }
-                        Bytes.assertSame(Arrays.copyOfRange(data, p * PAGE, (p + 1) * PAGE), m.bytes((long) p * PAGE, PAGE),
-                                what + ": page " + p);
-                    }
+                    // the pages before and after the unmapped half
+                    Bytes.assertCpuReads(Bytes.pattern(offset), m, 0, offset, what);
+                    Bytes.assertCpuReads(Bytes.pattern(offset), m, offset + HUGE / 2, HUGE - offset - HUGE / 2, what);
                 }
             }
         }
@@ -268,8 +262,9 @@ class ThpMigrationIT {
                         String what = (before ? "mremap, migrate" : "migrate, mremap") + (keepOld ? " (DONTUNMAP)" : "")
                                 + ", " + (thp ? "THP" : "base pages") + ", to huge boundary + " + offset + " pages";
                         try (Memory m = thp ? Memory.hugeAnonymous(1) : Memory.anonymous(HUGE)) {
-                            byte[] data = Bytes.pattern(HUGE, offset + (before ? 1 : 0) + (keepOld ? 2 : 0));
-                            m.write(0, data);
+                            int seed = offset + (before ? 1 : 0) + (keepOld ? 2 : 0);
+                            Bytes.Expected data = Bytes.pattern(seed);
+                            Bytes.write(m, HUGE, seed);
                             Memory moved = null;
                             try {
                                 if (before) {
@@ -277,18 +272,17 @@ class ThpMigrationIT {
                                 }
                                 Memory target = before ? moved : m;
                                 assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(target.address(), HUGE), what);
-                                Bytes.assertSame(data, mirror.read(target.address(), HUGE), what);
+                                Bytes.assertDeviceReads(data, mirror, target.address(), HUGE, what);
                                 if (!before) {
                                     moved = m.remap((long) offset * PAGE, keepOld);
                                 }
-                                Bytes.assertSame(data, mirror.read(moved.address(), HUGE), what + ": the device at the new address");
+                                Bytes.assertDeviceReads(data, mirror, moved.address(), HUGE, what + ": the device at the new address");
                                 if (thp && offset == HUGE / 4) {
-                                    Bytes.assertSame(data, moved.bytes(), what + ": the CPU faults the data back");
+                                    Bytes.assertCpuReads(data, moved, HUGE, what + ": the CPU faults the data back");
                                 } else {
                                     // every page back by a CPU fault costs ~5 ms under TCG: first, middle, last here
                                     for (int p : new int[] {0, HUGE / 2, HUGE - 1}) {
-                                        Bytes.assertSame(Arrays.copyOfRange(data, p * PAGE, (p + 1) * PAGE),
-                                                moved.bytes((long) p * PAGE, PAGE), what + ": the CPU, page " + p);
+                                        Bytes.assertCpuReads(data, moved, p, 1, what + ": the CPU, page " + p);
                                     }
                                 }
                             } finally {
@@ -346,11 +340,10 @@ class ThpMigrationIT {
         if (used == 0) {
             assertEquals(blocks, free, "with no device page in use every block is whole");
         }
-        byte[] data = Bytes.pattern(HUGE, 9);
-        try (Memory m = collapsedThp(data)) {
+        try (Memory m = collapsedThp(9)) {
             assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
             migrationPath(mirror, mirror.snapshot(m), "a THP after " + split + " split THPs were freed");
-            Bytes.assertSame(data, mirror.read(m.address(), HUGE), "what the device reads");
+            Bytes.assertDeviceReads(Bytes.pattern(9), mirror, m.address(), HUGE, "what the device reads");
         }
     }
 

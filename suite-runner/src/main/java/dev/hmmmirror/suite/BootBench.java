@@ -186,7 +186,7 @@ final class BootBench {
     private static double bareBoot(Settings settings, GuestImage image, Path dir, Accelerator.Choice accel)
             throws InterruptedException {
         try (GuestVm vm = GuestVm.start(new GuestVm.Spec(image, dir, dir.resolve("out"), dir.resolve("bare-console.log"),
-                true, 2048, "", false, accel), new LocalRunner())) {
+                true, settings.guestMemoryMiB(image.profile()), "", false, accel), new LocalRunner())) {
             double bare = vm.awaitMarker(Markers.BARE, GuestSession.bootTimeout(settings, accel))
                     .map(Console.Marker::seconds).orElseThrow(() -> new GuestFailure("bare boot did not reach /init",
                             vm.console().log(), vm.console().tail(20)));

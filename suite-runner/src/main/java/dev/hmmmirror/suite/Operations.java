@@ -135,10 +135,11 @@ public final class Operations {
         try (GuestSession s = GuestSession.start(spec)) {
             GuestResult r = s.runMain(mainClass);
             System.out.print(r.output());
-            System.out.printf(Locale.ROOT, "host: %d CPUs, %s, load average %.1f; guest: 1 vCPU, 2 GiB; kernel %s (%s)%n",
+            System.out.printf(Locale.ROOT, "host: %d CPUs, %s, load average %.1f; guest: %d vCPU, %d MiB; kernel %s (%s)%n",
                     Runtime.getRuntime().availableProcessors(), s.accel().describe(),
                     java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
-                    s.image().kernelRelease(), s.profile().name());
+                    s.settings().guestCpus(), s.settings().guestMemoryMiB(s.profile()), s.image().kernelRelease(),
+                    s.profile().name());
             if (json != null) {
                 System.out.println("JSON on the host: " + s.runDir().resolve("out").resolve(json));
             }

@@ -31,9 +31,14 @@ public final class Coherence {
     }
 
     public static byte[] expected(int pages, int seed) {
-        byte[] b = new byte[(int) (pages * PAGE)];
+        return expected(0, pages, seed);
+    }
+
+    /** Pages {@code first .. first + pages - 1} of {@link #expected(int, int)}: what {@link #pattern} wrote there. */
+    public static byte[] expected(int first, int pages, int seed) {
+        byte[] b = new byte[Math.toIntExact(pages * PAGE)];
         for (int i = 0; i < pages; i++) {
-            java.util.Arrays.fill(b, (int) (i * PAGE), (int) ((i + 1) * PAGE), (byte) (seed + i));
+            java.util.Arrays.fill(b, (int) (i * PAGE), (int) ((i + 1) * PAGE), (byte) (seed + first + i));
         }
         return b;
     }
@@ -64,6 +69,34 @@ public final class Coherence {
     public static void assertDeviceFollows(Mirror m, long address, int pages, byte[] expected) throws HmmException {
         Bytes.assertSame(expected, m.read(address, pages), "the device read other bytes than were written");
         Bytes.assertSame(cpuBytes(address, pages), m.read(address, pages), "the device and the CPU disagree");
+        m.fault(address, pages, Access.READ);
+        List<PageFrame> f = m.pageFrames(address, pages);
+        for (int i = 0; i < pages; i++) {
+            if (!f.get(i).coherent()) {
+                throw new AssertionError("page " + i + ": the device maps another page than the CPU: " + f.get(i));
+            }
+        }
+    }
+
+    /**
+     * {@link #assertDeviceFollows(Mirror, long, int, byte[])} of what {@link #pattern} wrote with {@code seed},
+     * read and compared a slice of {@link Bytes#SLICE_BYTES} at a time: a huge page is 512 MiB with 64 KiB
+     * pages, too large for the guest JVM's heap as arrays (on x86-64 a 2 MiB page is one slice, one read).
+     */
+    public static void assertDeviceFollows(Mirror m, long address, int pages, int seed) throws HmmException {
+        int slice = (int) Math.max(1, Bytes.SLICE_BYTES / PAGE);
+        for (int p = 0; p < pages; p += slice) {
+            int n = Math.min(slice, pages - p);
+            long at = address + p * PAGE;
+            Bytes.assertSame(expected(p, n, seed), m.read(at, n), "the device read other bytes than were written "
+                    + "(pages " + p + "-" + (p + n - 1) + ")");
+        }
+        for (int p = 0; p < pages; p += slice) {
+            int n = Math.min(slice, pages - p);
+            long at = address + p * PAGE;
+            Bytes.assertSame(cpuBytes(at, n), m.read(at, n), "the device and the CPU disagree (pages " + p + "-"
+                    + (p + n - 1) + ")");
+        }
         m.fault(address, pages, Access.READ);
         List<PageFrame> f = m.pageFrames(address, pages);
         for (int i = 0; i < pages; i++) {

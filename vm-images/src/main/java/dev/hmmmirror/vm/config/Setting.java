@@ -42,6 +42,8 @@ public enum Setting {
             "extra flags of the guest agent's JVM, space-separated, after the project's own (experiments; hmm bench --variant)"),
     GUEST_CPUS("hmm.guest.cpus", "HMM_GUEST_CPUS", null, "1",
             "guest vCPUs (1-8); more than one runs TCG multi-threaded (one host thread per vCPU), for concurrency tests"),
+    GUEST_MEMORY("hmm.guest.memory", "HMM_GUEST_MEMORY", null, "(the profile's: 2048; 6144 for built-7.2-arm64-64k)",
+            "guest memory in MiB (1024-65536), split over the guest's two NUMA nodes; the guest JVM's default heap is a quarter of it"),
     GUEST_WATCHDOG("hmm.guest.watchdog", "HMM_GUEST_WATCHDOG", null, "90",
             "seconds after which the guest agent dumps every thread's Java and kernel stack"),
     KSELFTEST("hmm.kselftest", "HMM_KSELFTEST", "--no-kselftest", "true",

@@ -81,7 +81,7 @@ public final class Settings {
         try {
             return OptionalLong.of(Long.parseLong(v));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(s.property() + " (" + s.env() + ") must be a number of seconds, not '"
+            throw new IllegalArgumentException(s.property() + " (" + s.env() + ") must be a whole number, not '"
                     + v + "'");
         }
     }
@@ -190,6 +190,21 @@ public final class Settings {
         long n = number(Setting.GUEST_CPUS).orElse(1);
         if (n < 1 || n > 8) {
             throw new IllegalArgumentException(Setting.GUEST_CPUS.property() + " must be 1-8, not " + n);
+        }
+        return (int) n;
+    }
+
+    /**
+     * The guest's memory in MiB: {@code hmm.guest.memory} when set, else the profile's own
+     * ({@link dev.hmmmirror.vm.image.KernelProfile#memoryMiB()}).
+     *
+     * @throws IllegalArgumentException when the setting is not a number of MiB from 1024 to 65536
+     */
+    public int guestMemoryMiB(dev.hmmmirror.vm.image.KernelProfile profile) {
+        long n = number(Setting.GUEST_MEMORY).orElse(profile.memoryMiB());
+        if (n < 1024 || n > 65536) {
+            throw new IllegalArgumentException(Setting.GUEST_MEMORY.property() + " (" + Setting.GUEST_MEMORY.env()
+                    + ") must be the guest's memory in MiB, 1024-65536, not " + n);
         }
         return (int) n;
     }

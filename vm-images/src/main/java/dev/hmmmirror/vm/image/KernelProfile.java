@@ -31,9 +31,28 @@ import java.util.stream.Collectors;
  *                    {@link #ARM64} ({@code qemu-system-aarch64 -M virt}, always TCG on an x86-64 host)
  * @param flavour     the Debian kernel flavour of a stock kernel: its metapackage is {@code linux-image-FLAVOUR}
  *                    ({@code amd64}, {@code arm64}, {@code arm64-16k}: 16 KiB pages); the architecture for others
+ * @param memoryMiB   the guest's memory in MiB, split over its two NUMA nodes: {@link #DEFAULT_MEMORY_MIB} but where a
+ *                    kernel's huge pages need more ({@code built-7.2-arm64-64k}: 512 MiB THPs); {@code hmm.guest.memory}
+ *                    overrides it
  */
 public record KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
-        String description, Path toolRoot, String arch, String flavour) {
+        String description, Path toolRoot, String arch, String flavour, int memoryMiB) {
+    /** The guest memory of every profile but those that say otherwise: 2 GiB, two nodes of 1 GiB. */
+    public static final int DEFAULT_MEMORY_MIB = 2048;
+
+    /**
+     * The guest memory of {@code built-7.2-arm64-64k}: 6 GiB, two nodes of 3 GiB. With 64 KiB pages a THP is
+     * 512 MiB, one free order-13 block of a node, and a pageblock is as large: in 1 GiB nodes
+     * {@code MADV_COLLAPSE} failed with ENOMEM (docs/arm64.md).
+     */
+    public static final int ARM64_64K_MEMORY_MIB = 6144;
+
+    /** A profile with the default guest memory ({@link #DEFAULT_MEMORY_MIB}). */
+    public KernelProfile(String name, Kind kind, String suite, String source, boolean debug, Path tree,
+            String description, Path toolRoot, String arch, String flavour) {
+        this(name, kind, suite, source, debug, tree, description, toolRoot, arch, flavour, DEFAULT_MEMORY_MIB);
+    }
+
     /** The Debian architecture of x86-64 guests (every profile but the arm64 ones). */
     public static final String AMD64 = "amd64";
 
@@ -104,8 +123,8 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
                     null, ARM64, "arm64"),
             new KernelProfile("built-7.2-arm64-64k", Kind.BUILT, "sid", "7.2", false, null,
                     "built-7.2-arm64 with 64 KiB pages (CONFIG_ARM64_64K_PAGES: 512 MiB PMD THPs), "
-                            + "cross-compiled here (~20 min, cached); qemu-system-aarch64 (TCG, slow)",
-                    null, ARM64, "arm64-64k"));
+                            + "cross-compiled here (~20 min, cached); qemu-system-aarch64 (TCG, slow); 6 GiB guests",
+                    null, ARM64, "arm64-64k", ARM64_64K_MEMORY_MIB));
 
     /** linux-source version -> the Debian suite that ships it (and whose gcc builds it). */
     private static final List<String[]> SOURCES = List.of(

@@ -356,7 +356,8 @@ public final class GuestSession implements AutoCloseable {
         Progress.say("boot %s: kernel %s, %s, %s, console %s", spec.profile().name(), image.kernelRelease(),
                 accel.describe(), runner.describe(), runDir.resolve("console.log"));
         GuestVm vm = GuestVm.start(new GuestVm.Spec(image, stage, runDir.resolve("out"), runDir.resolve("console.log"),
-                false, 2048, settings.cmdline(), settings.verbose(), accel, spec.workDir(), settings.guestCpus()),
+                false, settings.guestMemoryMiB(image.profile()), settings.cmdline(), settings.verbose(), accel,
+                spec.workDir(), settings.guestCpus()),
                 runner);
         try {
             String hello = vm.awaitAgent(bootTimeout(settings, accel));

@@ -41,6 +41,27 @@ class SettingsTest {
                 () -> s.with(Setting.TEST_TIMEOUT, "soon").testTimeoutSeconds());
     }
 
+    /** The guest's memory: the profile's (more for 64 KiB pages' 512 MiB THPs) unless hmm.guest.memory says. */
+    @Test
+    void guestMemoryIsTheProfilesUnlessSet() {
+        Settings none = Settings.from(Map.<String, String>of()::get, Map.<String, String>of()::get);
+        var sid = dev.hmmmirror.vm.image.KernelProfile.named("debian-sid");
+        var arm64 = dev.hmmmirror.vm.image.KernelProfile.named("built-7.2-arm64");
+        var arm64k64 = dev.hmmmirror.vm.image.KernelProfile.named("built-7.2-arm64-64k");
+        assertEquals(2048, none.guestMemoryMiB(sid));
+        assertEquals(2048, none.guestMemoryMiB(arm64));
+        assertEquals(6144, none.guestMemoryMiB(arm64k64));
+        Settings set = Settings.from(Map.of("hmm.guest.memory", "4096")::get, Map.of("HMM_GUEST_MEMORY", "3072")::get);
+        assertEquals(4096, set.guestMemoryMiB(sid), "the property wins");
+        assertEquals(4096, set.guestMemoryMiB(arm64k64), "a setting overrides the profile's");
+        assertEquals(3072, Settings.from(Map.<String, String>of()::get, Map.of("HMM_GUEST_MEMORY", "3072")::get)
+                .guestMemoryMiB(sid));
+        for (String bad : new String[] {"512", "100000", "2G"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> none.with(Setting.GUEST_MEMORY, bad).guestMemoryMiB(sid));
+            assertTrue(e.getMessage().contains("hmm.guest.memory"), e.getMessage());
+        }
+    }
+
     /** docs/settings.md's table: one row per setting, with its property, variable and flag. */
     @Test
     void settingsPageListsEverySettingAsTheCodeHasIt() throws IOException {
