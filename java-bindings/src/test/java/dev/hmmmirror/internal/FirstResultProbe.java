@@ -25,6 +25,23 @@ public final class FirstResultProbe {
     /** After close. */
     private static final class PhaseClosed {}
 
+    /** Per-call time of {@code ioctl} on /dev/null once warm: {@code rounds} rounds of a million calls. */
+    private static void loop(int rounds) {
+        int fd = Posix.open("/dev/null", Posix.O_RDWR | Posix.O_CLOEXEC);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment arg = arena.allocate(16);
+            for (int r = 0; r < rounds; r++) {
+                long t = System.nanoTime();
+                for (int i = 0; i < 1_000_000; i++) {
+                    Posix.ioctl(fd, 0xc0104800L, arg);
+                }
+                System.out.printf("ioctl %.1f ns%n", (System.nanoTime() - t) / 1e6);
+            }
+        } finally {
+            Posix.close(fd);
+        }
+    }
+
     /** The same path as the demo's first result, step by step, with a marker class loaded after each. */
     private static void phases(boolean plain) throws Exception {
         DeviceFile f = DeviceFile.open("/dev/null");
@@ -61,6 +78,10 @@ public final class FirstResultProbe {
      * @param args optionally the device node to open
      */
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("--loop")) {
+            loop(Integer.parseInt(args[1]));
+            return;
+        }
         if (args.length > 0 && args[0].startsWith("--phases")) {
             phases(args[0].equals("--phases-plain"));
             return;
