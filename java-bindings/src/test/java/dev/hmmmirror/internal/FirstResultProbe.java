@@ -6,10 +6,11 @@ import dev.hmmmirror.Mirror;
 
 /**
  * Not a test: a main for fresh-JVM measurements of the device demo's path to its first result
- * (open, {@code HMM_MIRROR_IOC_VERSION}, close, errno captured) on a host without the module,
- * through {@code /dev/null} (the ioctl answers ENOTTY). Prints the time from {@code main} to the
+ * (open, {@code HMM_MIRROR_IOC_VERSION}, close, errno captured), on a device node given as its
+ * argument or, on a host without the module, {@code /dev/null} (the ioctl answers ENOTTY). Prints the time from {@code main} to the
  * answer; run it with {@code -Xlog:class+load} to count the classes the JVM spins on the way, and
- * with {@code -Dhmm.bindings.libcFileCalls=true} for libc's three wrappers (docs/performance.md, run M).
+ * with {@code -Dhmm.bindings.libcFileCalls=true} for libc's three wrappers (docs/performance.md, run M;
+ * {@code src/test/scripts/first-result-ab.sh} runs both in one guest).
  */
 public final class FirstResultProbe {
     private FirstResultProbe() {}
