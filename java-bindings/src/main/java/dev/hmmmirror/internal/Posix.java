@@ -327,7 +327,7 @@ public final class Posix {
                 MemorySegment state = arena.allocate(CAPTURE);
                 int pid = (int) Fork.H.invokeExact(state);
                 if (pid == 0) {
-                    int rc = (int) Ioctl.H.invokeExact(state, fd, request, arg);
+                    int rc = rawIoctl(state, fd, request, arg);
                     Exit.H.invokeExact(state, rc >= 0 ? 0 : errno(state));
                 }
                 if (pid < 0) {
@@ -508,6 +508,55 @@ public final class Posix {
         }
     }
 
+    /**
+     * Set to {@code true}, {@link #open}, {@link #ioctl} and {@link #close} call libc's {@code open},
+     * {@code ioctl} and {@code close} (three downcall handles of three shapes) instead of
+     * {@code syscall(2)} (one handle): for side-by-side measurements (docs/performance.md, run M).
+     */
+    public static final String LIBC_FILE_CALLS_PROPERTY = "hmm.bindings.libcFileCalls";
+
+    /** The numbers of the file calls made through {@code syscall(2)}: openat, ioctl, close. */
+    record FileCalls(long openat, long ioctl, long close) {}
+
+    /**
+     * The {@code syscall(2)} numbers of {@code openat}, {@code ioctl} and {@code close} on the CPU
+     * architecture {@code osArch} (Java's {@code os.arch}): 257, 16, 3 on x86-64; 56, 29, 57 on arm64
+     * (the generic table); {@code null} elsewhere, where the calls go to libc's wrappers instead.
+     */
+    static FileCalls fileCalls(String osArch) {
+        return switch (osArch) {
+            case "amd64", "x86_64" -> new FileCalls(257, 16, 3);
+            case "aarch64", "arm64" -> new FileCalls(56, 29, 57);
+            default -> null;
+        };
+    }
+
+    /**
+     * How open, ioctl and close reach the kernel: through {@link Syscall4}, or (null) libc's wrappers.
+     * One handle instead of three, because every distinct downcall shape costs a fresh JVM tens of
+     * generated classes (a DowncallStub, LambdaForms, bound-handle species) that JDK 25's AOT cache
+     * does not hold: under TCG that is most of the time to a program's first result.
+     */
+    private static final FileCalls FILE_CALLS =
+            Boolean.getBoolean(LIBC_FILE_CALLS_PROPERTY) ? null : fileCalls(System.getProperty("os.arch"));
+
+    /** {@code openat(2)}'s "relative to the current directory". */
+    private static final long AT_FDCWD = -100;
+
+    /**
+     * {@code long syscall(long nr, long a1, long a2, void *a3, long a4)}: the one shape of open
+     * ({@code openat(AT_FDCWD, path, flags, mode)}), ioctl ({@code (fd, request, arg)}) and close
+     * ({@code (fd)}). The fourth argument is a pointer so that an ioctl's argument segment stays
+     * alive (and is checked to be) for the whole call, as with libc's {@code ioctl}; open passes its
+     * flags there as an address-sized value, and its path (of its own confined arena) as a number.
+     */
+    private static final class Syscall4 {
+        static final MethodHandle H = downcall("syscall",
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+
     private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... extra) {
         Linker.Option[] options = new Linker.Option[extra.length + 1];
         options[0] = ERRNO;
@@ -532,8 +581,13 @@ public final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cpath = arena.allocateFrom(path);
             MemorySegment state = arena.allocate(CAPTURE);
+            FileCalls sc = FILE_CALLS;
             while (true) {
-                int fd = (int) Open.H.invokeExact(state, cpath, flags, 0);
+                // cpath is freed only when this method's arena closes, after the call
+                int fd = sc != null
+                        ? (int) (long) Syscall4.H.invokeExact(state, sc.openat(), AT_FDCWD, cpath.address(),
+                                MemorySegment.ofAddress(Integer.toUnsignedLong(flags)), 0L)
+                        : (int) Open.H.invokeExact(state, cpath, flags, 0);
                 if (fd >= 0) {
                     return fd;
                 }
@@ -551,7 +605,10 @@ public final class Posix {
     public static int close(int fd) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) Close.H.invokeExact(state, fd);
+            FileCalls sc = FILE_CALLS;
+            int rc = sc != null
+                    ? (int) (long) Syscall4.H.invokeExact(state, sc.close(), (long) fd, 0L, MemorySegment.NULL, 0L)
+                    : (int) Close.H.invokeExact(state, fd);
             return rc == 0 ? 0 : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
@@ -575,7 +632,7 @@ public final class Posix {
     public static int ioctl(int fd, long request, MemorySegment arg, MemorySegment state) {
         try {
             while (true) {
-                int rc = (int) Ioctl.H.invokeExact(state, fd, request, arg);
+                int rc = rawIoctl(state, fd, request, arg);
                 if (rc >= 0) {
                     return rc;
                 }
@@ -587,6 +644,14 @@ public final class Posix {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** One {@code ioctl}, errno left in {@code state}: the result, -1 on failure. */
+    private static int rawIoctl(MemorySegment state, int fd, long request, MemorySegment arg) throws Throwable {
+        FileCalls sc = FILE_CALLS;
+        return sc != null
+                ? (int) (long) Syscall4.H.invokeExact(state, sc.ioctl(), (long) fd, request, arg, 0L)
+                : (int) Ioctl.H.invokeExact(state, fd, request, arg);
     }
 
     private static RuntimeException rethrow(Throwable t) {

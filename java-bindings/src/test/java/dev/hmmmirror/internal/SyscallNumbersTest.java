@@ -1,6 +1,7 @@
 package dev.hmmmirror.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import org.junit.jupiter.api.Test;
 
@@ -19,5 +20,17 @@ class SyscallNumbersTest {
     @Test
     void anUnknownArchitectureGetsNoNumberRatherThanAnotherCall() {
         assertEquals(-1, Posix.moveSyscall("riscv64"));
+    }
+
+    /** open, ioctl and close go through syscall(2) by number: x86-64's close (3) is arm64's {@code io_cancel}. */
+    @Test
+    void theFileCallsHaveEachArchitecturesNumbers() {
+        assertEquals(new Posix.FileCalls(257, 16, 3), Posix.fileCalls("amd64"));
+        assertEquals(new Posix.FileCalls(56, 29, 57), Posix.fileCalls("aarch64"));
+    }
+
+    @Test
+    void anUnknownArchitectureUsesLibcsWrappersRatherThanGuessedNumbers() {
+        assertNull(Posix.fileCalls("riscv64"));
     }
 }
