@@ -183,7 +183,7 @@ public final class SuiteRunner {
                         case FAILED -> classify(t.orElse(null));
                     };
                     Long t0 = started.get(id.getUniqueId());
-                    outcomes.add(outcome(id, s, t.map(SuiteRunner::firstLine).orElse(""), lines,
+                    outcomes.add(outcome(id, s, t.map(SuiteRunner::message).orElse(""), lines,
                             t0 == null ? -1 : (System.nanoTime() - t0) / 1e9));
                 } else if (result.getStatus() == TestExecutionResult.Status.FAILED && t.isPresent()) {
                     outcomes.add(new TestOutcome("(run)", id.getDisplayName(), classify(t.get()), firstLine(t.get()), ""));
@@ -219,6 +219,20 @@ public final class SuiteRunner {
             }
         }
         return TestOutcome.Status.FAILED;
+    }
+
+    /** The most a test's failure message keeps in the reports (its first characters). */
+    static final int MESSAGE_LIMIT = 4000;
+
+    /**
+     * A failed or skipped test's message, every line of it up to {@link #MESSAGE_LIMIT} characters:
+     * a test that lists what went wrong after its first line (a differential table, a child
+     * program's output) is read from the JUnit XML and summary.json alone.
+     */
+    static String message(Throwable t) {
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage().strip();
+        return m.length() <= MESSAGE_LIMIT ? m : m.substring(0, MESSAGE_LIMIT) + " [... "
+                + (m.length() - MESSAGE_LIMIT) + " more characters]";
     }
 
     static String firstLine(Throwable t) {
