@@ -236,25 +236,20 @@ class RxeDifferentialIT {
          * is in the error state); no completion in {@link #TIMEOUT} is said and retried once.
          */
         private Outcome rdma(Rdma op) throws Exception {
-            try {
-                op.run();
-                return Outcome.done();
-            } catch (WorkCompletionException e) {
-                reconnect();
-                return new Outcome(e.status().name(), null);
-            } catch (RdmaException e) {
-                if (e.errno() != Errno.ETIMEDOUT.number()) {
-                    throw e;
-                }
-                System.out.println("RxeDifferentialIT: no completion in " + TIMEOUT.toSeconds()
-                        + " s; retried on a new connection: " + e.getMessage());
-                reconnect();
+            for (boolean retried = false;; retried = true) {
                 try {
                     op.run();
                     return Outcome.done();
-                } catch (WorkCompletionException e2) {
+                } catch (WorkCompletionException e) {
                     reconnect();
-                    return new Outcome(e2.status().name(), null);
+                    return new Outcome(e.status().name(), null);
+                } catch (RdmaException e) {
+                    if (retried || e.errno() != Errno.ETIMEDOUT.number()) {
+                        throw e;
+                    }
+                    System.out.println("RxeDifferentialIT: no completion in " + TIMEOUT.toSeconds()
+                            + " s; retried on a new connection: " + e.getMessage());
+                    reconnect();
                 }
             }
         }
