@@ -1,5 +1,9 @@
 package dev.hmmmirror.guest.rdma;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hmmmirror.rdma.OdpOperation;
+import dev.hmmmirror.rdma.RdmaDevice;
 import dev.hmmmirror.rdma.RdmaUnsupportedException;
 import dev.hmmmirror.rdma.SoftRoce;
 import java.io.IOException;
@@ -50,6 +54,45 @@ final class Rxe {
             return Optional.of(setupFailure);
         }
         return Optional.empty();
+    }
+
+    /**
+     * Opens {@value #DEVICE} for a test that needs On-Demand Paging for {@code operations}, making
+     * the device first; skips the test, saying why, where this kernel has no rxe or its ODP lacks
+     * one of them.
+     */
+    static RdmaDevice openForOdp(OdpOperation... operations) throws IOException {
+        Optional<String> missing = ensure();
+        assumeTrue(missing.isEmpty(), () -> missing.orElseThrow());
+        RdmaDevice device = RdmaDevice.open(DEVICE);
+        try {
+            device.requireOdp(operations);
+        } catch (RdmaUnsupportedException e) {
+            device.close();
+            assumeTrue(false, e.getMessage());
+        }
+        return device;
+    }
+
+    /** Closes what a test opened, in this order, leaving out what it did not get to open (null). */
+    static void close(AutoCloseable... opened) throws Exception {
+        Exception first = null;
+        for (AutoCloseable c : opened) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
     }
 
     /** Runs a command; throws with its output when it fails. */

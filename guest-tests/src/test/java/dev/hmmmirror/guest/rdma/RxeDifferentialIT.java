@@ -5,22 +5,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Capability;
 import dev.hmmmirror.CopyOnWriteChild;
-import dev.hmmmirror.Errno;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.guest.HugetlbPool;
 import dev.hmmmirror.junit.GuestTest;
-import dev.hmmmirror.rdma.LoopbackConnection;
-import dev.hmmmirror.rdma.MemoryRegion;
 import dev.hmmmirror.rdma.OdpOperation;
 import dev.hmmmirror.rdma.RdmaDevice;
 import dev.hmmmirror.rdma.RdmaException;
-import dev.hmmmirror.rdma.RdmaUnsupportedException;
 import dev.hmmmirror.rdma.WorkCompletionException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -46,10 +41,6 @@ import org.junit.jupiter.api.Test;
 @GuestTest
 class RxeDifferentialIT {
     private static final int PAGE = (int) Memory.pageSize();
-    /** Pages per RDMA operation (64 KiB), as RxeMmEventsIT. */
-    private static final int CHUNK_PAGES = 16;
-    /** How long an RDMA operation waits for its completion before it is retried once on a new connection. */
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
     private RdmaDevice device;
     private Mirror mirror;
     private final List<String> differences = new ArrayList<>();
@@ -123,14 +114,7 @@ class RxeDifferentialIT {
 
     @BeforeEach
     void open() throws Exception {
-        var missing = Rxe.ensure();
-        assumeTrue(missing.isEmpty(), () -> missing.orElseThrow());
-        device = RdmaDevice.open(Rxe.DEVICE);
-        try {
-            device.requireOdp(OdpOperation.READ, OdpOperation.WRITE);
-        } catch (RdmaUnsupportedException e) {
-            assumeTrue(false, e.getMessage());
-        }
+        device = Rxe.openForOdp(OdpOperation.READ, OdpOperation.WRITE);
         mirror = Mirror.open(0);
         differences.clear();
         seen.clear();
@@ -138,35 +122,22 @@ class RxeDifferentialIT {
 
     @AfterEach
     void close() throws Exception {
-        if (mirror != null) {
-            mirror.close();
-        }
-        if (device != null) {
-            device.close();
-        }
+        Rxe.close(mirror, device);
     }
 
     /**
-     * One {@link Memory} under both mirrors: our device ({@link #mirror}) and an rxe ODP region over
-     * it, reached through a loopback connection from a small pinned buffer. Owns the memory.
+     * One {@link Memory} under both mirrors: our device ({@link #mirror}) and rxe's ODP region over
+     * it ({@link OdpPages}); each operation's {@link Outcome} on either side. Owns the memory.
      */
     private final class Both implements AutoCloseable {
         final Memory mem;
         final long a;
-        private final MemoryRegion odp;
-        private final Memory local;
-        private final MemoryRegion buffer;
-        private LoopbackConnection qp;
-        /** Connections made before a test makes a hole in the address space: see {@link #prepareConnections}. */
-        private final java.util.ArrayDeque<LoopbackConnection> spare = new java.util.ArrayDeque<>();
+        private final OdpPages rxe;
 
         Both(Memory mem) throws Exception {
+            this.rxe = new OdpPages(device, mem, "RxeDifferentialIT");
             this.mem = mem;
             this.a = mem.address();
-            this.odp = device.registerOnDemand(mem);
-            this.local = Memory.anonymous(CHUNK_PAGES);
-            this.buffer = device.registerPinned(local);
-            this.qp = device.connectLoopback().timeout(TIMEOUT);
         }
 
         Outcome oursRead(long first, int pages) {
@@ -194,94 +165,40 @@ class RxeDifferentialIT {
             }
         }
 
-        Outcome rxeRead(long first, int pages) throws Exception {
-            byte[] out = new byte[pages * PAGE];
-            for (int done = 0; done < pages; done += CHUNK_PAGES) {
-                int n = Math.min(CHUNK_PAGES, pages - done) * PAGE;
-                long from = (first + done) * PAGE;
-                Outcome o = rdma(() -> qp.read(buffer, 0, odp, from, n));
-                if (!o.isOk()) {
-                    return o;
-                }
-                System.arraycopy(local.bytes(0, n), 0, out, done * PAGE, n);
-            }
-            return Outcome.ok(out);
-        }
-
-        Outcome rxeWrite(long first, byte[] data) throws Exception {
-            for (int done = 0; done * PAGE < data.length; done += CHUNK_PAGES) {
-                int n = Math.min(CHUNK_PAGES * PAGE, data.length - done * PAGE);
-                local.write(0, Arrays.copyOfRange(data, done * PAGE, done * PAGE + n));
-                long to = (first + done) * PAGE;
-                Outcome o = rdma(() -> qp.write(buffer, 0, odp, to, n));
-                if (!o.isOk()) {
-                    return o;
-                }
-            }
-            return Outcome.done();
-        }
-
-        Outcome rxeAdd(long offset, long add) throws Exception {
-            long[] old = new long[1];
-            Outcome o = rdma(() -> old[0] = qp.fetchAndAdd(odp, offset, add, buffer, 0));
-            return o.isOk() ? Outcome.ok(old[0]) : o;
-        }
-
-        private interface Rdma {
-            void run() throws RdmaException;
-        }
-
-        /**
-         * One RDMA operation: a failed completion is its status (and a new connection: the old one
-         * is in the error state); no completion in {@link #TIMEOUT} is said and retried once.
-         */
-        private Outcome rdma(Rdma op) throws Exception {
-            for (boolean retried = false;; retried = true) {
-                try {
-                    op.run();
-                    return Outcome.done();
-                } catch (WorkCompletionException e) {
-                    reconnect();
-                    return new Outcome(e.status().name(), null);
-                } catch (RdmaException e) {
-                    if (retried || e.errno() != Errno.ETIMEDOUT.number()) {
-                        throw e;
-                    }
-                    System.out.println("RxeDifferentialIT: no completion in " + TIMEOUT.toSeconds()
-                            + " s; retried on a new connection: " + e.getMessage());
-                    reconnect();
-                }
+        /** A refused operation's outcome is its work completion's status (the connection is replaced). */
+        Outcome rxeRead(long first, int pages) throws RdmaException {
+            try {
+                return Outcome.ok(rxe.read(first, pages));
+            } catch (WorkCompletionException e) {
+                return new Outcome(e.status().name(), null);
             }
         }
 
-        private void reconnect() throws RdmaException {
-            qp.close();
-            LoopbackConnection next = spare.poll();
-            qp = next != null ? next : device.connectLoopback().timeout(TIMEOUT);
+        Outcome rxeWrite(long first, byte[] data) throws RdmaException {
+            try {
+                rxe.write(first, data);
+                return Outcome.done();
+            } catch (WorkCompletionException e) {
+                return new Outcome(e.status().name(), null);
+            }
         }
 
-        /**
-         * Makes {@code n} connections now, for the reconnects after failed completions to use. A new
-         * connection maps its queues into this process (rxe's rings, mmap on the uverbs file), and
-         * the kernel places such small mappings in the newest hole it finds: right after
-         * {@code munmap} that is the hole under test, and the next access through it would reach
-         * rxe's queue instead of nothing (seen once on built-7.2 in a full suite: our write EFAULT,
-         * then rxe's write to the same page succeeded).
-         */
+        Outcome rxeAdd(long offset, long add) throws RdmaException {
+            try {
+                return Outcome.ok(rxe.fetchAndAdd(offset, add));
+            } catch (WorkCompletionException e) {
+                return new Outcome(e.status().name(), null);
+            }
+        }
+
+        /** Connections for the reconnects after refused operations, made before a test makes a hole: {@link OdpPages#prepareConnections}. */
         void prepareConnections(int n) throws RdmaException {
-            for (int i = 0; i < n; i++) {
-                spare.add(device.connectLoopback().timeout(TIMEOUT));
-            }
+            rxe.prepareConnections(n);
         }
 
         @Override
-        public void close() throws Exception {
-            try (mem; local; odp; buffer) {
-                qp.close();
-                for (LoopbackConnection c : spare) {
-                    c.close();
-                }
-            }
+        public void close() throws RdmaException {
+            rxe.close();
         }
     }
 

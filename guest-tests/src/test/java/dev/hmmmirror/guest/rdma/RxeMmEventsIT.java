@@ -26,21 +26,17 @@ import dev.hmmmirror.guest.mm.PageMap;
 import dev.hmmmirror.guest.mm.Sys;
 import dev.hmmmirror.guest.mm.Triggers;
 import dev.hmmmirror.junit.GuestTest;
-import dev.hmmmirror.rdma.LoopbackConnection;
 import dev.hmmmirror.rdma.MemoryRegion;
 import dev.hmmmirror.rdma.OdpOperation;
 import dev.hmmmirror.rdma.RdmaDevice;
 import dev.hmmmirror.rdma.RdmaException;
-import dev.hmmmirror.rdma.RdmaUnsupportedException;
 import dev.hmmmirror.rdma.WorkCompletionException;
 import dev.hmmmirror.rdma.WorkCompletionStatus;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashSet;
-import java.util.Optional;
 import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -61,109 +57,59 @@ import org.junit.jupiter.api.Test;
  * and our device's read fails with {@code EFAULT}. Each result is a row of the mm-event table,
  * in the column "KERNEL + rxe ODP".
  *
- * <p>Skips, saying why, where the kernel has no rxe ODP (trixie 6.12, bookworm 6.1, built-7.2).
+ * <p>Skips, saying why, where the kernel has no rxe ODP (trixie 6.12, bookworm 6.1).
  * The kernel settings a test changes (NUMA balancing, swap, ksmd, khugepaged) are given back.
  */
 @GuestTest
 class RxeMmEventsIT {
     private static final int PAGE = (int) Memory.pageSize();
     private static final int PAGES = 16;
-    /** Pages per RDMA READ: 64 KiB with 4 KiB pages (long READs went unanswered under load: docs/rxe.md). */
-    private static final int CHUNK_PAGES = 16;
-    /** How long a READ waits for its completion before it is retried once on a new connection. */
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
     private RdmaDevice device;
     private Mirror mirror;
 
     @BeforeEach
     void open() throws Exception {
-        Optional<String> missing = Rxe.ensure();
-        assumeTrue(missing.isEmpty(), () -> missing.orElseThrow());
-        device = RdmaDevice.open(Rxe.DEVICE);
-        try {
-            device.requireOdp(OdpOperation.READ);
-        } catch (RdmaUnsupportedException e) {
-            assumeTrue(false, e.getMessage());
-        }
+        device = Rxe.openForOdp(OdpOperation.READ);
         mirror = Mirror.open(0);
     }
 
     @AfterEach
     void close() throws Exception {
-        if (mirror != null) {
-            mirror.close();
-        }
-        if (device != null) {
-            device.close();
-        }
+        Rxe.close(mirror, device);
     }
 
-    /**
-     * One {@link Memory} under both mirrors: an rxe ODP region over it, read through a loopback
-     * connection into a small pinned buffer, and our device ({@link #mirror}). Owns the memory.
-     */
+    /** One {@link Memory} under both mirrors: rxe's ODP region over it and our device ({@link #mirror}). Owns the memory. */
     private final class Both implements AutoCloseable {
         final Memory mem;
         final long a;
         final MemoryRegion odp;
-        private final Memory local;
-        private final MemoryRegion buffer;
-        private LoopbackConnection qp;
+        private final OdpPages rxe;
 
         Both(Memory mem) throws Exception {
+            this.rxe = new OdpPages(device, mem, "RxeMmEventsIT");
             this.mem = mem;
             this.a = mem.address();
-            this.odp = device.registerOnDemand(mem);
-            this.local = Memory.anonymous(CHUNK_PAGES);
-            this.buffer = device.registerPinned(local);
-            this.qp = device.connectLoopback().timeout(TIMEOUT);
+            this.odp = rxe.region();
         }
 
         /** RDMA READ of pages {@code [first, first + pages)} of this memory's ODP region. */
         byte[] read(long first, int pages) throws Exception {
-            return read(odp, first, pages);
+            return rxe.read(first, pages);
         }
 
-        /**
-         * RDMA READ of pages {@code [first, first + pages)} of {@code region}, in READs of at most
-         * {@link #CHUNK_PAGES} pages. A failed completion leaves a new connection behind and is
-         * thrown; a READ without a completion in {@link #TIMEOUT} is said on stdout and retried once
-         * on a new connection (docs/rxe.md: READs that never complete under load).
-         */
+        /** RDMA READ of pages {@code [first, first + pages)} of {@code region}. */
         byte[] read(MemoryRegion region, long first, int pages) throws Exception {
-            byte[] out = new byte[pages * PAGE];
-            for (int done = 0; done < pages; done += CHUNK_PAGES) {
-                int n = Math.min(CHUNK_PAGES, pages - done) * PAGE;
-                long from = (first + done) * PAGE;
-                try {
-                    qp.read(buffer, 0, region, from, n);
-                } catch (WorkCompletionException e) {
-                    reconnect();
-                    throw e;
-                } catch (RdmaException e) {
-                    if (e.errno() != Errno.ETIMEDOUT.number()) {
-                        throw e;
-                    }
-                    System.out.println("RxeMmEventsIT: an RDMA READ of " + n + " bytes got no completion in "
-                            + TIMEOUT.toSeconds() + " s; retried on a new connection: " + e.getMessage());
-                    reconnect();
-                    qp.read(buffer, 0, region, from, n);
-                }
-                System.arraycopy(local.bytes(0, n), 0, out, done * PAGE, n);
-            }
-            return out;
+            return rxe.read(region, first, pages);
         }
 
-        private void reconnect() throws RdmaException {
-            qp.close();
-            qp = device.connectLoopback().timeout(TIMEOUT);
+        /** Connections for the reconnect after a refused READ, made before a test makes a hole: {@link OdpPages#prepareConnections}. */
+        void prepareConnections(int n) throws RdmaException {
+            rxe.prepareConnections(n);
         }
 
         @Override
         public void close() throws RdmaException {
-            try (mem; local; odp; buffer) {
-                qp.close();
-            }
+            rxe.close();
         }
     }
 
@@ -214,6 +160,7 @@ class RxeMmEventsIT {
     void munmapFailsTheRdmaReadAndOurRead() throws Exception {
         try (Both b = new Both(Memory.anonymous(PAGES))) {
             mapBoth(b, PAGES, 0x21, Access.READ);
+            b.prepareConnections(1); // the refused READ's reconnect must not map rxe's queues into the hole
             Set<Reason> reasons;
             try (EventWatch w = EventWatch.start(mirror)) {
                 b.mem.unmap(0, PAGES);

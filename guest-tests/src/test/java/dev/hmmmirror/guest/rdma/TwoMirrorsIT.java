@@ -18,12 +18,10 @@ import dev.hmmmirror.rdma.LoopbackConnection;
 import dev.hmmmirror.rdma.MemoryRegion;
 import dev.hmmmirror.rdma.OdpOperation;
 import dev.hmmmirror.rdma.RdmaDevice;
-import dev.hmmmirror.rdma.RdmaUnsupportedException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -56,14 +54,7 @@ class TwoMirrorsIT {
 
     @BeforeEach
     void open() throws Exception {
-        Optional<String> missing = Rxe.ensure();
-        assumeTrue(missing.isEmpty(), () -> missing.orElseThrow());
-        device = RdmaDevice.open(Rxe.DEVICE);
-        try {
-            device.requireOdp(OdpOperation.READ, OdpOperation.WRITE, OdpOperation.ATOMIC);
-        } catch (RdmaUnsupportedException e) {
-            assumeTrue(false, e.getMessage());
-        }
+        device = Rxe.openForOdp(OdpOperation.READ, OdpOperation.WRITE, OdpOperation.ATOMIC);
         assumeTrue(device.hasAtomics(), Rxe.DEVICE + " reports no atomics");
         mirror = Mirror.open(0);
         assumeTrue(mirror.version().has(Capability.EXCLUSIVE) && mirror.version().has(Capability.MIGRATE),
@@ -73,12 +64,7 @@ class TwoMirrorsIT {
 
     @AfterEach
     void close() throws Exception {
-        if (mirror != null) {
-            mirror.close();
-        }
-        if (device != null) {
-            device.close();
-        }
+        Rxe.close(mirror, device);
     }
 
     private static long[] words(byte[] page) {
