@@ -123,6 +123,11 @@ final class Mutate implements Callable<Integer> {
     @Option(names = "--list", description = "list the chosen mutants and their headers, run nothing")
     boolean list;
 
+    @Option(names = "--rejudge-selftests", description = "judge the kernel selftests' runs of the campaign in --out "
+            + "again from the TAP and consoles they left, with today's rules (a hang after failed tests is a kill), "
+            + "then write its results and report; builds and boots nothing")
+    boolean rejudgeSelftests;
+
     @Override
     public Integer call() {
         var settings = guest.settings();
@@ -144,6 +149,10 @@ final class Mutate implements Callable<Integer> {
             List<Detector> ds = detectors.stream().map(Detector::of).distinct().toList();
             Path dir = (out != null ? out : Path.of("hmm-mutate-" + (tree != null ? tree.dirName() : kernel)))
                     .toAbsolutePath().normalize();
+            if (rejudgeSelftests) {
+                Campaign.rejudgeSelftests(dir, System.out);
+                return 0;
+            }
             var config = dev.hmmmirror.mutate.DetectorConfig.of(s, tests, explorerSeed, explorerSeconds,
                     explorerPrograms, raceSeconds, kernel.endsWith("-debug"));
             Campaign.Options o = new Campaign.Options(dir, () -> tree != null

@@ -7,6 +7,8 @@ import dev.hmmmirror.vm.host.SetupException;
 import dev.hmmmirror.vm.image.GuestImages;
 import dev.hmmmirror.vm.image.ImageCache;
 import dev.hmmmirror.vm.image.KernelProfile;
+import dev.hmmmirror.vm.result.TestOutcome;
+import dev.hmmmirror.vm.selftest.KernelSelftests;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -28,6 +30,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * A mutation campaign: for each mutant, a copy-on-write view of the base kernel with the patch applied,
@@ -304,12 +307,17 @@ public final class Campaign {
 
     private synchronized void record(MutantResult r) {
         results.put(r.name(), r);
+        save(options.dir(), results);
+    }
+
+    /** Writes {@code results} to the campaign's results file (atomically) and its report files. */
+    private static void save(Path dir, Map<String, MutantResult> results) {
         List<Object> all = new ArrayList<>();
         results.values().forEach(x -> all.add(x.toJson()));
         Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("campaign", options.dir().toString());
+        doc.put("campaign", dir.toString());
         doc.put("mutants", all);
-        Path f = resultsFile(options.dir());
+        Path f = resultsFile(dir);
         try {
             Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
             Files.writeString(tmp, Json.write(doc), StandardCharsets.UTF_8);
@@ -317,7 +325,61 @@ public final class Campaign {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + f, e);
         }
-        Report.files(options.dir(), results); // a campaign stopped halfway has its report too
+        Report.files(dir, results); // a campaign stopped halfway has its report too
+    }
+
+    /**
+     * Judges the kernel selftests' runs of a campaign again from what they left (their TAP and console
+     * logs), with today's rules, without building or booting anything: a run recorded as a timeout
+     * because the guest stopped answering during hmm-tests becomes a kill when tests had failed before
+     * the hang (campaigns judged before that rule counted such runs as timeouts). Writes the results and
+     * the report; returns every verdict, and prints each one that changed.
+     */
+    public static Map<String, MutantResult> rejudgeSelftests(Path dir, PrintStream out) {
+        Map<String, MutantResult> results = load(resultsFile(dir));
+        if (results.isEmpty()) {
+            throw new SetupException("hmm mutate: no results in " + resultsFile(dir) + " to judge again");
+        }
+        Set<String> baseline = Detectors.baselineFailures(results.get(BASELINE), Detector.SELFTESTS);
+        int changed = 0;
+        for (MutantResult r : List.copyOf(results.values())) {
+            DetectorResult old = r.detectors().get(Detector.SELFTESTS);
+            if (r.name().equals(BASELINE) || old == null || old.status() != Verdict.TIMEOUT) {
+                continue;
+            }
+            Path report = Path.of(old.reportDir());
+            List<TestOutcome> partial = new ArrayList<>();
+            try (Stream<Path> runs = Files.list(report)) {
+                for (Path run : runs.filter(Files::isDirectory).sorted().toList()) {
+                    partial.addAll(KernelSelftests.partialOutcomes(run));
+                }
+            } catch (IOException e) {
+                out.printf("hmm mutate: %s: cannot read %s (%s): left as it was%n", r.name(), report, e.getMessage());
+                continue;
+            }
+            if (partial.isEmpty()) {
+                continue; // no TAP: nothing had run, the timeout stands
+            }
+            DetectorResult now = Detectors.judge(Detector.SELFTESTS, Detectors.afterHang(partial, old.bootSeconds()),
+                    Detectors.splats(report), baseline, old.seconds(), old.reportDir());
+            if (now.status() == old.status()) {
+                continue;
+            }
+            Map<Detector, DetectorResult> ds = new LinkedHashMap<>(r.detectors());
+            ds.put(Detector.SELFTESTS, now);
+            Verdict v = verdict(new EnumMap<>(ds));
+            MutantResult next = new MutantResult(r.name(), r.description(), v, reason(v, ds), r.memoryCorrupting(),
+                    r.buildSeconds(), r.compiled(), r.imageSeconds(), ds, r.seconds(), r.finished());
+            results.put(r.name(), next);
+            changed++;
+            out.printf("hmm mutate: %s: selftests %s -> %s (%s); the mutant %s -> %s%n", r.name(), old.status().label(),
+                    now.status().label(), now.firstFailure().lines().findFirst().orElse(""), r.verdict().label(),
+                    v.label());
+        }
+        out.printf("hmm mutate: judged the selftests again in %s: %d verdict(s) changed%n", dir, changed);
+        save(dir, results);
+        Report.write(dir, results, out);
+        return results;
     }
 
     /** The verdicts kept in a results file (empty when there is none yet). */

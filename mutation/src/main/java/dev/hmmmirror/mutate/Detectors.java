@@ -96,11 +96,12 @@ final class Detectors {
             // only the harness's time limit: a loaded host gives that as well as a mutant that hangs a test, so
             // it is no kill (a rerun of the mutant on a quiet host decides: --redo --mutant NAME)
             status = Verdict.TIMEOUT;
-            first = "only ended by the harness's time limit (" + String.join(", ", failing) + "): a hang or a "
-                    + "loaded host, not counted as a kill";
+            first = (raw.hung ? raw.first + "; " : "") + "only ended by " + (raw.hung ? "the hang" : "the harness's "
+                    + "time limit") + " (" + String.join(", ", failing) + "): a hang or a loaded host, not counted as a kill";
         } else if (!splats.isEmpty() || !failing.isEmpty()) {
             status = Verdict.KILLED;
-            if (first.isEmpty() || failing.isEmpty()) {
+            if (first.isEmpty() || failing.isEmpty() || failing.stream().noneMatch(first::startsWith)) {
+                // the first failure the run named may be one the baseline has too: name one that counts
                 first = splats.isEmpty() ? failing.getFirst() : splats.getFirst().lines().findFirst().orElse("");
             }
         } else if (raw.hung) {
@@ -267,11 +268,47 @@ final class Detectors {
             }
         }
         boolean hung = end.hookFailure() != null && end.hookFailure().getMessage().contains(HANG);
-        if (end.hookFailure() != null && !hung && first.isEmpty()) {
+        if (hung) {
+            // the guest stopped answering in the middle: what hmm-tests had reported by then still counts
+            return afterHang(KernelSelftests.partialOutcomes(session.runDir()), boot);
+        }
+        if (end.hookFailure() != null && first.isEmpty()) {
             first = "the guest died during the selftests: " + firstLine(end.hookFailure());
             failing.add(KernelSelftests.CLASS + ".(guest died)");
         }
         return new Raw(failing, first, hung, null, boot, slow);
+    }
+
+    /**
+     * The selftests' result when the guest stopped answering while they ran, from the TAP they left
+     * ({@code partial}): a test that had failed before the hang counts (hmm-tests printed "not ok" for it,
+     * as a developer would see), while the test running at the hang and those never run are the hang's
+     * ({@code slow}: alone they make a timeout, not a kill).
+     */
+    static Raw afterHang(List<TestOutcome> partial, double boot) {
+        List<String> failing = new ArrayList<>();
+        Set<String> slow = new LinkedHashSet<>();
+        String first = "";
+        String hungIn = null;
+        for (TestOutcome o : partial) {
+            if (o.status() != TestOutcome.Status.FAILED && o.status() != TestOutcome.Status.KERNEL_SPLAT) {
+                continue;
+            }
+            String name = o.testClass() + "." + o.test();
+            failing.add(name);
+            if (o.message().startsWith(KernelSelftests.NO_RESULT) || o.test().equals(KernelSelftests.NOT_RUN)
+                    || o.message().contains(HARNESS_TIMEOUT)) {
+                slow.add(name);
+                if (o.message().startsWith(KernelSelftests.NO_RESULT)) {
+                    hungIn = o.test();
+                }
+            } else if (first.isEmpty()) {
+                first = name + ": " + o.message();
+            }
+        }
+        String hang = "the guest stopped answering" + (hungIn != null ? " in " + hungIn : "");
+        first = first.isEmpty() ? hang : first + " (then " + hang + ")";
+        return new Raw(failing, first, true, null, boot, slow);
     }
 
     private Raw explorer(Settings base, KernelProfile profile, Path dir) {

@@ -3,6 +3,9 @@ package dev.hmmmirror.mutate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.vm.result.TestOutcome;
+import dev.hmmmirror.vm.result.TestOutcome.Status;
+import dev.hmmmirror.vm.selftest.KernelSelftests;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -38,5 +41,52 @@ class JudgeTest {
         assertEquals(Verdict.SURVIVED, r.status());
         DetectorResult k = judge(new Detectors.Raw(List.of(WRONG), WRONG + ": x", false, null, 20), Set.of());
         assertEquals(Verdict.KILLED, k.status());
+    }
+
+    private static final String HUNG = "hmm2.hmm2_device_coherent.migrate_mixed";
+
+    private static TestOutcome tap(String test, Status status, String message) {
+        return new TestOutcome("hmm-tests", test, status, message, "");
+    }
+
+    /** What hmm-tests had reported when the guest stopped answering (mutant 15's run, shortened). */
+    private static List<TestOutcome> cutOff(boolean withFailure) {
+        return List.of(tap("hmm.hmm_device_private.open_close", Status.PASSED, ""),
+                tap("hmm.hmm_device_private.anon_write_prot", withFailure ? Status.FAILED : Status.PASSED,
+                        "hmm-tests.c:531:anon_write_prot:Expected ret (0) == -EPERM"),
+                tap(HUNG, Status.FAILED, KernelSelftests.NO_RESULT + " (output cut off)"),
+                tap(KernelSelftests.NOT_RUN, Status.FAILED, "3 of 76 planned tests never ran (output cut off)"));
+    }
+
+    @Test
+    void aTestThatFailedBeforeTheGuestHungKills() {
+        DetectorResult r = judge(Detectors.afterHang(cutOff(true), 9), Set.of());
+        assertEquals(Verdict.KILLED, r.status());
+        assertTrue(r.firstFailure().startsWith("hmm-tests.hmm.hmm_device_private.anon_write_prot: "), r.firstFailure());
+        assertTrue(r.firstFailure().contains("then the guest stopped answering in " + HUNG), r.firstFailure());
+    }
+
+    @Test
+    void aHangAloneIsATimeout() {
+        DetectorResult r = judge(Detectors.afterHang(cutOff(false), 9), Set.of());
+        assertEquals(Verdict.TIMEOUT, r.status());
+        assertTrue(r.firstFailure().contains("stopped answering in " + HUNG), r.firstFailure());
+        assertTrue(r.firstFailure().contains("not counted as a kill"), r.firstFailure());
+        assertEquals(Verdict.TIMEOUT, judge(Detectors.afterHang(List.of(), 9), Set.of()).status(), "no TAP at all");
+    }
+
+    @Test
+    void aHangAfterOnlyTheBaselinesFailuresIsATimeout() {
+        DetectorResult r = judge(Detectors.afterHang(cutOff(true), 9),
+                Set.of("hmm-tests.hmm.hmm_device_private.anon_write_prot"));
+        assertEquals(Verdict.TIMEOUT, r.status());
+    }
+
+    @Test
+    void theFirstFailureNamedIsOneThatCounts() {
+        DetectorResult r = judge(new Detectors.Raw(List.of(SLOW, WRONG), SLOW + ": a failure the baseline has", false,
+                null, 20), Set.of(SLOW));
+        assertEquals(Verdict.KILLED, r.status());
+        assertEquals(WRONG, r.firstFailure());
     }
 }

@@ -105,4 +105,49 @@ class ResultsTest {
         assertEquals(java.util.Optional.of("dev.hmmmirror.mutate.ResultsTest"), Detectors.fullName("dev.hmmmirror", "ResultsTest"));
         assertTrue(Detectors.fullName("dev.hmmmirror", "NoSuchTestIT").isEmpty());
     }
+
+    /** A selftests run that the guest's hang cut off, as a campaign directory keeps it. */
+    private static DetectorResult cutOffRun(Path dir, String mutant, String... lines) throws Exception {
+        Path report = dir.resolve("mutants").resolve(mutant).resolve("selftests");
+        Path run = report.resolve("tree-build");
+        Files.createDirectories(run.resolve("out/kselftest"));
+        Files.writeString(run.resolve("out/kselftest/hmm-tests.tap"), String.join("\n", lines) + "\n");
+        Files.writeString(run.resolve("console.log"), "  1.0| booted\n");
+        return new DetectorResult(Detector.SELFTESTS, Verdict.TIMEOUT, List.of(), "", List.of(), 7.0, 740.0,
+                report.toString(), List.of());
+    }
+
+    @Test
+    void rejudgingTheSelftestsCountsFailuresBeforeAHang(@TempDir Path dir) throws Exception {
+        Map<String, MutantResult> r = new LinkedHashMap<>();
+        r.put(Campaign.BASELINE, mutant(Campaign.BASELINE, Verdict.BASELINE,
+                det(Detector.SELFTESTS, Verdict.KILLED, "hmm-tests.hmm2.hmm2_device_private.migrate_mixed")));
+        r.put("f-failed-then-hung", mutant("f-failed-then-hung", Verdict.TIMEOUT, cutOffRun(dir, "f-failed-then-hung",
+                "TAP version 13", "1..5", "#  RUN           hmm.hmm_device_private.open_close ...",
+                "ok 1 hmm.hmm_device_private.open_close", "#  RUN           hmm.hmm_device_private.anon_write_prot ...",
+                "# hmm-tests.c:531:anon_write_prot:Expected ret (0) == -EPERM (-1)",
+                "not ok 2 hmm.hmm_device_private.anon_write_prot",
+                "#  RUN           hmm2.hmm2_device_coherent.migrate_mixed ..."),
+                det(Detector.SUITE, Verdict.SURVIVED)));
+        r.put("g-only-hung", mutant("g-only-hung", Verdict.TIMEOUT, cutOffRun(dir, "g-only-hung",
+                "TAP version 13", "1..5", "#  RUN           hmm2.hmm2_device_private.migrate_mixed ...",
+                "not ok 1 hmm2.hmm2_device_private.migrate_mixed",
+                "#  RUN           hmm2.hmm2_device_coherent.migrate_mixed ..."), det(Detector.SUITE, Verdict.SURVIVED)));
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("mutants", r.values().stream().map(x -> (Object) x.toJson()).toList());
+        Files.writeString(Campaign.resultsFile(dir), Json.write(doc));
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Map<String, MutantResult> back = Campaign.rejudgeSelftests(dir, new PrintStream(out, true, StandardCharsets.UTF_8));
+        String text = out.toString(StandardCharsets.UTF_8);
+        MutantResult f = back.get("f-failed-then-hung");
+        assertEquals(Verdict.KILLED, f.verdict(), text);
+        assertEquals(Verdict.KILLED, f.detectors().get(Detector.SELFTESTS).status());
+        assertTrue(f.firstFailure().contains("anon_write_prot") && f.firstFailure().contains("then the guest stopped "
+                + "answering in hmm2.hmm2_device_coherent.migrate_mixed"), f.firstFailure());
+        // its only failure before the hang fails on the unmutated kernel too: still a timeout
+        assertEquals(Verdict.TIMEOUT, back.get("g-only-hung").verdict(), text);
+        assertTrue(text.contains("1 verdict(s) changed"), text);
+        assertEquals(back, Campaign.load(Campaign.resultsFile(dir)), "written back");
+    }
 }

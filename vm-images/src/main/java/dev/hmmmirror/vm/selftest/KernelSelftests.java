@@ -111,6 +111,24 @@ public final class KernelSelftests implements SessionHook<KernelSelftests.Result
         return result;
     }
 
+    /**
+     * The outcomes in the TAP that a run left in {@code runDir}, also when it was cut off (a guest that
+     * stopped answering in the middle of the tests): the tests reported before, the one running then
+     * ("started but reported no result") and how many never ran. Empty when there is no TAP.
+     */
+    public static List<TestOutcome> partialOutcomes(Path runDir) {
+        if (!Files.isRegularFile(runDir.resolve("out/kselftest/hmm-tests.tap"))) {
+            return List.of();
+        }
+        return outcomes(runDir, "", null);
+    }
+
+    /** What {@link #parse} says of the test that was running when the TAP ended. */
+    public static final String NO_RESULT = "started but reported no result";
+
+    /** The name {@link #parse} gives the planned tests that never ran. */
+    public static final String NOT_RUN = "(not run)";
+
     /** The outcomes of a run in {@code runDir} (its TAP and console log). */
     static List<TestOutcome> outcomes(Path runDir, String lines, String setupFailure) {
         List<TestOutcome> out = new ArrayList<>();
@@ -216,12 +234,12 @@ public final class KernelSelftests implements SessionHook<KernelSelftests.Result
         }
         String how = exit == null ? "output cut off" : exit.equals("137") ? "killed at the time limit" : "exit status " + exit;
         if (current != null) {
-            out.add(new TestOutcome(CLASS, current, TestOutcome.Status.FAILED, "started but reported no result ("
+            out.add(new TestOutcome(CLASS, current, TestOutcome.Status.FAILED, NO_RESULT + " ("
                     + how + (assertion != null ? "; " + assertion : "") + ")", consoleLines));
             reported++;
         }
         if (planned > reported) {
-            out.add(new TestOutcome(CLASS, "(not run)", TestOutcome.Status.FAILED, (planned - reported) + " of "
+            out.add(new TestOutcome(CLASS, NOT_RUN, TestOutcome.Status.FAILED, (planned - reported) + " of "
                     + planned + " planned tests never ran (" + how + ")", consoleLines));
         }
         if (planned < 0 && out.isEmpty()) {
