@@ -13,7 +13,10 @@ import picocli.CommandLine.Option;
         description = {"The guest suite on several kernels, one table.",
             "Run the guest suite on several kernels (each --kernel / --kernel-tree; default the three "
                 + "stock kernels): one kernel x test table with totals, and the reports of hmm suite. Exit codes "
-                + "as hmm suite (the worst of the kernels)."})
+                + "as hmm suite (the worst of the kernels).",
+            "Kernels of several architectures or page sizes mix (e.g. --kernel debian-sid --kernel debian-sid-arm64): "
+                + "every report names each kernel's architecture and page size and leads with the tests whose outcome "
+                + "differs between the same kernel on different architectures (docs/arm64.md)."})
 final class Matrix implements Callable<Integer> {
     @Mixin
     GuestOptions guest;
@@ -28,7 +31,9 @@ final class Matrix implements Callable<Integer> {
     boolean all;
 
     @Option(names = "--parallel", paramLabel = "K|auto",
-            description = "guests at once on this host (default auto: one per core plus one, at most one per 2.5 GiB)")
+            description = "guests at once on this host (default auto: one per core plus one, as many as fit in free "
+                + "memory at each profile's guest memory + 0.5 GiB: 2.5 GiB, 6.5 GiB for built-7.2-arm64-64k); a "
+                + "kernel starts only when its guest fits beside those running")
     String parallel;
 
     @Option(names = "--docker-hosts", paramLabel = "ENGINES",
