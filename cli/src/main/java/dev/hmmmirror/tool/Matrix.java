@@ -3,6 +3,7 @@ package dev.hmmmirror.tool;
 import dev.hmmmirror.suite.Operations;
 import dev.hmmmirror.vm.config.Setting;
 import dev.hmmmirror.vm.image.KernelProfile;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +27,11 @@ final class Matrix implements Callable<Integer> {
 
     @Option(names = "--no-peer-suite", description = "do not run rdma-core's ODP tests against rxe (the peer suite)")
     boolean noPeerSuite;
+
+    @Option(names = "--test", paramLabel = "CLASS[#METHOD]", split = ",",
+            description = "only these test classes (or methods) of the suite, relative to its package: DeviceOpenIT, "
+                    + "mm.ThpIT, DeviceOpenIT#opensTheDevice (repeat or separate with commas; default the whole suite)")
+    List<String> tests = new java.util.ArrayList<>();
 
     @Option(names = "--all", description = "the three stock kernels (also the default when no kernel is named)")
     boolean all;
@@ -55,6 +61,6 @@ final class Matrix implements Callable<Integer> {
         if (dockerHosts != null) {
             settings = settings.with(Setting.DOCKER_HOSTS, dockerHosts);
         }
-        return Guarded.call(settings, s -> Operations.suite(s, all ? KernelProfile.stock() : Suite.matrix(guest, s)));
+        return Guarded.call(settings, s -> Operations.suite(s, all ? KernelProfile.stock() : Suite.matrix(guest, s), tests));
     }
 }
