@@ -171,6 +171,9 @@ public final class SuiteRunner {
             if (!reported.get().equals(expected)) {
                 Progress.say("suite on %s: the guest runs %s, the profile says %s; recording the guest's",
                         profile.name(), reported.get().describe(), expected.describe());
+            } else {
+                Progress.say("suite on %s: the guest runs %s (uname -m, getconf PAGESIZE)", profile.name(),
+                        reported.get().describe());
             }
             return reported.get();
         } catch (InterruptedException e) {
