@@ -18,7 +18,8 @@ import java.util.stream.Stream;
  * kernels. Kernels are grouped by {@link KernelRun.Platform#family()} (stock {@code debian-sid},
  * {@code debian-sid-arm64} and {@code debian-sid-arm64-16k} are one group; {@code built-7.2},
  * {@code built-7.2-arm64} and {@code built-7.2-arm64-64k} another); in a group holding more than one platform
- * ({@link KernelRun.Platform#label()}: architecture and page size), a test is listed when two of its kernels on
+ * ({@link KernelRun.Platform#label()}: architecture and page size), a test (ours, or one of the kernel's own hmm
+ * selftests) is listed when two of its kernels on
  * different platforms both ran it and its outcomes differ: pass, FAIL, skip, kernel splat, no boot; two skips
  * count as different when their reasons differ once numbers are set aside (a skip for want of a 512 MiB THP and
  * one for want of a 2 MiB THP is the same reason). Comparing every kernel with every other would list what
@@ -107,9 +108,16 @@ record ArchDifferences(List<Group> groups, List<String> unpaired, List<String> n
                 + (others.isEmpty() ? "" : "; add " + String.join(" or ", others) + " to compare it");
     }
 
+    /** What is compared of a run: our tests, then the kernel's own hmm selftests (where both kernels ran them). */
+    private static List<TestOutcome> compared(KernelRun r) {
+        List<TestOutcome> all = new ArrayList<>(r.outcomes());
+        all.addAll(r.kernelSelftests());
+        return all;
+    }
+
     private static List<Row> rows(List<KernelRun> kernels) {
         Set<String> tests = new LinkedHashSet<>();
-        kernels.forEach(r -> r.outcomes().forEach(o -> tests.add(o.name())));
+        kernels.forEach(r -> compared(r).forEach(o -> tests.add(o.name())));
         List<Row> rows = new ArrayList<>();
         for (String t : tests) {
             List<TestOutcome> of = kernels.stream().map(r -> outcome(r, t)).toList();
@@ -129,7 +137,7 @@ record ArchDifferences(List<Group> groups, List<String> unpaired, List<String> n
     }
 
     private static TestOutcome outcome(KernelRun r, String test) {
-        return r.outcomes().stream().filter(o -> o.name().equals(test)).findFirst().orElse(null);
+        return compared(r).stream().filter(o -> o.name().equals(test)).findFirst().orElse(null);
     }
 
     /** What is compared: the status, and a skip's reason with its numbers set aside. */

@@ -110,9 +110,9 @@ final class ReportPage {
         List<Element> out = new ArrayList<>();
         out.add(el("h2", "Differences between architectures (" + d.count() + ")").id("arch-differences"));
         out.add(el("p", "The same kernel compared with itself across architectures and page sizes (stock debian-sid "
-                + "with debian-sid-arm64, built-7.2 with built-7.2-arm64 and built-7.2-arm64-64k): a test is listed "
-                + "when two of them ran it with different outcomes; two skips differ when their reasons do "
-                + "(numbers aside). Different kernels are compared in the next sections."));
+                + "with debian-sid-arm64, built-7.2 with built-7.2-arm64 and built-7.2-arm64-64k): a test (ours or the "
+                + "kernel's own hmm selftests) is listed when two of them ran it with different outcomes; two skips "
+                + "differ when their reasons do (numbers aside). Different kernels are compared in the next sections."));
         for (ArchDifferences.Group g : d.groups()) {
             out.add(el("h3", g.family() + ": " + String.join(" vs ", g.kernels().stream()
                     .map(r -> r.profile() + " (" + r.platform().describe() + ")").toList())));

@@ -89,6 +89,14 @@ class ArchDifferencesTest {
         assertEquals(List.of("T.b"), tests(g), "64 KiB pages fail what 4 KiB pages of both architectures pass");
         assertEquals(List.of("pass", "pass", "FAIL"), g.rows().getFirst().outcomes());
 
+        KernelRun k4self = new KernelRun("built-7.2-arm64", "7.2.13", k4.outcomes(), Path.of("k4"),
+                List.of(o("hmm-tests.migrate_remap_fault", "pass"), o("hmm-tests.open_close", "pass")));
+        KernelRun k64self = new KernelRun("built-7.2-arm64-64k", "7.2.13", k64.outcomes(), Path.of("k64"),
+                List.of(o("hmm-tests.migrate_remap_fault", "FAIL"), o("hmm-tests.open_close", "pass")));
+        assertEquals(List.of("T.b", "hmm-tests.migrate_remap_fault"),
+                tests(ArchDifferences.of(List.of(x86, k4self, k64self)).groups().getFirst()),
+                "the kernel's own selftests are compared too, where two kernels ran them (built-7.2 did not here)");
+
         ArchDifferences onlyArm = ArchDifferences.of(List.of(k4, k64));
         assertTrue(ArchDifferences.applies(List.of(k4, k64)), "arm64/4K and arm64/64K are two platforms");
         assertEquals(List.of("T.b"), tests(onlyArm.groups().getFirst()));
