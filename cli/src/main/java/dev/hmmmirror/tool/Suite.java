@@ -27,6 +27,11 @@ final class Suite implements Callable<Integer> {
     @Option(names = "--no-peer-suite", description = "do not run rdma-core's ODP tests against rxe (the peer suite)")
     boolean noPeerSuite;
 
+    @Option(names = "--test", paramLabel = "CLASS[#METHOD]", split = ",",
+            description = "only these test classes (or methods) of the suite, relative to its package: DeviceOpenIT, "
+                    + "mm.ThpIT, DeviceOpenIT#opensTheDevice (repeat or separate with commas; default the whole suite)")
+    List<String> tests = new java.util.ArrayList<>();
+
     @Override
     public Integer call() {
         var settings = guest.settings();
@@ -36,7 +41,7 @@ final class Suite implements Callable<Integer> {
         if (noPeerSuite) {
             settings = settings.with(Setting.PEER_SUITE, "false");
         }
-        return Guarded.call(settings, s -> Operations.suite(s, List.of(guest.profile(s))));
+        return Guarded.call(settings, s -> Operations.suite(s, List.of(guest.profile(s)), tests));
     }
 
     /** The profiles of a matrix: those named, else the three stock kernels. */

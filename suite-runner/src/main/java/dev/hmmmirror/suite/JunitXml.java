@@ -32,13 +32,23 @@ final class JunitXml {
 
     /** The report of {@code outcomes}, a test suite named {@code name}, of the kernel {@code release}. */
     static byte[] of(String name, String release, List<TestOutcome> outcomes) {
+        return of(name, release, outcomes, java.util.Map.of());
+    }
+
+    /**
+     * As {@link #of(String, String, List)}, with more {@code property} elements after {@code kernel} (sorted by
+     * name): the guest's {@code arch}, {@code pageSizeKiB} and {@code kernelFamily}.
+     */
+    static byte[] of(String name, String release, List<TestOutcome> outcomes, java.util.Map<String, String> properties) {
         Document doc = newDocument();
         Element suite = add(doc, doc, "testsuite", "name", name, "tests", String.valueOf(outcomes.size()),
                 "failures", String.valueOf(count(outcomes, TestOutcome.Status.FAILED)),
                 "errors", String.valueOf(count(outcomes, TestOutcome.Status.KERNEL_SPLAT)
                         + count(outcomes, TestOutcome.Status.BOOT_FAILED)),
                 "skipped", String.valueOf(count(outcomes, TestOutcome.Status.SKIPPED)));
-        add(doc, add(doc, suite, "properties"), "property", "name", "kernel", "value", release);
+        Element props = add(doc, suite, "properties");
+        add(doc, props, "property", "name", "kernel", "value", release);
+        new java.util.TreeMap<>(properties).forEach((k, v) -> add(doc, props, "property", "name", k, "value", v));
         for (TestOutcome o : outcomes) {
             Element test = add(doc, suite, "testcase", "classname", o.testClass(), "name", o.test(), "time",
                     o.seconds() < 0 ? "0" : String.format(Locale.ROOT, "%.3f", o.seconds()));

@@ -19,9 +19,55 @@ import java.util.List;
  * @param peerSuite     rdma-core's ODP tests against rxe in the same guest (empty when not run; one
  *                      skipped row saying why where the kernel lacks rxe ODP); reported next to
  *                      ours, not part of {@link #exitCode()}
+ * @param platform      the guest's architecture and page size, and the kernel they are a build of
  */
 public record KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
-        List<TestOutcome> kernelSelftests, Timing timing, List<TestOutcome> peerSuite) {
+        List<TestOutcome> kernelSelftests, Timing timing, List<TestOutcome> peerSuite, Platform platform) {
+    /**
+     * Where a kernel ran: what a matrix compares across architectures.
+     *
+     * @param arch        the guest's Debian architecture ({@code amd64}, {@code arm64}; {@code ?} unknown)
+     * @param pageSizeKiB the guest kernel's base page size in KiB (0: unknown)
+     * @param family      the same kernel on any architecture and page size
+     *                    ({@link dev.hmmmirror.vm.image.KernelProfile#kernelFamily()}: {@code debian-sid},
+     *                    {@code built-7.2})
+     */
+    public record Platform(String arch, int pageSizeKiB, String family) {
+        /**
+         * The platform of a known profile as the profile builds it (a tree's or an unknown name's: architecture
+         * unknown, the name its own family).
+         */
+        public static Platform of(String profile) {
+            return dev.hmmmirror.vm.image.KernelProfile.known(profile).map(Platform::of)
+                    .orElse(new Platform("?", 0, profile));
+        }
+
+        /** The platform {@code profile} builds: its architecture, page size and kernel family. */
+        public static Platform of(dev.hmmmirror.vm.image.KernelProfile profile) {
+            return new Platform(profile.arch(), profile.pageSizeKiB(), profile.kernelFamily());
+        }
+
+        /** Architecture and page size, e.g. {@code arm64/64K}, the key a matrix compares by. */
+        public String label() {
+            return arch + "/" + (pageSizeKiB == 0 ? "?" : pageSizeKiB + "K");
+        }
+
+        /** For a reader: {@code x86-64, 4 KiB pages}, {@code arm64, 64 KiB pages}. */
+        public String describe() {
+            String a = switch (arch) {
+                case "amd64" -> "x86-64";
+                case "?" -> "architecture unknown";
+                default -> arch;
+            };
+            return a + ", " + (pageSizeKiB == 0 ? "page size unknown" : pageSizeKiB + " KiB pages");
+        }
+    }
+
+    /** A run on the platform its profile builds ({@link Platform#of(String)}). */
+    public KernelRun(String profile, String kernelRelease, List<TestOutcome> outcomes, Path reportDir,
+            List<TestOutcome> kernelSelftests, Timing timing, List<TestOutcome> peerSuite) {
+        this(profile, kernelRelease, outcomes, reportDir, kernelSelftests, timing, peerSuite, Platform.of(profile));
+    }
     /**
      * When a kernel's run happened.
      *

@@ -26,8 +26,11 @@ import org.junit.platform.engine.DiscoverySelector;
  * in the kernels' order, so the merged table, JSON and JUnit XML are those of a serial run.
  */
 public final class Matrix {
-    /** What one guest takes from the host: 2 GiB of guest memory, QEMU itself and its share of the host JVM. */
-    static final long BYTES_PER_GUEST = 2560L << 20;
+    /** What a guest takes from the host beyond its own memory: QEMU itself and its share of the host JVM. */
+    static final long OVERHEAD_PER_GUEST = 512L << 20;
+
+    /** What a guest of the default profile memory (2 GiB) takes from the host: 2.5 GiB. */
+    static final long BYTES_PER_GUEST = ((long) KernelProfile.DEFAULT_MEMORY_MIB << 20) + OVERHEAD_PER_GUEST;
 
     private Matrix() {}
 
@@ -43,10 +46,104 @@ public final class Matrix {
         return Math.max(1, Math.min(n, Math.max(1, kernels)));
     }
 
+    /**
+     * As {@link #slots(Settings, int)} for these kernels: auto counts each guest's own memory (its profile's,
+     * {@code hmm.guest.memory} when set, plus {@link #OVERHEAD_PER_GUEST}), so a matrix with a 6 GiB
+     * {@code built-7.2-arm64-64k} guest runs fewer at once than one of 2 GiB guests.
+     */
+    public static int slots(Settings settings, List<KernelProfile> profiles) {
+        int n = settings.parallel().orElseGet(() -> auto(Runtime.getRuntime().availableProcessors(), availableMemory(),
+                profiles.stream().map(p -> bytesPerGuest(settings, p)).toList()));
+        return Math.max(1, Math.min(n, Math.max(1, profiles.size())));
+    }
+
     /** The automatic choice for a host with {@code cores} and {@code availableBytes} of free memory. */
     static int auto(int cores, long availableBytes) {
         long byMemory = availableBytes / BYTES_PER_GUEST;
         return (int) Math.max(1, Math.min(cores + 1L, byMemory));
+    }
+
+    /**
+     * The automatic choice for guests of {@code guestBytes} each (what {@link #bytesPerGuest} says of each
+     * kernel): one per core plus one, at most as many as fit in {@code availableBytes} together, the smallest
+     * first (the {@link MemoryBudget} then starts a kernel only when its own guest fits beside those running).
+     */
+    static int auto(int cores, long availableBytes, List<Long> guestBytes) {
+        long used = 0;
+        int fit = 0;
+        for (long b : guestBytes.stream().sorted().toList()) {
+            if (used + b > availableBytes) {
+                break;
+            }
+            used += b;
+            fit++;
+        }
+        return (int) Math.max(1, Math.min(cores + 1L, fit));
+    }
+
+    /** What a guest of {@code profile} takes from the host: its memory ({@link Settings#guestMemoryMiB}) and the overhead. */
+    static long bytesPerGuest(Settings settings, KernelProfile profile) {
+        int mib;
+        try {
+            mib = settings.guestMemoryMiB(profile);
+        } catch (IllegalArgumentException e) {
+            mib = profile.memoryMiB(); // the run itself says what is wrong with the setting
+        }
+        return ((long) mib << 20) + OVERHEAD_PER_GUEST;
+    }
+
+    /**
+     * The host memory a matrix's local guests may take together: a kernel starts when its guest fits beside the
+     * guests running, in the kernels' order (a kernel waiting for memory holds back those after it, so the
+     * order given, longest first, is kept); a guest larger than the whole budget runs alone.
+     */
+    static final class MemoryBudget {
+        private final long total;
+        private long used;
+        private int serving;
+
+        /** A budget of {@code total} bytes. */
+        MemoryBudget(long total) {
+            this.total = total;
+        }
+
+        /**
+         * Waits until it is kernel {@code order}'s turn (0, 1, 2...: each order exactly once) and {@code bytes}
+         * fit, or nothing else runs; then takes them. {@code waiting} is said once if it has to wait for memory.
+         */
+        synchronized void acquire(int order, long bytes, Runnable waiting) throws InterruptedException {
+            boolean said = false;
+            while (order != serving || used > 0 && used + bytes > total) {
+                if (order == serving && !said) {
+                    waiting.run();
+                    said = true;
+                }
+                wait();
+            }
+            serving++;
+            used += bytes;
+            notifyAll();
+        }
+
+        /** Gives back what {@link #acquire} took. */
+        synchronized void release(long bytes) {
+            used -= bytes;
+            notifyAll();
+        }
+
+        /** Bytes taken by running guests. */
+        synchronized long used() {
+            return used;
+        }
+
+        /** The whole budget. */
+        long total() {
+            return total;
+        }
+    }
+
+    private static String gib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
     }
 
     /** MemAvailable from /proc/meminfo, else what the JVM reports as free. */
@@ -73,12 +170,12 @@ public final class Matrix {
      */
     record Slot(String where, Settings settings) {}
 
-    /** The slots of {@code settings} for a matrix of {@code kernels} kernels. */
-    static List<Slot> slotsOf(Settings settings, int kernels) {
+    /** The slots of {@code settings} for a matrix of {@code profiles}. */
+    static List<Slot> slotsOf(Settings settings, List<KernelProfile> profiles) {
         List<Slot> slots = new ArrayList<>();
         var engines = settings.dockerHosts();
         if (engines.isEmpty()) {
-            for (int i = 0; i < slots(settings, kernels); i++) {
+            for (int i = 0; i < slots(settings, profiles); i++) {
                 slots.add(new Slot("local", settings));
             }
             return slots;
@@ -96,10 +193,11 @@ public final class Matrix {
 
     /**
      * Runs {@code selectors} on every kernel of {@code profiles}: {@link #slots} guests at once on this
-     * host, or spread over the Docker engines of {@code hmm.docker.hosts}.
+     * host (and only as many as their memory fits in the host's available memory: {@link MemoryBudget}),
+     * or spread over the Docker engines of {@code hmm.docker.hosts}.
      */
     public static List<KernelRun> run(Settings settings, List<KernelProfile> profiles, List<DiscoverySelector> selectors) {
-        return run(profiles, selectors, slotsOf(settings, profiles.size()));
+        return run(profiles, selectors, slotsOf(settings, profiles));
     }
 
     /**
@@ -128,9 +226,12 @@ public final class Matrix {
                     slots.getFirst().settings().runner(), Progress.since(t0));
             return runs;
         }
-        Progress.say("matrix: %d kernels, %d guests at once (%s)", profiles.size(), slots.size(),
+        boolean allLocal = slots.stream().allMatch(sl -> sl.where().equals("local"));
+        MemoryBudget budget = allLocal ? new MemoryBudget(availableMemory()) : null;
+        Progress.say("matrix: %d kernels, %d guests at once (%s)%s", profiles.size(), slots.size(),
                 String.join(", ", slots.stream().map(Slot::where).distinct().map(w -> w + " x"
-                        + slots.stream().filter(s -> s.where().equals(w)).count()).toList()));
+                        + slots.stream().filter(s -> s.where().equals(w)).count()).toList()),
+                budget == null ? "" : ", as far as their memory fits in the " + gib(budget.total()) + " available");
         KernelRun[] results = new KernelRun[profiles.size()];
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         AtomicInteger seq = new AtomicInteger();
@@ -142,10 +243,25 @@ public final class Matrix {
                 workers.add(pool.submit(() -> {
                     for (int i; (i = next.getAndIncrement()) < profiles.size();) {
                         KernelProfile p = profiles.get(i);
+                        long bytes = bytesPerGuest(slot.settings(), p);
+                        if (budget != null) {
+                            try {
+                                budget.acquire(i, bytes, () -> Progress.say("matrix: %s waits for host memory: its "
+                                        + "guest takes %s, %s of %s are taken by the guests running", p.name(),
+                                        gib(bytes), gib(budget.used()), gib(budget.total())));
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                                return;
+                            }
+                        }
                         try (Progress.Labelled l = Progress.labelled(p.name())) {
                             results[i] = SuiteRunner.run(slot.settings(), p, selectors);
                         } catch (RuntimeException e) {
                             results[i] = failed(p, slot.settings(), e.getMessage() == null ? e.toString() : e.getMessage());
+                        } finally {
+                            if (budget != null) {
+                                budget.release(bytes);
+                            }
                         }
                         if (results[i].exitCode() == 125 && !slot.where().equals("local")
                                 && DockerEngine.ping(slot.where(), 15).isEmpty()) {
@@ -182,6 +298,6 @@ public final class Matrix {
         Progress.say("suite on %s: could not build or boot: %s", p.name(), why.lines().findFirst().orElse(""));
         return new KernelRun(p.name(), "", List.of(new TestOutcome("(setup)", "image and boot",
                 TestOutcome.Status.BOOT_FAILED, why.replace("\n", " "), "")), settings.runDir().resolve(p.dirName()),
-                List.of());
+                List.of(), KernelRun.Timing.NONE, List.of(), KernelRun.Platform.of(p));
     }
 }

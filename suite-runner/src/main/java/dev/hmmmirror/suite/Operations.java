@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 
 /**
@@ -39,15 +40,51 @@ public final class Operations {
      * folder. Exit code of the worst kernel.
      */
     public static int suite(Settings settings, List<KernelProfile> profiles) {
+        return suite(settings, profiles, List.of());
+    }
+
+    /**
+     * As {@link #suite(Settings, List)}, only the test classes (or {@code Class#method}s) {@code tests} names
+     * ({@link #selectors}; empty: the whole suite package).
+     */
+    public static int suite(Settings settings, List<KernelProfile> profiles, List<String> tests) {
         Path reports = settings.reportDir();
         List<KernelRun> runs = Matrix.run(settings.with(Setting.RUN_DIR, reports.toString()), profiles,
-                List.of(DiscoverySelectors.selectPackage(settings.suitePackage())));
+                selectors(settings.suitePackage(), tests));
         UpstreamParity parity = UpstreamParity.of(settings.suitePackage());
         Reports.printTable(runs, parity, System.out);
         Reports.write(runs, parity, reports);
         int code = Reports.exitCode(runs);
         System.out.println("reports: " + reports.resolve("index.html") + " (summary.json, junit-*.xml); exit code " + code);
         return code;
+    }
+
+    /**
+     * What to run: the suite package, or the classes {@code tests} names, each relative to the suite package
+     * ({@code DeviceOpenIT}, {@code mm.ThpIT}) or whole, optionally {@code #method}.
+     *
+     * @throws IllegalArgumentException naming a class that is not on the classpath
+     */
+    static List<DiscoverySelector> selectors(String suitePackage, List<String> tests) {
+        if (tests.isEmpty()) {
+            return List.of(DiscoverySelectors.selectPackage(suitePackage));
+        }
+        List<DiscoverySelector> out = new java.util.ArrayList<>();
+        for (String t : tests) {
+            String name = t.strip();
+            int hash = name.indexOf('#');
+            String cls = hash < 0 ? name : name.substring(0, hash);
+            String full = cls.startsWith(suitePackage + ".") ? cls : suitePackage + "." + cls;
+            try {
+                Class.forName(full, false, Operations.class.getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                throw new IllegalArgumentException("--test " + name + ": no test class " + full + " (name a class of "
+                        + suitePackage + " relative to it, e.g. DeviceOpenIT, mm.ThpIT, or DeviceOpenIT#opensTheDevice)");
+            }
+            out.add(hash < 0 ? DiscoverySelectors.selectClass(full)
+                    : DiscoverySelectors.selectMethod(full + "#" + name.substring(hash + 1)));
+        }
+        return out;
     }
 
     /** The matrix serial and with several guests at once, side by side ({@code bench-matrix}). */

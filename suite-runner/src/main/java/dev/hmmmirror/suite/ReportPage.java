@@ -47,11 +47,18 @@ final class ReportPage {
     static String of(List<KernelRun> runs, UpstreamParity parity, Path dir) throws IOException {
         long bad = runs.stream().mapToLong(r -> r.outcomes().stream().filter(Runs::isBad).count()).sum();
         List<String> differing = differing(runs, OURS);
+        boolean mixed = ArchDifferences.applies(runs);
+        ArchDifferences arch = mixed ? ArchDifferences.of(runs) : null;
         Element body = el("body").add(
                 el("h1", "hmm-mirror guest suite: exit code " + exitCode(runs)).id("verdict"),
-                el("p", runs.size() + " kernel(s); " + (bad == 0 ? "no failures" : bad + " failure(s)") + "; "
-                        + differing.size() + " test(s) with different results between kernels."),
-                totals(runs),
+                el("p", runs.size() + " kernel(s)" + (mixed ? " on " + ArchDifferences.platforms(runs) : "") + "; "
+                        + (bad == 0 ? "no failures" : bad + " failure(s)") + "; "
+                        + (mixed ? arch.count() + " test(s) with different results between architectures; " : "")
+                        + differing.size() + " test(s) with different results between kernels."));
+        if (mixed) {
+            body.add(archDifferences(arch));
+        }
+        body.add(totals(runs),
                 el("h2", "Tests whose result differs between kernels (" + differing.size() + ")").id("differences"),
                 differing.isEmpty() ? el("p", "None: every test has the same result on every kernel.")
                         : table(runs, OURS, differing),
@@ -95,6 +102,50 @@ final class ReportPage {
                 body));
     }
 
+    /**
+     * The section a matrix of several architectures (or page sizes) leads with: per kernel family, the tests whose
+     * outcome differs between its platforms ({@link ArchDifferences}), then the kernels not compared and why.
+     */
+    private static List<Element> archDifferences(ArchDifferences d) {
+        List<Element> out = new ArrayList<>();
+        out.add(el("h2", "Differences between architectures (" + d.count() + ")").id("arch-differences"));
+        out.add(el("p", "The same kernel compared with itself across architectures and page sizes (stock debian-sid "
+                + "with debian-sid-arm64, built-7.2 with built-7.2-arm64 and built-7.2-arm64-64k): a test (ours or the "
+                + "kernel's own hmm selftests) is listed when two of them ran it with different outcomes; two skips "
+                + "differ when their reasons do (numbers aside). Different kernels are compared in the next sections."));
+        for (ArchDifferences.Group g : d.groups()) {
+            out.add(el("h3", g.family() + ": " + String.join(" vs ", g.kernels().stream()
+                    .map(r -> r.profile() + " (" + r.platform().describe() + ")").toList())));
+            if (g.rows().isEmpty()) {
+                out.add(el("p", "None: every test both ran has the same outcome."));
+                continue;
+            }
+            Element table = el("table").cls("arch").add(el("tr").add(el("th", "test"))
+                    .add(g.kernels().stream().map(ReportPage::kernelHeader).toList()));
+            for (ArchDifferences.Row row : g.rows()) {
+                Element tr = el("tr").add(el("td", row.test()));
+                for (String c : row.outcomes()) {
+                    String status = c.startsWith("skip") ? "skip" : c;
+                    tr.add(el("td", c).cls(status.equals("-") ? "" : status));
+                }
+                table.add(tr);
+            }
+            out.add(table);
+        }
+        if (!d.notBooted().isEmpty() || !d.unpaired().isEmpty()) {
+            Element ul = el("ul");
+            d.notBooted().forEach(k -> ul.add(el("li", "Not compared, did not boot: " + k)));
+            d.unpaired().forEach(k -> ul.add(el("li", "Not compared: " + k)));
+            out.add(ul);
+        }
+        return out;
+    }
+
+    /** A kernel's column head: the profile, its architecture and page size below. */
+    private static Element kernelHeader(KernelRun r) {
+        return el("th").text(r.profile()).add(el("br"), el("small", r.platform().label()));
+    }
+
     /** Each run's line coverage of the module (kernels with gcov), from its {@code coverage/summary.tsv}. */
     private static List<Element> coverage(List<KernelRun> runs) {
         List<Element> out = new ArrayList<>();
@@ -127,7 +178,8 @@ final class ReportPage {
     }
 
     private static Element totals(List<KernelRun> runs) {
-        Element head = el("tr").add(el("th", "kernel"), el("th", "release"));
+        Element head = el("tr").add(el("th", "kernel"), el("th", "release"), el("th").text("arch").add(el("br"),
+                el("small", "page size")));
         for (TestOutcome.Status s : TestOutcome.Status.values()) {
             head.add(el("th", s.symbol()));
         }
@@ -138,7 +190,8 @@ final class ReportPage {
         Element table = el("table").id("totals").add(head);
         for (KernelRun r : runs) {
             String folder = r.reportDir().getFileName().toString();
-            Element row = el("tr").add(el("td", r.profile()), el("td", r.kernelRelease()));
+            Element row = el("tr").add(el("td", r.profile()), el("td", r.kernelRelease()),
+                    el("td", r.platform().label()).attr("title", r.platform().describe()));
             for (TestOutcome.Status s : TestOutcome.Status.values()) {
                 long n = count(r.outcomes(), s);
                 row.add(el("td", String.valueOf(n)).cls(n > 0 && s != TestOutcome.Status.PASSED
@@ -178,7 +231,7 @@ final class ReportPage {
     private static Element table(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which,
             List<String> tests) {
         Element table = el("table").add(el("tr").add(el("th", "test"))
-                .add(runs.stream().map(r -> el("th", r.profile())).toList()));
+                .add(runs.stream().map(ReportPage::kernelHeader).toList()));
         for (String t : tests) {
             Element row = el("tr").add(el("td", t));
             for (KernelRun r : runs) {

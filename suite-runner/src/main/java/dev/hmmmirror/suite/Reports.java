@@ -46,6 +46,10 @@ public final class Reports {
      * our mapped tests' result, per kernel.
      */
     public static void printTable(List<KernelRun> runs, UpstreamParity parity, PrintStream out) {
+        if (ArchDifferences.applies(runs)) {
+            printArchDifferences(ArchDifferences.of(runs), runs, out);
+            out.println();
+        }
         printTable(runs, OURS, out);
         if (runs.stream().anyMatch(r -> !r.kernelSelftests().isEmpty())) {
             out.println();
@@ -66,6 +70,35 @@ public final class Reports {
                 out.println(String.join("  ", row));
             }
         }
+    }
+
+    /**
+     * The differences between architectures (and page sizes) of a matrix that mixes them: per kernel family, the
+     * tests whose outcome differs between its platforms ({@link ArchDifferences}).
+     */
+    static void printArchDifferences(ArchDifferences d, List<KernelRun> runs, PrintStream out) {
+        out.println("differences between architectures (" + ArchDifferences.platforms(runs) + "): " + d.count()
+                + " test(s); the same kernel compared across architectures and page sizes, docs/arm64.md");
+        for (ArchDifferences.Group g : d.groups()) {
+            out.println(g.family() + ": " + String.join(" vs ", g.kernels().stream()
+                    .map(r -> r.profile() + " (" + r.platform().label() + ")").toList()));
+            if (g.rows().isEmpty()) {
+                out.println("  none: every test both ran has the same outcome");
+                continue;
+            }
+            int w = Math.max(20, g.rows().stream().mapToInt(r -> r.test().length()).max().orElse(20));
+            int cw = Math.max(16, g.kernels().stream().mapToInt(r -> r.profile().length()).max().orElse(16));
+            StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-" + w + "s", "test"));
+            g.kernels().forEach(r -> head.append(String.format(Locale.ROOT, "  %-" + cw + "s", r.profile())));
+            out.println(head);
+            for (ArchDifferences.Row row : g.rows()) {
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-" + w + "s", row.test()));
+                row.outcomes().forEach(c -> line.append(String.format(Locale.ROOT, "  %-" + cw + "s", c)));
+                out.println(line.toString().stripTrailing());
+            }
+        }
+        d.notBooted().forEach(k -> out.println("not compared, did not boot: " + k));
+        d.unpaired().forEach(k -> out.println("not compared: " + k));
     }
 
     private static void printTable(List<KernelRun> runs, Function<KernelRun, List<TestOutcome>> which, PrintStream out) {
@@ -89,6 +122,9 @@ public final class Reports {
         StringBuilder rel = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "kernel"));
         runs.forEach(r -> rel.append(String.format(Locale.ROOT, col, r.kernelRelease().isEmpty() ? "?" : r.kernelRelease())));
         out.println(rel);
+        StringBuilder arch = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s", "arch/page size"));
+        runs.forEach(r -> arch.append(String.format(Locale.ROOT, col, r.platform().label())));
+        out.println(arch.toString().stripTrailing());
     }
 
     /** Writes summary.json, junit-&lt;profile&gt;.xml and index.html into {@code dir}. */
@@ -127,6 +163,7 @@ public final class Reports {
         String suite = which == OURS ? "hmm-mirror guest suite" : which == PEER ? "rdma-core ODP tests"
                 : "kernel hmm selftests";
         return JunitXml.of(suite + " (" + r.profile() + ")",
-                r.kernelRelease(), which.apply(r));
+                r.kernelRelease(), which.apply(r), java.util.Map.of("arch", r.platform().arch(), "pageSizeKiB",
+                        String.valueOf(r.platform().pageSizeKiB()), "kernelFamily", r.platform().family()));
     }
 }

@@ -1,5 +1,6 @@
 package dev.hmmmirror.suite;
 
+import dev.hmmmirror.agent.protocol.GuestResult;
 import dev.hmmmirror.junit.GuestExtension;
 import dev.hmmmirror.vm.boot.GuestFailure;
 import dev.hmmmirror.vm.boot.KernelSplat;
@@ -82,6 +83,7 @@ public final class SuiteRunner {
             outcomes.add(new TestOutcome("(boot)", "kernel", TestOutcome.Status.KERNEL_SPLAT,
                     bootSplats.getFirst().kind() + ": " + bootSplats.getFirst().headline(), ""));
         }
+        KernelRun.Platform platform = platform(session, profile);
         Map<String, String> consoleLines = new ConcurrentHashMap<>();
         GuestSessions.lend(session);
         try {
@@ -129,7 +131,7 @@ public final class SuiteRunner {
                 end.result(selftests).map(KernelSelftests.Result::outcomes).orElse(List.of()),
                 new KernelRun.Timing(started, java.time.Instant.now(), session.timings().init(),
                         session.timings().agentReady()),
-                end.result(peer).map(PeerSuite.Result::outcomes).orElse(List.of()));
+                end.result(peer).map(PeerSuite.Result::outcomes).orElse(List.of()), platform);
         Progress.say("suite on %s: %d passed, %d failed, %d skipped, %d kernel splat, %d could not boot",
                 profile.name(), run.count(TestOutcome.Status.PASSED), run.count(TestOutcome.Status.FAILED),
                 run.count(TestOutcome.Status.SKIPPED), run.count(TestOutcome.Status.KERNEL_SPLAT),
@@ -146,7 +148,64 @@ public final class SuiteRunner {
                         why.lines().limit(40).toList()));
         return new KernelRun(profile.name(), "", List.of(new TestOutcome("(setup)", "image and boot",
                 status == TestOutcome.Status.KERNEL_SPLAT ? status : TestOutcome.Status.BOOT_FAILED,
-                why.replace("\n", " "), "")), dir, List.of());
+                why.replace("\n", " "), "")), dir, List.of(), KernelRun.Timing.NONE, List.of(),
+                KernelRun.Platform.of(profile));
+    }
+
+    /**
+     * The guest's architecture and page size as the guest reports them ({@code uname -m}, {@code getconf
+     * PAGESIZE}), the kernel family from the profile; the profile's own where the guest does not answer. A guest
+     * that contradicts its profile is said on the progress output (the guest's word is recorded).
+     */
+    static KernelRun.Platform platform(GuestSession session, KernelProfile profile) {
+        KernelRun.Platform expected = KernelRun.Platform.of(profile);
+        try {
+            GuestResult r = session.exec("echo \"@@PLATFORM $(uname -m) $(getconf PAGESIZE)\"",
+                    java.time.Duration.ofSeconds(60));
+            Optional<KernelRun.Platform> reported = reportedPlatform(r.output(), expected.family());
+            if (reported.isEmpty()) {
+                Progress.say("suite on %s: the guest did not say its architecture and page size (%s); recording the "
+                        + "profile's, %s", profile.name(), r.message(), expected.describe());
+                return expected;
+            }
+            if (!reported.get().equals(expected)) {
+                Progress.say("suite on %s: the guest runs %s, the profile says %s; recording the guest's",
+                        profile.name(), reported.get().describe(), expected.describe());
+            } else {
+                Progress.say("suite on %s: the guest runs %s (uname -m, getconf PAGESIZE)", profile.name(),
+                        reported.get().describe());
+            }
+            return reported.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return expected;
+        } catch (RuntimeException e) {
+            Progress.say("suite on %s: could not ask the guest its page size (%s); recording the profile's, %s",
+                    profile.name(), e.getMessage(), expected.describe());
+            return expected;
+        }
+    }
+
+    /**
+     * The platform in a guest's {@code @@PLATFORM MACHINE PAGESIZE} line ({@code uname -m}: {@code x86_64} is
+     * Debian's {@code amd64}, {@code aarch64} its {@code arm64}), if the output holds one.
+     */
+    static Optional<KernelRun.Platform> reportedPlatform(String output, String family) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("@@PLATFORM (\\S+) (\\d+)")
+                .matcher(output == null ? "" : output);
+        if (!m.find()) {
+            return Optional.empty();
+        }
+        String arch = switch (m.group(1)) {
+            case "x86_64" -> KernelProfile.AMD64;
+            case "aarch64", "arm64" -> KernelProfile.ARM64;
+            default -> m.group(1);
+        };
+        long bytes = Long.parseLong(m.group(2));
+        if (bytes < 1024 || bytes % 1024 != 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new KernelRun.Platform(arch, (int) (bytes / 1024), family));
     }
 
     private static TestExecutionListener listener(List<TestOutcome> outcomes, Map<String, String> consoleLines) {

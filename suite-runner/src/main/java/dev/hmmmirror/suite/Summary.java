@@ -23,10 +23,13 @@ import java.util.Map;
  * What {@code summary.json} holds, as records that Jackson writes (and reads back). Durations are
  * seconds rounded to the millisecond, {@code null} where unknown.
  *
- * @param exitCode the worst exit code over all kernels ({@link Runs#exitCode})
- * @param kernels  one entry per kernel run, in the runs' order
+ * @param exitCode         the worst exit code over all kernels ({@link Runs#exitCode})
+ * @param archDifferences  the tests whose outcome differs between architectures or page sizes of the same kernel
+ *                         ({@link ArchDifferences}); absent unless the matrix holds more than one
+ * @param kernels          one entry per kernel run, in the runs' order
  */
-record Summary(int exitCode, List<Kernel> kernels) {
+record Summary(int exitCode, @JsonInclude(JsonInclude.Include.NON_NULL) ArchDiffs archDifferences,
+        List<Kernel> kernels) {
     /** Jackson, as every report of the suite uses it (a character outside the BMP as itself, not two escapes). */
     static final ObjectMapper MAPPER = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT)
             .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
@@ -51,15 +54,52 @@ record Summary(int exitCode, List<Kernel> kernels) {
                     .map(e -> new Parity(e.upstream(), Runs.kernelCell(r, e.upstream()), Runs.oursCell(r, e), e.tests(),
                             e.note()))
                     .toList();
-            kernels.add(new Kernel(r.profile(), r.kernelRelease(), r.exitCode(),
+            kernels.add(new Kernel(r.profile(), r.kernelRelease(), r.platform().arch(),
+                    r.platform().pageSizeKiB() == 0 ? null : r.platform().pageSizeKiB(), r.platform().family(),
+                    r.exitCode(),
                     rounded(r.timing().init()), rounded(r.timing().agentReady()),
                     r.timing() == KernelRun.Timing.NONE ? null : rounded(r.timing().wall().toMillis() / 1000.0),
                     ours.totals(), ours.tests(),
                     r.kernelSelftests().isEmpty() ? null : Outcomes.of(r.kernelSelftests()), rows,
                     r.peerSuite().isEmpty() ? null : Outcomes.of(r.peerSuite())));
         }
-        return new Summary(Runs.exitCode(runs), kernels);
+        return new Summary(Runs.exitCode(runs), ArchDifferences.applies(runs) ? ArchDiffs.of(ArchDifferences.of(runs))
+                : null, kernels);
     }
+
+    /**
+     * The differences between architectures, as {@code summary.json} holds them.
+     *
+     * @param groups    per kernel family with more than one platform, its kernels and differing tests
+     * @param unpaired  kernels not compared: no other platform of their kernel in the matrix (and what to add)
+     * @param notBooted kernels of a compared family that did not boot
+     */
+    record ArchDiffs(List<ArchGroup> groups, List<String> unpaired, List<String> notBooted) {
+        static ArchDiffs of(ArchDifferences d) {
+            return new ArchDiffs(d.groups().stream().map(g -> new ArchGroup(g.family(),
+                    g.kernels().stream().map(r -> new ArchKernel(r.profile(), r.platform().arch(),
+                            r.platform().pageSizeKiB())).toList(),
+                    g.rows().stream().map(row -> new ArchRow(row.test(), row.outcomes())).toList())).toList(),
+                    d.unpaired(), d.notBooted());
+        }
+    }
+
+    /**
+     * One kernel family across platforms.
+     *
+     * @param tests the tests whose outcome differs, each with one outcome per kernel (the kernels' order)
+     */
+    record ArchGroup(String family, List<ArchKernel> kernels, List<ArchRow> tests) {}
+
+    /** A kernel of an {@link ArchGroup}. */
+    record ArchKernel(String profile, String arch, int pageSizeKiB) {}
+
+    /**
+     * A differing test.
+     *
+     * @param outcomes per kernel of its group: {@code pass}, {@code FAIL}, {@code skip: reason}, {@code -}
+     */
+    record ArchRow(String test, List<String> outcomes) {}
 
     /** The summary as UTF-8 JSON. */
     static byte[] write(Summary summary) {
@@ -81,13 +121,17 @@ record Summary(int exitCode, List<Kernel> kernels) {
     /**
      * One kernel's run.
      *
+     * @param arch            the guest's Debian architecture ({@code amd64}, {@code arm64})
+     * @param pageSizeKiB     the guest kernel's base page size, KiB ({@code null}: unknown)
+     * @param kernelFamily    the same kernel on any architecture ({@code debian-sid}, {@code built-7.2})
      * @param totals          our tests per status (lower-case status name to count)
      * @param tests           our tests
      * @param kernelSelftests the kernel's own hmm selftests; absent where they did not run
      * @param upstreamParity  each upstream hmm-tests name with the kernel's and our result; absent without a map
      * @param peerSuite       rdma-core's ODP tests against rxe; absent where they did not run
      */
-    record Kernel(String profile, String kernel, int exitCode, Double initSeconds, Double agentReadySeconds,
+    record Kernel(String profile, String kernel, String arch, Integer pageSizeKiB, String kernelFamily, int exitCode,
+            Double initSeconds, Double agentReadySeconds,
             Double wallSeconds, Map<String, Long> totals, List<Test> tests,
             @JsonInclude(JsonInclude.Include.NON_NULL) Outcomes kernelSelftests,
             @JsonInclude(JsonInclude.Include.NON_NULL) List<Parity> upstreamParity,

@@ -22,4 +22,19 @@ class OperationsTest {
         assertEquals(125, Operations.suite(settings, List.of(KernelProfile.tree(dir))));
         assertTrue(Files.readString(dir.resolve("reports/summary.json")).contains("CONFIG_HMM_MIRROR=y (now: not set)"));
     }
+
+    @Test
+    void testNamesSelectClassesOrMethodsRelativeToTheSuitePackage() {
+        assertEquals(List.of(org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage("dev.hmmmirror")),
+                Operations.selectors("dev.hmmmirror", List.of()), "no --test: the whole package");
+        assertEquals(List.of(org.junit.platform.engine.discovery.DiscoverySelectors.selectClass(
+                        "dev.hmmmirror.suite.SamplePassingGuestCase"),
+                org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod(
+                        "dev.hmmmirror.suite.SamplePassingGuestCase#opensTheDevice")),
+                Operations.selectors("dev.hmmmirror", List.of("suite.SamplePassingGuestCase",
+                        "dev.hmmmirror.suite.SamplePassingGuestCase#opensTheDevice")));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Operations.selectors("dev.hmmmirror", List.of("DeviceOpenIT")));
+        assertTrue(e.getMessage().contains("no test class dev.hmmmirror.DeviceOpenIT"), e.getMessage());
+    }
 }

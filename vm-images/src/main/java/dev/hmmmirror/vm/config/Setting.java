@@ -55,7 +55,7 @@ public enum Setting {
     DOCKER_HOSTS("hmm.docker.hosts", "HMM_DOCKER_HOSTS", "--docker-hosts", "",
             "Docker engines a matrix spreads its kernels over, e.g. tcp://kvm1:2375 tcp://kvm2:2375*2 (*N: N guests at once there; local: this host); nothing of this host is mounted there"),
     PARALLEL("hmm.parallel", "HMM_PARALLEL", "--parallel", "auto",
-            "guests a matrix runs at once on this host: auto (one per core plus one, at most one per 2.5 GiB of free memory), or a number (1: one after another)");
+            "guests a matrix runs at once on this host: auto (one per core plus one, as many as their memory fits in free memory: each profile's guest memory + 0.5 GiB, 2.5 GiB for most), or a number (1: one after another); a kernel starts only when its guest fits beside those running");
 
     private final String property;
     private final String env;

@@ -77,6 +77,34 @@ public record KernelProfile(String name, Kind kind, String suite, String source,
     }
 
     /**
+     * The guest kernel's base page size in KiB as the profile builds it: 16 for the {@code -16k} flavour, 64 for
+     * {@code -64k}, else 4 (x86-64, and arm64's 4 KiB kernels; a tree is taken to be 4 KiB until its guest says
+     * otherwise: the suite runner asks the guest, {@code getconf PAGESIZE}).
+     */
+    public int pageSizeKiB() {
+        return flavour.endsWith("-16k") ? 16 : flavour.endsWith("-64k") ? 64 : 4;
+    }
+
+    /**
+     * The name of the same kernel built for any architecture and page size: what a matrix compares across
+     * architectures. A stock kernel's is {@code debian-SUITE} ({@code debian-sid}, {@code debian-sid-arm64} and
+     * {@code debian-sid-arm64-16k} are the same sid kernel), a built one's {@code built-SOURCE[-debug]}
+     * ({@code built-7.2}, {@code built-7.2-arm64}, {@code built-7.2-arm64-64k}); a tree's is its own name.
+     */
+    public String kernelFamily() {
+        return switch (kind) {
+            case STOCK -> "debian-" + suite;
+            case BUILT -> "built-" + source + (debug ? "-debug" : "");
+            case TREE -> name;
+        };
+    }
+
+    /** A known profile (stock, built or arm64; not a tree) called {@code name}, if there is one. */
+    public static java.util.Optional<KernelProfile> known(String name) {
+        return all().stream().filter(p -> p.name.equals(name)).findFirst();
+    }
+
+    /**
      * The CPU of the guest's GNU triplet ({@code x86_64}, {@code aarch64}): guest programs are compiled with
      * {@code /usr/bin/CPU-linux-gnu-gcc-N} of the kernel root, native or cross.
      */

@@ -79,6 +79,26 @@ class KernelProfileTest {
     }
 
     @Test
+    void eachProfileSaysItsPageSizeAndTheKernelItIsABuildOf() {
+        assertEquals(4, KernelProfile.named("debian-sid").pageSizeKiB());
+        assertEquals(4, KernelProfile.named("debian-sid-arm64").pageSizeKiB());
+        assertEquals(16, KernelProfile.named("debian-sid-arm64-16k").pageSizeKiB());
+        assertEquals(4, KernelProfile.named("built-7.2-arm64").pageSizeKiB());
+        assertEquals(64, KernelProfile.named("built-7.2-arm64-64k").pageSizeKiB());
+        for (String n : java.util.List.of("debian-sid", "debian-sid-arm64", "debian-sid-arm64-16k")) {
+            assertEquals("debian-sid", KernelProfile.named(n).kernelFamily(), n + ": the stock sid kernel");
+        }
+        for (String n : java.util.List.of("built-7.2", "built-7.2-arm64", "built-7.2-arm64-64k")) {
+            assertEquals("built-7.2", KernelProfile.named(n).kernelFamily(), n + ": built from linux-source-7.2");
+        }
+        assertEquals("built-7.2-debug", KernelProfile.named("built-7.2-debug").kernelFamily(), "debug is another kernel");
+        assertEquals("debian-trixie", KernelProfile.named("debian-trixie").kernelFamily());
+        assertEquals("built-6.12", KernelProfile.named("built-6.12").kernelFamily());
+        assertTrue(KernelProfile.known("built-7.2-arm64-64k").isPresent());
+        assertTrue(KernelProfile.known("tree:/nowhere").isEmpty(), "a tree is not a known profile (nor looked at)");
+    }
+
+    @Test
     void builtProfilesNameTheirSourceAndSuite() {
         KernelProfile p = KernelProfile.named("built-6.1");
         assertEquals(KernelProfile.Kind.BUILT, p.kind());
