@@ -123,10 +123,10 @@ final class Mutate implements Callable<Integer> {
     @Option(names = "--list", description = "list the chosen mutants and their headers, run nothing")
     boolean list;
 
-    @Option(names = "--rejudge-selftests", description = "judge the kernel selftests' runs of the campaign in --out "
-            + "again from the TAP and consoles they left, with today's rules (a hang after failed tests is a kill), "
-            + "then write its results and report; builds and boots nothing")
-    boolean rejudgeSelftests;
+    @Option(names = "--rejudge", description = "judge the recorded timeouts of the campaign in --out again from what "
+            + "their runs left (the selftests' TAP, the explorer's log), with today's rules (a failure reported before a "
+            + "hang is a kill), then write its results and report; builds and boots nothing")
+    boolean rejudge;
 
     @Override
     public Integer call() {
@@ -149,8 +149,8 @@ final class Mutate implements Callable<Integer> {
             List<Detector> ds = detectors.stream().map(Detector::of).distinct().toList();
             Path dir = (out != null ? out : Path.of("hmm-mutate-" + (tree != null ? tree.dirName() : kernel)))
                     .toAbsolutePath().normalize();
-            if (rejudgeSelftests) {
-                Campaign.rejudgeSelftests(dir, System.out);
+            if (rejudge) {
+                Campaign.rejudge(dir, System.out);
                 return 0;
             }
             var config = dev.hmmmirror.mutate.DetectorConfig.of(s, tests, explorerSeed, explorerSeconds,

@@ -329,57 +329,87 @@ public final class Campaign {
     }
 
     /**
-     * Judges the kernel selftests' runs of a campaign again from what they left (their TAP and console
-     * logs), with today's rules, without building or booting anything: a run recorded as a timeout
-     * because the guest stopped answering during hmm-tests becomes a kill when tests had failed before
-     * the hang (campaigns judged before that rule counted such runs as timeouts). Writes the results and
+     * Judges a campaign's recorded timeouts again from what their runs left (the selftests' TAP, the
+     * explorer's log, the consoles), with today's rules, without building or booting anything: a
+     * detector recorded as a timeout because its guest stopped answering becomes a kill when it had
+     * reported a failure before the hang (hmm-tests' "not ok" lines, the explorer's "FAILED" line;
+     * campaigns judged before 7 December 2026 counted such runs as timeouts). Writes the results and
      * the report; returns every verdict, and prints each one that changed.
      */
-    public static Map<String, MutantResult> rejudgeSelftests(Path dir, PrintStream out) {
+    public static Map<String, MutantResult> rejudge(Path dir, PrintStream out) {
         Map<String, MutantResult> results = load(resultsFile(dir));
         if (results.isEmpty()) {
             throw new SetupException("hmm mutate: no results in " + resultsFile(dir) + " to judge again");
         }
-        Set<String> baseline = Detectors.baselineFailures(results.get(BASELINE), Detector.SELFTESTS);
         int changed = 0;
         for (MutantResult r : List.copyOf(results.values())) {
-            DetectorResult old = r.detectors().get(Detector.SELFTESTS);
-            if (r.name().equals(BASELINE) || old == null || old.status() != Verdict.TIMEOUT) {
-                continue;
-            }
-            Path report = Path.of(old.reportDir());
-            List<TestOutcome> partial = new ArrayList<>();
-            try (Stream<Path> runs = Files.list(report)) {
-                for (Path run : runs.filter(Files::isDirectory).sorted().toList()) {
-                    partial.addAll(KernelSelftests.partialOutcomes(run));
-                }
-            } catch (IOException e) {
-                out.printf("hmm mutate: %s: cannot read %s (%s): left as it was%n", r.name(), report, e.getMessage());
-                continue;
-            }
-            if (partial.isEmpty()) {
-                continue; // no TAP: nothing had run, the timeout stands
-            }
-            DetectorResult now = Detectors.judge(Detector.SELFTESTS, Detectors.afterHang(partial, old.bootSeconds()),
-                    Detectors.splats(report), baseline, old.seconds(), old.reportDir());
-            if (now.status() == old.status()) {
+            if (r.name().equals(BASELINE)) {
                 continue;
             }
             Map<Detector, DetectorResult> ds = new LinkedHashMap<>(r.detectors());
-            ds.put(Detector.SELFTESTS, now);
+            for (DetectorResult old : r.detectors().values()) {
+                if (old.status() != Verdict.TIMEOUT) {
+                    continue;
+                }
+                Path report = Path.of(old.reportDir());
+                Detectors.Raw raw;
+                try {
+                    raw = switch (old.detector()) {
+                        case SELFTESTS -> {
+                            List<TestOutcome> partial = new ArrayList<>();
+                            try (Stream<Path> runs = Files.list(report)) {
+                                for (Path run : runs.filter(Files::isDirectory).sorted().toList()) {
+                                    partial.addAll(KernelSelftests.partialOutcomes(run));
+                                }
+                            }
+                            yield partial.isEmpty() ? null // no TAP: nothing had run, the timeout stands
+                                    : Detectors.afterHang(partial, old.bootSeconds(), "the guest stopped answering");
+                        }
+                        case EXPLORER -> Detectors.explorerResult(-1, true,
+                                Detectors.failureLine(report.resolve("explorer.log")), seedOf(report.resolve("explorer.log")),
+                                old.bootSeconds());
+                        case SUITE -> null; // its reports say what ran; a suite timeout is judged when it runs
+                    };
+                } catch (IOException | UncheckedIOException e) {
+                    out.printf("hmm mutate: %s: cannot read %s (%s): left as it was%n", r.name(), report, e.getMessage());
+                    continue;
+                }
+                if (raw == null) {
+                    continue;
+                }
+                DetectorResult now = Detectors.judge(old.detector(), raw, Detectors.splats(report),
+                        Detectors.baselineFailures(results.get(BASELINE), old.detector()), old.seconds(), old.reportDir());
+                if (now.status() != old.status()) {
+                    ds.put(old.detector(), now);
+                    out.printf("hmm mutate: %s: %s %s -> %s (%s)%n", r.name(), old.detector().label(),
+                            old.status().label(), now.status().label(), now.firstFailure().lines().findFirst().orElse(""));
+                }
+            }
+            if (ds.equals(r.detectors())) {
+                continue;
+            }
             Verdict v = verdict(new EnumMap<>(ds));
-            MutantResult next = new MutantResult(r.name(), r.description(), v, reason(v, ds), r.memoryCorrupting(),
-                    r.buildSeconds(), r.compiled(), r.imageSeconds(), ds, r.seconds(), r.finished());
-            results.put(r.name(), next);
+            results.put(r.name(), new MutantResult(r.name(), r.description(), v, reason(v, ds), r.memoryCorrupting(),
+                    r.buildSeconds(), r.compiled(), r.imageSeconds(), ds, r.seconds(), r.finished()));
             changed++;
-            out.printf("hmm mutate: %s: selftests %s -> %s (%s); the mutant %s -> %s%n", r.name(), old.status().label(),
-                    now.status().label(), now.firstFailure().lines().findFirst().orElse(""), r.verdict().label(),
-                    v.label());
+            out.printf("hmm mutate: %s: %s -> %s%n", r.name(), r.verdict().label(), v.label());
         }
-        out.printf("hmm mutate: judged the selftests again in %s: %d verdict(s) changed%n", dir, changed);
+        out.printf("hmm mutate: judged the recorded timeouts again in %s: %d mutant(s) changed%n", dir, changed);
         save(dir, results);
         Report.write(dir, results, out);
         return results;
+    }
+
+    /** The campaign seed an explorer log names ("campaign seed N"), or 0. */
+    private static long seedOf(Path log) throws IOException {
+        if (Files.isRegularFile(log)) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("campaign seed (-?\\d+)")
+                    .matcher(Files.readString(log, StandardCharsets.ISO_8859_1));
+            if (m.find()) {
+                return Long.parseLong(m.group(1));
+            }
+        }
+        return 0;
     }
 
     /** The verdicts kept in a results file (empty when there is none yet). */

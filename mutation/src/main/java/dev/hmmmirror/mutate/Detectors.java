@@ -31,6 +31,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.commons.io.file.PathUtils;
 import org.junit.platform.engine.DiscoverySelector;
@@ -100,8 +102,9 @@ final class Detectors {
                     + "time limit") + " (" + String.join(", ", failing) + "): a hang or a loaded host, not counted as a kill";
         } else if (!splats.isEmpty() || !failing.isEmpty()) {
             status = Verdict.KILLED;
-            if (first.isEmpty() || failing.isEmpty() || failing.stream().noneMatch(first::startsWith)) {
-                // the first failure the run named may be one the baseline has too: name one that counts
+            // the first failure the run named may be one the baseline has too: then name one that counts
+            boolean namesBaseline = raw.failing.stream().filter(f -> !failing.contains(f)).anyMatch(first::startsWith);
+            if (first.isEmpty() || failing.isEmpty() || namesBaseline) {
                 first = splats.isEmpty() ? failing.getFirst() : splats.getFirst().lines().findFirst().orElse("");
             }
         } else if (raw.hung) {
@@ -253,10 +256,15 @@ final class Detectors {
                     boot);
         }
         GuestSession.End end = session.finish(true);
+        List<TestOutcome> outcomes = end.result(hook).map(KernelSelftests.Result::outcomes).orElse(List.of());
+        if (outcomes.stream().anyMatch(o -> o.message().startsWith(KernelSelftests.NO_RESULT))) {
+            // a test never ended (stuck in the kernel: the guest script stops waiting after a silence)
+            return afterHang(outcomes, boot, "hmm-tests stalled");
+        }
         List<String> failing = new ArrayList<>();
         Set<String> slow = new java.util.HashSet<>();
         String first = "";
-        for (TestOutcome o : end.result(hook).map(KernelSelftests.Result::outcomes).orElse(List.of())) {
+        for (TestOutcome o : outcomes) {
             if (o.status() == TestOutcome.Status.FAILED || o.status() == TestOutcome.Status.KERNEL_SPLAT) {
                 failing.add(o.testClass() + "." + o.test());
                 if (o.status() == TestOutcome.Status.FAILED && o.message().contains(HARNESS_TIMEOUT)) {
@@ -270,7 +278,7 @@ final class Detectors {
         boolean hung = end.hookFailure() != null && end.hookFailure().getMessage().contains(HANG);
         if (hung) {
             // the guest stopped answering in the middle: what hmm-tests had reported by then still counts
-            return afterHang(KernelSelftests.partialOutcomes(session.runDir()), boot);
+            return afterHang(KernelSelftests.partialOutcomes(session.runDir()), boot, "the guest stopped answering");
         }
         if (end.hookFailure() != null && first.isEmpty()) {
             first = "the guest died during the selftests: " + firstLine(end.hookFailure());
@@ -280,12 +288,13 @@ final class Detectors {
     }
 
     /**
-     * The selftests' result when the guest stopped answering while they ran, from the TAP they left
+     * The selftests' result when a test never ended (the guest stopped answering, or hmm-tests stalled
+     * and the guest script stopped waiting for it), from the TAP they left
      * ({@code partial}): a test that had failed before the hang counts (hmm-tests printed "not ok" for it,
      * as a developer would see), while the test running at the hang and those never run are the hang's
-     * ({@code slow}: alone they make a timeout, not a kill).
+     * ({@code slow}: alone they make a timeout, not a kill). {@code how}: what ended the run, for the report.
      */
-    static Raw afterHang(List<TestOutcome> partial, double boot) {
+    static Raw afterHang(List<TestOutcome> partial, double boot, String how) {
         List<String> failing = new ArrayList<>();
         Set<String> slow = new LinkedHashSet<>();
         String first = "";
@@ -306,7 +315,7 @@ final class Detectors {
                 first = name + ": " + o.message();
             }
         }
-        String hang = "the guest stopped answering" + (hungIn != null ? " in " + hungIn : "");
+        String hang = how + (hungIn != null ? " in " + hungIn : "");
         first = first.isEmpty() ? hang : first + " (then " + hang + ")";
         return new Raw(failing, first, true, null, boot, slow);
     }
@@ -330,8 +339,26 @@ final class Detectors {
         args.addAll(config.explorerArgs("/hmm/out/explorer"));
         boolean hung = false;
         int rc = -1;
+        AtomicLong heard = new AtomicLong(System.nanoTime());
+        AtomicBoolean silenced = new AtomicBoolean();
+        // the explorer prints every 10 s while its programs run: a guest silent for EXPLORER_SILENCE is stuck
+        // (a mutant that livelocks a task), and waiting for the whole time limit (an hour) would tell nothing more
+        Thread watchdog = Thread.ofPlatform().daemon().name("hmm-explorer-silence").start(() -> {
+            try {
+                while (System.nanoTime() - heard.get() < EXPLORER_SILENCE.toNanos()) {
+                    Thread.sleep(5_000);
+                }
+                silenced.set(true);
+                Progress.say("mutate: the explorer printed nothing for %d s: its guest is stopped as hung (%s)",
+                        EXPLORER_SILENCE.toSeconds(), log);
+                session.kill();
+            } catch (InterruptedException e) {
+                // the explorer ended
+            }
+        });
         try (session; OutputStream out = Files.newOutputStream(log)) {
             GuestResult r = session.stream(javaCommand(session, args), bytes -> {
+                heard.set(System.nanoTime());
                 try {
                     out.write(bytes);
                 } catch (IOException e) {
@@ -341,24 +368,39 @@ final class Detectors {
             rc = Protocol.exitCode(r.message());
             session.finish(true);
         } catch (GuestFailure e) {
-            hung = e.getMessage().contains(HANG);
+            hung = silenced.get() || e.getMessage().contains(HANG);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SetupException("interrupted", e);
+        } finally {
+            watchdog.interrupt();
         }
+        return explorerResult(rc, hung, failureLine(log), config.explorerSeed(), boot);
+    }
+
+    /** How long the explorer's guest may print nothing before it counts as hung. */
+    static final Duration EXPLORER_SILENCE = Duration.ofMinutes(5);
+
+    /**
+     * The explorer's result from its exit code ({@code -1}: it did not finish), whether its guest hung, and
+     * its first "FAILED" line: a violation it printed counts even when the guest hung afterwards (while it
+     * shrank the program, say); a hang without one is a timeout.
+     */
+    static Raw explorerResult(int rc, boolean hung, java.util.Optional<String> failed, long seed, double boot) {
         List<String> failing = new ArrayList<>();
         String first = "";
-        if (rc != 0 && rc != -1 || rc == -1 && !hung) {
-            first = failureLine(log).orElse(rc == -1 ? "the explorer did not finish" : "exit code " + rc);
-            failing.add("explorer(seed " + config.explorerSeed() + ")");
+        if (failed.isPresent() || rc != 0 && rc != -1 || rc == -1 && !hung) {
+            first = failed.orElse(rc == -1 ? "the explorer did not finish" : "exit code " + rc)
+                    + (hung && failed.isPresent() ? " (then its guest stopped answering)" : "");
+            failing.add("explorer(seed " + seed + ")");
         }
         return new Raw(failing, first, hung && failing.isEmpty(), null, boot);
     }
 
     /** The explorer's first "FAILED" line (shrunk programs follow it in the log). */
-    private static java.util.Optional<String> failureLine(Path log) {
+    static java.util.Optional<String> failureLine(Path log) {
         try (Stream<String> lines = Files.lines(log, StandardCharsets.ISO_8859_1)) {
             return lines.filter(l -> l.contains("FAILED")).findFirst().map(String::strip);
         } catch (IOException | UncheckedIOException e) {

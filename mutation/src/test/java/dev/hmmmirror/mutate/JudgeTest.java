@@ -60,7 +60,7 @@ class JudgeTest {
 
     @Test
     void aTestThatFailedBeforeTheGuestHungKills() {
-        DetectorResult r = judge(Detectors.afterHang(cutOff(true), 9), Set.of());
+        DetectorResult r = judge(Detectors.afterHang(cutOff(true), 9, "the guest stopped answering"), Set.of());
         assertEquals(Verdict.KILLED, r.status());
         assertTrue(r.firstFailure().startsWith("hmm-tests.hmm.hmm_device_private.anon_write_prot: "), r.firstFailure());
         assertTrue(r.firstFailure().contains("then the guest stopped answering in " + HUNG), r.firstFailure());
@@ -68,16 +68,17 @@ class JudgeTest {
 
     @Test
     void aHangAloneIsATimeout() {
-        DetectorResult r = judge(Detectors.afterHang(cutOff(false), 9), Set.of());
+        DetectorResult r = judge(Detectors.afterHang(cutOff(false), 9, "hmm-tests stalled"), Set.of());
         assertEquals(Verdict.TIMEOUT, r.status());
-        assertTrue(r.firstFailure().contains("stopped answering in " + HUNG), r.firstFailure());
+        assertTrue(r.firstFailure().contains("hmm-tests stalled in " + HUNG), r.firstFailure());
         assertTrue(r.firstFailure().contains("not counted as a kill"), r.firstFailure());
-        assertEquals(Verdict.TIMEOUT, judge(Detectors.afterHang(List.of(), 9), Set.of()).status(), "no TAP at all");
+        assertEquals(Verdict.TIMEOUT, judge(Detectors.afterHang(List.of(), 9, "the guest stopped answering"),
+                Set.of()).status(), "no TAP at all");
     }
 
     @Test
     void aHangAfterOnlyTheBaselinesFailuresIsATimeout() {
-        DetectorResult r = judge(Detectors.afterHang(cutOff(true), 9),
+        DetectorResult r = judge(Detectors.afterHang(cutOff(true), 9, "the guest stopped answering"),
                 Set.of("hmm-tests.hmm.hmm_device_private.anon_write_prot"));
         assertEquals(Verdict.TIMEOUT, r.status());
     }
@@ -88,5 +89,22 @@ class JudgeTest {
                 null, 20), Set.of(SLOW));
         assertEquals(Verdict.KILLED, r.status());
         assertEquals(WRONG, r.firstFailure());
+    }
+
+    private static DetectorResult explorer(int rc, boolean hung, String failed) {
+        return Detectors.judge(Detector.EXPLORER, Detectors.explorerResult(rc, hung, java.util.Optional.ofNullable(failed),
+                20261206, 9), List.of(), Set.of(), 10, "/c");
+    }
+
+    @Test
+    void anExplorerViolationCountsEvenWhenItsGuestHungAfterwards() {
+        String failed = "explorer: FAILED: program seed -5709958987135673594 after 12 steps: Violation: errno";
+        DetectorResult r = explorer(-1, true, failed);
+        assertEquals(Verdict.KILLED, r.status());
+        assertTrue(r.firstFailure().startsWith(failed) && r.firstFailure().endsWith("(then its guest stopped answering)"),
+                r.firstFailure());
+        assertEquals(Verdict.TIMEOUT, explorer(-1, true, null).status(), "a hang alone");
+        assertEquals(Verdict.SURVIVED, explorer(0, false, null).status());
+        assertEquals(Verdict.KILLED, explorer(1, false, failed).status());
     }
 }

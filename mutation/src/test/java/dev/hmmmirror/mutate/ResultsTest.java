@@ -118,7 +118,7 @@ class ResultsTest {
     }
 
     @Test
-    void rejudgingTheSelftestsCountsFailuresBeforeAHang(@TempDir Path dir) throws Exception {
+    void rejudgingCountsFailuresReportedBeforeAHang(@TempDir Path dir) throws Exception {
         Map<String, MutantResult> r = new LinkedHashMap<>();
         r.put(Campaign.BASELINE, mutant(Campaign.BASELINE, Verdict.BASELINE,
                 det(Detector.SELFTESTS, Verdict.KILLED, "hmm-tests.hmm2.hmm2_device_private.migrate_mixed")));
@@ -129,6 +129,14 @@ class ResultsTest {
                 "not ok 2 hmm.hmm_device_private.anon_write_prot",
                 "#  RUN           hmm2.hmm2_device_coherent.migrate_mixed ..."),
                 det(Detector.SUITE, Verdict.SURVIVED)));
+        Path explorer = dir.resolve("mutants/h-explorer-failed-then-hung/explorer");
+        Files.createDirectories(explorer);
+        Files.writeString(explorer.resolve("explorer.log"), "explorer: kernel 7.2.13, campaign seed 20261206, 20 action "
+                + "kinds\nexplorer: FAILED: program seed -57 after 12 steps: Violation: errno: fault WRITE failed with "
+                + "EFAULT, the model expected EPERM\n");
+        r.put("h-explorer-failed-then-hung", mutant("h-explorer-failed-then-hung", Verdict.TIMEOUT,
+                new DetectorResult(Detector.EXPLORER, Verdict.TIMEOUT, List.of(), "", List.of(), 9.0, 3600.0,
+                        explorer.toString(), List.of()), det(Detector.SUITE, Verdict.SURVIVED)));
         r.put("g-only-hung", mutant("g-only-hung", Verdict.TIMEOUT, cutOffRun(dir, "g-only-hung",
                 "TAP version 13", "1..5", "#  RUN           hmm2.hmm2_device_private.migrate_mixed ...",
                 "not ok 1 hmm2.hmm2_device_private.migrate_mixed",
@@ -138,7 +146,7 @@ class ResultsTest {
         Files.writeString(Campaign.resultsFile(dir), Json.write(doc));
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Map<String, MutantResult> back = Campaign.rejudgeSelftests(dir, new PrintStream(out, true, StandardCharsets.UTF_8));
+        Map<String, MutantResult> back = Campaign.rejudge(dir, new PrintStream(out, true, StandardCharsets.UTF_8));
         String text = out.toString(StandardCharsets.UTF_8);
         MutantResult f = back.get("f-failed-then-hung");
         assertEquals(Verdict.KILLED, f.verdict(), text);
@@ -147,7 +155,10 @@ class ResultsTest {
                 + "answering in hmm2.hmm2_device_coherent.migrate_mixed"), f.firstFailure());
         // its only failure before the hang fails on the unmutated kernel too: still a timeout
         assertEquals(Verdict.TIMEOUT, back.get("g-only-hung").verdict(), text);
-        assertTrue(text.contains("1 verdict(s) changed"), text);
+        MutantResult h = back.get("h-explorer-failed-then-hung");
+        assertEquals(Verdict.KILLED, h.verdict(), text);
+        assertEquals(List.of("explorer(seed 20261206)"), h.detectors().get(Detector.EXPLORER).failing());
+        assertTrue(text.contains("2 mutant(s) changed"), text);
         assertEquals(back, Campaign.load(Campaign.resultsFile(dir)), "written back");
     }
 }

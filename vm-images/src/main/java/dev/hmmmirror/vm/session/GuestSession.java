@@ -500,6 +500,15 @@ public final class GuestSession implements AutoCloseable {
         return fresh;
     }
 
+    /**
+     * Stops the guest's QEMU at once (a guest judged hung by its caller: a request or stream waiting
+     * on it then ends with a {@link dev.hmmmirror.vm.boot.GuestFailure}); {@link #finish} or
+     * {@link #close} still release the rest.
+     */
+    public void kill() {
+        vm.kill();
+    }
+
     /** Whether the guest still runs. */
     public boolean isAlive() {
         return vm.isAlive();
