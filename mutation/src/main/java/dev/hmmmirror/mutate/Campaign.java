@@ -329,11 +329,12 @@ public final class Campaign {
     }
 
     /**
-     * Judges a campaign's recorded timeouts again from what their runs left (the selftests' TAP, the
-     * explorer's log, the consoles), with today's rules, without building or booting anything: a
-     * detector recorded as a timeout because its guest stopped answering becomes a kill when it had
-     * reported a failure before the hang (hmm-tests' "not ok" lines, the explorer's "FAILED" line;
-     * campaigns judged before 7 December 2026 counted such runs as timeouts). Writes the results and
+     * Judges a campaign's recorded runs again from what they left (every selftests run from its TAP, the
+     * explorer's timeouts from its log; the consoles), with today's rules, without building or booting
+     * anything: a detector recorded as a timeout because its guest stopped answering becomes a kill when
+     * it had reported a failure before the hang (hmm-tests' "not ok" lines, the explorer's "FAILED" line;
+     * campaigns judged before 7 December 2026 counted such runs as timeouts), and a selftests run that
+     * stalled counts only what failed before the stall. Writes the results and
      * the report; returns every verdict, and prints each one that changed.
      */
     public static Map<String, MutantResult> rejudge(Path dir, PrintStream out) {
@@ -348,7 +349,9 @@ public final class Campaign {
             }
             Map<Detector, DetectorResult> ds = new LinkedHashMap<>(r.detectors());
             for (DetectorResult old : r.detectors().values()) {
-                if (old.status() != Verdict.TIMEOUT) {
+                // the selftests' TAP says everything again; the explorer's exit code is not kept, so only its timeouts
+                if (old.status() != Verdict.TIMEOUT && (old.detector() != Detector.SELFTESTS
+                        || old.status() == Verdict.BOOT_FAILURE)) {
                     continue;
                 }
                 Path report = Path.of(old.reportDir());
@@ -362,8 +365,9 @@ public final class Campaign {
                                     partial.addAll(KernelSelftests.partialOutcomes(run));
                                 }
                             }
-                            yield partial.isEmpty() ? null // no TAP: nothing had run, the timeout stands
-                                    : Detectors.afterHang(partial, old.bootSeconds(), "the guest stopped answering");
+                            yield partial.isEmpty() ? null // no TAP: nothing had run, the verdict stands
+                                    : Detectors.fromSelftests(partial, old.bootSeconds(), old.status() == Verdict.TIMEOUT
+                                            && partial.stream().noneMatch(o -> o.test().equals(KernelSelftests.STALLED)));
                         }
                         case EXPLORER -> Detectors.explorerResult(-1, true,
                                 Detectors.failureLine(report.resolve("explorer.log")), seedOf(report.resolve("explorer.log")),
@@ -394,7 +398,7 @@ public final class Campaign {
             changed++;
             out.printf("hmm mutate: %s: %s -> %s%n", r.name(), r.verdict().label(), v.label());
         }
-        out.printf("hmm mutate: judged the recorded timeouts again in %s: %d mutant(s) changed%n", dir, changed);
+        out.printf("hmm mutate: judged the recorded runs again in %s: %d mutant(s) changed%n", dir, changed);
         save(dir, results);
         Report.write(dir, results, out);
         return results;

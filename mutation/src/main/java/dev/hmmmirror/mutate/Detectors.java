@@ -256,13 +256,34 @@ final class Detectors {
                     boot);
         }
         GuestSession.End end = session.finish(true);
-        List<TestOutcome> outcomes = end.result(hook).map(KernelSelftests.Result::outcomes).orElse(List.of());
-        if (outcomes.stream().anyMatch(o -> o.message().startsWith(KernelSelftests.NO_RESULT))) {
-            // a test never ended (stuck in the kernel: the guest script stops waiting after a silence)
-            return afterHang(outcomes, boot, "hmm-tests stalled");
+        boolean hung = end.hookFailure() != null && end.hookFailure().getMessage().contains(HANG);
+        if (hung) {
+            // the guest stopped answering in the middle: what hmm-tests had reported by then still counts
+            return fromSelftests(KernelSelftests.partialOutcomes(session.runDir()), boot, true);
+        }
+        Raw raw = fromSelftests(end.result(hook).map(KernelSelftests.Result::outcomes).orElse(List.of()), boot, false);
+        if (end.hookFailure() != null && raw.first.isEmpty()) {
+            List<String> failing = new ArrayList<>(raw.failing);
+            failing.add(KernelSelftests.CLASS + ".(guest died)");
+            return new Raw(failing, "the guest died during the selftests: " + firstLine(end.hookFailure()), false, null,
+                    boot, raw.slow);
+        }
+        return raw;
+    }
+
+    /**
+     * The selftests' result from their outcomes ({@code guestHung}: the guest stopped answering while they
+     * ran, so the outcomes are what its TAP held then): a run in which a test never ended (the guest hung,
+     * or the guest script stopped waiting for hmm-tests) is judged by {@link #afterHang}; otherwise every
+     * failed test counts, those the harness ended at its time limit as {@code slow}.
+     */
+    static Raw fromSelftests(List<TestOutcome> outcomes, double boot, boolean guestHung) {
+        if (guestHung || outcomes.stream().anyMatch(o -> o.message().startsWith(KernelSelftests.NO_RESULT)
+                || o.test().equals(KernelSelftests.STALLED))) {
+            return afterHang(outcomes, boot, guestHung ? "the guest stopped answering" : "hmm-tests stalled");
         }
         List<String> failing = new ArrayList<>();
-        Set<String> slow = new java.util.HashSet<>();
+        Set<String> slow = new LinkedHashSet<>();
         String first = "";
         for (TestOutcome o : outcomes) {
             if (o.status() == TestOutcome.Status.FAILED || o.status() == TestOutcome.Status.KERNEL_SPLAT) {
@@ -275,16 +296,7 @@ final class Detectors {
                 }
             }
         }
-        boolean hung = end.hookFailure() != null && end.hookFailure().getMessage().contains(HANG);
-        if (hung) {
-            // the guest stopped answering in the middle: what hmm-tests had reported by then still counts
-            return afterHang(KernelSelftests.partialOutcomes(session.runDir()), boot, "the guest stopped answering");
-        }
-        if (end.hookFailure() != null && first.isEmpty()) {
-            first = "the guest died during the selftests: " + firstLine(end.hookFailure());
-            failing.add(KernelSelftests.CLASS + ".(guest died)");
-        }
-        return new Raw(failing, first, hung, null, boot, slow);
+        return new Raw(failing, first, false, null, boot, slow);
     }
 
     /**
@@ -306,7 +318,7 @@ final class Detectors {
             String name = o.testClass() + "." + o.test();
             failing.add(name);
             if (o.message().startsWith(KernelSelftests.NO_RESULT) || o.test().equals(KernelSelftests.NOT_RUN)
-                    || o.message().contains(HARNESS_TIMEOUT)) {
+                    || o.test().equals(KernelSelftests.STALLED) || o.message().contains(HARNESS_TIMEOUT)) {
                 slow.add(name);
                 if (o.message().startsWith(KernelSelftests.NO_RESULT)) {
                     hungIn = o.test();

@@ -107,4 +107,17 @@ class JudgeTest {
         assertEquals(Verdict.SURVIVED, explorer(0, false, null).status());
         assertEquals(Verdict.KILLED, explorer(1, false, failed).status());
     }
+
+    @Test
+    void aStallAfterTimeLimitsOnlyIsATimeoutAndAfterAnAssertionAKill() {
+        TestOutcome stalled = tap(KernelSelftests.STALLED, Status.FAILED, "stalled: hmm-tests printed nothing for 180 s");
+        TestOutcome slow = tap("hmm.hmm_device_private.anon_write_prot", Status.FAILED,
+                "anon_write_prot: Test terminated by timeout");
+        TestOutcome notRun = tap(KernelSelftests.NOT_RUN, Status.FAILED, "2 of 76 planned tests never ran");
+        assertEquals(Verdict.TIMEOUT, judge(Detectors.afterHang(List.of(slow, notRun, stalled), 9, "hmm-tests stalled"),
+                Set.of()).status());
+        TestOutcome wrong = tap("hmm2.hmm2_device_private.snapshot", Status.FAILED, "Expected m[6] (50) == 0");
+        assertEquals(Verdict.KILLED, judge(Detectors.afterHang(List.of(wrong, slow, notRun, stalled), 9,
+                "hmm-tests stalled"), Set.of()).status());
+    }
 }

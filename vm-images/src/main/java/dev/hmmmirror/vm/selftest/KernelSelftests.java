@@ -39,6 +39,8 @@ public final class KernelSelftests implements SessionHook<KernelSelftests.Result
     private static final Pattern SKIP = Pattern.compile("^#\\s+SKIP\\s+(.*)$");
     private static final Pattern PLAN = Pattern.compile("^1\\.\\.(\\d+)");
     private static final Pattern EXIT = Pattern.compile("^# hmm-mirror: hmm-tests exit status (\\d+)");
+    /** The harness's own line after a test ({@code #            OK  NAME}), before its TAP result line. */
+    private static final Pattern ENDED = Pattern.compile("^#\\s+(OK|FAIL)\\s+(\\S+)$");
     /** Why a test failed: an assertion ("file.c:123:test:Expected ...") or the harness ending it ("x: Test terminated by timeout"). */
     private static final Pattern ASSERTION = Pattern.compile("^#\\s+(\\S+\\.c:\\d+:.*|\\S+: Test terminated by .*)");
 
@@ -129,6 +131,30 @@ public final class KernelSelftests implements SessionHook<KernelSelftests.Result
     /** The name {@link #parse} gives the planned tests that never ran. */
     public static final String NOT_RUN = "(not run)";
 
+    /**
+     * The name of the outcome that says the guest script stopped waiting for hmm-tests: no output for
+     * its stall time (a test stuck in the kernel, where the harness's SIGKILL cannot end it).
+     */
+    public static final String STALLED = "(stalled)";
+
+    /**
+     * Why the guest script stopped waiting for hmm-tests, if it did: its {@code stalled} file, or (runs
+     * before that file) its "stalled" marker on the console.
+     */
+    private static java.util.Optional<String> stall(Path file, Path console) throws IOException {
+        if (Files.isRegularFile(file)) {
+            return java.util.Optional.of(Files.readString(file, StandardCharsets.ISO_8859_1).strip());
+        }
+        if (!Files.isRegularFile(console)) {
+            return java.util.Optional.empty();
+        }
+        try (var lines = Files.lines(console, StandardCharsets.ISO_8859_1)) {
+            String marker = Markers.KSELFTEST + " stalled: ";
+            return lines.map(l -> l.substring(Math.max(0, l.indexOf(marker)))).filter(l -> l.startsWith(marker))
+                    .findFirst().map(l -> l.substring(Markers.KSELFTEST.length() + 1));
+        }
+    }
+
     /** The outcomes of a run in {@code runDir} (its TAP and console log). */
     static List<TestOutcome> outcomes(Path runDir, String lines, String setupFailure) {
         List<TestOutcome> out = new ArrayList<>();
@@ -144,6 +170,8 @@ public final class KernelSelftests implements SessionHook<KernelSelftests.Result
                 out.add(new TestOutcome(o.testClass(), o.test(), o.status(), o.message(),
                         ranges.getOrDefault(o.test(), o.consoleLines())));
             }
+            stall(tap.resolveSibling("stalled"), runDir.resolve("console.log"))
+                    .ifPresent(why -> out.add(new TestOutcome(CLASS, STALLED, TestOutcome.Status.FAILED, why, lines)));
         } catch (IOException e) {
             out.add(new TestOutcome(CLASS, "(run)", TestOutcome.Status.FAILED, "unreadable " + tap, lines));
         }
@@ -195,13 +223,21 @@ public final class KernelSelftests implements SessionHook<KernelSelftests.Result
         int planned = -1;
         int reported = 0;
         String exit = null;
-        for (String raw : tap.split("\n")) {
+        String[] rows = tap.split("\n", -1);
+        // the last element is what follows the last newline: a line cut off where the output stopped, or ""
+        String ended = null;
+        for (String raw : java.util.Arrays.copyOf(rows, rows.length - 1)) {
             String line = raw.stripTrailing();
             Matcher m;
+            if ((m = ENDED.matcher(line)).matches()) {
+                ended = m.group(2).equals(current) ? m.group(1) : null;
+                continue;
+            }
             if ((m = PLAN.matcher(line)).find()) {
                 planned = Integer.parseInt(m.group(1));
             } else if ((m = RUN.matcher(line)).find()) {
                 current = m.group(1);
+                ended = null;
                 skip = null;
                 assertion = null;
             } else if ((m = SKIP.matcher(line)).find()) {
@@ -233,6 +269,16 @@ public final class KernelSelftests implements SessionHook<KernelSelftests.Result
             }
         }
         String how = exit == null ? "output cut off" : exit.equals("137") ? "killed at the time limit" : "exit status " + exit;
+        if (current != null && ended != null) {
+            // the harness said how the test ended, and the output stopped before its TAP line
+            TestOutcome.Status st = ended.equals("FAIL") ? TestOutcome.Status.FAILED
+                    : skip != null ? TestOutcome.Status.SKIPPED : TestOutcome.Status.PASSED;
+            String msg = st == TestOutcome.Status.FAILED ? (assertion != null ? assertion : "not ok")
+                    : st == TestOutcome.Status.SKIPPED ? skip : "";
+            out.add(new TestOutcome(CLASS, current, st, msg, consoleLines));
+            reported++;
+            current = null;
+        }
         if (current != null) {
             out.add(new TestOutcome(CLASS, current, TestOutcome.Status.FAILED, NO_RESULT + " ("
                     + how + (assertion != null ? "; " + assertion : "") + ")", consoleLines));

@@ -11,6 +11,7 @@ set -u
 tests=$1 out=$2 limit=$3
 say() { echo "@@HMM KSELFTEST $*" > /dev/console; echo "$*"; }
 mkdir -p "$out"
+rm -f "$out/stalled" "$out/.done"
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug
 # hugetlb tests need reserved huge pages, or they skip: 32 MiB of them (16 of 2 MiB), at least one
 # (arm64: one of 32 MiB with 16 KiB pages, of 512 MiB with 64 KiB pages; hmm-tests maps one)
@@ -61,7 +62,10 @@ while [ ! -e "$out/.done" ]; do
     quiet=$((quiet + 5))
   fi
   if [ "$quiet" -ge "$stall" ]; then
-    say "stalled: no output from hmm-tests for ${stall} s, in: $(grep '^#  RUN ' "$out/hmm-tests.tap" | tail -n 1)"
+    # the host reads this file as the run's last outcome: the TAP may end anywhere (the harness's
+    # stdout is a pipe, so what it printed after its last flush is still in its buffer)
+    echo "stalled: hmm-tests printed nothing for ${stall} s (a test stuck in the kernel); the last line: $(tail -c 200 "$out/hmm-tests.tap" | tail -n 1)" > "$out/stalled"
+    say "stalled: no output from hmm-tests for ${stall} s, after: $(grep '^#  RUN ' "$out/hmm-tests.tap" | tail -n 1)"
     tasks=
     for st in $(grep -l '^Name:.hmm-tests' /proc/[0-9]*/status 2>/dev/null); do
       pid=${st#/proc/}

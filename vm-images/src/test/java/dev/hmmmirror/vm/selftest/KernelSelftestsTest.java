@@ -112,4 +112,48 @@ class KernelSelftestsTest {
         assertEquals(TestOutcome.Status.FAILED, o.getFirst().status());
         assertTrue(o.getFirst().message().contains("modprobe test_hmm failed"), o.getFirst().message());
     }
+
+    /** The end of mutant 15's TAP when hmm-tests stalled: cut in the middle of a result line. */
+    private static final String CUT = String.join("\n", "TAP version 13", "1..76",
+            "#  RUN           hmm2.hmm2_device_private.double_map ...", "#            OK  hmm2.hmm2_device_private.double_map",
+            "ok 73 hmm2.hmm2_device_private.double_map", "#  RUN           hmm2.hmm2_device_coherent.migrate_mixed ...",
+            "#      SKIP      DEVICE_COHERENT not available",
+            "#            OK  hmm2.hmm2_device_coherent.migrate_mixed", "ok 74 hmm2.hmm2_");
+
+    @Test
+    void aLineCutOffWhereTheOutputStoppedIsNotReadAndTheHarnessLineSaysHowTheTestEnded() {
+        Map<String, TestOutcome> o = byName(KernelSelftests.parse(CUT, ""));
+        assertEquals(TestOutcome.Status.PASSED, o.get("hmm2.hmm2_device_private.double_map").status());
+        TestOutcome cut = o.get("hmm2.hmm2_device_coherent.migrate_mixed");
+        assertEquals(TestOutcome.Status.SKIPPED, cut.status(), o.toString());
+        assertEquals("DEVICE_COHERENT not available", cut.message());
+        assertTrue(o.keySet().stream().noneMatch(n -> n.equals("hmm2.hmm2_")), o.toString());
+        assertTrue(o.get(KernelSelftests.NOT_RUN).message().startsWith("74 of 76 planned tests never ran"), o.toString());
+    }
+
+    @Test
+    void aStallTheGuestScriptWroteIsTheRunsLastOutcome(@TempDir Path run) throws IOException {
+        Path k = Files.createDirectories(run.resolve("out/kselftest"));
+        Files.writeString(k.resolve("hmm-tests.tap"), CUT);
+        Files.writeString(k.resolve("stalled"), "stalled: hmm-tests printed nothing for 180 s (a test stuck in the "
+                + "kernel); the last line: ok 74 hmm2.hmm2_\n");
+        List<TestOutcome> all = KernelSelftests.partialOutcomes(run);
+        TestOutcome last = all.getLast();
+        assertEquals(KernelSelftests.STALLED, last.test());
+        assertEquals(TestOutcome.Status.FAILED, last.status());
+        assertTrue(last.message().startsWith("stalled: hmm-tests printed nothing for 180 s"), last.message());
+    }
+
+    @Test
+    void aStallIsAlsoReadFromTheConsoleMarkerOfRunsBeforeTheFile(@TempDir Path run) throws IOException {
+        Path k = Files.createDirectories(run.resolve("out/kselftest"));
+        Files.writeString(k.resolve("hmm-tests.tap"), CUT);
+        Files.writeString(run.resolve("console.log"), " 365.329| @@HMM KSELFTEST stalled: no output from hmm-tests for "
+                + "180 s, in: #  RUN           hmm2.hmm2_device_coherent.migrate_mixed ...\n");
+        TestOutcome last = KernelSelftests.partialOutcomes(run).getLast();
+        assertEquals(KernelSelftests.STALLED, last.test());
+        assertTrue(last.message().startsWith("stalled: no output from hmm-tests for 180 s"), last.message());
+        Files.writeString(run.resolve("console.log"), " 1.0| booted\n");
+        assertTrue(KernelSelftests.partialOutcomes(run).stream().noneMatch(o -> o.test().equals(KernelSelftests.STALLED)));
+    }
 }
