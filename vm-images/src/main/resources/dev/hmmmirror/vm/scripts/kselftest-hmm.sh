@@ -39,11 +39,11 @@ if ! modprobe test_hmm $spm_params > "$out/modprobe.log" 2>&1; then
 fi
 say "start $tests (limit ${limit} s)"
 cd /tmp || exit 3
-# A test stuck in the kernel (a task in D state) outlives the harness's SIGKILL and the time limit,
-# and keeps the pipe below open: nothing would end this script. So the pipeline runs in the
-# background and the TAP file is watched: no new byte for STALL seconds (the harness gives every
-# test 30 s) ends the wait; the TAP then ends in the stuck test's RUN line, which the host reads
-# as "started but reported no result".
+# A test stuck in the kernel (spinning or blocked: on a broken kernel a write fault retried for
+# ever left both hmm-tests tasks in R state) outlives the harness's SIGKILL and the time limit, and
+# keeps the pipe below open: nothing would end this script. So the pipeline runs in the background
+# and the TAP file is watched: no new byte for STALL seconds (the harness gives every test 30 s)
+# ends the wait, and the host reads the TAP as it stands, with the stall as its last outcome.
 stall=${HMM_KSELFTEST_STALL:-180}
 : > "$out/hmm-tests.tap"
 (
