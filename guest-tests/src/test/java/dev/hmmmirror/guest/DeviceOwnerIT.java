@@ -67,14 +67,18 @@ class DeviceOwnerIT {
         }
     }
 
-    @Test
-    void remoteAccessWithTheOtherOwnerChoice() throws Exception {
-        boolean shared;
+    /** Whether the module was loaded with one owner for all devices; skips where there is no device memory. */
+    private static boolean sharedOwnerOrSkip() throws Exception {
         try (Mirror dev0 = Mirror.open(0)) {
             assumeTrue(dev0.version().has(Capability.MIGRATE), "kernel " + System.getProperty("os.version")
                     + " lacks CONFIG_DEVICE_PRIVATE: no device memory, no owner");
-            shared = dev0.version().has(Capability.SHARED_OWNER);
+            return dev0.version().has(Capability.SHARED_OWNER);
         }
+    }
+
+    @Test
+    void remoteAccessWithTheOtherOwnerChoice() throws Exception {
+        boolean shared = sharedOwnerOrSkip();
         assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
                 + " is not in this guest: cannot reload it");
         List<String> params = ModuleReload.paramsWithout("shared_owner");
@@ -102,12 +106,7 @@ class DeviceOwnerIT {
      */
     @Test
     void aThpInAnotherOwnersDeviceMemoryIsNotHandedOver() throws Exception {
-        boolean shared;
-        try (Mirror dev0 = Mirror.open(0)) {
-            assumeTrue(dev0.version().has(Capability.MIGRATE), "kernel " + System.getProperty("os.version")
-                    + " lacks CONFIG_DEVICE_PRIVATE: no device memory, no owner");
-            shared = dev0.version().has(Capability.SHARED_OWNER);
-        }
+        boolean shared = sharedOwnerOrSkip();
         List<String> params = ModuleReload.paramsWithout("shared_owner");
         if (shared) {
             assumeTrue(ModuleReload.possible(), "the module file " + ModuleReload.MODULE
