@@ -357,23 +357,7 @@ public final class Campaign {
                 Path report = Path.of(old.reportDir());
                 Detectors.Raw raw;
                 try {
-                    raw = switch (old.detector()) {
-                        case SELFTESTS -> {
-                            List<TestOutcome> partial = new ArrayList<>();
-                            try (Stream<Path> runs = Files.list(report)) {
-                                for (Path run : runs.filter(Files::isDirectory).sorted().toList()) {
-                                    partial.addAll(KernelSelftests.partialOutcomes(run));
-                                }
-                            }
-                            yield partial.isEmpty() ? null // no TAP: nothing had run, the verdict stands
-                                    : Detectors.fromSelftests(partial, old.bootSeconds(), old.status() == Verdict.TIMEOUT
-                                            && partial.stream().noneMatch(o -> o.test().equals(KernelSelftests.STALLED)));
-                        }
-                        case EXPLORER -> Detectors.explorerResult(-1, true,
-                                Detectors.failureLine(report.resolve("explorer.log")), seedOf(report.resolve("explorer.log")),
-                                old.bootSeconds());
-                        case SUITE -> null; // its reports say what ran; a suite timeout is judged when it runs
-                    };
+                    raw = rejudged(old, report);
                 } catch (IOException | UncheckedIOException e) {
                     out.printf("hmm mutate: %s: cannot read %s (%s): left as it was%n", r.name(), report, e.getMessage());
                     continue;
@@ -402,6 +386,29 @@ public final class Campaign {
         save(dir, results);
         Report.write(dir, results, out);
         return results;
+    }
+
+    /**
+     * What a recorded detector run gives with today's rules, from its report folder {@code report}; null
+     * where nothing can be judged again (no TAP: nothing had run; the suite's timeouts are judged live).
+     */
+    private static Detectors.Raw rejudged(DetectorResult old, Path report) throws IOException {
+        return switch (old.detector()) {
+            case SELFTESTS -> {
+                List<TestOutcome> partial = new ArrayList<>();
+                try (Stream<Path> runs = Files.list(report)) {
+                    for (Path run : runs.filter(Files::isDirectory).sorted().toList()) {
+                        partial.addAll(KernelSelftests.partialOutcomes(run));
+                    }
+                }
+                yield partial.isEmpty() ? null : Detectors.fromSelftests(partial, old.bootSeconds(),
+                        old.status() == Verdict.TIMEOUT
+                                && partial.stream().noneMatch(o -> o.test().equals(KernelSelftests.STALLED)));
+            }
+            case EXPLORER -> Detectors.explorerResult(-1, true, Detectors.failureLine(report.resolve("explorer.log")),
+                    seedOf(report.resolve("explorer.log")), old.bootSeconds());
+            case SUITE -> null;
+        };
     }
 
     /** The campaign seed an explorer log names ("campaign seed N"), or 0. */
