@@ -43,7 +43,14 @@ public record Invalidation(long seq, long start, long end, long notifierSeq, Rea
         /** Any other event ({@code HMM_MIRROR_EVENT_OTHER}), or a code these bindings do not know. */
         OTHER;
 
-        static Reason of(int code) {
+        /**
+         * The reason an {@code HMM_MIRROR_EVENT_*} code names, e.g. the {@code reason} field of a
+         * {@code struct hmm_mirror_event} read through {@link dev.hmmmirror.raw.RawDevice}.
+         *
+         * @param code the field's value
+         * @return its reason; {@link #OTHER} for {@code HMM_MIRROR_EVENT_OTHER} and unknown codes
+         */
+        public static Reason of(int code) {
             return code >= 0 && code < OTHER.ordinal() ? values()[code] : OTHER;
         }
     }

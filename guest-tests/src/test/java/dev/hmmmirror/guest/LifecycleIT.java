@@ -1,21 +1,29 @@
 package dev.hmmmirror.guest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hmmmirror.Access;
 import dev.hmmmirror.Errno;
+import dev.hmmmirror.HmmDevice;
+import dev.hmmmirror.HmmException;
+import dev.hmmmirror.Invalidation;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.junit.GuestTest;
 import dev.hmmmirror.raw.Command;
+import dev.hmmmirror.raw.RawBuffer;
 import dev.hmmmirror.raw.RawDevice;
 import dev.hmmmirror.raw.RawStruct;
 import dev.hmmmirror.raw.Struct;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +48,113 @@ class LifecycleIT {
             System.out.println("faulted " + a.counters().pagesFaulted() + " " + b.counters().pagesFaulted());
             Runtime.getRuntime().halt(0); // no close, no unmap: the kernel cleans up at exit
         }
+    }
+
+    /**
+     * Run in a child JVM: opens a mirror of a faulted buffer, scopes its events to that buffer, prints its
+     * pid and the mirror's descriptor, and exits without closing once the parent (which took the same open
+     * file with pidfd_getfd) writes a line.
+     */
+    public static final class ExitWhileAnotherProcessHoldsTheMirror {
+        public static void main(String[] args) throws Exception {
+            Mirror m = Mirror.open(0);
+            Memory mem = Memory.anonymous(16);
+            mem.fill((byte) 7);
+            m.fault(mem, Access.WRITE);
+            m.scopeEvents(mem);
+            int fd = -1;
+            try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+                for (Path f : fds) {
+                    try {
+                        if (Files.readSymbolicLink(f).toString().equals(HmmDevice.of(0).path())) {
+                            fd = Integer.parseInt(f.getFileName().toString());
+                        }
+                    } catch (java.io.IOException closedMeanwhile) {
+                        // the directory stream's own descriptor, or one closed while listing
+                    }
+                }
+            }
+            System.out.println("mirror pid " + ProcessHandle.current().pid() + " fd " + fd + " faulted "
+                    + m.counters().pagesFaulted());
+            System.out.flush();
+            System.in.read();
+            Runtime.getRuntime().halt(0); // no close: the mm goes (exit_mmap) while the parent holds the file
+        }
+    }
+
+    private static Process childJvm(Class<?> main) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main.getName())
+                .redirectErrorStream(true).start();
+    }
+
+    /** Every event queued on {@code dev}: waits up to {@code wait} for the first, then takes what is there. */
+    private static List<Invalidation> drain(RawDevice dev, Duration wait) throws Exception {
+        long size = Struct.EVENT.byteSize();
+        RawBuffer buf = RawBuffer.allocate(16 * size);
+        List<Invalidation> events = new ArrayList<>();
+        for (long n = dev.read(buf, wait); n > 0; n = dev.read(buf, Duration.ZERO)) {
+            for (long at = 0; at < n; at += size) {
+                events.add(new Invalidation(buf.getLong(at + Struct.EVENT.offset("seq")),
+                        buf.getLong(at + Struct.EVENT.offset("start")), buf.getLong(at + Struct.EVENT.offset("end")),
+                        buf.getLong(at + Struct.EVENT.offset("notifier_seq")),
+                        Invalidation.Reason.of(buf.getInt(at + Struct.EVENT.offset("reason"))),
+                        (buf.getInt(at + Struct.EVENT.offset("flags")) & 1) != 0, false,
+                        buf.getLong(at + Struct.EVENT.offset("pages"))));
+            }
+        }
+        return events;
+    }
+
+    /**
+     * A process's exit tears its address space down ({@code exit_mmap}), and a mirror of it must hear that as
+     * {@code MMU_NOTIFY_RELEASE} of the whole address space before the unmapping that follows: the one event
+     * that tells a device "this process is gone" from "this range was unmapped". Seen from another process
+     * holding the same open file (as a driver's file outlives the process through a passed descriptor), which
+     * can still read the mirror's events once the owner is gone, but not issue its commands. (Campaign
+     * mutant 22, {@code mn_itree_release} sending {@code MMU_NOTIFY_UNMAP}, survived every detector before.)
+     */
+    @Test
+    void theOwnersExitReachesAMirrorHeldElsewhereAsOneReleaseOfTheWholeAddressSpace() throws Exception {
+        int before = moduleRefcount();
+        Process p = childJvm(ExitWhileAnotherProcessHoldsTheMirror.class);
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String line = out.readLine();
+            assertTrue(line != null && line.startsWith("mirror pid "), "the child's first line: " + line);
+            String[] w = line.split(" ");
+            int pid = Integer.parseInt(w[2]);
+            int fd = Integer.parseInt(w[4]);
+            assertEquals("16", w[6], "the child faulted its buffer: " + line);
+            try (RawDevice held = RawDevice.ofProcess(pid, fd)) {
+                List<Invalidation> beforeExit = drain(held, Duration.ZERO); // the JVM's own, before the scope
+                p.getOutputStream().write('\n');
+                p.getOutputStream().flush();
+                assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the child JVM did not exit");
+                String rest = String.join("\n", out.lines().toList());
+                assertEquals(0, p.exitValue(), rest);
+                List<Invalidation> events = drain(held, Duration.ofSeconds(30));
+                String seen = "events after the exit: " + events + " (before it: " + beforeExit.size() + ")";
+                assertFalse(events.isEmpty(), "the mirror heard nothing of its process's exit; " + seen);
+                Invalidation first = events.get(0);
+                assertEquals(Invalidation.Reason.RELEASE, first.reason(), "the exit's first event; " + seen);
+                assertEquals(0L, first.start(), seen);
+                assertEquals(-1L, first.end(), "RELEASE covers the whole address space [0, ULONG_MAX); " + seen);
+                assertEquals(1, events.stream().filter(e -> e.reason() == Invalidation.Reason.RELEASE).count(), seen);
+                HmmException refused = assertThrows(HmmException.class,
+                        () -> held.ioctl(Command.VERSION, RawStruct.of(Struct.VERSION)));
+                assertEquals(Errno.EPERM.number(), refused.errno(), "the commands stay the dead process's");
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (moduleRefcount() != before && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(before, moduleRefcount(), "the mirror went with the last holder of its file");
     }
 
     @Test

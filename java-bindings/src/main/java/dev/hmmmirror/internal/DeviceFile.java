@@ -55,6 +55,25 @@ public final class DeviceFile implements AutoCloseable {
         return new DeviceFile(path, fd);
     }
 
+    /**
+     * The open file behind process {@code pid}'s descriptor {@code fd}, duplicated into this
+     * process ({@code pidfd_getfd(2)}); throws with the errno and a hint when that fails.
+     */
+    public static DeviceFile ofProcess(int pid, int fd) throws HmmException {
+        String path = "/proc/" + pid + "/fd/" + fd;
+        int dup = Posix.pidfdGetfd(pid, fd);
+        if (dup < 0) {
+            throw new HmmException("pidfd_getfd", path, -dup, switch (Errno.orNull(-dup)) {
+                case ESRCH -> "process " + pid + " does not exist (any more)";
+                case EBADF -> "process " + pid + " has no descriptor " + fd + ": see ls -l /proc/" + pid + "/fd";
+                case EPERM -> "no ptrace access to process " + pid + ": run as root";
+                case ENOSYS -> "pidfd_getfd needs Linux 5.6 or later";
+                case null, default -> null;
+            });
+        }
+        return new DeviceFile(path, dup);
+    }
+
     static String openHint(int errno) {
         return switch (Errno.orNull(errno)) {
             case ENOENT -> "the device node does not exist: is hmm_mirror.ko loaded "

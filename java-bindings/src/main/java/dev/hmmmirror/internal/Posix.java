@@ -509,6 +509,36 @@ public final class Posix {
     }
 
     /**
+     * {@code pidfd_open(2)} and {@code pidfd_getfd(2)}: 434 and 438 on every architecture (numbers
+     * from 424 on are shared by all tables since Linux 5.1).
+     */
+    private static final long SYS_PIDFD_OPEN = 434;
+    private static final long SYS_PIDFD_GETFD = 438;
+
+    /**
+     * A duplicate, in this process, of process {@code pid}'s descriptor {@code fd}: the same open
+     * file ({@code pidfd_open} then {@code pidfd_getfd}, Linux 5.6+; the new descriptor is
+     * close-on-exec). Needs ptrace access to {@code pid} (root, or its parent under Yama scope 1).
+     * Returns the new descriptor or {@code -errno}: ESRCH (no such process), EBADF (no such
+     * descriptor there), EPERM (no ptrace access), ENOSYS (a kernel before 5.6).
+     */
+    public static int pidfdGetfd(int pid, int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            long pidfd = (long) Syscall6.H.invokeExact(state, SYS_PIDFD_OPEN, (long) pid, 0L, 0L, 0L, 0L, 0L);
+            if (pidfd < 0) {
+                return -errno(state);
+            }
+            long dup = (long) Syscall6.H.invokeExact(state, SYS_PIDFD_GETFD, pidfd, (long) fd, 0L, 0L, 0L, 0L);
+            int err = dup < 0 ? errno(state) : 0;
+            close((int) pidfd);
+            return dup < 0 ? -err : (int) dup;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
      * Set to {@code true}, {@link #open}, {@link #ioctl} and {@link #close} call libc's {@code open},
      * {@code ioctl} and {@code close} (three downcall handles of three shapes) instead of
      * {@code syscall(2)} (one handle): for side-by-side measurements (docs/performance.md, run M).

@@ -84,6 +84,18 @@ public final class RawBuffer {
     }
 
     /**
+     * The native-order 32-bit word at {@code offset}, e.g. a {@code __u32} field of an event read
+     * into this buffer ({@link Struct#offset(String)}).
+     *
+     * @param offset byte offset from {@link #address()}; any alignment
+     * @return the word (as Java's signed int)
+     * @throws IndexOutOfBoundsException when the word is not wholly inside the buffer
+     */
+    public int getInt(long offset) {
+        return segment.get(ValueLayout.JAVA_INT_UNALIGNED, offset);
+    }
+
+    /**
      * Stores a native-order 64-bit word at {@code offset}; returns this buffer.
      *
      * @param offset byte offset from {@link #address()}; any alignment

@@ -5,6 +5,7 @@ import dev.hmmmirror.HmmException;
 import dev.hmmmirror.internal.DeviceFile;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Reference;
+import java.time.Duration;
 
 /**
  * An open {@code /dev/hmm_mirrorN} that issues commands as given: any command or request number,
@@ -46,6 +47,26 @@ public final class RawDevice implements AutoCloseable {
      */
     public static RawDevice open(int index) throws HmmException {
         return open(HmmDevice.of(index).path());
+    }
+
+    /**
+     * The open file behind descriptor {@code fd} of process {@code pid}, duplicated into this
+     * process with {@code pidfd_getfd(2)}: the same file, so the same mirror, bound to that
+     * process's address space. Its events can be read here ({@link #read(RawBuffer, Duration)}),
+     * also after that process exited (the exit's {@code RELEASE} included); its commands are
+     * refused with {@link dev.hmmmirror.Errno#EPERM} (they belong to the mirrored process). The
+     * mirror lives until both processes closed the file.
+     *
+     * @param pid a process that has {@code /dev/hmm_mirrorN} open
+     * @param fd  its descriptor there ({@code ls -l /proc/PID/fd})
+     * @return this process's handle on the same open file; {@link #path()} is {@code /proc/PID/fd/FD}
+     * @throws HmmException with {@link dev.hmmmirror.Errno#ESRCH} for no such process,
+     *                      {@link dev.hmmmirror.Errno#EBADF} for no such descriptor,
+     *                      {@link dev.hmmmirror.Errno#EPERM} without ptrace access to it (not root),
+     *                      {@link dev.hmmmirror.Errno#ENOSYS} before Linux 5.6
+     */
+    public static RawDevice ofProcess(int pid, int fd) throws HmmException {
+        return new RawDevice(DeviceFile.ofProcess(pid, fd));
     }
 
     /**
@@ -169,6 +190,25 @@ public final class RawDevice implements AutoCloseable {
     public long read(RawBuffer buffer) throws HmmException {
         try {
             return check("read", file.read(buffer.segment()));
+        } finally {
+            Reference.reachabilityFence(buffer);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Waits up to {@code wait} for the first event ({@code poll(2)}), then reads whole
+     * {@code struct hmm_mirror_event}s into {@code buffer} as {@link #read(RawBuffer)} does.
+     *
+     * @param buffer where the events go; whole events only, at most 16 per call
+     * @param wait   how long to wait for the first one (zero: only what is queued)
+     * @return bytes read, a multiple of {@code sizeof(struct hmm_mirror_event)}; 0 when none arrived
+     * @throws HmmException          with the errno of {@code poll} or {@code read}
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public long read(RawBuffer buffer, Duration wait) throws HmmException {
+        try {
+            return file.readEvents(buffer.segment(), (int) Math.min(Integer.MAX_VALUE, wait.toMillis()));
         } finally {
             Reference.reachabilityFence(buffer);
             Reference.reachabilityFence(this);

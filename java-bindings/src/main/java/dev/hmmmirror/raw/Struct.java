@@ -138,6 +138,19 @@ public enum Struct {
     }
 
     /**
+     * Where field {@code name} starts: {@code offsetof} in the header, for decoding structs that
+     * arrive as bytes, such as the events {@link RawDevice#read(RawBuffer)} returns
+     * ({@link RawBuffer#getLong}, {@link RawBuffer#getInt}).
+     *
+     * @param name the field's name in the header
+     * @return its byte offset from the start of the struct
+     * @throws IllegalArgumentException when the struct has no such field
+     */
+    public long offset(String name) {
+        return field(name).offset();
+    }
+
+    /**
      * Whether the struct starts with the {@code __u32 size} field every command struct has.
      *
      * @return {@code true} for every struct but {@link #EVENT}
