@@ -145,8 +145,13 @@ public final class Campaign {
         MutantResult baseline = results.get(BASELINE);
         int total = todo.size();
         if (baseline != null && total > 0) {
-            Progress.say("mutate: %d mutant(s) to run; the baseline took %s: about %s in all", total,
-                    secs(baseline.seconds()), secs(baseline.seconds() * total / Math.max(1, Math.min(options.jobs(), total))));
+            List<Double> done = results.values().stream().filter(r -> !r.name().equals(BASELINE))
+                    .map(MutantResult::seconds).toList();
+            double each = typicalSeconds(done, baseline.seconds());
+            Progress.say("mutate: %d mutant(s) to run; %s: about %s in all", total, done.isEmpty()
+                    ? "the baseline took " + secs(baseline.seconds())
+                    : done.size() + " recorded mutant(s) took a mean of " + secs(each),
+                    secs(each * total / Math.max(1, Math.min(options.jobs(), total))));
         }
         AtomicInteger finished = new AtomicInteger();
         long t0 = System.nanoTime();
@@ -189,6 +194,15 @@ public final class Campaign {
         }
         Report.write(dir, results, out);
         return results;
+    }
+
+    /**
+     * What one more mutant will take, for the estimate a resumed campaign prints first: the mean of the
+     * mutants recorded so far (those that hang cost many times the others and will recur among the rest, so
+     * the mean, not the median), else the baseline's time (an upper bound: every detector on a fresh build).
+     */
+    static double typicalSeconds(List<Double> recorded, double baselineSeconds) {
+        return recorded.stream().mapToDouble(Double::doubleValue).average().orElse(baselineSeconds);
     }
 
     private MutantResult runOne(BaseKernel base, Mutant m, int slot, String label) {

@@ -58,6 +58,13 @@ class ResultsTest {
         assertEquals(Verdict.SURVIVED, Campaign.verdict(Map.of(Detector.SUITE, det(Detector.SUITE, Verdict.SURVIVED))));
     }
 
+    /** A resumed campaign estimates from the mutants it recorded, not from the baseline (1,549 s against ~300 s). */
+    @Test
+    void theEstimateComesFromRecordedMutantsAndFromTheBaselineOnlyBeforeAny() {
+        assertEquals(1549.0, Campaign.typicalSeconds(List.of(), 1549.0));
+        assertEquals(400.0, Campaign.typicalSeconds(List.of(250.0, 250.0, 700.0), 1549.0), 1e-9);
+    }
+
     @Test
     void resultsReadBackAsWritten(@TempDir Path dir) throws Exception {
         Map<String, MutantResult> r = campaign();
