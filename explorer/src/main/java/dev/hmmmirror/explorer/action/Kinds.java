@@ -150,7 +150,26 @@ public final class Kinds {
                 return new Steps.RdmaFetchAndAdd(g, r.nextInt(w.regionSize(g)), r.nextInt(WORDS), 1 + r.nextInt(1000));
             }));
         }
+        if (f.migrate() && f.thp() && f.devices() >= 2) {
+            // last, and drawn only where each device owns its memory (the second-owner phase: applies is false
+            // before it, so the programs of a seed until then are those of before): a THP migrated whole is a
+            // device-private PMD, and another owner's access to it must bring it back, never map it
+            // (campaign mutant 16 survived the explorer: a whole-region draw of migrate-to-device is 1 in 4,
+            // and with only the second kind, 4 draws in 300 steps did not kill it)
+            // a THP region is rare otherwise (one map in 7, one at a time): 3 programs in 10 never had one
+            k.add(new Simple("map-thp", 2, w -> !w.features().sharedOwner() && w.anyFree() && !w.hasKind(Kind.THP),
+                    (w, r) -> new Steps.Map(w.freeRegion(r), Kind.THP, (int) (Memory.hugePageSize() / PageModel.SIZE))));
+            k.add(new Simple("migrate-thp-whole", 3, Kinds::thpWholeApplies, (w, r) -> {
+                int g = regionOf(w, Kind.THP, r);
+                return new Steps.MigrateToDevice(r.nextInt(Model.MIRRORS), g, 0, w.regionSize(g));
+            }));
+        }
         return List.copyOf(k);
+    }
+
+    /** Whether {@code migrate-thp-whole} applies: a THP region exists and each device owns its memory. */
+    static boolean thpWholeApplies(Model w) {
+        return !w.features().sharedOwner() && w.hasKind(Kind.THP);
     }
 
     /** Pages of an RDMA step over {@code range}: at most {@link World#RDMA_PAGES}. */

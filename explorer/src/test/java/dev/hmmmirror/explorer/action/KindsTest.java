@@ -1,8 +1,11 @@
 package dev.hmmmirror.explorer.action;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.hmmmirror.explorer.model.Features;
+import dev.hmmmirror.explorer.model.Kind;
+import dev.hmmmirror.explorer.model.Model;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -26,16 +29,39 @@ class KindsTest {
             "device-read:5", "device-write:4", "migrate-to-device:3", "migrate-to-system:1", "make-exclusive:2",
             "atomic-add:2", "close-reopen:1", "device-delay:1", "move-pages:1", "compact:1");
 
+    /** Drawn only where each device owns its memory: last, so the kinds before it keep their order. */
+    private static final List<String> THP_WHOLE = List.of("map-thp:2", "migrate-thp-whole:3");
+
     @Test
-    void withoutRdmaTheKindsAreThoseOfBefore() {
-        assertEquals(BEFORE, kinds(false));
+    void withoutRdmaTheKindsAreThoseOfBeforeAndTheWholeThpMigrationLast() {
+        List<String> expected = new ArrayList<>(BEFORE);
+        expected.addAll(THP_WHOLE);
+        assertEquals(expected, kinds(false));
     }
 
     @Test
     void withRdmaTheRdmaKindsComeLast() {
         List<String> expected = new ArrayList<>(BEFORE);
         expected.addAll(List.of("rdma-read:3", "rdma-write:3", "rdma-atomic:2"));
+        expected.addAll(THP_WHOLE);
         assertEquals(expected, kinds(true));
+    }
+
+    /**
+     * With one owner shared by the devices (every program before the second-owner phase) the whole-THP kind
+     * never applies, so it takes no part in a draw: those programs are the same as before it existed.
+     */
+    @Test
+    void theWholeThpMigrationAppliesOnlyToATHpRegionWithEachDeviceItsOwnOwner() {
+        Features shared = new Features(2, true, true, true, true, true, true, true, true, false, List.of(),
+                Optional.empty());
+        for (boolean sharedOwner : new boolean[] {true, false}) {
+            Features f = shared.withSharedOwner(sharedOwner);
+            Model m = new Model(f, Model.devices(f));
+            assertFalse(Kinds.thpWholeApplies(m), "no THP region yet");
+            m.mapped(0, Kind.THP, 0x20_0000L, 512);
+            assertEquals(!sharedOwner, Kinds.thpWholeApplies(m), "shared owner " + sharedOwner);
+        }
     }
 
     @Test
