@@ -228,6 +228,29 @@ public final class RdmaDevice implements AutoCloseable {
     }
 
     /**
+     * Registers {@code length} bytes of {@code memory} from byte {@code offset} on as an On-Demand
+     * Paging region, as {@link #registerOnDemand(Memory)} does all of it: the region's interval
+     * notifier covers exactly those bytes' pages, so the kernel must find it for invalidations that
+     * only touch its ends.
+     *
+     * @param memory the memory a part of which is registered; it must stay mapped while the region is open
+     * @param offset the first byte, from {@code memory}'s address; region offsets count from here
+     * @param length the bytes registered
+     * @return the region
+     * @throws IllegalArgumentException when {@code [offset, offset + length)} is empty or not inside {@code memory}
+     * @throws RdmaUnsupportedException when the device has no ODP ({@link #requireOdp})
+     * @throws RdmaException            the errno of {@code ibv_reg_mr}
+     */
+    public MemoryRegion registerOnDemand(Memory memory, long offset, long length) throws RdmaException {
+        if (offset < 0 || length <= 0 || offset > memory.byteSize() - length) {
+            throw new IllegalArgumentException("bytes " + offset + "+" + length + " are not inside the " + memory.byteSize()
+                    + " bytes of " + memory);
+        }
+        requireOdp();
+        return register(memory.address() + offset, length, true);
+    }
+
+    /**
      * Registers all of {@code memory} as an ordinary memory region: the kernel pins every page
      * ({@code pin_user_pages}) for as long as the region is open.
      *
@@ -239,19 +262,23 @@ public final class RdmaDevice implements AutoCloseable {
         return register(memory, false);
     }
 
-    private synchronized MemoryRegion register(Memory memory, boolean onDemand) throws RdmaException {
+    private MemoryRegion register(Memory memory, boolean onDemand) throws RdmaException {
+        return register(memory.address(), memory.byteSize(), onDemand);
+    }
+
+    private synchronized MemoryRegion register(long address, long length, boolean onDemand) throws RdmaException {
         checkOpen();
         int access = Verbs.IBV_ACCESS_LOCAL_WRITE() | Verbs.IBV_ACCESS_REMOTE_READ() | Verbs.IBV_ACCESS_REMOTE_WRITE()
                 | (atomics ? Verbs.IBV_ACCESS_REMOTE_ATOMIC() : 0) | (onDemand ? Verbs.IBV_ACCESS_ON_DEMAND() : 0);
         MemorySegment mr;
         try {
-            mr = Ibv.regMr(pd, memory.address(), memory.byteSize(), access);
+            mr = Ibv.regMr(pd, address, length, access);
         } catch (Ibv.NativeError e) {
             throw new RdmaException("ibv_reg_mr" + (onDemand ? " (On-Demand Paging)" : " (pinned)"),
-                    name + " at 0x" + Long.toHexString(memory.address()) + "+" + memory.byteSize(), e.errno,
+                    name + " at 0x" + Long.toHexString(address) + "+" + length, e.errno,
                     e.errno == 12 && !onDemand ? "pinning needs RLIMIT_MEMLOCK (ulimit -l) of the region's size" : null);
         }
-        MemoryRegion r = new MemoryRegion(this, mr, memory.address(), memory.byteSize(), onDemand);
+        MemoryRegion r = new MemoryRegion(this, mr, address, length, onDemand);
         children.push(r);
         return r;
     }

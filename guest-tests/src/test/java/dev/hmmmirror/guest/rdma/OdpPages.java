@@ -46,10 +46,21 @@ final class OdpPages implements AutoCloseable {
      * @param who the test class, named in what is printed
      */
     OdpPages(RdmaDevice device, Memory mem, String who) throws HmmException {
+        this(device, mem, 0, mem.byteSize() / PAGE, who);
+    }
+
+    /**
+     * Registers pages {@code [first, first + pages)} of {@code mem} on demand with {@code device} and
+     * connects; region page 0 is {@code mem}'s page {@code first}.
+     *
+     * @param who the test class, named in what is printed
+     */
+    OdpPages(RdmaDevice device, Memory mem, long first, long pages, String who) throws HmmException {
         this.device = device;
         this.who = who;
         this.mem = mem;
-        this.odp = device.registerOnDemand(mem);
+        this.odp = first == 0 && pages * PAGE == mem.byteSize() ? device.registerOnDemand(mem)
+                : device.registerOnDemand(mem, first * PAGE, pages * PAGE);
         this.local = Memory.anonymous(CHUNK_PAGES);
         this.buffer = device.registerPinned(local);
         this.qp = device.connectLoopback().timeout(TIMEOUT);

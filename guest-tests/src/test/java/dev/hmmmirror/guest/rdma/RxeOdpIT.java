@@ -280,6 +280,37 @@ class RxeOdpIT {
         }
     }
 
+    /**
+     * rxe gives each ODP region an interval notifier over exactly its pages: the kernel must find it for an
+     * invalidation that reaches only the region's first page. {@code mprotect(PROT_NONE)} of the page before
+     * the region and its first page must revoke rxe's mapping of that page (its READ then fails with
+     * {@code REM_ACCESS_ERR}) and leave the next page readable. No mirror of ours is open here: its interval
+     * covers the whole address space (as test_hmm's does), and once the kernel's lookup has found any
+     * notifier it walks on to the others with the right bounds, so with it open a lookup one page short
+     * still reaches rxe's. (Campaign mutant 24, {@code mn_itree_inv_start_range} one page short, survived
+     * every detector: every notifier they had started at 0.)
+     */
+    @Test
+    void anInvalidationEndingOnARegionsFirstPageRevokesThatPage() throws Exception {
+        requireOdp(OdpOperation.READ);
+        try (OdpPages odp = new OdpPages(device, Memory.anonymous(PAGES), 1, PAGES - 1, "RxeOdpIT")) {
+            Memory mem = odp.memory();
+            byte[] data = pattern(PAGES, 24);
+            mem.write(0, data);
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, PAGE, 3 * PAGE), odp.read(0, 2),
+                    "rxe's first READ of the region's pages 0-1 (pages 1-2 of the memory)");
+            mem.protect(0, 2, Memory.Protection.NONE); // ends on the region's first page
+            WorkCompletionException e = assertThrows(WorkCompletionException.class, () -> odp.read(0, 1),
+                    "an RDMA READ of the region's first page after mprotect(PROT_NONE) of it: rxe still maps it");
+            assertEquals(WorkCompletionStatus.REM_ACCESS_ERR, e.status(), e.getMessage());
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 2 * PAGE, 3 * PAGE), odp.read(1, 1),
+                    "the region's second page stays readable");
+            mem.protect(0, 2, Memory.Protection.READ_WRITE);
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, PAGE, 2 * PAGE), odp.read(0, 1),
+                    "the first page once access is back");
+        }
+    }
+
     @Test
     void aPageInOurDeviceMemoryComesBackForAnRdmaRead() throws Exception {
         requireOdp(OdpOperation.READ);
