@@ -292,6 +292,42 @@ class DifferentialIT {
         verdict();
     }
 
+    /**
+     * Device 1 migrates pages to its memory, then device 0 asks for the range back: a migration selects the
+     * device-private pages of its own owner only ({@code migrate_vma_setup} with
+     * {@code MIGRATE_VMA_SELECT_DEVICE_PRIVATE} and {@code pgmap_owner}), so nothing moves and device 1 keeps
+     * them. test_hmm shows the kernel's choice as it is (it copies back any test_hmm page it is handed; each
+     * of its devices is its own owner); our module also leaves pages not its own where they are. (Campaign
+     * mutant 25, {@code migrate_vma_collect_pmd} without the owner check, survived every detector: test_hmm
+     * then moves device 1's pages for device 0.)
+     */
+    @Test
+    void aDeviceMigratingARangeBackLeavesAnotherDevicesPages() throws Exception {
+        try (Mirror m0 = Mirror.open(0); Mirror m1 = Mirror.open(1); TestHmmDevice t0 = TestHmmDevice.open(0, PAGE);
+                TestHmmDevice t1 = TestHmmDevice.open(1, PAGE); Memory a = Memory.anonymous(2); Memory b = Memory.anonymous(2)) {
+            assumeTrue(m0.version().has(Capability.MIGRATE), "no device-private memory in this kernel");
+            byte[] data = Bytes.pattern(2, 25);
+            a.write(0, data);
+            b.write(0, data);
+            same("device 1 migrates 2 pages", m1.migrateToDevice(a.address(), 2).migrated(),
+                    t1.migrateToDevice(b.address(), 2).cpages());
+            same("device 0 migrates the range back: pages moved (none are its own)",
+                    m0.migrateToSystem(a.address(), 2).migrated(), t0.migrateToSystem(b.address(), 2).cpages());
+            same("device 1's snapshot afterwards: its pages are still in its memory", states(m1.snapshot(a)),
+                    states(t1.snapshot(b.address(), 2)));
+            List<Set<PageState>> kept = states(t1.snapshot(b.address(), 2));
+            List<Set<PageState>> inDevice1 = List.of(
+                    EnumSet.of(PageState.CPU_READ, PageState.CPU_WRITE, PageState.DEVICE_PRIVATE),
+                    EnumSet.of(PageState.CPU_READ, PageState.CPU_WRITE, PageState.DEVICE_PRIVATE));
+            if (!kept.equals(inDevice1)) {
+                differences.add("test_hmm: device 1's pages afterwards " + kept + ", expected still in its memory "
+                        + inDevice1);
+            }
+            same("the data", a.bytes(), b.bytes());
+        }
+        verdict();
+    }
+
     /** A collapsed THP, or an empty or huge-zero 2 MiB range, for one side. */
     private static Memory thp(String kind, byte[] data) throws Exception {
         Memory x = Memory.hugeAnonymous(1);
