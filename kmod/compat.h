@@ -53,6 +53,12 @@ static inline struct dev_pagemap *hmm_mirror_page_pgmap(struct page *page)
 #endif
 }
 
+/* The pgmap owner of a device-private @page of any driver. */
+static inline const void *hmm_mirror_device_page_owner(struct page *page)
+{
+	return hmm_mirror_page_pgmap(page)->owner;
+}
+
 /*
  * Whole transparent huge pages in device-private memory (7.2, "THP
  * migration of zone device pages"): MIGRATE_VMA_SELECT_COMPOUND asks
@@ -177,6 +183,14 @@ hmm_mirror_make_device_exclusive(struct mm_struct *mm, unsigned long addr,
 	*foliop = page_folio(page);
 	return page;
 #endif
+}
+
+#else /* !CONFIG_DEVICE_PRIVATE */
+
+/* No device-private pages exist without CONFIG_DEVICE_PRIVATE. */
+static inline const void *hmm_mirror_device_page_owner(struct page *page)
+{
+	return NULL;
 }
 
 #endif /* CONFIG_DEVICE_PRIVATE */

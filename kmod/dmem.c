@@ -40,6 +40,7 @@
 #include <linux/slab.h>
 
 #include "compat.h"
+#include "contract.h"
 #include "dmem.h"
 #include "mirror.h"
 #include "planted.h"
@@ -715,6 +716,8 @@ static int hmm_mirror_migrate_chunk_to_sys(struct hmm_mirror *mirror,
 
 		nr = hmm_mirror_entry_pages(b->src[i]);
 		if (!spage || !(b->src[i] & MIGRATE_PFN_MIGRATE) ||
+		    !hmm_mirror_contract_collected(mirror->mdev, addr, spage,
+						   args.pgmap_owner) ||
 		    !hmm_mirror_dmem_is_local(&mirror->mdev->dmem, spage))
 			continue;
 		if (hmm_mirror_inject_copy(&mirror->inject))

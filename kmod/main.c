@@ -524,7 +524,16 @@ static ssize_t dmem_free_huge_blocks_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(dmem_free_huge_blocks);
 
+static ssize_t contract_violations_show(struct device *dev,
+					struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n",
+			  atomic64_read(&hmm_mirror_sysfs_device(dev)->contract_violations));
+}
+static DEVICE_ATTR_RO(contract_violations);
+
 static struct attribute *hmm_mirror_attrs[] = {
+	&dev_attr_contract_violations.attr,
 	&dev_attr_mirrors.attr,
 	&dev_attr_dmem_used_pages.attr,
 	&dev_attr_dmem_huge_blocks.attr,

@@ -18,17 +18,18 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
+#include "contract.h"
 #include "mirror.h"
 #include "planted.h"
 
 /* Pages handled by one hmm_range_fault() call. */
 #define HMM_MIRROR_FAULT_CHUNK 64UL
 
-static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
-				  const struct mmu_notifier_range *range,
-				  unsigned long cur_seq)
+static bool hmm_mirror_update(struct hmm_mirror *mirror,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
 {
-	struct hmm_mirror *mirror = container_of(mni, struct hmm_mirror, notifier);
+	struct mmu_interval_notifier *mni = &mirror->notifier;
 	unsigned long pages, exclusive;
 
 	/*
@@ -71,6 +72,19 @@ static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
 	return true;
 }
 
+static bool hmm_mirror_invalidate(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq)
+{
+	struct hmm_mirror *mirror = container_of(mni, struct hmm_mirror, notifier);
+	bool ret;
+
+	hmm_mirror_contract_callback_enter(mirror);
+	ret = hmm_mirror_update(mirror, range, cur_seq);
+	hmm_mirror_contract_callback_exit(mirror);
+	return ret;
+}
+
 static const struct mmu_interval_notifier_ops hmm_mirror_notifier_ops = {
 	.invalidate = hmm_mirror_invalidate,
 };
@@ -82,6 +96,7 @@ int hmm_mirror_init_mirror(struct hmm_mirror *mirror,
 
 	mirror->mdev = mdev;
 	mutex_init(&mirror->lock);
+	atomic_set(&mirror->callbacks, 0);
 	/*
 	 * Reclaim may invalidate, and the callback takes @lock: tell lockdep
 	 * now (as drm_gpusvm does), so that an allocation under @lock shows
@@ -114,6 +129,7 @@ int hmm_mirror_init_mirror(struct hmm_mirror *mirror,
 void hmm_mirror_fini_mirror(struct hmm_mirror *mirror)
 {
 	mmu_interval_notifier_remove(&mirror->notifier);
+	hmm_mirror_contract_removed(mirror);
 	hmm_mirror_pt_destroy(&mirror->pt);
 	mmdrop(mirror->mm);
 	hmm_mirror_events_fini(&mirror->events);
@@ -223,8 +239,11 @@ static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
 			return ret;
 
 		mutex_lock(&mirror->lock);
-		if (!hmm_mirror_retry_stale(&r) ||
-		    hmm_mirror_planted_commits_stale(range, snapshot))
+		if (!hmm_mirror_retry_stale(&r)) {
+			hmm_mirror_contract_range(mirror, range);
+			return 0;
+		}
+		if (hmm_mirror_planted_commits_stale(range, snapshot))
 			return 0;
 		mutex_unlock(&mirror->lock);
 		if (!snapshot)

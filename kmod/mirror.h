@@ -50,6 +50,7 @@ struct hmm_mirror_device {
 	char name[32];
 	struct hmm_mirror_dmem dmem;
 	atomic_t mirrors;	/* open files (mirrors) of this device */
+	atomic64_t contract_violations;	/* broken kernel promises (contract.c) */
 };
 
 /* Counters of one mirror (HMM_MIRROR_IOC_COUNTERS), updated atomically. */
@@ -88,6 +89,7 @@ struct hmm_mirror {
 	struct hmm_mirror_events events;
 	struct hmm_mirror_stats stats;
 	struct hmm_mirror_injector inject;	/* fault injection (inject.c) */
+	atomic_t callbacks;		/* invalidation callbacks running (contract.c) */
 };
 
 /*

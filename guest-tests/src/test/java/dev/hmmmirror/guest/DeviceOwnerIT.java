@@ -50,6 +50,9 @@ class DeviceOwnerIT {
                     assertEquals(EnumSet.noneOf(PageState.class), remote.page(i),
                             "own owners: device 0's memory is invisible to device 1's snapshot: " + remote);
                 }
+                // migrate_vma_setup() collects only the migration owner's pages (the module WARNs otherwise)
+                assertEquals(new Migration(0, 3), dev1.migrateToSystem(mem.address(), 3), "device 1 cannot move device 0's pages");
+                assertTrue(dev0.snapshot(mem).all(PageState.DEVICE_PRIVATE), "device 0 keeps them: " + dev0.snapshot(mem));
                 Bytes.assertSame(data, dev1.read(mem.address(), 3), "device 1 reads the data");
                 assertEquals(0, dev1.counters().devicePrivateReads(), "not from device memory");
                 assertEquals(3, dev0.counters().cpuFaultMigrations() - back, "device 1's access migrated them back");

@@ -176,6 +176,50 @@ class LifecycleIT {
         assertEquals(before, moduleRefcount(), "both mirrors of the dead process must be released");
     }
 
+    /** What the module counts in {@code /sys/class/misc/hmm_mirror0/contract_violations} (kmod/contract.c). */
+    static long contractViolations() throws Exception {
+        return Long.parseLong(Files.readString(Path.of("/sys/class/misc/hmm_mirror0/contract_violations")).strip());
+    }
+
+    /**
+     * Closing a mirror while one of its invalidation callbacks runs: the kernel's
+     * {@code mmu_interval_notifier_remove()} waits for that callback, and only then may the module free the
+     * mirror. The device is made slow (each invalidation waits 1 s in the callback, holding the mirror's
+     * lock), a thread drops the mirrored pages ({@code MADV_DONTNEED}: the callback runs and waits), and the
+     * mirror is closed meanwhile. The module checks the wait (kmod/contract.c): on a kernel whose removal
+     * returned early (campaign mutant 20: a use-after-free that no assertion sees) it counts a contract
+     * violation and WARNs, which fails the run; here the count stays and everything is released.
+     */
+    @Test
+    void closingAMirrorDuringItsSlowInvalidationWaitsForTheCallback() throws Exception {
+        int before = moduleRefcount();
+        long violations = contractViolations();
+        try (Memory mem = Memory.anonymous(16)) {
+            mem.fill((byte) 5);
+            Mirror m = Mirror.open(0);
+            m.fault(mem, Access.WRITE);
+            m.setDeviceDelay(Duration.ofSeconds(1));
+            java.util.concurrent.CompletableFuture<Void> drop = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    mem.adviseDontNeed(0, 16);
+                } catch (HmmException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(300); // the DONTNEED's callback is now in the device's 1 s delay
+            m.close();
+            drop.get(120, TimeUnit.SECONDS);
+            assertEquals(0L, mem.getLong(0), "MADV_DONTNEED dropped the pages");
+        }
+        assertEquals(violations, contractViolations(),
+                "the kernel broke a promise of the HMM contract: dmesg has the module's WARN saying which");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (moduleRefcount() != before && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(before, moduleRefcount(), "the closed mirror was released");
+    }
+
     @Test
     void rmmodWhileAMirrorIsOpenIsRefused() throws Exception {
         try (Mirror m = Mirror.open(0)) {
