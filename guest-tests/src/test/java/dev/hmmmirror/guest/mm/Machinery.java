@@ -103,6 +103,69 @@ public final class Machinery {
         return new SwapHold(!wasOn);
     }
 
+    /**
+     * Swap on a loop device over a file in a tmpfs of its own, the only swap for as long as this is open
+     * (the devices on before are turned off, and on again at close: a CPU keeps allocating swap from the
+     * device it used last, whatever the priorities say). Unlike zram (a synchronous device: a page read back
+     * from it with one reference skips the swap cache), a page swapped in from it stays in the swap cache
+     * with its swap slot, clean, until it is written again or reclaimed: what reclaim may drop unwritten.
+     */
+    public static synchronized LoopSwap holdLoopSwap() throws IOException {
+        assumeTrue(Files.exists(Path.of("/proc/swaps")), "the kernel lacks CONFIG_SWAP");
+        List<String> others = read(Path.of("/proc/swaps")).lines().skip(1).map(l -> l.split("\\s+")[0]).toList();
+        for (String other : others) {
+            Result off = sh("swapoff", other);
+            if (off.code() != 0) {
+                throw new AssertionError("swapoff " + other + ": " + off.output());
+            }
+        }
+        Path dir = Files.createTempDirectory("hmm-loopswap");
+        LoopSwap swap = new LoopSwap(dir, null, others);
+        try {
+            Result mount = sh("mount", "-t", "tmpfs", "-o", "size=72m", "tmpfs", dir.toString());
+            assumeTrue(mount.code() == 0, "mount -t tmpfs failed: " + mount.output());
+            Path file = dir.resolve("swap");
+            Result made = sh("sh", "-c", "truncate -s 64M " + file + " && losetup -f --show " + file);
+            assumeTrue(made.code() == 0, "no loop device (CONFIG_BLK_DEV_LOOP, losetup): " + made.output());
+            swap = new LoopSwap(dir, made.output().strip().lines().reduce((a, b) -> b).orElseThrow(), others);
+            Result mk = sh("mkswap", swap.device());
+            Result on = mk.code() == 0 ? sh("swapon", swap.device()) : mk;
+            if (on.code() != 0) {
+                throw new AssertionError("swap on " + swap.device() + ": " + on.output());
+            }
+            return swap;
+        } catch (RuntimeException | Error e) {
+            swap.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The loop device swap of {@link #holdLoopSwap()}: turned off, detached and unmounted on close, and the
+     * swap devices that were on ({@code others}) on again.
+     */
+    public record LoopSwap(Path dir, String device, List<String> others) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (device != null) {
+                sh("swapoff", device);
+                sh("losetup", "-d", device);
+            }
+            for (String other : others) {
+                Result on = sh("swapon", other);
+                if (on.code() != 0) {
+                    throw new AssertionError("swapon " + other + " (on before the loop device swap): " + on.output());
+                }
+            }
+            sh("umount", dir.toString()); // fails only where the mount did
+            try {
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
     /** What {@link #holdSwap()} turned on ({@code madeHere}), to be turned off on close. */
     public record SwapHold(boolean madeHere) implements AutoCloseable {
         @Override

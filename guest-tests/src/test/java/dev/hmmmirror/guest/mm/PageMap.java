@@ -66,6 +66,32 @@ public final class PageMap {
         }
     }
 
+    /** {@code KPF_DIRTY} of {@code /proc/kpageflags}: the folio is dirty (the PTE's own dirty bit is not in it). */
+    public static final int KPF_DIRTY = 4;
+    /** {@code KPF_SWAPCACHE}: the page is in the swap cache. */
+    public static final int KPF_SWAPCACHE = 13;
+
+    /** {@code /proc/kpageflags} of a page frame ({@code KPF_*} bits, Documentation/admin-guide/mm/pagemap.rst). */
+    public static long kpageflags(long pfn) {
+        try (RandomAccessFile f = new RandomAccessFile("/proc/kpageflags", "r")) {
+            f.seek(pfn * 8);
+            byte[] raw = new byte[8];
+            f.readFully(raw);
+            return MemorySegment.ofArray(raw).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        } catch (IOException ex) {
+            throw new AssertionError("reading /proc/kpageflags", ex);
+        }
+    }
+
+    /** How many of the pages have flag {@code bit} in {@code /proc/kpageflags} (unmapped pages count as not). */
+    public static int withFlag(long address, int pages, int bit) {
+        int n = 0;
+        for (Entry e : entries(address, pages)) {
+            n += e.present() && (kpageflags(e.pfn()) & (1L << bit)) != 0 ? 1 : 0;
+        }
+        return n;
+    }
+
     /** The node of each page ({@code move_pages} with no target: status is the node or -errno). */
     public static int[] nodes(long address, int pages) {
         return movePages(address, pages, null);

@@ -7,6 +7,7 @@ import dev.hmmmirror.Access;
 import dev.hmmmirror.Invalidation.Reason;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.guest.Bytes;
 import dev.hmmmirror.junit.GuestTest;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,6 +65,48 @@ class ReclaimIT {
             assertEquals(0, PageMap.swapped(a, PAGES), "the device read must have swapped the pages back in");
             MmReport.record("reclaim: MADV_PAGEOUT, anonymous", reasons, "pass: " + PAGES + "/" + PAGES
                     + " swapped, device re-read them");
+        }
+    }
+
+    /**
+     * A CPU write, then a migration to device memory that is aborted (every device copy fails), then
+     * reclaim: the write must survive. The pages were swapped out (to a loop device: see
+     * {@link Machinery#holdLoopSwap()}) and read back, so each is a clean page in the swap cache that keeps
+     * its swap slot, mapped writable: the CPU's write sets only the PTE's dirty bit.
+     * The migration replaces each PTE by a migration entry and, as nothing moved, puts it back; collecting
+     * the page must mark the folio dirty as the PTE goes ({@code migrate_vma_collect_pmd}), or the restored
+     * PTE is clean, the next {@code MADV_PAGEOUT} drops the "clean" page without writing it, and the CPU
+     * reads the bytes of before its write from swap. (Campaign mutant 28, that folio_mark_dirty() dropped,
+     * survived every detector.)
+     */
+    @Test
+    void aCpuWriteBeforeAnAbortedMigrationToDeviceMemorySurvivesTheNextReclaim() throws Exception {
+        Assumptions.assumeTrue(mirror.version().has(dev.hmmmirror.Capability.MIGRATE),
+                "kernel " + System.getProperty("os.version") + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
+        try (Machinery.LoopSwap swap = Machinery.holdLoopSwap(); Memory mem = Memory.anonymous(PAGES)) {
+            long a = mem.address();
+            long bytes = PAGES * Coherence.PAGE;
+            Coherence.pattern(a, PAGES, 0x28);
+            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
+            assertEquals(PAGES, PageMap.swapped(a, PAGES), "MADV_PAGEOUT must swap every page out");
+            Bytes.assertSame(Coherence.expected(PAGES, 0x28), Coherence.cpuBytes(a, PAGES), "read back from swap");
+            assertEquals(PAGES, PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE),
+                    "pages read back from the loop device's swap stay in the swap cache");
+            Coherence.pattern(a, PAGES, 0x29); // into the swap-cache pages: only their PTEs know
+            System.out.println("ReclaimIT: after the CPU write: " + PageMap.withFlag(a, PAGES, PageMap.KPF_DIRTY)
+                    + " dirty folios, " + PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE) + " in the swap cache");
+            mirror.injectFaults(dev.hmmmirror.FaultInjection.failedCopies(PAGES));
+            try {
+                assertEquals(0, mirror.migrateToDevice(a, PAGES).migrated(), "every device copy failed");
+            } finally {
+                mirror.injectFaults(dev.hmmmirror.FaultInjection.NONE);
+            }
+            System.out.println("ReclaimIT: after the aborted migration: " + PageMap.withFlag(a, PAGES, PageMap.KPF_DIRTY)
+                    + " dirty folios, " + PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE) + " in the swap cache");
+            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
+            assertEquals(PAGES, PageMap.swapped(a, PAGES), "the second MADV_PAGEOUT must swap every page out");
+            Bytes.assertSame(Coherence.expected(PAGES, 0x29), Coherence.cpuBytes(a, PAGES),
+                    "the CPU's write before the aborted migration, read back from swap");
         }
     }
 
