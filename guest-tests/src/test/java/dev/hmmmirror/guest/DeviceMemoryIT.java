@@ -11,18 +11,27 @@ import dev.hmmmirror.Capability;
 import dev.hmmmirror.CopyOnWriteChild;
 import dev.hmmmirror.Counters;
 import dev.hmmmirror.Errno;
+import dev.hmmmirror.FaultInjection;
 import dev.hmmmirror.HmmException;
+import dev.hmmmirror.Invalidation;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Migration;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.guest.mm.Machinery;
+import dev.hmmmirror.guest.mm.PageMap;
+import dev.hmmmirror.guest.mm.Sys;
 import dev.hmmmirror.junit.GuestTest;
 import dev.hmmmirror.raw.RawPipe;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -109,6 +118,92 @@ class DeviceMemoryIT {
             assertTrue(home.all(PageState.CPU_WRITE), "writable pages come back from device memory writable: " + home);
             assertArrayEquals(pattern(6, 4), mirror.read(mem.address(), 6));
             assertArrayEquals(pattern(6, 4), mem.bytes());
+        }
+    }
+
+    /**
+     * Untouched (empty) memory that device 0 migrates, with {@code meanwhile} run after
+     * {@code migrate_vma_setup()} collected the empty entries and before {@code migrate_vma_pages()} fills
+     * them: a slow device copy (100 ms a page, the most fault injection allows) holds that window open for
+     * 1.6 s over 16 pages, and {@code meanwhile} starts once the mirror saw the collect's
+     * {@code MMU_NOTIFY_MIGRATE} invalidation.
+     */
+    private Migration migrateEmptyWhile(Memory mem, Callable<?> meanwhile) throws Exception {
+        mirror.invalidations(); // what came before
+        mirror.injectFaults(FaultInjection.copyDelay(Duration.ofMillis(100)));
+        try {
+            CompletableFuture<Migration> migration = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return mirror.migrateToDevice(mem.address(), mem.pages());
+                } catch (HmmException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (mirror.invalidations(Duration.ofSeconds(1)).stream()
+                    .noneMatch(e -> e.reason() == Invalidation.Reason.MIGRATE && e.overlaps(mem.address(),
+                            mem.address() + mem.byteSize()))) {
+                assertTrue(System.nanoTime() < deadline, "no MMU_NOTIFY_MIGRATE invalidation of the range in 60 s");
+            }
+            meanwhile.call(); // setup collected the range: the copies are under way
+            return migration.get(120, TimeUnit.SECONDS);
+        } finally {
+            mirror.injectFaults(FaultInjection.NONE);
+        }
+    }
+
+    /**
+     * Device 1 maps the zero page for empty memory while device 0 migrates it (between collect and fill);
+     * filling the empty entries must invalidate every page device 1 mapped meanwhile, so that device 1 then
+     * reads what device 0 wrote into its memory, not zeros. (Campaign mutant 34, that invalidation one page
+     * long, survived every detector.)
+     */
+    @Test
+    void zeroPagesMappedDuringAMigrationOfEmptyMemoryAreInvalidatedWhenFilled() throws Exception {
+        try (Mirror dev1 = Mirror.open(1); Memory mem = Memory.anonymous(16)) {
+            Migration m = migrateEmptyWhile(mem, () -> dev1.fault(mem, Access.READ));
+            assertEquals(16, m.migrated(), m.toString());
+            assertTrue(mirror.snapshot(mem).all(PageState.DEVICE_PRIVATE), mirror.snapshot(mem).toString());
+            byte[] data = pattern(16, 34);
+            mirror.write(mem.address(), data); // into device 0's memory, in place: no CPU fault, no invalidation
+            assertArrayEquals(data, dev1.read(mem.address(), 16),
+                    "device 1 read the zero pages it mapped during the migration: the fill did not invalidate them");
+        }
+    }
+
+    /**
+     * A CPU write into empty memory while it is being migrated (between collect and fill) populates the
+     * entry, and reclaim then swaps the page out: the entry is a swap entry when the fill comes. Filling must
+     * leave any entry that is no longer empty alone, so the write stays. (Campaign mutant 35, the fill
+     * overwriting a non-present entry, survived every detector: the write was lost to a zeroed device page.)
+     */
+    @Test
+    void aCpuWriteIntoEmptyMemoryDuringItsMigrationIsKept() throws Exception {
+        try (Machinery.SwapHold swap = Machinery.holdSwap(); Memory mem = Memory.anonymous(16)) {
+            Migration m = migrateEmptyWhile(mem, () -> {
+                mem.setLong(12L * PAGE, 0x35L);
+                Sys.madvise(mem.address() + 12L * PAGE, PAGE, Sys.MADV_PAGEOUT);
+                assertEquals(1, PageMap.swapped(mem.address() + 12L * PAGE, 1), "the written page is in swap");
+                return null;
+            });
+            assertEquals(0x35L, mem.getLong(12L * PAGE), "the CPU's write during the migration (" + m + ")");
+            assertEquals(15, m.migrated(), "the page the CPU populated stays where it is: " + m);
+        }
+    }
+
+    /**
+     * Empty memory of a read-only mapping migrates to device memory read-only: the device-private entries
+     * the fill creates are writable only in a writable VMA. (Campaign mutant 36 made them writable: the
+     * process could then write to read-only memory once it came back.)
+     */
+    @Test
+    void emptyReadOnlyMemoryMigratesToDeviceMemoryReadOnly() throws Exception {
+        try (Memory mem = Memory.anonymous(4)) {
+            mem.protect(Memory.Protection.READ);
+            assertEquals(4, mirror.migrateToDevice(mem.address(), 4).migrated());
+            Snapshot s = mirror.snapshot(mem);
+            assertTrue(s.all(PageState.DEVICE_PRIVATE), s.toString());
+            assertTrue(s.none(PageState.CPU_WRITE), "device-private entries of a read-only mapping: " + s);
         }
     }
 
