@@ -159,6 +159,16 @@ public final class GuestClasspath {
      * dependency:list output): a host-side module other than this one (the suite runner) adds the
      * libraries only it uses with a list of its own.
      */
+    /**
+     * The coordinates of one line of {@code dependency:list}'s file, split at the colons. Maven writes the
+     * file with the console's colours when it thinks the terminal has them ({@code TERM=xterm}:
+     * {@code jar:2.0.5ESC[36m -- module ...}); the escape sequences are dropped first, or no version would
+     * match and host-only jars such as Testcontainers would be staged into guests.
+     */
+    static String[] coordinates(String line) {
+        return line.replaceAll("\u001B\\[[;\\d]*m", "").strip().split(" ")[0].split(":");
+    }
+
     static Set<String> artifacts(String resource) {
         Set<String> out = new HashSet<>();
         try {
@@ -170,7 +180,7 @@ public final class GuestClasspath {
                 try (InputStream in = list.openStream()) {
                     // "   group:artifact:type:version[:scope] [-- module ...]"; other lines are headers
                     for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                        String[] c = line.strip().split(" ")[0].split(":");
+                        String[] c = coordinates(line);
                         if (c.length >= 4) {
                             out.add(c[0] + ":" + c[1]);
                         }
@@ -190,7 +200,7 @@ public final class GuestClasspath {
             for (URL list : Collections.list(GuestClasspath.class.getClassLoader().getResources(resource))) {
                 try (InputStream in = list.openStream()) {
                     for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                        String[] c = line.strip().split(" ")[0].split(":");
+                        String[] c = coordinates(line);
                         if (c.length >= 4) {
                             out.add(c[0] + ":" + c[1] + ":" + c[c.length - 1]);
                         }

@@ -1,5 +1,6 @@
 package dev.hmmmirror.vm.session;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,6 +55,15 @@ class GuestClasspathTest {
      * The assembled hmm command's lib/ (a flat folder): a jar that names no artifact is known by its
      * file name; before, Testcontainers went into every hmm bench / demo / run guest from there.
      */
+    /** A list Maven wrote with the console's colours (TERM=xterm) reads as one without. */
+    @Test
+    void aListWrittenWithColoursReadsAsOneWithout() {
+        String coloured = "   org.testcontainers:testcontainers:jar:2.0.5\u001B[36m -- module testcontainers\u001B[0;1;33m (auto)\u001B[m";
+        assertEquals(List.of("org.testcontainers", "testcontainers", "jar", "2.0.5"),
+                List.of(GuestClasspath.coordinates(coloured)));
+        assertEquals(List.of("a", "b", "jar", "1"), List.of(GuestClasspath.coordinates("   a:b:jar:1 -- module b")));
+    }
+
     @Test
     void aHostOnlyJarInAFlatFolderIsKnownByItsFileName(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Path jar = tmp.resolve("hmm/lib/testcontainers-2.0.5.jar");
