@@ -150,30 +150,27 @@ class LifecycleIT {
         } finally {
             p.destroyForcibly();
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (moduleRefcount() != before && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(before, moduleRefcount(), "the mirror went with the last holder of its file");
+        assertRefcountBackTo(before, "the mirror went with the last holder of its file");
     }
 
     @Test
     void processExitWithOpenMirrorsReleasesEverything() throws Exception {
         int before = moduleRefcount();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                ExitWithOpenMirrors.class.getName()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Process p = childJvm(ExitWithOpenMirrors.class);
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM hung");
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("faulted 64 64"), out);
+        assertRefcountBackTo(before, "both mirrors of the dead process must be released");
+    }
+
+    /** Waits up to 30 s for the module's reference count to come back to {@code before}, then asserts it did. */
+    static void assertRefcountBackTo(int before, String what) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (moduleRefcount() != before && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
-        assertEquals(before, moduleRefcount(), "both mirrors of the dead process must be released");
+        assertEquals(before, moduleRefcount(), what);
     }
 
     /** What the module counts in {@code /sys/class/misc/hmm_mirror0/contract_violations} (kmod/contract.c). */
@@ -213,11 +210,7 @@ class LifecycleIT {
         }
         assertEquals(violations, contractViolations(),
                 "the kernel broke a promise of the HMM contract: dmesg has the module's WARN saying which");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (moduleRefcount() != before && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(before, moduleRefcount(), "the closed mirror was released");
+        assertRefcountBackTo(before, "the closed mirror was released");
     }
 
     @Test
@@ -268,10 +261,6 @@ class LifecycleIT {
                 assertEquals("closed", faulter.get(120, TimeUnit.SECONDS));
             }
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (moduleRefcount() != before && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
-        assertEquals(before, moduleRefcount(), "every closed mirror was released");
+        assertRefcountBackTo(before, "every closed mirror was released");
     }
 }

@@ -56,13 +56,18 @@ public final class PageMap {
 
     /** {@code /proc/kpagecount} of a page frame: how many times it is mapped. */
     public static long kpagecount(long pfn) {
-        try (RandomAccessFile f = new RandomAccessFile("/proc/kpagecount", "r")) {
+        return pfnWord("/proc/kpagecount", pfn);
+    }
+
+    /** The 64-bit word of page frame {@code pfn} in {@code /proc/kpagecount} or {@code /proc/kpageflags}. */
+    private static long pfnWord(String file, long pfn) {
+        try (RandomAccessFile f = new RandomAccessFile(file, "r")) {
             f.seek(pfn * 8);
             byte[] raw = new byte[8];
             f.readFully(raw);
             return MemorySegment.ofArray(raw).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
         } catch (IOException ex) {
-            throw new AssertionError("reading /proc/kpagecount", ex);
+            throw new AssertionError("reading " + file, ex);
         }
     }
 
@@ -73,14 +78,7 @@ public final class PageMap {
 
     /** {@code /proc/kpageflags} of a page frame ({@code KPF_*} bits, Documentation/admin-guide/mm/pagemap.rst). */
     public static long kpageflags(long pfn) {
-        try (RandomAccessFile f = new RandomAccessFile("/proc/kpageflags", "r")) {
-            f.seek(pfn * 8);
-            byte[] raw = new byte[8];
-            f.readFully(raw);
-            return MemorySegment.ofArray(raw).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
-        } catch (IOException ex) {
-            throw new AssertionError("reading /proc/kpageflags", ex);
-        }
+        return pfnWord("/proc/kpageflags", pfn);
     }
 
     /** How many of the pages have flag {@code bit} in {@code /proc/kpageflags} (unmapped pages count as not). */
