@@ -325,10 +325,13 @@ public final class Posix {
         for (int attempt = 1; ; attempt++) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment state = arena.allocate(CAPTURE);
+                // loaded here, not in the child: a class the child loads from the jar can fail there
+                // (seen: NoClassDefFoundError Posix$Exit, and the child ran on as a second test JVM)
+                MethodHandle exit = Exit.H;
                 int pid = (int) Fork.H.invokeExact(state);
                 if (pid == 0) {
                     int rc = rawIoctl(state, fd, request, arg);
-                    Exit.H.invokeExact(state, rc >= 0 ? 0 : errno(state));
+                    exit.invokeExact(state, rc >= 0 ? 0 : errno(state));
                 }
                 if (pid < 0) {
                     return -errno(state);
