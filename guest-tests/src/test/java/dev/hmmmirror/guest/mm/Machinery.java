@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,20 +26,79 @@ public final class Machinery {
     /** Runs a command in the guest; returns its exit code and output. */
     public record Result(int code, String output) {}
 
+    /** {@link #sh(Duration, String...)} with 120 s. */
     public static Result sh(String... cmd) {
+        return sh(Duration.ofSeconds(120), cmd);
+    }
+
+    /**
+     * Runs a command in the guest and returns its exit code and output; a command still running after
+     * {@code limit} is killed (SIGKILL) and the call fails with what it printed so far. (The output goes
+     * to a file, not a pipe: reading a pipe to its end would wait for a hung command forever.)
+     */
+    public static Result sh(Duration limit, String... cmd) {
+        Path out = null;
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            out = Files.createTempFile("hmm-sh", ".out");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
-                throw new AssertionError(String.join(" ", cmd) + ": no exit within 120 s");
+                boolean ended = p.waitFor(10, TimeUnit.SECONDS);
+                throw new CommandTimeout(String.join(" ", cmd) + ": no exit within " + limit.toSeconds() + " s ("
+                        + (ended ? "killed" : "still running after SIGKILL") + "); its output: "
+                        + Files.readString(out, StandardCharsets.UTF_8).strip());
             }
-            return new Result(p.exitValue(), out.strip());
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8).strip());
         } catch (IOException e) {
             throw new AssertionError(String.join(" ", cmd) + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
+        } finally {
+            if (out != null) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // a temporary file of the guest's tmpfs: gone with the guest
+                }
+            }
+        }
+    }
+
+    /** A command of {@link #sh(Duration, String...)} that did not exit in time. */
+    public static final class CommandTimeout extends AssertionError {
+        private static final long serialVersionUID = 1L;
+
+        CommandTimeout(String message) {
+            super(message);
+        }
+    }
+
+    /** Swap in use on {@code device}, in KiB, from /proc/swaps (-1 where it is not on). */
+    public static long swapUsedKib(String device) {
+        return read(Path.of("/proc/swaps")).lines().skip(1).map(l -> l.split("\\s+"))
+                .filter(f -> f[0].equals(device)).mapToLong(f -> Long.parseLong(f[3])).findFirst().orElse(-1);
+    }
+
+    /**
+     * Turns a swap device off. swapoff reads every page still in use on it back through the page tables
+     * that reference it; a swap slot that no page table references any more (a swap entry the kernel
+     * overwrote or dropped without freeing it) makes it search forever. So it gets 60 s, and then the
+     * failure says how much of the device was still in use (the device then stays on).
+     */
+    public static void swapoff(String device) {
+        long used = swapUsedKib(device);
+        Result off;
+        try {
+            off = sh(Duration.ofSeconds(60), "swapoff", device);
+        } catch (CommandTimeout e) {
+            throw new AssertionError("swapoff " + device + " did not finish in 60 s with " + used
+                    + " KiB of it in use after the test freed its memory: a swap slot no page table references"
+                    + " any more (the kernel overwrote or dropped a swap entry without freeing its slot); "
+                    + e.getMessage(), e);
+        }
+        if (off.code() != 0) {
+            throw new AssertionError("swapoff " + device + ": " + off.output());
         }
     }
 
@@ -114,10 +174,7 @@ public final class Machinery {
         assumeTrue(Files.exists(Path.of("/proc/swaps")), "the kernel lacks CONFIG_SWAP");
         List<String> others = read(Path.of("/proc/swaps")).lines().skip(1).map(l -> l.split("\\s+")[0]).toList();
         for (String other : others) {
-            Result off = sh("swapoff", other);
-            if (off.code() != 0) {
-                throw new AssertionError("swapoff " + other + ": " + off.output());
-            }
+            swapoff(other);
         }
         Path dir = Files.createTempDirectory("hmm-loopswap");
         LoopSwap swap = new LoopSwap(dir, null, others);
@@ -148,7 +205,7 @@ public final class Machinery {
         @Override
         public void close() {
             if (device != null) {
-                sh("swapoff", device);
+                swapoff(device);
                 sh("losetup", "-d", device);
             }
             for (String other : others) {
@@ -171,10 +228,7 @@ public final class Machinery {
         @Override
         public void close() {
             if (madeHere) {
-                Result off = sh("swapoff", "/dev/zram0");
-                if (off.code() != 0) {
-                    throw new AssertionError("swapoff /dev/zram0: " + off.output());
-                }
+                swapoff("/dev/zram0");
                 write(Path.of("/sys/block/zram0/reset"), "1");
             }
         }
