@@ -7,6 +7,7 @@
  */
 #include <linux/atomic.h>
 #include <linux/bug.h>
+#include <linux/lockdep.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/wait_bit.h>
@@ -14,6 +15,8 @@
 #include "compat.h"
 #include "contract.h"
 #include "mirror.h"
+#include "planted.h"
+#include "pt.h"
 
 static void hmm_mirror_contract_count(struct hmm_mirror_device *mdev)
 {
@@ -116,3 +119,51 @@ void hmm_mirror_contract_removed(struct hmm_mirror *mirror)
 	WARN_ONCE(1, "hmm_mirror: kernel HMM contract broken: mmu_interval_notifier_remove() returned while an invalidation callback of the notifier still ran\n");
 	wait_var_event(&mirror->callbacks, !atomic_read(&mirror->callbacks));
 }
+
+/*
+ * A system page the device maps that no CPU page table maps any more.
+ * Device memory is mapped by the CPU only once its migration ends, and
+ * the zero pages have no mapcount: neither is judged. The huge zero folio
+ * (whose symbol modules cannot see) is the one large folio mapped with
+ * neither an anon_vma nor a file; a freed page is never part of a large
+ * one.
+ */
+static bool hmm_mirror_contract_unmapped(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (is_zone_device_page(page) || is_zero_pfn(page_to_pfn(page)))
+		return false;
+	if (folio_test_large(folio) && !folio_test_anon(folio) &&
+	    !folio->mapping)
+		return false;
+	return hmm_mirror_mapcount(page) <= 0;
+}
+
+/*
+ * An invalidation of [@range->start, @range->end) is about to remove the
+ * device's entries there (mirror->lock held). The kernel invalidates a
+ * range before it unmaps anything in it, so every system page the device
+ * maps there is still mapped by the CPU. One that is not was unmapped, and
+ * maybe freed, while the device could still reach it: an invalidation was
+ * skipped, cut short, or refused and then ignored (a non-blocking one the
+ * OOM reaper went on with). Not judged while a planted bug is armed (they
+ * keep entries on purpose).
+ */
+void hmm_mirror_contract_still_mapped(struct hmm_mirror *mirror,
+				      const struct mmu_notifier_range *range)
+{
+	unsigned long first = 0, n;
+
+	lockdep_assert_held(&mirror->lock);
+	if (hmm_mirror_planted_any())
+		return;
+	n = hmm_mirror_pt_count(&mirror->pt, range->start, range->end,
+				hmm_mirror_contract_unmapped, &first);
+	if (!n)
+		return;
+	hmm_mirror_contract_count(mirror->mdev);
+	WARN_ONCE(1, "hmm_mirror: kernel HMM contract broken: the device still mapped %lu page(s) in [0x%lx, 0x%lx) that the CPU no longer maps (the first at 0x%lx) when invalidation event %d came: they were unmapped without a completed invalidation\n",
+		  n, range->start, range->end, first, range->event);
+}
+

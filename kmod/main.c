@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "classic.h"
 #include "compat.h"
 #include "mirror.h"
 #include "planted.h"
@@ -573,10 +574,15 @@ static int __init hmm_mirror_init(void)
 	ret = hmm_mirror_planted_check();
 	if (ret)
 		return ret;
+	ret = hmm_mirror_classic_init();
+	if (ret)
+		return ret;
 
 	devices = kcalloc(ndevices, sizeof(*devices), GFP_KERNEL);
-	if (!devices)
+	if (!devices) {
+		hmm_mirror_classic_exit();
 		return -ENOMEM;
+	}
 
 	for (i = 0; i < ndevices; i++) {
 		struct hmm_mirror_device *mdev = &devices[i];
@@ -594,6 +600,7 @@ static int __init hmm_mirror_init(void)
 			pr_err("misc_register(%s) failed: %d\n", mdev->name, ret);
 			hmm_mirror_unregister(i);
 			kfree(devices);
+			hmm_mirror_classic_exit();
 			return ret;
 		}
 	}
@@ -604,6 +611,7 @@ static int __init hmm_mirror_init(void)
 
 static void __exit hmm_mirror_exit(void)
 {
+	hmm_mirror_classic_exit();
 	hmm_mirror_unregister(ndevices);
 	kfree(devices);
 	pr_info("unloaded\n");

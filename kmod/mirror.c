@@ -60,6 +60,7 @@ static bool hmm_mirror_update(struct hmm_mirror *mirror,
 		pages = 0;
 		exclusive = 0;
 	} else {
+		hmm_mirror_contract_still_mapped(mirror, range);
 		pages = hmm_mirror_pt_clear(&mirror->pt, range->start,
 					    range->end, &exclusive);
 	}

@@ -35,6 +35,12 @@ int hmm_mirror_planted_check(void)
 	return 0;
 }
 
+/* Whether a planted bug is armed (the contract checks then stand aside). */
+bool hmm_mirror_planted_any(void)
+{
+	return plant_bug != HMM_MIRROR_BUG_NONE;
+}
+
 static bool hmm_mirror_planted(enum hmm_mirror_bug bug)
 {
 	return plant_bug == bug;

@@ -39,6 +39,7 @@ enum hmm_mirror_bug {
 };
 
 int hmm_mirror_planted_check(void);
+bool hmm_mirror_planted_any(void);
 
 /* The hooks, one per planted bug (see planted.c). */
 bool hmm_mirror_planted_keeps_entries(const struct mmu_notifier_range *range);

@@ -76,3 +76,26 @@ unsigned long hmm_mirror_pt_clear(struct hmm_mirror_pt *pt, unsigned long start,
 	}
 	return n;
 }
+
+/*
+ * How many pages mapped in [@start, @end) @match says yes to; the address
+ * of the first in *@first (untouched when none).
+ */
+unsigned long hmm_mirror_pt_count(struct hmm_mirror_pt *pt, unsigned long start,
+				  unsigned long end,
+				  bool (*match)(struct page *page),
+				  unsigned long *first)
+{
+	unsigned long index, n = 0;
+	void *entry;
+
+	lockdep_assert_held(pt->lock);
+	xa_for_each_range(&pt->entries, index, entry, start >> PAGE_SHIFT,
+			  (end - 1) >> PAGE_SHIFT) {
+		if (!match(xa_untag_pointer(entry)))
+			continue;
+		if (!n++)
+			*first = index << PAGE_SHIFT;
+	}
+	return n;
+}

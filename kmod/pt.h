@@ -43,5 +43,9 @@ struct page *hmm_mirror_pt_lookup(struct hmm_mirror_pt *pt, unsigned long addr,
 				  enum hmm_mirror_pt_access *access);
 unsigned long hmm_mirror_pt_clear(struct hmm_mirror_pt *pt, unsigned long start,
 				  unsigned long end, unsigned long *exclusive);
+unsigned long hmm_mirror_pt_count(struct hmm_mirror_pt *pt, unsigned long start,
+				  unsigned long end,
+				  bool (*match)(struct page *page),
+				  unsigned long *first);
 
 #endif /* HMM_MIRROR_PT_H */

@@ -2,7 +2,9 @@ package dev.hmmmirror.guest.mm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.hmmmirror.Errno;
 import dev.hmmmirror.Access;
 import dev.hmmmirror.Capability;
 import dev.hmmmirror.Memory;
@@ -16,7 +18,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,6 +58,212 @@ class OomIT {
                 m.fill((byte) 1);
                 hog.add(m);
             }
+        }
+    }
+
+    /**
+     * The victim of {@link #theOomReaperGivesUpWhileAMirrorRefusesItsNonBlockingInvalidation}: mirrors 64 pages,
+     * makes its device slow, and unmaps one more mirrored page: that invalidation sleeps in the mirror's callback
+     * with the mirror's lock held, so the process cannot finish exiting (its address space stays) for that long.
+     */
+    public static final class SlowMirrorVictim {
+        static Mirror held;
+        static Memory[] kept;
+
+        public static void main(String[] args) throws Exception {
+            Mirror m = Mirror.open(0);
+            Memory mem = Memory.anonymous(64);
+            mem.fill((byte) 23);
+            Memory other = Memory.anonymous(1);
+            other.fill((byte) 1);
+            m.fault(mem, Access.READ);
+            m.fault(other, Access.READ);
+            held = m;
+            kept = new Memory[] {mem, other};
+            Sys.madvise(mem.address(), Memory.pageSize(), Sys.MADV_COLD); // links the downcall before the slow part
+            m.setDeviceDelay(SLOW);
+            System.out.println("invalidating");
+            System.out.flush();
+            Sys.madvise(other.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
+            System.out.println("invalidated");
+            System.out.flush();
+            Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+
+    private static final Duration SLOW = Duration.ofSeconds(5);
+    private static final long PIDFD_OPEN = 434, PIDFD_SEND_SIGNAL = 424, PROCESS_MRELEASE = 448; // every arch
+    private static final int SIGKILL = 9;
+
+    /**
+     * The OOM reaper's pass over a dying process ({@code process_mrelease(2)}, the same {@code __oom_reap_task_mm}
+     * the OOM killer runs) makes only non-blocking invalidations; a mirror whose device is slow refuses them,
+     * and the kernel must then leave that memory alone and fail the pass with EAGAIN: the device still maps it.
+     * (Campaign mutant 23, {@code mn_itree_invalidate} treating a refusal as done, survived every detector: the
+     * reaper freed 64 pages the device still mapped. The module's contract check sees that too, when the exit's
+     * RELEASE finds them unmapped.)
+     */
+    @Test
+    void theOomReaperGivesUpWhileAMirrorRefusesItsNonBlockingInvalidation() throws Exception {
+        long violationsBefore = Machinery.readLong(DEV.resolve("contract_violations"));
+        int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
+        Process p = childJvm(SlowMirrorVictim.class);
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            awaitLine(out, "invalidating");
+            long reaped = killAndReap(p, "hmm_mirror_invalidate");
+            assertGone(p, mirrorsBefore);
+            assertEquals(0, Machinery.readLong(DEV.resolve("contract_violations")) - violationsBefore,
+                    "the module saw pages its device still mapped unmapped by the CPU (dmesg: 'contract broken')");
+            assertEquals(-Errno.EAGAIN.number(), reaped, "process_mrelease must fail with EAGAIN while the mirror"
+                    + " refuses its non-blocking invalidations (the device still maps the memory); it returned "
+                    + describe(reaped) + ": the reaper unmapped memory a device maps");
+            MmReport.record("OOM reaper pass (process_mrelease) while a mirror refuses", Set.of(),
+                    "pass: EAGAIN; nothing unmapped under the device");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    private static final Path CLASSIC = Path.of("/sys/module/hmm_mirror/parameters/classic_notifiers");
+    private static final Path CLASSIC_VIOLATIONS = Path.of("/sys/module/hmm_mirror/parameters/classic_violations");
+
+    /**
+     * The victim of {@link #everyClassicNotifierStartTheOomReaperMadeGetsItsEnd}: gets the module's two classic
+     * notifiers on its own address space (no mirror: no interval notifier), the refusing one sleeping
+     * {@link #SLOW} in each blocking invalidation, then unmaps a page: its address space stays for that long.
+     */
+    public static final class ClassicNotifierVictim {
+        static Memory kept;
+
+        public static void main(String[] args) throws Exception {
+            Memory page = Memory.anonymous(1);
+            kept = page;
+            page.fill((byte) 63);
+            Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_COLD); // links the downcall before the slow part
+            Files.writeString(CLASSIC, Long.toString(SLOW.toMillis()));
+            System.out.println("invalidating");
+            System.out.flush();
+            Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
+            System.out.println("invalidated");
+            System.out.flush();
+            Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+
+    /**
+     * The classic (hlist) half of the notifier contract, which interval notifiers never reach: when one classic
+     * notifier refuses a non-blocking invalidation (the OOM reaper's pass, here {@code process_mrelease(2)}), the
+     * others whose start already ran must still get their {@code invalidate_range_end()} (KVM-style users
+     * otherwise stay inside the invalidation for good). The module's {@code classic_notifiers} test aid gives
+     * the victim a refusing notifier (nouveau's SVM notifier refuses the same way) and a counting one, which
+     * checks the pairing when the address space goes. The victim opens no mirror: with an interval notifier on
+     * the same address space, a refused hlist start leaves the interval tree's invalidation open for good on
+     * 7.2 (docs/mutants.md), and the mirror's close would wait forever. (Campaign mutant 63, the revert of
+     * c2655835fd8c, survived every detector.)
+     */
+    @Test
+    void everyClassicNotifierStartTheOomReaperMadeGetsItsEnd() throws Exception {
+        assumeTrue(Files.exists(CLASSIC_VIOLATIONS), "this hmm_mirror.ko has no classic_notifiers test aid");
+        long violationsBefore = Machinery.readLong(CLASSIC_VIOLATIONS);
+        Process p = childJvm(ClassicNotifierVictim.class);
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            awaitLine(out, "invalidating");
+            long reaped = killAndReap(p, "hmm_mirror_classic_refuse");
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the victim did not die");
+            assertEquals(137, p.exitValue(), "the victim dies of SIGKILL");
+            assertEquals(-Errno.EAGAIN.number(), reaped, "the refusing classic notifier fails the reaper's pass: "
+                    + describe(reaped));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // the check runs at exit_mmap
+            long violations;
+            while ((violations = Machinery.readLong(CLASSIC_VIOLATIONS) - violationsBefore) == 0
+                    && System.nanoTime() < deadline && p.isAlive()) {
+                Thread.sleep(50);
+            }
+            assertEquals(0, violations, "a classic notifier's invalidate_range_start() was never ended after another"
+                    + " one refused the reaper's non-blocking invalidation (dmesg: 'contract broken')");
+            MmReport.record("OOM reaper pass refused by one classic notifier", Set.of(),
+                    "pass: EAGAIN; the other notifier's start was ended");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    private static Process childJvm(Class<?> main) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main.getName())
+                .redirectErrorStream(true).start();
+    }
+
+    /** Reads the victim's output up to the line {@code expected}; fails with what it printed when it ends first. */
+    private static void awaitLine(BufferedReader out, String expected) throws Exception {
+        StringBuilder log = new StringBuilder();
+        String line;
+        while ((line = out.readLine()) != null && !line.equals(expected)) {
+            log.append(line).append('\n');
+        }
+        assertTrue(line != null, "the victim ended before '" + expected + "':\n" + log);
+    }
+
+    /**
+     * Once a thread of the victim sleeps in the module's {@code function} (the slow device: its address space
+     * cannot go before that returns), kills it through a pidfd and runs the OOM reaper's pass over its memory
+     * ({@code process_mrelease}); returns that call's result (0 or -errno).
+     */
+    private static long killAndReap(Process p, String function) throws Exception {
+        long deadline = System.nanoTime() + SLOW.toNanos() / 2;
+        while (!sleepsIn(p.pid(), function)) {
+            assertTrue(System.nanoTime() < deadline, "no thread of the victim sleeps in " + function);
+            Thread.sleep(20);
+        }
+        long pidfd = Sys.call("pidfd_open", PIDFD_OPEN, p.pid(), 0);
+        try {
+            Sys.call("pidfd_send_signal", PIDFD_SEND_SIGNAL, pidfd, SIGKILL, 0, 0);
+            return Sys.raw(PROCESS_MRELEASE, pidfd, 0);
+        } finally {
+            Sys.close((int) pidfd);
+        }
+    }
+
+    /** The victim died of SIGKILL and its mirrors went with it. */
+    private static void assertGone(Process p, int mirrorsBefore) throws Exception {
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the victim did not die");
+        assertEquals(137, p.exitValue(), "the victim dies of SIGKILL");
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (Machinery.readLong(DEV.resolve("mirrors")) != mirrorsBefore && System.nanoTime() < until) {
+            Thread.sleep(50);
+        }
+        assertEquals(mirrorsBefore, Machinery.readLong(DEV.resolve("mirrors")), "the victim's mirrors are gone");
+    }
+
+    private static String describe(long result) {
+        return result < 0 ? Sys.name((int) -result) : Long.toString(result);
+    }
+
+    /**
+     * Whether a thread of process {@code pid} sleeps uninterruptibly in {@code function}: its kernel stack
+     * ({@code /proc/PID/task/TID/stack}) names it, or, on a kernel without stack traces, it is in state D
+     * (the victim announces the slow call just before it makes it).
+     */
+    private static boolean sleepsIn(long pid, String function) throws Exception {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            return tasks.anyMatch(t -> {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    if (!stat.substring(stat.lastIndexOf(')') + 2).startsWith("D")) {
+                        return false;
+                    }
+                    try {
+                        return Files.readString(t.resolve("stack")).contains(function);
+                    } catch (java.io.IOException noStackTraces) {
+                        return true;
+                    }
+                } catch (java.io.IOException gone) {
+                    return false;
+                }
+            });
         }
     }
 

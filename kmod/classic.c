@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Classic mmu_notifiers on a process's address space (see classic.h).
+ * Each pair lives from the parameter write of its process to that
+ * address space's teardown (->release), after which a work item takes it
+ * off the list, unregisters it (dropping the mm references registration
+ * took) and frees it; module unload does the same for the pairs left.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/wait_bit.h>
+#include <linux/workqueue.h>
+
+#include "classic.h"
+#include "compat.h"
+
+/* The longest sleep a blocking invalidation may be given, in ms. */
+#define HMM_MIRROR_CLASSIC_MAX_SLEEP_MS 10000
+
+struct hmm_mirror_classic {
+	struct list_head node;		/* on hmm_mirror_classics; empty once taken off */
+	struct mm_struct *mm;
+	struct mmu_notifier refuser;	/* refuses non-blocking starts; no end */
+	struct mmu_notifier counter;	/* counts starts minus ends */
+	unsigned int sleep_ms;		/* per blocking start of the refuser */
+	atomic_t open_starts;		/* the counter's starts not yet ended */
+	bool closing;			/* module unload unregisters: no check */
+	struct work_struct free_work;	/* after ->release: unregister, free */
+};
+
+/* protects hmm_mirror_classics and every pair's node */
+static DEFINE_MUTEX(hmm_mirror_classics_lock);
+static LIST_HEAD(hmm_mirror_classics);
+static atomic_t hmm_mirror_classic_violations = ATOMIC_INIT(0);
+/* the pairs' free work; from module init to module exit */
+static struct workqueue_struct *hmm_mirror_classic_wq;
+
+static int hmm_mirror_classic_refuse(struct mmu_notifier *mn,
+				     const struct mmu_notifier_range *range)
+{
+	struct hmm_mirror_classic *c =
+		container_of(mn, struct hmm_mirror_classic, refuser);
+
+	if (!mmu_notifier_range_blockable(range))
+		return -EAGAIN;
+	if (c->sleep_ms)
+		msleep(c->sleep_ms);
+	return 0;
+}
+
+static int hmm_mirror_classic_start(struct mmu_notifier *mn,
+				    const struct mmu_notifier_range *range)
+{
+	struct hmm_mirror_classic *c =
+		container_of(mn, struct hmm_mirror_classic, counter);
+
+	atomic_inc(&c->open_starts);
+	return 0;
+}
+
+static void hmm_mirror_classic_end(struct mmu_notifier *mn,
+				   const struct mmu_notifier_range *range)
+{
+	struct hmm_mirror_classic *c =
+		container_of(mn, struct hmm_mirror_classic, counter);
+
+	if (atomic_dec_return(&c->open_starts) <= 0)
+		wake_up_var(&c->open_starts);
+}
+
+/*
+ * The address space goes (exit_mmap). An OOM reaper pass may still be
+ * between its start and end: it gets a second; a start whose end never
+ * comes is a broken promise of the hlist walk.
+ */
+static void hmm_mirror_classic_release(struct mmu_notifier *mn,
+				       struct mm_struct *mm)
+{
+	struct hmm_mirror_classic *c =
+		container_of(mn, struct hmm_mirror_classic, counter);
+	int open;
+
+	if (READ_ONCE(c->closing))
+		return;
+	wait_var_event_timeout(&c->open_starts,
+			       atomic_read(&c->open_starts) <= 0, HZ);
+	open = atomic_read(&c->open_starts);
+	if (open) {
+		atomic_inc(&hmm_mirror_classic_violations);
+		WARN_ONCE(1, "hmm_mirror: kernel HMM contract broken: a classic mmu_notifier saw %d invalidate_range_start() call(s) never followed by invalidate_range_end()\n",
+			  open);
+	}
+	queue_work(hmm_mirror_classic_wq, &c->free_work);
+}
+
+static const struct mmu_notifier_ops hmm_mirror_classic_refuser_ops = {
+	.invalidate_range_start = hmm_mirror_classic_refuse,
+};
+
+static const struct mmu_notifier_ops hmm_mirror_classic_counter_ops = {
+	.invalidate_range_start = hmm_mirror_classic_start,
+	.invalidate_range_end = hmm_mirror_classic_end,
+	.release = hmm_mirror_classic_release,
+};
+
+/* Off the list (true for the one caller that took it off). */
+static bool hmm_mirror_classic_take(struct hmm_mirror_classic *c)
+{
+	bool mine;
+
+	mutex_lock(&hmm_mirror_classics_lock);
+	mine = !list_empty(&c->node);
+	if (mine)
+		list_del_init(&c->node);
+	mutex_unlock(&hmm_mirror_classics_lock);
+	return mine;
+}
+
+static void hmm_mirror_classic_free(struct hmm_mirror_classic *c)
+{
+	mmu_notifier_unregister(&c->counter, c->mm);
+	mmu_notifier_unregister(&c->refuser, c->mm);
+	kfree(c);
+}
+
+static void hmm_mirror_classic_free_work(struct work_struct *work)
+{
+	struct hmm_mirror_classic *c =
+		container_of(work, struct hmm_mirror_classic, free_work);
+
+	if (hmm_mirror_classic_take(c))
+		hmm_mirror_classic_free(c);
+}
+
+/* A write of N (ms, at most 10 s) from a process: its pair. */
+static int hmm_mirror_classic_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	struct mm_struct *mm = current->mm;
+	struct hmm_mirror_classic *c;
+	unsigned int sleep_ms;
+	int ret;
+
+	ret = kstrtouint(val, 0, &sleep_ms);
+	if (ret)
+		return ret;
+	if (sleep_ms > HMM_MIRROR_CLASSIC_MAX_SLEEP_MS)
+		return -EINVAL;
+	if (!mm || !READ_ONCE(hmm_mirror_classic_wq))
+		return -EINVAL;
+	c = kzalloc_obj(*c, GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&c->node);
+	INIT_WORK(&c->free_work, hmm_mirror_classic_free_work);
+	c->mm = mm;
+	c->sleep_ms = sleep_ms;
+	atomic_set(&c->open_starts, 0);
+	c->refuser.ops = &hmm_mirror_classic_refuser_ops;
+	c->counter.ops = &hmm_mirror_classic_counter_ops;
+	ret = mmu_notifier_register(&c->refuser, mm);
+	if (ret)
+		goto free;
+	ret = mmu_notifier_register(&c->counter, mm);
+	if (ret)
+		goto unregister;
+	mutex_lock(&hmm_mirror_classics_lock);
+	list_add(&c->node, &hmm_mirror_classics);
+	mutex_unlock(&hmm_mirror_classics_lock);
+	pr_notice("test aid: classic notifiers on the address space of pid %d (blocking starts sleep %u ms)\n",
+		  task_tgid_nr(current), sleep_ms);
+	return 0;
+unregister:
+	mmu_notifier_unregister(&c->refuser, mm);
+free:
+	kfree(c);
+	return ret;
+}
+
+static int hmm_mirror_classic_get_violations(char *buf,
+					     const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n",
+			  atomic_read(&hmm_mirror_classic_violations));
+}
+
+static const struct kernel_param_ops hmm_mirror_classic_notifiers_ops = {
+	.set = hmm_mirror_classic_set,
+};
+
+static const struct kernel_param_ops hmm_mirror_classic_violations_ops = {
+	.get = hmm_mirror_classic_get_violations,
+};
+
+module_param_cb(classic_notifiers, &hmm_mirror_classic_notifiers_ops, NULL, 0200);
+MODULE_PARM_DESC(classic_notifiers, "test aid: a process writing N (0-10000) gets two classic mmu_notifiers on its address space for its lifetime: one refuses non-blocking invalidations and sleeps N ms in blocking ones, one checks that every start it saw gets its end");
+module_param_cb(classic_violations, &hmm_mirror_classic_violations_ops, NULL, 0444);
+MODULE_PARM_DESC(classic_violations, "starts of the classic_notifiers test aid never ended when their address space went");
+
+/* Module load: 0 or -ENOMEM. */
+int hmm_mirror_classic_init(void)
+{
+	struct workqueue_struct *wq = alloc_workqueue("hmm_mirror_classic", WQ_UNBOUND, 0);
+
+	if (!wq)
+		return -ENOMEM;
+	WRITE_ONCE(hmm_mirror_classic_wq, wq);
+	return 0;
+}
+
+/*
+ * Module unload: the pairs whose address space is still there are
+ * unregistered here (the mm references go with them); then the free work
+ * of those released meanwhile runs to its end.
+ */
+void hmm_mirror_classic_exit(void)
+{
+	struct hmm_mirror_classic *c;
+
+	for (;;) {
+		mutex_lock(&hmm_mirror_classics_lock);
+		c = list_first_entry_or_null(&hmm_mirror_classics,
+					     struct hmm_mirror_classic, node);
+		if (c)
+			list_del_init(&c->node);
+		mutex_unlock(&hmm_mirror_classics_lock);
+		if (!c)
+			break;
+		WRITE_ONCE(c->closing, true);
+		mmu_notifier_unregister(&c->counter, c->mm);
+		mmu_notifier_unregister(&c->refuser, c->mm);
+		flush_work(&c->free_work);	/* queued by a ->release before */
+		kfree(c);
+	}
+	destroy_workqueue(hmm_mirror_classic_wq);
+}
