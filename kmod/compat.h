@@ -17,6 +17,9 @@
 #include <linux/mm.h>
 #include <linux/rmap.h>
 #include <linux/slab.h>
+#ifdef HMM_MIRROR_HAVE_PFN_T
+#include <linux/pfn_t.h>
+#endif
 
 /* kzalloc_obj() and kmalloc_obj() arrived in 7.0; older kernels get the plain equivalents. */
 #ifndef kzalloc_obj
@@ -38,6 +41,33 @@ static inline int hmm_mirror_mapcount(struct page *page)
 	return folio_mapcount(page_folio(page));
 #else
 	return page_mapcount(page);
+#endif
+}
+
+/* vm_flags_set() arrived in 6.3; before, the flags were set directly. */
+static inline void hmm_mirror_vm_flags_set(struct vm_area_struct *vma,
+					   vm_flags_t flags)
+{
+#ifdef HMM_MIRROR_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/*
+ * Inserts @pfn at @addr of a VM_MIXEDMAP vma, as a special PTE where the
+ * architecture has them: vmf_insert_mixed() took a pfn_t until pfn_t went
+ * in 6.17.
+ */
+static inline vm_fault_t hmm_mirror_insert_mixed(struct vm_area_struct *vma,
+						 unsigned long addr,
+						 unsigned long pfn)
+{
+#ifdef HMM_MIRROR_HAVE_PFN_T
+	return vmf_insert_mixed(vma, addr, __pfn_to_pfn_t(pfn, 0));
+#else
+	return vmf_insert_mixed(vma, addr, pfn);
 #endif
 }
 

@@ -403,6 +403,7 @@ static int hmm_mirror_open(struct inode *inode, struct file *file)
 		kfree(mirror);
 		return ret;
 	}
+	hmm_mirror_aperture_init(&mirror->aperture);
 	file->private_data = mirror;
 	atomic_inc(&mirror->mdev->mirrors);
 	return 0;
@@ -416,8 +417,19 @@ static int hmm_mirror_release(struct inode *inode, struct file *file)
 	hmm_mirror_dmem_evict(&mirror->mdev->dmem, mirror);
 	atomic_dec(&mirror->mdev->mirrors);
 	hmm_mirror_fini_mirror(mirror);
+	hmm_mirror_aperture_fini(&mirror->aperture);
 	kfree(mirror);
 	return 0;
+}
+
+/* The device's aperture (aperture.c), for the mirror's own process only. */
+static int hmm_mirror_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct hmm_mirror *mirror = file->private_data;
+
+	if (current->mm != mirror->mm)
+		return -EPERM;
+	return hmm_mirror_aperture_mmap(&mirror->aperture, vma);
 }
 
 static long hmm_mirror_ioctl(struct file *file, unsigned int cmd,
@@ -551,6 +563,7 @@ static const struct file_operations hmm_mirror_fops = {
 	.poll = hmm_mirror_poll,
 	.unlocked_ioctl = hmm_mirror_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = hmm_mirror_mmap,
 };
 
 static void hmm_mirror_unregister(unsigned int count)

@@ -12,6 +12,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 
+#include "aperture.h"
 #include "dmem.h"
 #include "events.h"
 #include "exclusive.h"
@@ -90,6 +91,7 @@ struct hmm_mirror {
 	struct hmm_mirror_stats stats;
 	struct hmm_mirror_injector inject;	/* fault injection (inject.c) */
 	atomic_t callbacks;		/* invalidation callbacks running (contract.c) */
+	struct hmm_mirror_aperture aperture;	/* mmap() of the file (aperture.c) */
 };
 
 /*

@@ -9,11 +9,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.hmmmirror.Access;
 import dev.hmmmirror.Counters;
 import dev.hmmmirror.Errno;
+import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.guest.mm.Sys;
 import dev.hmmmirror.junit.GuestTest;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -45,6 +47,43 @@ class MirrorAccessIT {
             b[i] = (byte) (i * 31 + seed + i / PAGE);
         }
         return b;
+    }
+
+    /**
+     * A device's own memory mapped into the process the way drivers map device memory: the module's aperture
+     * ({@code mmap} of its file: VM_MIXEDMAP, pages inserted by PFN, so the CPU's entries are special PTEs the
+     * kernel's walk finds no normal page behind), right after a page of ordinary memory. A snapshot over both,
+     * which asks for no fault, reports the ordinary page as it is and the aperture's pages as not accessible; a
+     * device fault over the aperture fails with EFAULT. (Campaign mutant 10, the revert of 405506274922, fails
+     * the whole walk with EFAULT, which a snapshot can only report as nothing accessible at all, the ordinary
+     * page included; nothing mapped special PTEs before.)
+     */
+    @Test
+    void aSnapshotOverADevicesApertureReportsItsPagesAndTheRestAsTheyAre() throws Exception {
+        long len = 5L * PAGE;
+        long addr = Sys.mmap(0, len, Sys.PROT_READ | Sys.PROT_WRITE, Sys.MAP_PRIVATE | Sys.MAP_ANONYMOUS, -1, 0);
+        int fd = Sys.openReadWrite(HmmDevice.of(0).path());
+        try {
+            long aperture = Sys.mmap(addr + PAGE, len - PAGE, Sys.PROT_READ | Sys.PROT_WRITE,
+                    Sys.MAP_SHARED | Sys.MAP_FIXED, fd, 0);
+            assertEquals(addr + PAGE, aperture);
+            java.lang.foreign.MemorySegment all = java.lang.foreign.MemorySegment.ofAddress(addr).reinterpret(len);
+            for (int i = 0; i < 5; i++) {
+                all.set(ValueLayout.JAVA_LONG, (long) i * PAGE, 10L + i); // the CPU maps each page
+            }
+            assertEquals(14L, all.get(ValueLayout.JAVA_LONG, 4L * PAGE));
+            Snapshot s = mirror.snapshot(addr, 5);
+            assertTrue(s.page(0).contains(PageState.CPU_WRITE), "the ordinary page before the aperture: " + s);
+            for (int i = 1; i < 5; i++) {
+                assertEquals(java.util.Set.of(PageState.INACCESSIBLE), s.page(i),
+                        "the aperture's special PTEs are errors to HMM: " + s);
+            }
+            HmmException e = assertThrows(HmmException.class, () -> mirror.fault(addr + PAGE, 4, Access.READ));
+            assertEquals(Errno.EFAULT.number(), e.errno(), "a device fault over special PTEs: " + e.getMessage());
+        } finally {
+            Sys.munmap(addr, len);
+            Sys.close(fd);
+        }
     }
 
     @Test

@@ -22,7 +22,7 @@ public final class Sys {
 
     public static final long MMAP = nr(9, 222), MPROTECT = nr(10, 226), MUNMAP = nr(11, 215), IOCTL = nr(16, 29),
             MREMAP = nr(25, 216), MSYNC = nr(26, 227), MADVISE = nr(28, 233), CLOSE = nr(3, 57), MBIND = nr(237, 235),
-            MIGRATE_PAGES = nr(256, 238), USERFAULTFD = nr(323, 282),
+            MIGRATE_PAGES = nr(256, 238), USERFAULTFD = nr(323, 282), OPENAT = nr(257, 56),
             IO_URING_SETUP = 425, IO_URING_REGISTER = 427;
 
     public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2;
@@ -95,6 +95,14 @@ public final class Sys {
 
     public static long mmap(long addr, long len, int prot, int flags, int fd, long off) {
         return call("mmap", MMAP, addr, len, prot, flags, fd, off);
+    }
+
+    /** {@code openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC)}: the new descriptor. */
+    public static int openReadWrite(String path) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = arena.allocateFrom(path);
+            return (int) call("openat " + path, OPENAT, -100 /* AT_FDCWD */, name.address(), 02 | 02000000);
+        }
     }
 
     public static void munmap(long addr, long len) {
