@@ -190,6 +190,45 @@ class OomIT {
         }
     }
 
+    /**
+     * The victim of {@link #aRefusedClassicStartLeavesNoIntervalNotifierWaiting}: the classic-notifier victim
+     * with a mirror open too, so that its address space has an interval notifier beside the classic ones.
+     */
+    public static final class ClassicNotifierAndMirrorVictim {
+        static Mirror held;
+
+        public static void main(String[] args) throws Exception {
+            held = Mirror.open(0);
+            ClassicNotifierVictim.main(args);
+        }
+    }
+
+    /**
+     * A kernel bug this suite found in 7.2 (docs/mutants.md, "A kernel bug on the way"), reproduced on request
+     * only: with an interval notifier (a mirror) and classic notifiers on one address space, a classic
+     * notifier's refusal of the OOM reaper's non-blocking invalidation leaves the interval tree's invalidation
+     * open for good, and the mirror's close then waits in {@code mmu_interval_notifier_remove()} forever (an
+     * unkillable victim and a module that cannot unload: hence opt-in). Boot with
+     * {@code HMM_CMDLINE=hmm.reproduce=itree-leak}; a kernel with the fix (mutants/fixes/) passes.
+     */
+    @Test
+    void aRefusedClassicStartLeavesNoIntervalNotifierWaiting() throws Exception {
+        assumeTrue(Machinery.read(Path.of("/proc/cmdline")).contains("hmm.reproduce=itree-leak"),
+                "reproduces a known 7.2 kernel bug that leaves an unkillable process behind: boot with"
+                        + " HMM_CMDLINE=hmm.reproduce=itree-leak to run it (docs/mutants.md)");
+        assumeTrue(Files.exists(CLASSIC_VIOLATIONS), "this hmm_mirror.ko has no classic_notifiers test aid");
+        int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
+        Process p = childJvm(ClassicNotifierAndMirrorVictim.class);
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        awaitLine(out, "invalidating");
+        long reaped = killAndReap(p, "hmm_mirror_classic_refuse");
+        assertEquals(-Errno.EAGAIN.number(), reaped, "the refusing classic notifier fails the reaper's pass");
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the victim did not finish exiting in 60 s: its mirror's close"
+                + " waits in mmu_interval_notifier_remove() for an interval-tree invalidation the refused pass never"
+                + " ended (the kernel bug of docs/mutants.md; the victim stays, unkillable)");
+        assertGone(p, mirrorsBefore);
+    }
+
     private static Process childJvm(Class<?> main) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
