@@ -12,23 +12,23 @@
 #include <linux/delay.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
-#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/sysfs.h>
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 #include "classic.h"
 #include "compat.h"
+#include "contract.h"
 
 /* The longest sleep a blocking invalidation may be given, in ms. */
 #define HMM_MIRROR_CLASSIC_MAX_SLEEP_MS 10000
 
 struct hmm_mirror_classic {
 	struct list_head node;		/* on hmm_mirror_classics; empty once taken off */
+	struct hmm_mirror_device *mdev;	/* whose contract_violations count */
 	struct mm_struct *mm;
 	struct mmu_notifier refuser;	/* refuses non-blocking starts; no end */
 	struct mmu_notifier counter;	/* counts starts minus ends */
@@ -41,7 +41,6 @@ struct hmm_mirror_classic {
 /* protects hmm_mirror_classics and every pair's node */
 static DEFINE_MUTEX(hmm_mirror_classics_lock);
 static LIST_HEAD(hmm_mirror_classics);
-static atomic_t hmm_mirror_classic_violations = ATOMIC_INIT(0);
 /* the pairs' free work; from module init to module exit */
 static struct workqueue_struct *hmm_mirror_classic_wq;
 
@@ -95,11 +94,8 @@ static void hmm_mirror_classic_release(struct mmu_notifier *mn,
 	wait_var_event_timeout(&c->open_starts,
 			       atomic_read(&c->open_starts) <= 0, HZ);
 	open = atomic_read(&c->open_starts);
-	if (open) {
-		atomic_inc(&hmm_mirror_classic_violations);
-		WARN_ONCE(1, "hmm_mirror: kernel HMM contract broken: a classic mmu_notifier saw %d invalidate_range_start() call(s) never followed by invalidate_range_end()\n",
-			  open);
-	}
+	if (open)
+		hmm_mirror_contract_unpaired(c->mdev, open);
 	queue_work(hmm_mirror_classic_wq, &c->free_work);
 }
 
@@ -142,18 +138,17 @@ static void hmm_mirror_classic_free_work(struct work_struct *work)
 		hmm_mirror_classic_free(c);
 }
 
-/* A write of N (ms, at most 10 s) from a process: its pair. */
-static int hmm_mirror_classic_set(const char *val,
-				  const struct kernel_param *kp)
+/*
+ * From a process writing N (ms, at most 10 s) to @mdev's classic_notifiers
+ * attribute: its pair, on its own address space. 0 or a negative errno.
+ */
+int hmm_mirror_classic_add(struct hmm_mirror_device *mdev,
+			   unsigned int sleep_ms)
 {
 	struct mm_struct *mm = current->mm;
 	struct hmm_mirror_classic *c;
-	unsigned int sleep_ms;
 	int ret;
 
-	ret = kstrtouint(val, 0, &sleep_ms);
-	if (ret)
-		return ret;
 	if (sleep_ms > HMM_MIRROR_CLASSIC_MAX_SLEEP_MS)
 		return -EINVAL;
 	if (!mm || !READ_ONCE(hmm_mirror_classic_wq))
@@ -163,6 +158,7 @@ static int hmm_mirror_classic_set(const char *val,
 		return -ENOMEM;
 	INIT_LIST_HEAD(&c->node);
 	INIT_WORK(&c->free_work, hmm_mirror_classic_free_work);
+	c->mdev = mdev;
 	c->mm = mm;
 	c->sleep_ms = sleep_ms;
 	atomic_set(&c->open_starts, 0);
@@ -186,26 +182,6 @@ free:
 	kfree(c);
 	return ret;
 }
-
-static int hmm_mirror_classic_get_violations(char *buf,
-					     const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%d\n",
-			  atomic_read(&hmm_mirror_classic_violations));
-}
-
-static const struct kernel_param_ops hmm_mirror_classic_notifiers_ops = {
-	.set = hmm_mirror_classic_set,
-};
-
-static const struct kernel_param_ops hmm_mirror_classic_violations_ops = {
-	.get = hmm_mirror_classic_get_violations,
-};
-
-module_param_cb(classic_notifiers, &hmm_mirror_classic_notifiers_ops, NULL, 0200);
-MODULE_PARM_DESC(classic_notifiers, "test aid: a process writing N (0-10000) gets two classic mmu_notifiers on its address space for its lifetime: one refuses non-blocking invalidations and sleeps N ms in blocking ones, one checks that every start it saw gets its end");
-module_param_cb(classic_violations, &hmm_mirror_classic_violations_ops, NULL, 0444);
-MODULE_PARM_DESC(classic_violations, "starts of the classic_notifiers test aid never ended when their address space went");
 
 /* Module load: 0 or -ENOMEM. */
 int hmm_mirror_classic_init(void)

@@ -167,3 +167,15 @@ void hmm_mirror_contract_still_mapped(struct hmm_mirror *mirror,
 		  n, range->start, range->end, first, range->event);
 }
 
+/*
+ * A classic notifier of the classic_notifiers test aid (classic.c) saw
+ * @open invalidate_range_start() calls without their end when its address
+ * space went: the hlist walk must end every start that succeeded, also
+ * when another notifier refused a non-blocking one.
+ */
+void hmm_mirror_contract_unpaired(struct hmm_mirror_device *mdev, int open)
+{
+	hmm_mirror_contract_count(mdev);
+	WARN_ONCE(1, "hmm_mirror: kernel HMM contract broken: a classic mmu_notifier saw %d invalidate_range_start() call(s) never followed by invalidate_range_end()\n",
+		  open);
+}

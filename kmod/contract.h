@@ -27,6 +27,7 @@ bool hmm_mirror_contract_collected(struct hmm_mirror_device *mdev,
 void hmm_mirror_contract_callback_enter(struct hmm_mirror *mirror);
 void hmm_mirror_contract_callback_exit(struct hmm_mirror *mirror);
 void hmm_mirror_contract_removed(struct hmm_mirror *mirror);
+void hmm_mirror_contract_unpaired(struct hmm_mirror_device *mdev, int open);
 void hmm_mirror_contract_still_mapped(struct hmm_mirror *mirror,
 				      const struct mmu_notifier_range *range);
 

@@ -545,8 +545,25 @@ static ssize_t contract_violations_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(contract_violations);
 
+/* Test aid (classic.c): a process writing N gets classic notifiers. */
+static ssize_t classic_notifiers_store(struct device *dev,
+				       struct device_attribute *attr,
+				       const char *buf, size_t count)
+{
+	unsigned int sleep_ms;
+	int ret;
+
+	ret = kstrtouint(buf, 0, &sleep_ms);
+	if (ret)
+		return ret;
+	ret = hmm_mirror_classic_add(hmm_mirror_sysfs_device(dev), sleep_ms);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_WO(classic_notifiers);
+
 static struct attribute *hmm_mirror_attrs[] = {
 	&dev_attr_contract_violations.attr,
+	&dev_attr_classic_notifiers.attr,
 	&dev_attr_mirrors.attr,
 	&dev_attr_dmem_used_pages.attr,
 	&dev_attr_dmem_huge_blocks.attr,

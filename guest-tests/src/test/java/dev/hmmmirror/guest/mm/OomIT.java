@@ -125,8 +125,7 @@ class OomIT {
         }
     }
 
-    private static final Path CLASSIC = Path.of("/sys/module/hmm_mirror/parameters/classic_notifiers");
-    private static final Path CLASSIC_VIOLATIONS = Path.of("/sys/module/hmm_mirror/parameters/classic_violations");
+    private static final Path CLASSIC = DEV.resolve("classic_notifiers");
 
     /**
      * The victim of {@link #everyClassicNotifierStartTheOomReaperMadeGetsItsEnd}: gets the module's two classic
@@ -164,8 +163,8 @@ class OomIT {
      */
     @Test
     void everyClassicNotifierStartTheOomReaperMadeGetsItsEnd() throws Exception {
-        assumeTrue(Files.exists(CLASSIC_VIOLATIONS), "this hmm_mirror.ko has no classic_notifiers test aid");
-        long violationsBefore = Machinery.readLong(CLASSIC_VIOLATIONS);
+        assumeTrue(Files.exists(CLASSIC), "this hmm_mirror.ko has no classic_notifiers test aid");
+        long violationsBefore = Machinery.readLong(DEV.resolve("contract_violations"));
         Process p = childJvm(ClassicNotifierVictim.class);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -177,7 +176,7 @@ class OomIT {
                     + describe(reaped));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // the check runs at exit_mmap
             long violations;
-            while ((violations = Machinery.readLong(CLASSIC_VIOLATIONS) - violationsBefore) == 0
+            while ((violations = Machinery.readLong(DEV.resolve("contract_violations")) - violationsBefore) == 0
                     && System.nanoTime() < deadline && p.isAlive()) {
                 Thread.sleep(50);
             }
@@ -216,7 +215,7 @@ class OomIT {
         assumeTrue(Machinery.read(Path.of("/proc/cmdline")).contains("hmm.reproduce=itree-leak"),
                 "reproduces a known 7.2 kernel bug that leaves an unkillable process behind: boot with"
                         + " HMM_CMDLINE=hmm.reproduce=itree-leak to run it (docs/mutants.md)");
-        assumeTrue(Files.exists(CLASSIC_VIOLATIONS), "this hmm_mirror.ko has no classic_notifiers test aid");
+        assumeTrue(Files.exists(CLASSIC), "this hmm_mirror.ko has no classic_notifiers test aid");
         int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
         Process p = childJvm(ClassicNotifierAndMirrorVictim.class);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
