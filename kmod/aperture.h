@@ -15,7 +15,7 @@
 /* The aperture's size: mmap() offset 0, at most this many pages. */
 #define HMM_MIRROR_APERTURE_PAGES 16
 
-struct file;
+struct page;
 struct vm_area_struct;
 
 struct hmm_mirror_aperture {

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Classic mmu_notifiers on a process's address space (see classic.h).
- * Each pair lives from the parameter write of its process to that
- * address space's teardown (->release), after which a work item takes it
- * off the list, unregisters it (dropping the mm references registration
- * took) and frees it; module unload does the same for the pairs left.
+ * Each pair lives from its process's write to the classic_notifiers
+ * attribute to that address space's teardown (->release), after which a
+ * work item takes it off the list, unregisters it (dropping the mm
+ * references registration took) and frees it; module unload does the same
+ * for the pairs left.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -122,11 +123,11 @@ static bool hmm_mirror_classic_take(struct hmm_mirror_classic *c)
 	return mine;
 }
 
-static void hmm_mirror_classic_free(struct hmm_mirror_classic *c)
+/* Both notifiers off @c->mm, no callback of theirs running. */
+static void hmm_mirror_classic_unregister(struct hmm_mirror_classic *c)
 {
 	mmu_notifier_unregister(&c->counter, c->mm);
 	mmu_notifier_unregister(&c->refuser, c->mm);
-	kfree(c);
 }
 
 static void hmm_mirror_classic_free_work(struct work_struct *work)
@@ -134,8 +135,10 @@ static void hmm_mirror_classic_free_work(struct work_struct *work)
 	struct hmm_mirror_classic *c =
 		container_of(work, struct hmm_mirror_classic, free_work);
 
-	if (hmm_mirror_classic_take(c))
-		hmm_mirror_classic_free(c);
+	if (hmm_mirror_classic_take(c)) {
+		hmm_mirror_classic_unregister(c);
+		kfree(c);
+	}
 }
 
 /*
@@ -213,8 +216,7 @@ void hmm_mirror_classic_exit(void)
 		if (!c)
 			break;
 		WRITE_ONCE(c->closing, true);
-		mmu_notifier_unregister(&c->counter, c->mm);
-		mmu_notifier_unregister(&c->refuser, c->mm);
+		hmm_mirror_classic_unregister(c);
 		flush_work(&c->free_work);	/* queued by a ->release before */
 		kfree(c);
 	}

@@ -32,6 +32,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -141,13 +142,14 @@ class DeviceMemoryIT {
                     throw new IllegalStateException(e);
                 }
             });
-            java.util.function.Predicate<Invalidation> ofTheRange = e -> e.reason() == Invalidation.Reason.MIGRATE
+            Predicate<Invalidation> ofTheRange = e -> e.reason() == Invalidation.Reason.MIGRATE
                     && e.overlaps(mem.address(), mem.address() + mem.byteSize());
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             long seen = 0; // the collect's, then the fill's
             while (seen == 0) {
                 seen = mirror.invalidations(Duration.ofSeconds(1)).stream().filter(ofTheRange).count();
-                assertTrue(seen > 0 || System.nanoTime() < deadline, "no MMU_NOTIFY_MIGRATE invalidation of the range in 60 s");
+                assertTrue(seen > 0 || System.nanoTime() < deadline,
+                        "no MMU_NOTIFY_MIGRATE invalidation of the range in 60 s");
             }
             long began = System.nanoTime();
             meanwhile.call(); // setup collected the range: the copies are under way

@@ -13,6 +13,7 @@ import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Invalidation;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
+import dev.hmmmirror.guest.mm.Machinery;
 import dev.hmmmirror.junit.GuestTest;
 import dev.hmmmirror.raw.Command;
 import dev.hmmmirror.raw.RawBuffer;
@@ -82,12 +83,6 @@ class LifecycleIT {
         }
     }
 
-    private static Process childJvm(Class<?> main) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main.getName())
-                .redirectErrorStream(true).start();
-    }
 
     /** Every event queued on {@code dev}: waits up to {@code wait} for the first, then takes what is there. */
     private static List<Invalidation> drain(RawDevice dev, Duration wait) throws Exception {
@@ -118,7 +113,7 @@ class LifecycleIT {
     @Test
     void theOwnersExitReachesAMirrorHeldElsewhereAsOneReleaseOfTheWholeAddressSpace() throws Exception {
         int before = moduleRefcount();
-        Process p = childJvm(ExitWhileAnotherProcessHoldsTheMirror.class);
+        Process p = Machinery.childJvm(ExitWhileAnotherProcessHoldsTheMirror.class);
         try {
             java.io.BufferedReader out = new java.io.BufferedReader(
                     new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -156,7 +151,7 @@ class LifecycleIT {
     @Test
     void processExitWithOpenMirrorsReleasesEverything() throws Exception {
         int before = moduleRefcount();
-        Process p = childJvm(ExitWithOpenMirrors.class);
+        Process p = Machinery.childJvm(ExitWithOpenMirrors.class);
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child JVM hung");
         assertEquals(0, p.exitValue(), out);

@@ -17,10 +17,12 @@ import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
 import dev.hmmmirror.guest.mm.Sys;
 import dev.hmmmirror.junit.GuestTest;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,7 +69,7 @@ class MirrorAccessIT {
             long aperture = Sys.mmap(addr + PAGE, len - PAGE, Sys.PROT_READ | Sys.PROT_WRITE,
                     Sys.MAP_SHARED | Sys.MAP_FIXED, fd, 0);
             assertEquals(addr + PAGE, aperture);
-            java.lang.foreign.MemorySegment all = java.lang.foreign.MemorySegment.ofAddress(addr).reinterpret(len);
+            MemorySegment all = MemorySegment.ofAddress(addr).reinterpret(len);
             for (int i = 0; i < 5; i++) {
                 all.set(ValueLayout.JAVA_LONG, (long) i * PAGE, 10L + i); // the CPU maps each page
             }
@@ -75,7 +77,7 @@ class MirrorAccessIT {
             Snapshot s = mirror.snapshot(addr, 5);
             assertTrue(s.page(0).contains(PageState.CPU_WRITE), "the ordinary page before the aperture: " + s);
             for (int i = 1; i < 5; i++) {
-                assertEquals(java.util.Set.of(PageState.INACCESSIBLE), s.page(i),
+                assertEquals(Set.of(PageState.INACCESSIBLE), s.page(i),
                         "the aperture's special PTEs are errors to HMM: " + s);
             }
             HmmException e = assertThrows(HmmException.class, () -> mirror.fault(addr + PAGE, 4, Access.READ));

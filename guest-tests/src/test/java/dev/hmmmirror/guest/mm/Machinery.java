@@ -75,7 +75,7 @@ public final class Machinery {
     }
 
     /** Swap in use on {@code device}, in KiB, from /proc/swaps (-1 where it is not on). */
-    public static long swapUsedKib(String device) {
+    private static long swapUsedKib(String device) {
         return read(Path.of("/proc/swaps")).lines().skip(1).map(l -> l.split("\\s+"))
                 .filter(f -> f[0].equals(device)).mapToLong(f -> Long.parseLong(f[3])).findFirst().orElse(-1);
     }
@@ -100,6 +100,17 @@ public final class Machinery {
         if (off.code() != 0) {
             throw new AssertionError("swapoff " + device + ": " + off.output());
         }
+    }
+
+    /**
+     * A second guest JVM running {@code main} with this one's class path (C1 only, serial GC: it starts fast),
+     * its output and errors on one stream.
+     */
+    public static Process childJvm(Class<?> main) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main.getName())
+                .redirectErrorStream(true).start();
     }
 
     public static void write(Path file, String value) {

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.hmmmirror.Errno;
 import dev.hmmmirror.Access;
 import dev.hmmmirror.Capability;
+import dev.hmmmirror.Errno;
 import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.junit.GuestTest;
@@ -15,10 +15,10 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -80,14 +80,9 @@ class OomIT {
             m.fault(other, Access.READ);
             held = m;
             kept = new Memory[] {mem, other};
-            Sys.madvise(mem.address(), Memory.pageSize(), Sys.MADV_COLD); // links the downcall before the slow part
+            linkMadvise(mem);
             m.setDeviceDelay(SLOW);
-            System.out.println("invalidating");
-            System.out.flush();
-            Sys.madvise(other.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
-            System.out.println("invalidated");
-            System.out.flush();
-            Thread.sleep(Long.MAX_VALUE);
+            unmapSlowlyThenWait(other);
         }
     }
 
@@ -107,7 +102,7 @@ class OomIT {
     void theOomReaperGivesUpWhileAMirrorRefusesItsNonBlockingInvalidation() throws Exception {
         long violationsBefore = Machinery.readLong(DEV.resolve("contract_violations"));
         int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
-        Process p = childJvm(SlowMirrorVictim.class);
+        Process p = Machinery.childJvm(SlowMirrorVictim.class);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             awaitLine(out, "invalidating");
@@ -139,15 +134,28 @@ class OomIT {
             Memory page = Memory.anonymous(1);
             kept = page;
             page.fill((byte) 63);
-            Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_COLD); // links the downcall before the slow part
+            linkMadvise(page);
             Files.writeString(CLASSIC, Long.toString(SLOW.toMillis()));
-            System.out.println("invalidating");
-            System.out.flush();
-            Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
-            System.out.println("invalidated");
-            System.out.flush();
-            Thread.sleep(Long.MAX_VALUE);
+            unmapSlowlyThenWait(page);
         }
+    }
+
+    /** A harmless madvise on {@code mem}: links the downcall before the slow part of a victim. */
+    private static void linkMadvise(Memory mem) {
+        Sys.madvise(mem.address(), Memory.pageSize(), Sys.MADV_COLD);
+    }
+
+    /**
+     * A victim's last act: says "invalidating", unmaps {@code page} (an invalidation the slow device holds up,
+     * so the address space stays that long), then waits to be killed.
+     */
+    private static void unmapSlowlyThenWait(Memory page) throws InterruptedException {
+        System.out.println("invalidating");
+        System.out.flush();
+        Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
+        System.out.println("invalidated");
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
     }
 
     /**
@@ -165,7 +173,7 @@ class OomIT {
     void everyClassicNotifierStartTheOomReaperMadeGetsItsEnd() throws Exception {
         assumeTrue(Files.exists(CLASSIC), "this hmm_mirror.ko has no classic_notifiers test aid");
         long violationsBefore = Machinery.readLong(DEV.resolve("contract_violations"));
-        Process p = childJvm(ClassicNotifierVictim.class);
+        Process p = Machinery.childJvm(ClassicNotifierVictim.class);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             awaitLine(out, "invalidating");
@@ -217,7 +225,7 @@ class OomIT {
                         + " HMM_CMDLINE=hmm.reproduce=itree-leak to run it (docs/mutants.md)");
         assumeTrue(Files.exists(CLASSIC), "this hmm_mirror.ko has no classic_notifiers test aid");
         int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
-        Process p = childJvm(ClassicNotifierAndMirrorVictim.class);
+        Process p = Machinery.childJvm(ClassicNotifierAndMirrorVictim.class);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         awaitLine(out, "invalidating");
         long reaped = killAndReap(p, "hmm_mirror_classic_refuse");
@@ -228,12 +236,6 @@ class OomIT {
         assertGone(p, mirrorsBefore);
     }
 
-    private static Process childJvm(Class<?> main) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main.getName())
-                .redirectErrorStream(true).start();
-    }
 
     /** Reads the victim's output up to the line {@code expected}; fails with what it printed when it ends first. */
     private static void awaitLine(BufferedReader out, String expected) throws Exception {
