@@ -228,6 +228,33 @@ class ThpMigrationIT {
         }
     }
 
+    /**
+     * A large device folio's PMD split by a partial munmap: each of the device-private PTEs it becomes
+     * keeps the PMD's write permission ({@code __split_huge_pmd_locked()}). Without it the pages are
+     * read-only device memory: every later CPU or device write takes an extra fault, and a snapshot
+     * shows them without CPU_WRITE. (Campaign mutant 54 survived every detector: the pages still came
+     * back with their data.)
+     */
+    @Test
+    void aSplitOfAWritableLargeDeviceFolioKeepsItsPagesWritable() throws Exception {
+        try (Memory m = collapsedThp(8)) {
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            Snapshot whole = mirror.snapshot(m);
+            String path = migrationPath(mirror, whole, "a THP, to be split in device memory");
+            assumeTrue(path.startsWith("whole"), "kernel " + System.getProperty("os.version")
+                    + " split the THP on its way to device memory: no device-private PMD to split");
+            assertTrue(whole.all(PageState.DEVICE_PRIVATE) && whole.all(PageState.CPU_WRITE),
+                    "a writable THP in device memory: " + whole);
+            m.unmap(0, 1); // splits the PMD
+            Snapshot rest = mirror.snapshot(m.address() + PAGE, HUGE - 1);
+            assertTrue(rest.none(PageState.HUGE), "the PMD was split: " + rest);
+            assertEquals(HUGE - 1, rest.count(PageState.DEVICE_PRIVATE), "still in device memory: " + rest);
+            assertEquals(HUGE - 1, rest.count(PageState.CPU_WRITE),
+                    "pages of the split writable PMD that stayed writable (the first: " + rest.pages().get(0) + ")");
+            Bytes.assertCpuReads(Bytes.pattern(8), m, 1, HUGE - 1, "the CPU reads the rest back");
+        }
+    }
+
     /** Upstream migrate_partial_unmap_fault: half the range is unmapped while in device memory. */
     @Test
     void partialMunmapOfARangeInDeviceMemory() throws Exception {

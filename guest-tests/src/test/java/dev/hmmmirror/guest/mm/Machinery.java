@@ -193,8 +193,11 @@ public final class Machinery {
             Result mount = sh("mount", "-t", "tmpfs", "-o", "size=72m", "tmpfs", dir.toString());
             assumeTrue(mount.code() == 0, "mount -t tmpfs failed: " + mount.output());
             Path file = dir.resolve("swap");
+            // a modular loop driver (Debian's kernels) is not loaded by losetup without udev
+            Result loaded = Files.exists(Path.of("/dev/loop-control")) ? null : sh("modprobe", "loop");
             Result made = sh("sh", "-c", "truncate -s 64M " + file + " && losetup -f --show " + file);
-            assumeTrue(made.code() == 0, "no loop device (CONFIG_BLK_DEV_LOOP, losetup): " + made.output());
+            assumeTrue(made.code() == 0, "no loop device (CONFIG_BLK_DEV_LOOP, losetup): " + made.output()
+                    + (loaded == null ? "" : "; modprobe loop: " + loaded.output()));
             swap = new LoopSwap(dir, made.output().strip().lines().reduce((a, b) -> b).orElseThrow(), others);
             Result mk = sh("mkswap", swap.device());
             Result on = mk.code() == 0 ? sh("swapon", swap.device()) : mk;

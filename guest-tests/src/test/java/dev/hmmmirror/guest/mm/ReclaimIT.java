@@ -111,6 +111,43 @@ class ReclaimIT {
     }
 
     /**
+     * A CPU write, then the device takes the pages for atomics, then reclaim: the write must survive. As
+     * in the test above, each page is clean in the swap cache and only its PTE knows of the write.
+     * {@code make_device_exclusive()} replaces the PTE by a device-exclusive entry and must move its dirty
+     * bit to the folio; the CPU's read then restores a PTE that is dirty only if the folio is, so without
+     * that the next {@code MADV_PAGEOUT} drops the "clean" page and the CPU reads the bytes of before its
+     * write from swap. (Campaign mutant 51, the {@code folio_mark_dirty()} of make_device_exclusive()
+     * dropped, survived every detector.)
+     */
+    @Test
+    void aCpuWriteBeforeTheDeviceTakesThePagesForAtomicsSurvivesTheNextReclaim() throws Exception {
+        Assumptions.assumeTrue(mirror.version().has(dev.hmmmirror.Capability.EXCLUSIVE), "kernel "
+                + System.getProperty("os.version") + " lacks CONFIG_DEVICE_PRIVATE: device-exclusive access unavailable");
+        try (Machinery.LoopSwap swap = Machinery.holdLoopSwap(); Memory mem = Memory.anonymous(PAGES)) {
+            long a = mem.address();
+            long bytes = PAGES * Coherence.PAGE;
+            Coherence.pattern(a, PAGES, 0x51);
+            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
+            assertEquals(PAGES, PageMap.swapped(a, PAGES), "MADV_PAGEOUT must swap every page out");
+            Bytes.assertSame(Coherence.expected(PAGES, 0x51), Coherence.cpuBytes(a, PAGES), "read back from swap");
+            assertEquals(PAGES, PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE),
+                    "pages read back from the loop device's swap stay in the swap cache");
+            Coherence.pattern(a, PAGES, 0x52); // into the swap-cache pages: only their PTEs know
+            assertEquals(PAGES, mirror.makeExclusive(a, PAGES), "the device takes every page for atomics");
+            System.out.println("ReclaimIT: with the device's exclusive entries: " + PageMap.withFlag(a, PAGES,
+                    PageMap.KPF_DIRTY) + " dirty folios, " + PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE)
+                    + " in the swap cache");
+            // a CPU read takes each page back (MADV_PAGEOUT passes device-exclusive entries by)
+            Bytes.assertSame(Coherence.expected(PAGES, 0x52), Coherence.cpuBytes(a, PAGES),
+                    "the CPU's write, read back after the device's exclusive access");
+            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
+            assertEquals(PAGES, PageMap.swapped(a, PAGES), "the second MADV_PAGEOUT must swap every page out");
+            Bytes.assertSame(Coherence.expected(PAGES, 0x52), Coherence.cpuBytes(a, PAGES),
+                    "the CPU's write before the device's exclusive access, read back from swap");
+        }
+    }
+
+    /**
      * Mirrored memfd (shmem) pages pushed to swap. MADV_PAGEOUT unmaps them (invalidating the
      * device) but whether it also writes them to swap varies between runs on 6.1 and 6.12 (seen:
      * 0 and 256 kB on the same kernel); they are made in a memory cgroup so that, where it kept
