@@ -225,6 +225,26 @@ class DeviceMemoryIT {
         }
     }
 
+    /**
+     * Written memory in device memory made read-only by mprotect(): its device-private entries lose their
+     * write permission ({@code change_softleaf_pte()}), and the pages come back read-only. (Campaign mutant
+     * 57 kept them writable: the process could write read-only memory once it came back.)
+     */
+    @Test
+    void deviceMemoryMadeReadOnlyComesBackReadOnly() throws Exception {
+        try (Memory mem = filled(4, 57)) {
+            assertEquals(4, mirror.migrateToDevice(mem.address(), 4).migrated());
+            mem.protect(Memory.Protection.READ);
+            Snapshot s = mirror.snapshot(mem);
+            assertTrue(s.all(PageState.DEVICE_PRIVATE), s.toString());
+            assertTrue(s.none(PageState.CPU_WRITE), "device-private entries made read-only: " + s);
+            assertArrayEquals(pattern(4, 57), mem.bytes(), "the CPU reads the pages back");
+            Snapshot back = mirror.snapshot(mem);
+            assertTrue(back.none(PageState.DEVICE_PRIVATE) && back.none(PageState.CPU_WRITE),
+                    "pages back from device memory into a read-only mapping: " + back);
+        }
+    }
+
     @Test
     void migrateForkAndBothProcessesSeeCopyOnWriteData() throws Exception {
         try (Memory mem = filled(2, 5)) {

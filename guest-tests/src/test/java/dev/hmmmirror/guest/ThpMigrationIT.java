@@ -255,6 +255,30 @@ class ThpMigrationIT {
         }
     }
 
+    /**
+     * mprotect(PROT_READ) of a THP in device memory as one large folio: the device-private PMD loses its
+     * write permission ({@code change_non_present_huge_pmd()}) and the THP comes back read-only.
+     * (Campaign mutant 56 kept it writable: the process could write read-only memory once it came back.)
+     */
+    @Test
+    void aLargeDeviceFolioMadeReadOnlyComesBackReadOnly() throws Exception {
+        try (Memory m = collapsedThp(9)) {
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            String path = migrationPath(mirror, mirror.snapshot(m), "a THP, to be made read-only in device memory");
+            assumeTrue(path.startsWith("whole"), "kernel " + System.getProperty("os.version")
+                    + " split the THP on its way to device memory: no device-private PMD (DeviceMemoryIT covers base pages)");
+            m.protect(Memory.Protection.READ);
+            Snapshot ro = mirror.snapshot(m);
+            assertEquals(HUGE, ro.count(PageState.DEVICE_PRIVATE), "still in device memory (the first: " + ro.pages().get(0) + ")");
+            assertEquals(0, ro.count(PageState.CPU_WRITE), "writable pages of a THP made read-only in device memory (the first: "
+                    + ro.pages().get(0) + ")");
+            Bytes.assertCpuReads(Bytes.pattern(9), m, HUGE, "the CPU reads the THP back");
+            Snapshot back = mirror.snapshot(m);
+            assertEquals(0, back.count(PageState.DEVICE_PRIVATE) + back.count(PageState.CPU_WRITE),
+                    "device-private or writable pages after the THP came back read-only (the first: " + back.pages().get(0) + ")");
+        }
+    }
+
     /** Upstream migrate_partial_unmap_fault: half the range is unmapped while in device memory. */
     @Test
     void partialMunmapOfARangeInDeviceMemory() throws Exception {
