@@ -272,8 +272,10 @@ public final class Campaign {
                     m == null ? Set.of() : Detectors.baselineFailures(baseline, d));
             ordered.put(d, r);
             found.put(d, r);
-            Progress.say("mutate: %s: %s %s in %s%s", name, d.label(), r.status().label(), secs(r.seconds()),
-                    r.firstFailure().isEmpty() ? "" : ": " + r.firstFailure().lines().findFirst().orElse(""));
+            Progress.say("mutate: %s: %s %s in %s%s%s", name, d.label(), r.status().label(), secs(r.seconds()),
+                    r.firstFailure().isEmpty() ? "" : ": " + r.firstFailure().lines().findFirst().orElse(""),
+                    r.killed() || r.skipped().isEmpty() ? "" : "; " + r.skipped().size()
+                            + " test(s) skipped themselves, the first: " + r.skipped().getFirst());
             if (r.killed() && options.stopAtFirstKill() && m != null) {
                 break;
             }

@@ -17,9 +17,18 @@ import java.util.Map;
  * @param seconds      the detector's whole wall time, boot included
  * @param reportDir    where its console log and reports are
  * @param allFailing   every test that failed, on this kernel (the baseline's are subtracted into {@code failing})
+ * @param skipped      the tests that skipped themselves ({@code Class.test: reason}): a survivor whose killing test
+ *                     skipped was not judged by it
  */
 public record DetectorResult(Detector detector, Verdict status, List<String> failing, String firstFailure,
-        List<String> splats, double bootSeconds, double seconds, String reportDir, List<String> allFailing) {
+        List<String> splats, double bootSeconds, double seconds, String reportDir, List<String> allFailing,
+        List<String> skipped) {
+    /** A result without skipped tests (the selftests and the explorer have none). */
+    public DetectorResult(Detector detector, Verdict status, List<String> failing, String firstFailure,
+            List<String> splats, double bootSeconds, double seconds, String reportDir, List<String> allFailing) {
+        this(detector, status, failing, firstFailure, splats, bootSeconds, seconds, reportDir, allFailing, List.of());
+    }
+
     /** Whether it told the mutant from the real kernel. */
     public boolean killed() {
         return status == Verdict.KILLED;
@@ -35,6 +44,9 @@ public record DetectorResult(Detector detector, Verdict status, List<String> fai
         m.put("seconds", seconds);
         m.put("reportDir", reportDir);
         m.put("allFailing", allFailing);
+        if (!skipped.isEmpty()) {
+            m.put("skipped", skipped);
+        }
         return m;
     }
 
@@ -42,7 +54,8 @@ public record DetectorResult(Detector detector, Verdict status, List<String> fai
     static DetectorResult fromJson(Detector d, Map<String, Object> m) {
         return new DetectorResult(d, Verdict.of((String) m.get("status")), strings(m.get("failing")),
                 (String) m.getOrDefault("firstFailure", ""), strings(m.get("splats")), number(m.get("bootSeconds")),
-                number(m.get("seconds")), (String) m.getOrDefault("reportDir", ""), strings(m.get("allFailing")));
+                number(m.get("seconds")), (String) m.getOrDefault("reportDir", ""), strings(m.get("allFailing")),
+                strings(m.get("skipped")));
     }
 
     static List<String> strings(Object o) {

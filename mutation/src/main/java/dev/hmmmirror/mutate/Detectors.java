@@ -113,7 +113,7 @@ final class Detectors {
             status = Verdict.SURVIVED;
             first = "";
         }
-        return new DetectorResult(d, status, failing, first, splats, raw.bootSeconds, seconds, dir, all);
+        return new DetectorResult(d, status, failing, first, splats, raw.bootSeconds, seconds, dir, all, raw.skipped);
     }
 
     /** A splat as the baseline remembers it: its kind and headline, numbers (CPU, PID, offsets) left out. */
@@ -126,7 +126,12 @@ final class Detectors {
      * harness ended for taking too long (on a loaded host as well as on a hang).
      */
     record Raw(List<String> failing, String first, boolean hung, String bootFailure, double bootSeconds,
-            Set<String> slow) {
+            Set<String> slow, List<String> skipped) {
+        Raw(List<String> failing, String first, boolean hung, String bootFailure, double bootSeconds,
+                Set<String> slow) {
+            this(failing, first, hung, bootFailure, bootSeconds, slow, List.of());
+        }
+
         Raw(List<String> failing, String first, boolean hung, String bootFailure, double bootSeconds) {
             this(failing, first, hung, bootFailure, bootSeconds, Set.of());
         }
@@ -172,6 +177,7 @@ final class Detectors {
             }
         }
         List<String> failing = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
         String firstFailure = "";
         boolean hung = false;
         int lost = 0;
@@ -193,6 +199,7 @@ final class Detectors {
                         firstFailure = o.testClass() + "." + o.test() + ": " + o.message();
                     }
                 }
+                case SKIPPED -> skipped.add(o.testClass() + "." + o.test() + ": " + o.message());
                 default -> { }
             }
         }
@@ -201,7 +208,7 @@ final class Detectors {
         }
         boolean booted = !first.kernelRelease().isEmpty();
         return new Raw(failing, firstFailure, hung, booted ? null : boot == null ? "no boot" : boot,
-                first.timing().agentReady());
+                first.timing().agentReady(), Set.of(), skipped);
     }
 
     /** The fully qualified name of the suite class {@code simple} (in the suite package or one below it). */

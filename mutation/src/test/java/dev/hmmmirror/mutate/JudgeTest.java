@@ -28,6 +28,19 @@ class JudgeTest {
     }
 
     @Test
+    void aSurvivorKeepsTheTestsThatSkippedThemselvesThroughItsJson() {
+        String skip = "DeviceMemoryIT.zeroPages: Assumption failed: the window closed too early";
+        DetectorResult r = Detectors.judge(Detector.SUITE, new Detectors.Raw(List.of(), "", false, null, 4, Set.of(),
+                List.of(skip)), List.of(), Set.of(), 16, "/c");
+        assertEquals(Verdict.SURVIVED, r.status());
+        assertEquals(List.of(skip), r.skipped());
+        assertEquals(List.of(skip), DetectorResult.fromJson(Detector.SUITE, r.toJson()).skipped());
+        DetectorResult none = judge(new Detectors.Raw(List.of(), "", false, null, 4), Set.of());
+        assertTrue(!none.toJson().containsKey("skipped") && DetectorResult.fromJson(Detector.SELFTESTS,
+                none.toJson()).skipped().isEmpty(), "no skipped key when nothing skipped: " + none.toJson());
+    }
+
+    @Test
     void anAssertionBesideItKills() {
         DetectorResult r = judge(new Detectors.Raw(List.of(WRONG, SLOW), WRONG + ": Expected ret (-14) == 0", false,
                 null, 20, Set.of(SLOW)), Set.of());
