@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: host unit tests and the harness's own guest checks (Maven,
-# booting the first kernel of HMM_KERNELS), then the guest suite on every kernel
+# booting HMM_HARNESS_KERNEL, default the first kernel of HMM_KERNELS), then the guest suite on every kernel
 # of HMM_KERNELS (default: the three stock Debian kernels) as one matrix, several
 # guests at once (HMM_PARALLEL, default auto: one per core plus one, at most one
 # per 2.5 GiB of free memory; 1 = one after another). Each profile's guest is booted once; the merged
@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 source ci/env.sh || exit 1
 kernels=${HMM_KERNELS:-debian-sid debian-trixie debian-bookworm}
 read -r first _ <<<"$kernels"
+first=${HMM_HARNESS_KERNEL:-$first}
 rc=0
 echo "[hmm] ===== host tests and harness checks (guest: $first) ====="
 mvn -B install -Dhmm.suite.skip=true -Dhmm.kernel="$first" "$@" || rc=1
