@@ -42,6 +42,25 @@ class ExclusiveIT {
         mirror.close();
     }
 
+    /**
+     * The device's own grant for atomics is no invalidation of it: make_device_exclusive() passes the
+     * requesting driver as the MMU_NOTIFY_EXCLUSIVE range's owner so that the driver can tell its own event
+     * (the module then records nothing and keeps its entries). (Campaign mutant 50, the owner left NULL,
+     * survived every detector: the grant still succeeded, reported as an invalidation of the pages granted.)
+     */
+    @Test
+    void theDevicesOwnGrantForAtomicsIsNotReportedAsAnInvalidation() throws Exception {
+        try (Memory mem = Memory.anonymous(4)) {
+            mem.setLong(0, 50L);
+            mirror.invalidations(); // what came before
+            assertEquals(4, mirror.makeExclusive(mem.address(), 4));
+            List<Invalidation> own = mirror.invalidations().stream()
+                    .filter(e -> e.reason() == Invalidation.Reason.EXCLUSIVE).toList();
+            assertEquals(List.of(), own, "the device's own exclusive grant came back as invalidations");
+            assertTrue(mirror.snapshot(mem).all(PageState.EXCLUSIVE), mirror.snapshot(mem).toString());
+        }
+    }
+
     @Test
     void exclusiveThenCpuWriteRevokesAndTheValueIsIntact() throws Exception {
         try (Memory mem = Memory.anonymous(2)) {
