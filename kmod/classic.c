@@ -42,7 +42,11 @@ struct hmm_mirror_classic {
 /* protects hmm_mirror_classics and every pair's node */
 static DEFINE_MUTEX(hmm_mirror_classics_lock);
 static LIST_HEAD(hmm_mirror_classics);
-/* the pairs' free work; from module init to module exit */
+/*
+ * the pairs' free work; from module init to module exit, which come before
+ * the first and after the last device (the only callers of
+ * hmm_mirror_classic_add())
+ */
 static struct workqueue_struct *hmm_mirror_classic_wq;
 
 static int hmm_mirror_classic_refuse(struct mmu_notifier *mn,
@@ -152,9 +156,7 @@ int hmm_mirror_classic_add(struct hmm_mirror_device *mdev,
 	struct hmm_mirror_classic *c;
 	int ret;
 
-	if (sleep_ms > HMM_MIRROR_CLASSIC_MAX_SLEEP_MS)
-		return -EINVAL;
-	if (!mm || !READ_ONCE(hmm_mirror_classic_wq))
+	if (sleep_ms > HMM_MIRROR_CLASSIC_MAX_SLEEP_MS || !mm)
 		return -EINVAL;
 	c = kzalloc_obj(*c, GFP_KERNEL);
 	if (!c)
@@ -193,7 +195,7 @@ int hmm_mirror_classic_init(void)
 
 	if (!wq)
 		return -ENOMEM;
-	WRITE_ONCE(hmm_mirror_classic_wq, wq);
+	hmm_mirror_classic_wq = wq;
 	return 0;
 }
 

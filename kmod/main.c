@@ -641,8 +641,14 @@ static int __init hmm_mirror_init(void)
 
 static void __exit hmm_mirror_exit(void)
 {
-	hmm_mirror_classic_exit();
+	/*
+	 * The devices go first: their removal waits for sysfs writers, so no
+	 * classic_notifiers pair is added after hmm_mirror_classic_exit() took
+	 * the last one; the pairs' callbacks still count in devices[] until
+	 * it is freed.
+	 */
 	hmm_mirror_unregister(ndevices);
+	hmm_mirror_classic_exit();
 	kfree(devices);
 	pr_info("unloaded\n");
 }
