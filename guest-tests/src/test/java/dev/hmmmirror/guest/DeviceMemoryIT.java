@@ -23,7 +23,6 @@ import dev.hmmmirror.guest.mm.PageMap;
 import dev.hmmmirror.guest.mm.Sys;
 import dev.hmmmirror.junit.GuestTest;
 import dev.hmmmirror.raw.RawPipe;
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -173,8 +172,8 @@ class DeviceMemoryIT {
     }
 
     /** Pages of device 0's memory in use ({@code /sys/class/misc/hmm_mirror0/dmem_used_pages}). */
-    private static long dmemUsedPages() throws IOException {
-        return Long.parseLong(Files.readString(Path.of("/sys/class/misc/hmm_mirror0/dmem_used_pages")).strip());
+    private static long dmemUsedPages() {
+        return Machinery.readLong(Path.of("/sys/class/misc/hmm_mirror0/dmem_used_pages"));
     }
 
     /**

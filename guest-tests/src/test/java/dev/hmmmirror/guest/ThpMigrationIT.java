@@ -67,6 +67,24 @@ class ThpMigrationIT {
         return m;
     }
 
+    /**
+     * {@link #collapsedThp(int) A THP of seed's pattern} migrated to device memory whole, as one large device
+     * folio mapped by a device-private PMD; the test is skipped where the kernel splits it on the way.
+     */
+    private Memory wholeInDeviceMemory(int seed, String what) throws Exception {
+        Memory m = collapsedThp(seed);
+        try {
+            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+            String path = migrationPath(mirror, mirror.snapshot(m), what);
+            assumeTrue(path.startsWith("whole"), "kernel " + System.getProperty("os.version")
+                    + " split the THP on its way to device memory: no device-private PMD (" + what + ")");
+            return m;
+        } catch (Throwable t) {
+            m.close();
+            throw t;
+        }
+    }
+
     /** Upstream migrate_anon_huge_empty: a read-only THP range never touched migrates as zeros. */
     @Test
     void emptyThpRangeMigratesAsZeros() throws Exception {
@@ -237,12 +255,8 @@ class ThpMigrationIT {
      */
     @Test
     void aSplitOfAWritableLargeDeviceFolioKeepsItsPagesWritable() throws Exception {
-        try (Memory m = collapsedThp(8)) {
-            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
+        try (Memory m = wholeInDeviceMemory(8, "a THP, to be split in device memory")) {
             Snapshot whole = mirror.snapshot(m);
-            String path = migrationPath(mirror, whole, "a THP, to be split in device memory");
-            assumeTrue(path.startsWith("whole"), "kernel " + System.getProperty("os.version")
-                    + " split the THP on its way to device memory: no device-private PMD to split");
             assertTrue(whole.all(PageState.DEVICE_PRIVATE) && whole.all(PageState.CPU_WRITE),
                     "a writable THP in device memory: " + whole);
             m.unmap(0, 1); // splits the PMD
@@ -262,11 +276,7 @@ class ThpMigrationIT {
      */
     @Test
     void aLargeDeviceFolioMadeReadOnlyComesBackReadOnly() throws Exception {
-        try (Memory m = collapsedThp(9)) {
-            assertEquals(new Migration(HUGE, 0), mirror.migrateToDevice(m.address(), HUGE));
-            String path = migrationPath(mirror, mirror.snapshot(m), "a THP, to be made read-only in device memory");
-            assumeTrue(path.startsWith("whole"), "kernel " + System.getProperty("os.version")
-                    + " split the THP on its way to device memory: no device-private PMD (DeviceMemoryIT covers base pages)");
+        try (Memory m = wholeInDeviceMemory(9, "a THP, to be made read-only in device memory")) {
             m.protect(Memory.Protection.READ);
             Snapshot ro = mirror.snapshot(m);
             assertEquals(HUGE, ro.count(PageState.DEVICE_PRIVATE), "still in device memory (the first: " + ro.pages().get(0) + ")");

@@ -23,11 +23,6 @@ import java.util.Map;
 public record DetectorResult(Detector detector, Verdict status, List<String> failing, String firstFailure,
         List<String> splats, double bootSeconds, double seconds, String reportDir, List<String> allFailing,
         List<String> skipped) {
-    /** A result without skipped tests (the selftests and the explorer have none). */
-    public DetectorResult(Detector detector, Verdict status, List<String> failing, String firstFailure,
-            List<String> splats, double bootSeconds, double seconds, String reportDir, List<String> allFailing) {
-        this(detector, status, failing, firstFailure, splats, bootSeconds, seconds, reportDir, allFailing, List.of());
-    }
 
     /** Whether it told the mutant from the real kernel. */
     public boolean killed() {

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ResultsTest {
     static DetectorResult det(Detector d, Verdict v, String... failing) {
         return new DetectorResult(d, v, List.of(failing), failing.length == 0 ? "" : failing[0] + ": expected 0, got -14",
-                List.of(), 31.5, 120.0, "/c/" + d.label(), List.of(failing));
+                List.of(), 31.5, 120.0, "/c/" + d.label(), List.of(failing), List.of());
     }
 
     static MutantResult mutant(String name, Verdict v, DetectorResult... ds) {
@@ -121,7 +121,7 @@ class ResultsTest {
         Files.writeString(run.resolve("out/kselftest/hmm-tests.tap"), String.join("\n", lines) + "\n");
         Files.writeString(run.resolve("console.log"), "  1.0| booted\n");
         return new DetectorResult(Detector.SELFTESTS, Verdict.TIMEOUT, List.of(), "", List.of(), 7.0, 740.0,
-                report.toString(), List.of());
+                report.toString(), List.of(), List.of());
     }
 
     @Test
@@ -143,7 +143,7 @@ class ResultsTest {
                 + "EFAULT, the model expected EPERM\n");
         r.put("h-explorer-failed-then-hung", mutant("h-explorer-failed-then-hung", Verdict.TIMEOUT,
                 new DetectorResult(Detector.EXPLORER, Verdict.TIMEOUT, List.of(), "", List.of(), 9.0, 3600.0,
-                        explorer.toString(), List.of()), det(Detector.SUITE, Verdict.SURVIVED)));
+                        explorer.toString(), List.of(), List.of()), det(Detector.SUITE, Verdict.SURVIVED)));
         r.put("g-only-hung", mutant("g-only-hung", Verdict.TIMEOUT, cutOffRun(dir, "g-only-hung",
                 "TAP version 13", "1..5", "#  RUN           hmm2.hmm2_device_private.migrate_mixed ...",
                 "not ok 1 hmm2.hmm2_device_private.migrate_mixed",

@@ -85,28 +85,16 @@ class ReclaimIT {
                 "kernel " + System.getProperty("os.version") + " lacks CONFIG_DEVICE_PRIVATE: no device memory");
         try (Machinery.LoopSwap swap = Machinery.holdLoopSwap(); Memory mem = Memory.anonymous(PAGES)) {
             long a = mem.address();
-            long bytes = PAGES * Coherence.PAGE;
-            Coherence.pattern(a, PAGES, 0x28);
-            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
-            assertEquals(PAGES, PageMap.swapped(a, PAGES), "MADV_PAGEOUT must swap every page out");
-            Bytes.assertSame(Coherence.expected(PAGES, 0x28), Coherence.cpuBytes(a, PAGES), "read back from swap");
-            assertEquals(PAGES, PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE),
-                    "pages read back from the loop device's swap stay in the swap cache");
-            Coherence.pattern(a, PAGES, 0x29); // into the swap-cache pages: only their PTEs know
-            System.out.println("ReclaimIT: after the CPU write: " + PageMap.withFlag(a, PAGES, PageMap.KPF_DIRTY)
-                    + " dirty folios, " + PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE) + " in the swap cache");
+            writtenOnlyInTheirPtes(a, 0x28, 0x29);
+            System.out.println("ReclaimIT: after the CPU write: " + folios(a));
             mirror.injectFaults(dev.hmmmirror.FaultInjection.failedCopies(PAGES));
             try {
                 assertEquals(0, mirror.migrateToDevice(a, PAGES).migrated(), "every device copy failed");
             } finally {
                 mirror.injectFaults(dev.hmmmirror.FaultInjection.NONE);
             }
-            System.out.println("ReclaimIT: after the aborted migration: " + PageMap.withFlag(a, PAGES, PageMap.KPF_DIRTY)
-                    + " dirty folios, " + PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE) + " in the swap cache");
-            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
-            assertEquals(PAGES, PageMap.swapped(a, PAGES), "the second MADV_PAGEOUT must swap every page out");
-            Bytes.assertSame(Coherence.expected(PAGES, 0x29), Coherence.cpuBytes(a, PAGES),
-                    "the CPU's write before the aborted migration, read back from swap");
+            System.out.println("ReclaimIT: after the aborted migration: " + folios(a));
+            pageOutAndReadBack(a, 0x29, "the CPU's write before the aborted migration, read back from swap");
         }
     }
 
@@ -125,26 +113,40 @@ class ReclaimIT {
                 + System.getProperty("os.version") + " lacks CONFIG_DEVICE_PRIVATE: device-exclusive access unavailable");
         try (Machinery.LoopSwap swap = Machinery.holdLoopSwap(); Memory mem = Memory.anonymous(PAGES)) {
             long a = mem.address();
-            long bytes = PAGES * Coherence.PAGE;
-            Coherence.pattern(a, PAGES, 0x51);
-            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
-            assertEquals(PAGES, PageMap.swapped(a, PAGES), "MADV_PAGEOUT must swap every page out");
-            Bytes.assertSame(Coherence.expected(PAGES, 0x51), Coherence.cpuBytes(a, PAGES), "read back from swap");
-            assertEquals(PAGES, PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE),
-                    "pages read back from the loop device's swap stay in the swap cache");
-            Coherence.pattern(a, PAGES, 0x52); // into the swap-cache pages: only their PTEs know
+            writtenOnlyInTheirPtes(a, 0x51, 0x52);
             assertEquals(PAGES, mirror.makeExclusive(a, PAGES), "the device takes every page for atomics");
-            System.out.println("ReclaimIT: with the device's exclusive entries: " + PageMap.withFlag(a, PAGES,
-                    PageMap.KPF_DIRTY) + " dirty folios, " + PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE)
-                    + " in the swap cache");
+            System.out.println("ReclaimIT: with the device's exclusive entries: " + folios(a));
             // a CPU read takes each page back (MADV_PAGEOUT passes device-exclusive entries by)
             Bytes.assertSame(Coherence.expected(PAGES, 0x52), Coherence.cpuBytes(a, PAGES),
                     "the CPU's write, read back after the device's exclusive access");
-            Sys.madvise(a, bytes, Sys.MADV_PAGEOUT);
-            assertEquals(PAGES, PageMap.swapped(a, PAGES), "the second MADV_PAGEOUT must swap every page out");
-            Bytes.assertSame(Coherence.expected(PAGES, 0x52), Coherence.cpuBytes(a, PAGES),
-                    "the CPU's write before the device's exclusive access, read back from swap");
+            pageOutAndReadBack(a, 0x52, "the CPU's write before the device's exclusive access, read back from swap");
         }
+    }
+
+    /**
+     * The {@link #PAGES} pages at {@code a} as the two tests above need them: written with {@code before}'s
+     * pattern, swapped out to the loop device and read back (each a clean page in the swap cache that keeps its
+     * swap slot, mapped writable), then written by the CPU with {@code written}'s: only their PTEs know.
+     */
+    private static void writtenOnlyInTheirPtes(long a, int before, int written) throws Exception {
+        Coherence.pattern(a, PAGES, before);
+        pageOutAndReadBack(a, before, "read back from swap");
+        assertEquals(PAGES, PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE),
+                "pages read back from the loop device's swap stay in the swap cache");
+        Coherence.pattern(a, PAGES, written);
+    }
+
+    /** MADV_PAGEOUT of the {@link #PAGES} pages at {@code a}, every one to swap, then the CPU reads {@code seed}'s pattern. */
+    private static void pageOutAndReadBack(long a, int seed, String what) throws Exception {
+        Sys.madvise(a, PAGES * Coherence.PAGE, Sys.MADV_PAGEOUT);
+        assertEquals(PAGES, PageMap.swapped(a, PAGES), "MADV_PAGEOUT must swap every page out (" + what + ")");
+        Bytes.assertSame(Coherence.expected(PAGES, seed), Coherence.cpuBytes(a, PAGES), what);
+    }
+
+    /** The dirty and swap-cache folios of the {@link #PAGES} pages at {@code a}, for the test's output. */
+    private static String folios(long a) throws Exception {
+        return PageMap.withFlag(a, PAGES, PageMap.KPF_DIRTY) + " dirty folios, "
+                + PageMap.withFlag(a, PAGES, PageMap.KPF_SWAPCACHE) + " in the swap cache";
     }
 
     /**
