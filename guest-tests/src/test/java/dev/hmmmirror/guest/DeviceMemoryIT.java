@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.hmmmirror.Access;
@@ -128,15 +129,20 @@ class DeviceMemoryIT {
      * from the device's memory in use: {@code meanwhile} starts once it holds one page more than before
      * (setup is over), and the window was still open when {@code meanwhile} returned if it then held fewer
      * than all the range's pages (the fill comes after the last). A window that closed first (a slow host)
-     * skips the test saying so, not judged on a fill that came first. This happens in about half the runs
-     * under TCG: the migration holds the process's mmap lock for reading through its copies, and once any
-     * thread of this JVM asks for it for writing (an mmap or mprotect of its own), every later page fault of
-     * the test's thread waits behind that writer until the migration ends. (The range's
+     * skips the test saying so, not judged on a fill that came first. The migration holds the process's mmap
+     * lock for reading through its copies, so nothing the test's thread does in the window may map memory:
+     * a first call of anything (here {@code Thread.sleep}, a string concatenation's bootstrap, a first
+     * {@code Memory.setLong}) loads and links classes, the JVM maps memory for them, and that mmap waits
+     * until the migration ends. Hence every call of the poll and of {@code meanwhile} runs once before the
+     * window, and the poll's failure message is built only on failure: with the poll's first
+     * {@code Thread.sleep} in the window, the window was lost in 8 of 13 runs under TCG (that sleep took
+     * 1.7 s, the whole migration), without it in none of 12. (The range's
      * {@code MMU_NOTIFY_MIGRATE} invalidations do not tell: setup alone sends two on 7.2, and the collect's
      * comes before its walk, so a CPU write right after it may still be collected as a populated page.)
      */
     private Migration migrateEmptyWhile(Memory mem, Callable<?> meanwhile) throws Exception {
         long usedBefore = dmemUsedPages();
+        Thread.sleep(1); // the poll's calls once before the window: see above
         mirror.injectFaults(FaultInjection.copyDelay(Duration.ofMillis(100)));
         long started = System.nanoTime();
         try {
@@ -149,8 +155,10 @@ class DeviceMemoryIT {
             });
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (dmemUsedPages() == usedBefore) { // the first page's copy is done: setup is over
-                assertTrue(System.nanoTime() < deadline, "the migration took no device page in 60 s ("
-                        + (migration.isDone() ? migration.join() : "still running") + ")");
+                if (System.nanoTime() > deadline) { // the message built only then: see above
+                    fail("the migration took no device page in 60 s ("
+                            + (migration.isDone() ? migration.join() : "still running") + ")");
+                }
                 Thread.sleep(10);
             }
             long began = System.nanoTime();
@@ -206,8 +214,10 @@ class DeviceMemoryIT {
      */
     @Test
     void aCpuWriteIntoEmptyMemoryDuringItsMigrationIsKept() throws Exception {
-        try (Machinery.SwapHold swap = Machinery.holdSwap(); Memory mem = Memory.anonymous(32)) {
-            // the calls of the window once before it (their first call links a downcall: slow under TCG)
+        try (Machinery.SwapHold swap = Machinery.holdSwap(); Memory mem = Memory.anonymous(32);
+                Memory warm = Memory.anonymous(1)) {
+            // the calls of the window once before it (see migrateEmptyWhile)
+            warm.setLong(0, 0x35L);
             Sys.madvise(mem.address() + 31L * PAGE, PAGE, Sys.MADV_PAGEOUT);
             assertEquals(0, PageMap.swapped(mem.address() + 31L * PAGE, 1), "an untouched page is not in swap");
             Migration m = migrateEmptyWhile(mem, () -> {
