@@ -53,6 +53,7 @@ public final class GuestAgent {
         protocol.println(Protocol.line(Protocol.HELLO, Protocol.b64("jvm-ms=" + Math.round((hello - start) * 1000)
                 + " start=" + start + " main=" + mainUptime + " hello=" + hello + " java=" + Runtime.version()
                 + " kernel=" + System.getProperty("os.version"))));
+        CompilerThreads.restoreLater();
         try {
             agent.serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
         } catch (IOException | RuntimeException | Error e) {
@@ -88,6 +89,7 @@ public final class GuestAgent {
 
     private void answer(String id, GuestResult r) {
         protocol.println(Protocol.line(Protocol.RESULT, id, Protocol.b64(r.encode())));
+        CompilerThreads.restore(); // the first result is out (once; CompilerThreads)
     }
 
     private GuestResult runTest(String uniqueId) {

@@ -37,7 +37,7 @@ public enum Setting {
     AOT("hmm.aot", "HMM_AOT", null, "true",
             "record and use a JDK AOT cache for the guest agent's JVM (needs root and unshare; without them the JVM starts without one); docs/performance.md, 'Boot'"),
     GUEST_JIT("hmm.guest.jit", "HMM_GUEST_JIT", null, "c1",
-            "how the guest agent (test bodies) and hmm run --java programs run Java: c1 (-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10), tiered (C1 + C2) or off (-Xint, interpreted: long bodies ~100x slower); docs/performance.md, 'Guest JVM mode'"),
+            "how the guest agent (test bodies) and hmm run --java programs run Java: c1 (-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10), tiered (C1 + C2) or off (-Xint, interpreted: long bodies ~100x slower); the agent's compiler threads wait at nice 19 until its first answer (4 s at most); docs/performance.md, 'Guest JVM mode'"),
     GUEST_JVM_OPTIONS("hmm.guest.jvm.options", "HMM_GUEST_JVM_OPTIONS", null, "",
             "extra flags of the guest agent's JVM, space-separated, after the project's own (experiments; hmm bench --variant)"),
     GUEST_CPUS("hmm.guest.cpus", "HMM_GUEST_CPUS", null, "1",

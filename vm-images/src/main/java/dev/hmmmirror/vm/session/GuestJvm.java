@@ -2,6 +2,7 @@ package dev.hmmmirror.vm.session;
 
 import dev.hmmmirror.agent.GuestAgent;
 import dev.hmmmirror.agent.protocol.Protocol;
+import dev.hmmmirror.vm.config.GuestJit;
 import dev.hmmmirror.vm.config.Settings;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +17,9 @@ final class GuestJvm {
         return "/usr/lib/jvm/java-25-openjdk-" + arch + "/bin/java";
     }
 
+    /** The agent's JIT compiler threads start at the lowest priority (the agent restores it: CompilerThreads). */
+    static final List<String> COMPILERS_WAIT = List.of("-XX:ThreadPriorityPolicy=1", "-XX:CompilerThreadPriority=19");
+
     private GuestJvm() {}
 
     /** Flags of the guest JVM; the AOT training run uses the same ones. */
@@ -25,6 +29,11 @@ final class GuestJvm {
         // the cause was NUMA balancing (on in guests then), whose PROT_NONE hinting PTEs 6.1's
         // move_pages(2) reports as -ENOENT, interpreted too (Kernel.keepNumaBalancingOff, movePages).
         List<String> f = new ArrayList<>(settings.guestJit().flags());
+        if (settings.guestJit() != GuestJit.OFF) {
+            // the compilers wait (nice 19) until the agent's first answer or 4 s after main, when the agent
+            // puts them back (CompilerThreads): C1 beside the start-up on one emulated vCPU delays the first result
+            f.addAll(COMPILERS_WAIT);
+        }
         f.addAll(List.of("-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:ErrorFile=/hmm/out/hs_err_pid%p.log",
                 "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=/tmp",
                 "-D" + Protocol.IN_GUEST_PROPERTY + "=true",

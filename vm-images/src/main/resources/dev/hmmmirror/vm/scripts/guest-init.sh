@@ -3,9 +3,29 @@
 # module, start the guest agent JVM on /dev/ttyS1 (hmm.agent=TTY on the kernel
 # command line names another: ttyS0 in arm64 guests) and power off when it ends.
 # The host writes run-agent.sh (the java command line) into the same share.
+#
+# Everything before the JVM runs under the userland's static busybox, its
+# applets in place of the dynamic mount, stty, insmod ...: under TCG each
+# first exec of a dynamic binary loads its libraries over 9p (docs,
+# performance.md, 'Boot, by stage'). hmm.init=classic on the kernel command
+# line runs this script as before (dash and the userland's tools, no prefetch).
+case " $(cat /proc/cmdline) " in
+  *" hmm.init=classic "*) classic=1 ;;
+  *) classic= ;;
+esac
+if [ -z "$classic" ] && [ -z "$HMM_INIT_SHELL" ] && [ -x /bin/busybox ]; then
+  HMM_INIT_SHELL=busybox exec /bin/busybox sh "$0" "$@"
+fi
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 up() { cut -d' ' -f1 /proc/uptime; }
+if [ -z "$classic" ]; then
+  # The JVM's largest reads (libjvm.so, the AOT cache) start now, beside the
+  # rest of this script and the module's load: 9p requests wait on QEMU's
+  # I/O thread, not on the guest's one vCPU.
+  java=$(sed -n 's/^exec \([^ ]*\) .*/\1/p' /hmm/host/run-agent.sh)
+  cat "${java%/bin/java}/lib/server/libjvm.so" /hmm/host/agent.aot > /dev/null 2>&1 &
+fi
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
@@ -50,7 +70,7 @@ if grep -q '^hmm_mirror ' /proc/modules; then
   rmmod hmm_mirror
   echo "@@HMM RMMOD rc=$? uptime=$(up)"
 fi
-dmesg > /hmm/out/dmesg.txt 2>&1
+/usr/bin/dmesg > /hmm/out/dmesg.txt 2>&1 || dmesg > /hmm/out/dmesg.txt 2>&1
 echo "$rc" > /hmm/out/exitcode
 sync
 echo "@@HMM DONE rc=$rc uptime=$(up)"

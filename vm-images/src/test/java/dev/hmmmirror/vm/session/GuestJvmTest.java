@@ -65,6 +65,20 @@ class GuestJvmTest {
     }
 
     @Test
+    void theAgentsCompilersStartAtTheLowestPriorityOnlyWhenThereAreCompilers() {
+        for (String jit : List.of("c1", "tiered")) {
+            List<String> f = GuestJvm.flags(with(jit));
+            assertTrue(f.containsAll(GuestJvm.COMPILERS_WAIT), jit + ": " + f);
+            List<String> mine = GuestJvm.flags(with(jit).with(Setting.GUEST_JVM_OPTIONS, "-XX:CompilerThreadPriority=-1"));
+            assertTrue(mine.indexOf("-XX:CompilerThreadPriority=19") < mine.indexOf("-XX:CompilerThreadPriority=-1"),
+                    "the user's hmm.guest.jvm.options come after, so -XX:CompilerThreadPriority=-1 there wins: " + mine);
+        }
+        assertFalse(GuestJvm.flags(with("off")).contains("-XX:CompilerThreadPriority=19"), "no compilers with -Xint");
+        assertFalse(GuestJvm.programFlags(with(null)).contains("-XX:CompilerThreadPriority=19"),
+                "a user's program has no agent to give the compilers their priority back");
+    }
+
+    @Test
     void anArm64GuestRunsDebiansArm64Java() {
         String cmd = GuestJvm.command(List.of("/hmm/host/lib/a.jar"), with(null), false, "arm64");
         assertTrue(cmd.startsWith("exec /usr/lib/jvm/java-25-openjdk-arm64/bin/java "), cmd);
