@@ -9,13 +9,15 @@
 # first exec of a dynamic binary loads its libraries over 9p (docs,
 # performance.md, 'Boot, by stage'). hmm.init=classic on the kernel command
 # line runs this script as before (dash and the userland's tools, no prefetch).
-case " $(cat /proc/cmdline) " in
+read -r cmdline < /proc/cmdline
+case " $cmdline " in
   *" hmm.init=classic "*) classic=1 ;;
   *) classic= ;;
 esac
 if [ -z "$classic" ] && [ -z "$HMM_INIT_SHELL" ] && [ -x /bin/busybox ]; then
   HMM_INIT_SHELL=busybox exec /bin/busybox sh "$0" "$@"
 fi
+unset HMM_INIT_SHELL
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 up() { cut -d' ' -f1 /proc/uptime; }
@@ -23,17 +25,17 @@ if [ -z "$classic" ]; then
   # The JVM's largest reads (libjvm.so, the AOT cache) start now, beside the
   # rest of this script and the module's load: 9p requests wait on QEMU's
   # I/O thread, not on the guest's one vCPU.
-  java=$(sed -n 's/^exec \([^ ]*\) .*/\1/p' /hmm/host/run-agent.sh)
+  read -r _ java _ < /hmm/host/run-agent.sh # exec JAVA FLAGS...
   cat "${java%/bin/java}/lib/server/libjvm.so" /hmm/host/agent.aot > /dev/null 2>&1 &
 fi
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp
-hostname hmm-guest
+echo hmm-guest > /proc/sys/kernel/hostname
 insmod_first=
 agent=/dev/ttyS1
-for a in $(cat /proc/cmdline); do
+for a in $cmdline; do
   case "$a" in
     hmm.agent=*) agent=/dev/${a#hmm.agent=} ;;
     hmm.insmod=first) insmod_first=1 ;;
