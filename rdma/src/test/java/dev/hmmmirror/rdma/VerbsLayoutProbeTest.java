@@ -90,7 +90,7 @@ class VerbsLayoutProbeTest {
     private static Map<String, Long> javaSide() {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("ibv_context.ops", ibv_context.ops$offset());
-        m.put("ibv_context.abi_compat", ibv_context.abi_compat$offset());
+        m.put("ibv_context.abi_compat", Ibv.abiCompatOffset(System.getProperty("os.arch"))); // per architecture
         m.put("ibv_context_ops.poll_cq", ibv_context_ops.poll_cq$offset());
         m.put("ibv_context_ops.post_send", ibv_context_ops.post_send$offset());
         m.put("verbs_context.context-query_device_ex", verbs_context.context$offset()

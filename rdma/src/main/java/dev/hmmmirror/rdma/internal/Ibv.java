@@ -33,8 +33,28 @@ public final class Ibv {
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     /** {@code __VERBS_ABI_IS_EXTENDED}: {@code ibv_context.abi_compat} of a context that has a verbs_context. */
     private static final long VERBS_ABI_IS_EXTENDED = -1L;
+    /** Where {@code ibv_context.abi_compat} is in this process's architecture (see {@link #abiCompatOffset}). */
+    private static final long ABI_COMPAT_OFFSET = abiCompatOffset(System.getProperty("os.arch"));
 
     private Ibv() {}
+
+    /**
+     * The offset of {@code ibv_context.abi_compat} on {@code arch} ({@code os.arch}). The generated layouts
+     * are x86-64's, and {@code struct ibv_context} holds a {@code pthread_mutex_t} just before
+     * {@code abi_compat}: glibc's is 40 bytes on x86-64 and 48 on aarch64, so there the field is 8 bytes
+     * further on (read at the x86-64 offset, every arm64 context looked like one without a
+     * {@code verbs_context}: no {@code query_device_ex}, so no On-Demand Paging). Every other field the
+     * hand-written code reads comes before such a member or lies in a struct without one.
+     */
+    public static long abiCompatOffset(String arch) {
+        long mutex = switch (arch) {
+            case "amd64", "x86_64" -> 40;
+            case "aarch64", "arm64" -> 48;
+            default -> throw new IllegalStateException("the RDMA bindings know the libibverbs layouts of x86-64 and "
+                    + "aarch64 only, not of " + arch + " (its pthread_mutex_t decides where ibv_context.abi_compat is)");
+        };
+        return ibv_context.mutex$offset() + mutex;
+    }
 
     /** A libibverbs call failed; {@code errno} is positive. */
     public static final class NativeError extends Exception {
@@ -211,7 +231,8 @@ public final class Ibv {
      * {@code opOffset} (what {@code verbs_get_ctx_op} checks), else null.
      */
     private static MemorySegment verbsOp(MemorySegment context, long opOffset) {
-        if (ibv_context.abi_compat(context).address() != VERBS_ABI_IS_EXTENDED) {
+        if (context.reinterpret(ABI_COMPAT_OFFSET + Long.BYTES).get(ValueLayout.JAVA_LONG, ABI_COMPAT_OFFSET)
+                != VERBS_ABI_IS_EXTENDED) {
             return null;
         }
         long base = context.address() - verbs_context.context$offset();
