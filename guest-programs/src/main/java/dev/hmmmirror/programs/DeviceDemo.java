@@ -14,13 +14,14 @@ public final class DeviceDemo {
         try (Mirror first = Mirror.open(0)) {
             AbiVersion v = first.version();
             count = v.deviceCount();
-            System.out.printf("hmm_mirror ABI %d on kernel %s, page size %d, %d devices, capabilities %s%n",
-                    v.abiVersion(), System.getProperty("os.version"), v.pageSize(), count, v.capabilities());
+            // println, not printf: a JVM's first Formatter costs ~0.6 s under TCG (docs/writing-tests.md)
+            System.out.println("hmm_mirror ABI " + v.abiVersion() + " on kernel " + System.getProperty("os.version")
+                    + ", page size " + v.pageSize() + ", " + count + " devices, capabilities " + v.capabilities());
         }
         for (int i = 0; i < count; i++) {
             try (Mirror mirror = HmmDevice.of(i).openMirror()) {
-                System.out.printf("  %s: device index %d, ABI %d%n", mirror.device().path(),
-                        mirror.version().deviceIndex(), mirror.version().abiVersion());
+                System.out.println("  " + mirror.device().path() + ": device index " + mirror.version().deviceIndex()
+                        + ", ABI " + mirror.version().abiVersion());
             }
         }
         try (Mirror missing = Mirror.open(count)) {
