@@ -35,6 +35,7 @@ struct hmm_mirror_classic {
 	struct mmu_notifier counter;	/* counts starts minus ends */
 	unsigned int sleep_ms;		/* per blocking start of the refuser */
 	atomic_t open_starts;		/* the counter's starts not yet ended */
+	atomic_t released;		/* ->release ran once: free_work queued */
 	bool closing;			/* module unload unregisters: no check */
 	struct work_struct free_work;	/* after ->release: unregister, free */
 };
@@ -86,6 +87,11 @@ static void hmm_mirror_classic_end(struct mmu_notifier *mn,
  * The address space goes (exit_mmap). An OOM reaper pass may still be
  * between its start and end: it gets a second; a start whose end never
  * comes is a broken promise of the hlist walk.
+ *
+ * Called once more by free_work's mmu_notifier_unregister() when that runs
+ * before __mmu_notifier_release() has unhashed the subscription (the work
+ * is queued from here): only the first call queues it, or the work would
+ * run again on the pair it has just freed.
  */
 static void hmm_mirror_classic_release(struct mmu_notifier *mn,
 				       struct mm_struct *mm)
@@ -94,7 +100,7 @@ static void hmm_mirror_classic_release(struct mmu_notifier *mn,
 		container_of(mn, struct hmm_mirror_classic, counter);
 	int open;
 
-	if (READ_ONCE(c->closing))
+	if (READ_ONCE(c->closing) || atomic_xchg(&c->released, 1))
 		return;
 	wait_var_event_timeout(&c->open_starts,
 			       atomic_read(&c->open_starts) <= 0, HZ);
@@ -167,6 +173,7 @@ int hmm_mirror_classic_add(struct hmm_mirror_device *mdev,
 	c->mm = mm;
 	c->sleep_ms = sleep_ms;
 	atomic_set(&c->open_starts, 0);
+	atomic_set(&c->released, 0);
 	c->refuser.ops = &hmm_mirror_classic_refuser_ops;
 	c->counter.ops = &hmm_mirror_classic_counter_ops;
 	ret = mmu_notifier_register(&c->refuser, mm);
