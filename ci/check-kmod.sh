@@ -109,6 +109,8 @@ find_entry() {
   local best="" best_t=0 d t
   for d in "$CACHE"/kernel-"$1"-*/; do
     d=${d%/}
+    # the suite's own roots only: kernel-sid-KEY, not another architecture's kernel-sid-arm64-KEY
+    if [[ ! ${d##*/} =~ ^kernel-$1-[0-9a-f]+$ ]]; then continue; fi
     if [[ $d == *.partial-* || ! -f $d/.complete || ! -d $d/root ]]; then continue; fi
     t=$(stat -c %Y "$d/.complete")
     if ((t > best_t)); then best=$d best_t=$t; fi

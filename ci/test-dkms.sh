@@ -11,7 +11,11 @@ cd "$(dirname "$0")/.."
 source ci/env.sh || exit 1
 cache=${HMM_MIRROR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hmm-mirror}
 ci/hmm images --kernel debian-sid >/dev/null || { echo "[hmm] dkms: no sid image" >&2; exit 1; }
-kroot=$(ls -td "$cache"/kernel-sid-*/ 2>/dev/null | while read -r d; do [[ -f $d/.complete ]] && echo "${d%/}" && break; done)
+# the x86-64 sid root (kernel-sid-KEY), not another architecture's (kernel-sid-arm64-KEY)
+kroot=$(ls -td "$cache"/kernel-sid-*/ 2>/dev/null | while read -r d; do
+  d=${d%/}
+  [[ ${d##*/} =~ ^kernel-sid-[0-9a-f]+$ && -f $d/.complete ]] && echo "$d" && break
+done)
 [[ -n $kroot ]] || { echo "[hmm] dkms: no complete kernel-sid-* entry in $cache" >&2; exit 1; }
 krel=$(ls "$kroot/root/usr/lib/modules" | head -n 1)
 work=$(mktemp -d "${TMPDIR:-/tmp}/hmm-dkms.XXXXXX")
