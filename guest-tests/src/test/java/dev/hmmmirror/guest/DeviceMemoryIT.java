@@ -181,7 +181,7 @@ class DeviceMemoryIT {
 
     /** Pages of device 0's memory in use ({@code /sys/class/misc/hmm_mirror0/dmem_used_pages}). */
     private static long dmemUsedPages() {
-        return Machinery.readLong(Path.of("/sys/class/misc/hmm_mirror0/dmem_used_pages"));
+        return Machinery.readLong(Machinery.MIRROR0.resolve("dmem_used_pages"));
     }
 
     /**
@@ -526,8 +526,7 @@ class DeviceMemoryIT {
         long huge = Memory.hugePageSize() / PAGE;
         // 1, 2 and 4 THPs where the device has room for them: its memory holds one 512 MiB THP with
         // 64 KiB pages (the default dmem_mib rounded up to one chunk), 128 of 2 MiB on x86-64
-        long blocks = Long.parseLong(java.nio.file.Files.readString(
-                java.nio.file.Path.of("/sys/class/misc/hmm_mirror0/dmem_huge_blocks")).strip());
+        long blocks = Machinery.readLong(Machinery.MIRROR0.resolve("dmem_huge_blocks"));
         long[] sizes = java.util.stream.LongStream.of(1, 2, 4).filter(n -> n == 1 || n <= blocks).map(n -> n * huge)
                 .toArray();
         System.out.println("[thp] ranges of " + java.util.Arrays.toString(sizes) + " pages (device memory: " + blocks

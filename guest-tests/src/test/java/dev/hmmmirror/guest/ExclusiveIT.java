@@ -16,10 +16,16 @@ import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.MissingCapabilityException;
 import dev.hmmmirror.PageState;
+import dev.hmmmirror.guest.mm.Machinery;
+import dev.hmmmirror.guest.mm.PageMap;
+import dev.hmmmirror.guest.mm.Sys;
 import dev.hmmmirror.junit.GuestTest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -190,7 +196,7 @@ class ExclusiveIT {
             assertEquals(1, mem.getByte(0), "the CPU still reads the page");
         }
     }
-    private static final java.nio.file.Path CLASSIC = java.nio.file.Path.of("/sys/class/misc/hmm_mirror0/classic_notifiers");
+
     /** How long each invalidation of the victim's address space sleeps (the module's classic notifier test aid). */
     static final int SLOW_MS = 400;
 
@@ -203,23 +209,23 @@ class ExclusiveIT {
             try (Mirror m = Mirror.open(0); Memory page = Memory.anonymous(1)) {
                 page.setLong(0, 40L);
                 // the calls of the window once before it: first calls link downcalls and load classes
-                dev.hmmmirror.guest.mm.Sys.madvise(page.address(), Memory.pageSize(), dev.hmmmirror.guest.mm.Sys.MADV_COLD);
+                Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_COLD);
                 m.makeExclusive(page.address(), 1);
                 page.getLong(0);
-                long pfn = dev.hmmmirror.guest.mm.PageMap.entries(page.address(), 1)[0].pfn();
+                long pfn = PageMap.entries(page.address(), 1)[0].pfn();
                 m.makeExclusive(page.address(), 1);
-                java.nio.file.Files.writeString(CLASSIC, Integer.toString(SLOW_MS)); // every invalidation sleeps now
+                Files.writeString(Machinery.CLASSIC_NOTIFIERS, Integer.toString(SLOW_MS)); // every invalidation sleeps now
                 long[] touched = new long[2];
-                java.util.concurrent.CountDownLatch zapping = new java.util.concurrent.CountDownLatch(1);
+                CountDownLatch zapping = new CountDownLatch(1);
                 Thread zap = Thread.ofPlatform().start(() -> {
                     // MADV_DONTNEED: its invalidation sleeps first, then it zaps the device-exclusive entry
                     zapping.countDown();
-                    dev.hmmmirror.guest.mm.Sys.madvise(page.address(), Memory.pageSize(), dev.hmmmirror.guest.mm.Sys.MADV_DONTNEED);
+                    Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
                     touched[1] = System.nanoTime();
                     // the page as the zap left it, the CPU's fault still inside its invalidation
                     System.out.println("after the zap: pfn " + pfn + " kpageflags 0x"
-                            + Long.toHexString(dev.hmmmirror.guest.mm.PageMap.kpageflags(pfn)) + " kpagecount "
-                            + dev.hmmmirror.guest.mm.PageMap.kpagecount(pfn));
+                            + Long.toHexString(PageMap.kpageflags(pfn)) + " kpagecount "
+                            + PageMap.kpagecount(pfn));
                 });
                 zapping.await(); // (starting a thread maps its stack: invalidations that sleep too)
                 Thread.sleep(SLOW_MS / 4);
@@ -249,11 +255,11 @@ class ExclusiveIT {
      */
     @Test
     void aCpuTouchOfAnExclusivePageRacingItsZapHoldsThePage() throws Exception {
-        assumeTrue(java.nio.file.Files.exists(CLASSIC), "this hmm_mirror.ko has no classic_notifiers test aid");
-        Process p = dev.hmmmirror.guest.mm.Machinery.childJvm(ExclusiveZapVictim.class);
+        assumeTrue(Files.exists(Machinery.CLASSIC_NOTIFIERS), "this hmm_mirror.ko has no classic_notifiers test aid");
+        Process p = Machinery.childJvm(ExclusiveZapVictim.class);
         try {
             assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the victim did not finish in 120 s");
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             assertEquals(0, p.exitValue(), "the victim failed: " + out);
             String last = out.lines().reduce((a, b) -> b).orElse("");
             assertTrue(last.startsWith("read "), "the victim said: " + out);

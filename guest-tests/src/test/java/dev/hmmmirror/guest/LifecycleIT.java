@@ -170,7 +170,7 @@ class LifecycleIT {
 
     /** What the module counts in {@code /sys/class/misc/hmm_mirror0/contract_violations} (kmod/contract.c). */
     static long contractViolations() throws Exception {
-        return Long.parseLong(Files.readString(Path.of("/sys/class/misc/hmm_mirror0/contract_violations")).strip());
+        return Machinery.readLong(Machinery.MIRROR0.resolve("contract_violations"));
     }
 
     /**

@@ -12,6 +12,7 @@ import dev.hmmmirror.raw.RawBuffer;
 import dev.hmmmirror.raw.RawDevice;
 import dev.hmmmirror.raw.RawStruct;
 import dev.hmmmirror.raw.Struct;
+import dev.hmmmirror.guest.mm.Machinery;
 import dev.hmmmirror.junit.GuestTest;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -59,7 +60,7 @@ class ReachabilityStressIT {
     static final int CALLS = 12;
     /** The stress program's limit: below the guest's test timeout, so a hang is reported with its output. */
     static final int STRESS_SECONDS = 420;
-    private static final Path MIRRORS = Path.of("/sys/class/misc/hmm_mirror0/mirrors");
+    private static final Path MIRRORS = Machinery.MIRROR0.resolve("mirrors");
 
     /** The child JVM's program. */
     public static final class Stress {

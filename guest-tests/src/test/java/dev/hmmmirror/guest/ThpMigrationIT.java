@@ -13,6 +13,7 @@ import dev.hmmmirror.Migration;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.guest.mm.Machinery;
 import dev.hmmmirror.junit.GuestTest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -430,7 +431,7 @@ class ThpMigrationIT {
 
     /** A count the module shows in {@code /sys/class/misc/hmm_mirror0/}. */
     private static long deviceCount(String name) throws IOException {
-        return Long.parseLong(Files.readString(Path.of("/sys/class/misc/hmm_mirror0", name)).strip());
+        return Machinery.readLong(Machinery.MIRROR0.resolve(name));
     }
 
     /**

@@ -20,6 +20,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Machinery {
     public static final Path CGROUP = Path.of("/sys/fs/cgroup");
+    /** Device 0's sysfs directory: the module's counters and test aids ({@code kmod/main.c}). */
+    public static final Path MIRROR0 = Path.of("/sys/class/misc/hmm_mirror0");
+    /** The module's test aid: a process writing N gets classic notifiers whose blocking starts sleep N ms. */
+    public static final Path CLASSIC_NOTIFIERS = MIRROR0.resolve("classic_notifiers");
 
     private Machinery() {}
 

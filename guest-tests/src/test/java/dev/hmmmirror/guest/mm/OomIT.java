@@ -31,7 +31,6 @@ import org.junit.jupiter.api.Test;
  */
 @GuestTest
 class OomIT {
-    private static final Path DEV = Path.of("/sys/class/misc/hmm_mirror0");
 
     /** The victim, run in a child JVM: mirrors memory, then allocates until the OOM killer comes. */
     public static final class Victim {
@@ -100,15 +99,15 @@ class OomIT {
      */
     @Test
     void theOomReaperGivesUpWhileAMirrorRefusesItsNonBlockingInvalidation() throws Exception {
-        long violationsBefore = Machinery.readLong(DEV.resolve("contract_violations"));
-        int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
+        long violationsBefore = Machinery.readLong(Machinery.MIRROR0.resolve("contract_violations"));
+        int mirrorsBefore = (int) Machinery.readLong(Machinery.MIRROR0.resolve("mirrors"));
         Process p = Machinery.childJvm(SlowMirrorVictim.class);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             awaitLine(out, "invalidating");
             long reaped = killAndReap(p, "hmm_mirror_invalidate");
             assertGone(p, mirrorsBefore);
-            assertEquals(0, Machinery.readLong(DEV.resolve("contract_violations")) - violationsBefore,
+            assertEquals(0, Machinery.readLong(Machinery.MIRROR0.resolve("contract_violations")) - violationsBefore,
                     "the module saw pages its device still mapped unmapped by the CPU (dmesg: 'contract broken')");
             assertEquals(-Errno.EAGAIN.number(), reaped, "process_mrelease must fail with EAGAIN while the mirror"
                     + " refuses its non-blocking invalidations (the device still maps the memory); it returned "
@@ -120,7 +119,7 @@ class OomIT {
         }
     }
 
-    private static final Path CLASSIC = DEV.resolve("classic_notifiers");
+    private static final Path CLASSIC = Machinery.CLASSIC_NOTIFIERS;
 
     /**
      * The victim of {@link #everyClassicNotifierStartTheOomReaperMadeGetsItsEnd}: gets the module's two classic
@@ -172,7 +171,7 @@ class OomIT {
     @Test
     void everyClassicNotifierStartTheOomReaperMadeGetsItsEnd() throws Exception {
         assumeTrue(Files.exists(CLASSIC), "this hmm_mirror.ko has no classic_notifiers test aid");
-        long violationsBefore = Machinery.readLong(DEV.resolve("contract_violations"));
+        long violationsBefore = Machinery.readLong(Machinery.MIRROR0.resolve("contract_violations"));
         Process p = Machinery.childJvm(ClassicNotifierVictim.class);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -184,7 +183,7 @@ class OomIT {
                     + describe(reaped));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // the check runs at exit_mmap
             long violations;
-            while ((violations = Machinery.readLong(DEV.resolve("contract_violations")) - violationsBefore) == 0
+            while ((violations = Machinery.readLong(Machinery.MIRROR0.resolve("contract_violations")) - violationsBefore) == 0
                     && System.nanoTime() < deadline && p.isAlive()) {
                 Thread.sleep(50);
             }
@@ -224,7 +223,7 @@ class OomIT {
                 "reproduces a known 7.2 kernel bug that leaves an unkillable process behind: boot with"
                         + " HMM_CMDLINE=hmm.reproduce=itree-leak to run it (docs/mutants.md)");
         assumeTrue(Files.exists(CLASSIC), "this hmm_mirror.ko has no classic_notifiers test aid");
-        int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
+        int mirrorsBefore = (int) Machinery.readLong(Machinery.MIRROR0.resolve("mirrors"));
         Process p = Machinery.childJvm(ClassicNotifierAndMirrorVictim.class);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         awaitLine(out, "invalidating");
@@ -272,10 +271,10 @@ class OomIT {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the victim did not die");
         assertEquals(137, p.exitValue(), "the victim dies of SIGKILL");
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (Machinery.readLong(DEV.resolve("mirrors")) != mirrorsBefore && System.nanoTime() < until) {
+        while (Machinery.readLong(Machinery.MIRROR0.resolve("mirrors")) != mirrorsBefore && System.nanoTime() < until) {
             Thread.sleep(50);
         }
-        assertEquals(mirrorsBefore, Machinery.readLong(DEV.resolve("mirrors")), "the victim's mirrors are gone");
+        assertEquals(mirrorsBefore, Machinery.readLong(Machinery.MIRROR0.resolve("mirrors")), "the victim's mirrors are gone");
     }
 
     private static String describe(long result) {
@@ -310,8 +309,8 @@ class OomIT {
     @Test
     void oomKilledProcessWithMirrorsReleasesEverything() throws Exception {
         Path g = Machinery.memcg("hmm-oom");
-        int mirrorsBefore = (int) Machinery.readLong(DEV.resolve("mirrors"));
-        long dmemBefore = Machinery.readLong(DEV.resolve("dmem_used_pages"));
+        int mirrorsBefore = (int) Machinery.readLong(Machinery.MIRROR0.resolve("mirrors"));
+        long dmemBefore = Machinery.readLong(Machinery.MIRROR0.resolve("dmem_used_pages"));
         long refBefore = Machinery.readLong(Path.of("/sys/module/hmm_mirror/refcnt"));
         try {
             Machinery.write(g.resolve("memory.max"), Long.toString(160L << 20));
@@ -333,7 +332,7 @@ class OomIT {
                 log.append(line).append('\n');
                 if (line.startsWith("ready ")) {
                     moved = Long.parseLong(line.substring(6).trim());
-                    mirrorsAlive = (int) Machinery.readLong(DEV.resolve("mirrors"));
+                    mirrorsAlive = (int) Machinery.readLong(Machinery.MIRROR0.resolve("mirrors"));
                 }
             }
             assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the victim did not die");
@@ -344,12 +343,12 @@ class OomIT {
             assertTrue(events.lines().anyMatch(l -> l.startsWith("oom_kill ") && !l.endsWith(" 0")),
                     "the cgroup's OOM killer must have killed it: " + events);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < deadline && (Machinery.readLong(DEV.resolve("mirrors")) != mirrorsBefore
-                    || Machinery.readLong(DEV.resolve("dmem_used_pages")) != dmemBefore)) {
+            while (System.nanoTime() < deadline && (Machinery.readLong(Machinery.MIRROR0.resolve("mirrors")) != mirrorsBefore
+                    || Machinery.readLong(Machinery.MIRROR0.resolve("dmem_used_pages")) != dmemBefore)) {
                 Thread.sleep(100);
             }
-            assertEquals(mirrorsBefore, Machinery.readLong(DEV.resolve("mirrors")), "mirrors of the dead process left");
-            assertEquals(dmemBefore, Machinery.readLong(DEV.resolve("dmem_used_pages")),
+            assertEquals(mirrorsBefore, Machinery.readLong(Machinery.MIRROR0.resolve("mirrors")), "mirrors of the dead process left");
+            assertEquals(dmemBefore, Machinery.readLong(Machinery.MIRROR0.resolve("dmem_used_pages")),
                     "device memory of the dead process not freed");
             assertEquals(refBefore, Machinery.readLong(Path.of("/sys/module/hmm_mirror/refcnt")));
             MmReport.record("OOM kill of a process with mirrors", Set.of(), "pass: killed with 2 mirrors and " + moved
