@@ -239,6 +239,7 @@ static int hmm_mirror_range_lock(struct hmm_mirror *mirror,
 		if (ret)
 			return ret;
 
+		hmm_mirror_planted_fault_window(range, snapshot);
 		mutex_lock(&mirror->lock);
 		if (!hmm_mirror_retry_stale(&r)) {
 			hmm_mirror_contract_range(mirror, range);

@@ -6,6 +6,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/hmm.h>
 #include <linux/lockdep.h>
@@ -119,4 +120,23 @@ bool hmm_mirror_planted_commits_stale(const struct hmm_range *range,
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Planted bug 5's window, in the fault path between hmm_range_fault() and
+ * the sequence re-check (no lock held): a read fault sleeps there for
+ * about a millisecond. Without it the window is a few instructions wide,
+ * and on one CPU a kernel that does not preempt there runs no other task
+ * inside it: the race mode found the bug in 10,000 device reads on one
+ * run and not in 34,000 on the next (x86-64 under TCG), and never on a
+ * one-vCPU arm64 guest. A fault that sleeps there is what a preempted
+ * fault on a busy machine does; the bug stays the missing re-check.
+ */
+void hmm_mirror_planted_fault_window(const struct hmm_range *range,
+				     bool snapshot)
+{
+	if (snapshot || (range->default_flags & HMM_PFN_REQ_WRITE) ||
+	    !hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT))
+		return;
+	usleep_range(1000, 2000);
 }

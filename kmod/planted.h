@@ -49,5 +49,7 @@ bool hmm_mirror_planted_skips_copy(unsigned long i, unsigned long n);
 bool hmm_mirror_planted_leaves_page(const struct hmm_mirror *only);
 bool hmm_mirror_planted_commits_stale(const struct hmm_range *range,
 				      bool snapshot);
+void hmm_mirror_planted_fault_window(const struct hmm_range *range,
+				     bool snapshot);
 
 #endif /* HMM_MIRROR_PLANTED_H */
