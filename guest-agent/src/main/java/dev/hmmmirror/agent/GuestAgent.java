@@ -36,7 +36,7 @@ public final class GuestAgent {
     }
 
     public static void main(String[] args) throws IOException {
-        double mainUptime = uptime();
+        String mainUptime = uptime();
         if (args.length > 0 && args[0].equals("--train")) {
             Training.run();
             return;
@@ -46,13 +46,7 @@ public final class GuestAgent {
         PrintStream capture = new PrintStream(agent.captured, true, StandardCharsets.UTF_8);
         System.setOut(capture);
         System.setErr(capture);
-        // the guest's uptime when this process started, when main ran and now: the host's boot
-        // benchmark splits the JVM's start with them (java.lang.management would load ~150 classes)
-        double start = processStartUptime();
-        double hello = uptime();
-        protocol.println(Protocol.line(Protocol.HELLO, Protocol.b64("jvm-ms=" + Math.round((hello - start) * 1000)
-                + " start=" + start + " main=" + mainUptime + " hello=" + hello + " java=" + Runtime.version()
-                + " kernel=" + System.getProperty("os.version"))));
+        protocol.println(Protocol.line(Protocol.HELLO, Protocol.b64(hello(processStartUptime(), mainUptime, uptime()))));
         CompilerThreads.restoreLater();
         try {
             agent.serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
@@ -142,7 +136,7 @@ public final class GuestAgent {
         captured.reset();
         long t0 = System.nanoTime();
         try {
-            Class.forName(className).getMethod("main", String[].class).invoke(null, (Object) new String[0]);
+            invokeMain(className);
             return new GuestResult(GuestResult.Status.PASSED, (System.nanoTime() - t0) / 1_000_000, "", "",
                     new byte[0], captured.toString(StandardCharsets.UTF_8), "");
         } catch (ReflectiveOperationException e) {
@@ -151,6 +145,11 @@ public final class GuestAgent {
                     String.valueOf(t.getMessage()), trace(t), serialize(t), captured.toString(StandardCharsets.UTF_8),
                     dmesgTail());
         }
+    }
+
+    /** Runs {@code className}'s {@code main} with no arguments (MAIN requests; the AOT training). */
+    static void invokeMain(String className) throws ReflectiveOperationException {
+        Class.forName(className).getMethod("main", String[].class).invoke(null, (Object) new String[0]);
     }
 
     /**
@@ -260,23 +259,68 @@ public final class GuestAgent {
         }
     }
 
-    /** Seconds since the guest booted ({@code /proc/uptime}), or -1. */
-    static double uptime() {
+    /**
+     * HELLO's text: the guest's uptime when this process started, when main ran and now, which the
+     * host's boot benchmark uses to split the JVM's start. Kept as the kernel printed them, without a
+     * double or {@code Runtime.version()} in between: under TCG a fresh JVM's first double-to-text
+     * and the version's regex and lambdas cost a noticeable part of the first result
+     * (java.lang.management would load ~150 classes). The AOT training formats it too (Training).
+     */
+    static String hello(String start, String main, String hello) {
+        long s = centis(start);
+        long h = centis(hello);
+        return "jvm-ms=" + (s < 0 || h < 0 ? -1 : (h - s) * 10) + " start=" + start + " main=" + main
+                + " hello=" + hello + " java=" + System.getProperty("java.runtime.version")
+                + " kernel=" + System.getProperty("os.version");
+    }
+
+    /** Seconds since the guest booted, as {@code /proc/uptime} prints them ("123.45"), or "-1". */
+    static String uptime() {
         try (var in = new java.io.FileInputStream("/proc/uptime")) {
             String s = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
-            return Double.parseDouble(s.substring(0, s.indexOf(' ')));
+            String up = s.substring(0, s.indexOf(' '));
+            return centis(up) < 0 ? "-1" : up;
         } catch (IOException | RuntimeException e) {
-            return -1;
+            return "-1";
         }
     }
 
-    /** Seconds after boot at which this process started ({@code /proc/self/stat} field 22, in 1/100 s), or -1. */
-    static double processStartUptime() {
+    /**
+     * Seconds after boot at which this process started ({@code /proc/self/stat} field 22, in 1/100 s)
+     * as "12.34", or "-1".
+     */
+    static String processStartUptime() {
         try (var in = new java.io.FileInputStream("/proc/self/stat")) {
             String s = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
             String[] f = s.substring(s.lastIndexOf(')') + 2).split(" "); // f[0] is field 3 (state)
-            return Long.parseLong(f[22 - 3]) / 100.0; // USER_HZ: 100 on x86-64
+            return seconds(Long.parseLong(f[22 - 3])); // USER_HZ: 100 on x86-64 and arm64
         } catch (IOException | RuntimeException e) {
+            return "-1";
+        }
+    }
+
+    /** {@code centis} hundredths of a second as "12.34". */
+    static String seconds(long centis) {
+        long c = centis % 100;
+        return centis / 100 + (c < 10 ? ".0" : ".") + c;
+    }
+
+    /** "12.34" (two decimals at most, as /proc/uptime prints) as 1234, or -1. */
+    static long centis(String seconds) {
+        int dot = seconds.indexOf('.');
+        try {
+            if (dot < 0) {
+                long whole = Long.parseLong(seconds);
+                return whole < 0 ? -1 : whole * 100;
+            }
+            String frac = seconds.substring(dot + 1);
+            if (frac.isEmpty() || frac.length() > 2) {
+                return -1;
+            }
+            long whole = Long.parseLong(seconds.substring(0, dot));
+            long f = Long.parseLong(frac);
+            return whole < 0 || f < 0 ? -1 : whole * 100 + (frac.length() == 1 ? f * 10 : f);
+        } catch (NumberFormatException e) {
             return -1;
         }
     }

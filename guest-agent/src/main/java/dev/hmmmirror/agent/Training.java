@@ -1,5 +1,7 @@
 package dev.hmmmirror.agent;
 
+import dev.hmmmirror.AbiVersion;
+import dev.hmmmirror.Capability;
 import dev.hmmmirror.HmmDevice;
 import dev.hmmmirror.HmmException;
 import dev.hmmmirror.Mirror;
@@ -36,5 +38,42 @@ public final class Training {
         GuestResult.decode(Protocol.bytes(Protocol.parse(Protocol.line(Protocol.RESULT, "1", Protocol.b64(r.encode())))[2]));
         GuestAgent.serialize(new AssertionError("training"));
         guard.restore(knobs);
+        if (!"false".equals(System.getProperty(FIRST_RESULT_PROPERTY))) {
+            firstResult();
+        }
     }
+
+    /**
+     * {@code -Dhmm.train.firstResult=false} in the guest JVM's options leaves {@link #firstResult()} out of the
+     * training: the A/B switch of docs/performance.md (run O); the flags are part of the cache's key.
+     */
+    static final String FIRST_RESULT_PROPERTY = "hmm.train.firstResult";
+
+    /**
+     * The path to the first result (`hmm demo`, `hmm bench`): HELLO's text, the compilers' restore, a
+     * MAIN request's reflection and the device demo. What only a device answers stays out (there is
+     * no /dev/hmm_mirror0 where this runs: the demo stops at its first open), but its record and
+     * capabilities are made here. Every class, lambda and string concatenation this touches is
+     * then in the cache instead of being loaded from the jars (whose first use opens them one by
+     * one over 9p) or spun in the guest.
+     */
+    static void firstResult() {
+        String up = GuestAgent.uptime();
+        if (GuestAgent.hello(GuestAgent.processStartUptime(), up, up).isEmpty()) {
+            throw new AssertionError("no HELLO text");
+        }
+        CompilerThreads.restoreLater();
+        try {
+            GuestAgent.invokeMain(DEMO);
+        } catch (ReflectiveOperationException expected) {
+            // ClassNotFoundException without guest-programs; else the demo's HmmException (no device here)
+        }
+        AbiVersion v = new AbiVersion(1, Capability.fromBits(~0L), 4096, 1, 0);
+        if (v.toString().isEmpty() || v.capabilities().isEmpty()) {
+            throw new AssertionError(v);
+        }
+    }
+
+    /** guest-programs' device demo, the first result of {@code hmm demo} and {@code hmm bench}. */
+    static final String DEMO = "dev.hmmmirror.programs.DeviceDemo";
 }

@@ -94,7 +94,25 @@ public final class DeviceFile implements AutoCloseable {
      * @param owner the object whose unreachability closes this file; not captured by the cleaner
      */
     public void closeWhenUnreachable(Object owner) {
-        CLEANER.register(owner, this::closeQuietly);
+        CLEANER.register(owner, new QuietClose(this));
+    }
+
+    /**
+     * The cleaner's action. A class rather than {@code this::closeQuietly}: a method reference's first
+     * use spins a class, which under TCG cost the guest's first result tens of milliseconds (docs,
+     * performance.md, run O).
+     */
+    private static final class QuietClose implements Runnable {
+        private final DeviceFile file;
+
+        QuietClose(DeviceFile file) {
+            this.file = file;
+        }
+
+        @Override
+        public void run() {
+            file.closeQuietly();
+        }
     }
 
     /** The cleaner's close: a close(2) error has nobody to go to. */

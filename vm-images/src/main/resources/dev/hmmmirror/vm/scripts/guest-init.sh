@@ -8,7 +8,7 @@
 # applets in place of the dynamic mount, stty, insmod ...: under TCG each
 # first exec of a dynamic binary loads its libraries over 9p (docs,
 # performance.md, 'Boot, by stage'). hmm.init=classic on the kernel command
-# line runs this script as before (dash and the userland's tools, no prefetch).
+# line runs this script as before (dash and the userland's tools).
 read -r cmdline < /proc/cmdline
 case " $cmdline " in
   *" hmm.init=classic "*) classic=1 ;;
@@ -21,13 +21,6 @@ unset HMM_INIT_SHELL
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 up() { cut -d' ' -f1 /proc/uptime; }
-if [ -z "$classic" ]; then
-  # The JVM's largest reads (libjvm.so, the AOT cache) start now, beside the
-  # rest of this script and the module's load: 9p requests wait on QEMU's
-  # I/O thread, not on the guest's one vCPU.
-  read -r _ java _ < /hmm/host/run-agent.sh # exec JAVA FLAGS...
-  cat "${java%/bin/java}/lib/server/libjvm.so" /hmm/host/agent.aot > /dev/null 2>&1 &
-fi
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
