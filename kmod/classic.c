@@ -34,6 +34,13 @@ struct hmm_mirror_classic {
 	struct mmu_notifier refuser;	/* refuses non-blocking starts; no end */
 	struct mmu_notifier counter;	/* counts starts minus ends */
 	unsigned int sleep_ms;		/* per blocking start of the refuser */
+	/*
+	 * 0: every blocking start sleeps; else only those of @sleeper (the
+	 * writing thread) whose range contains @addr
+	 */
+	unsigned long addr;
+	struct pid *sleeper;		/* referenced while @addr is set */
+	atomic_t sleeping;		/* the refuser's sleeps in progress */
 	atomic_t open_starts;		/* the counter's starts not yet ended */
 	atomic_t released;		/* ->release ran once: free_work queued */
 	bool closing;			/* module unload unregisters: no check */
@@ -58,8 +65,14 @@ static int hmm_mirror_classic_refuse(struct mmu_notifier *mn,
 
 	if (!mmu_notifier_range_blockable(range))
 		return -EAGAIN;
-	if (c->sleep_ms)
-		msleep(c->sleep_ms);
+	if (!c->sleep_ms)
+		return 0;
+	if (c->addr && (task_pid(current) != c->sleeper ||
+			c->addr < range->start || c->addr >= range->end))
+		return 0;
+	atomic_inc(&c->sleeping);
+	msleep(c->sleep_ms);
+	atomic_dec(&c->sleeping);
 	return 0;
 }
 
@@ -140,6 +153,12 @@ static void hmm_mirror_classic_unregister(struct hmm_mirror_classic *c)
 	mmu_notifier_unregister(&c->refuser, c->mm);
 }
 
+static void hmm_mirror_classic_free(struct hmm_mirror_classic *c)
+{
+	put_pid(c->sleeper);	/* NULL-safe */
+	kfree(c);
+}
+
 static void hmm_mirror_classic_free_work(struct work_struct *work)
 {
 	struct hmm_mirror_classic *c =
@@ -147,16 +166,18 @@ static void hmm_mirror_classic_free_work(struct work_struct *work)
 
 	if (hmm_mirror_classic_take(c)) {
 		hmm_mirror_classic_unregister(c);
-		kfree(c);
+		hmm_mirror_classic_free(c);
 	}
 }
 
 /*
  * From a process writing N (ms, at most 10 s) to @mdev's classic_notifiers
- * attribute: its pair, on its own address space. 0 or a negative errno.
+ * attribute: its pair, on its own address space. With @addr (not 0) the
+ * refuser sleeps only in the writing thread's blocking starts over @addr.
+ * 0 or a negative errno.
  */
 int hmm_mirror_classic_add(struct hmm_mirror_device *mdev,
-			   unsigned int sleep_ms)
+			   unsigned int sleep_ms, unsigned long addr)
 {
 	struct mm_struct *mm = current->mm;
 	struct hmm_mirror_classic *c;
@@ -172,6 +193,10 @@ int hmm_mirror_classic_add(struct hmm_mirror_device *mdev,
 	c->mdev = mdev;
 	c->mm = mm;
 	c->sleep_ms = sleep_ms;
+	c->addr = addr;
+	if (addr)
+		c->sleeper = get_task_pid(current, PIDTYPE_PID);
+	atomic_set(&c->sleeping, 0);
 	atomic_set(&c->open_starts, 0);
 	atomic_set(&c->released, 0);
 	c->refuser.ops = &hmm_mirror_classic_refuser_ops;
@@ -185,14 +210,33 @@ int hmm_mirror_classic_add(struct hmm_mirror_device *mdev,
 	mutex_lock(&hmm_mirror_classics_lock);
 	list_add(&c->node, &hmm_mirror_classics);
 	mutex_unlock(&hmm_mirror_classics_lock);
-	pr_notice("test aid: classic notifiers on the address space of pid %d (blocking starts sleep %u ms)\n",
-		  task_tgid_nr(current), sleep_ms);
+	if (addr)
+		pr_notice("test aid: classic notifiers on the address space of pid %d (blocking starts of thread %d over %#lx sleep %u ms)\n",
+			  task_tgid_nr(current), task_pid_nr(current), addr,
+			  sleep_ms);
+	else
+		pr_notice("test aid: classic notifiers on the address space of pid %d (blocking starts sleep %u ms)\n",
+			  task_tgid_nr(current), sleep_ms);
 	return 0;
 unregister:
 	mmu_notifier_unregister(&c->refuser, mm);
 free:
-	kfree(c);
+	hmm_mirror_classic_free(c);
 	return ret;
+}
+
+/* The refuser sleeps in progress on @mm, summed over its pairs. */
+int hmm_mirror_classic_sleeping(struct mm_struct *mm)
+{
+	struct hmm_mirror_classic *c;
+	int n = 0;
+
+	mutex_lock(&hmm_mirror_classics_lock);
+	list_for_each_entry(c, &hmm_mirror_classics, node)
+		if (c->mm == mm)
+			n += atomic_read(&c->sleeping);
+	mutex_unlock(&hmm_mirror_classics_lock);
+	return n;
 }
 
 /* Module load: 0 or -ENOMEM. */
@@ -227,7 +271,7 @@ void hmm_mirror_classic_exit(void)
 		WRITE_ONCE(c->closing, true);
 		hmm_mirror_classic_unregister(c);
 		flush_work(&c->free_work);	/* queued by a ->release before */
-		kfree(c);
+		hmm_mirror_classic_free(c);
 	}
 	destroy_workqueue(hmm_mirror_classic_wq);
 }

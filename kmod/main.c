@@ -545,25 +545,42 @@ static ssize_t contract_violations_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(contract_violations);
 
-/* Test aid (classic.c): a process writing N gets classic notifiers. */
+/*
+ * Test aid (classic.c): a process writing "N" gets classic notifiers whose
+ * blocking starts sleep N ms; "N ADDR" (hex) sleeps only in the writing
+ * thread's blocking starts over ADDR.
+ */
 static ssize_t classic_notifiers_store(struct device *dev,
 				       struct device_attribute *attr,
 				       const char *buf, size_t count)
 {
 	unsigned int sleep_ms;
+	unsigned long addr = 0;
+	char extra;
 	int ret;
 
-	ret = kstrtouint(buf, 0, &sleep_ms);
-	if (ret)
-		return ret;
-	ret = hmm_mirror_classic_add(hmm_mirror_sysfs_device(dev), sleep_ms);
+	ret = sscanf(buf, "%u %lx %c", &sleep_ms, &addr, &extra);
+	if (ret != 1 && ret != 2)
+		return -EINVAL;
+	ret = hmm_mirror_classic_add(hmm_mirror_sysfs_device(dev), sleep_ms,
+				     addr);
 	return ret ? ret : count;
 }
 static DEVICE_ATTR_WO(classic_notifiers);
 
+/* Test aid (classic.c): the reading process's refuser sleeps in progress. */
+static ssize_t classic_sleeping_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  current->mm ? hmm_mirror_classic_sleeping(current->mm) : 0);
+}
+static DEVICE_ATTR_RO(classic_sleeping);
+
 static struct attribute *hmm_mirror_attrs[] = {
 	&dev_attr_contract_violations.attr,
 	&dev_attr_classic_notifiers.attr,
+	&dev_attr_classic_sleeping.attr,
 	&dev_attr_mirrors.attr,
 	&dev_attr_dmem_used_pages.attr,
 	&dev_attr_dmem_huge_blocks.attr,

@@ -20,8 +20,12 @@ import dev.hmmmirror.guest.mm.Machinery;
 import dev.hmmmirror.guest.mm.PageMap;
 import dev.hmmmirror.guest.mm.Sys;
 import dev.hmmmirror.junit.GuestTest;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -197,65 +201,114 @@ class ExclusiveIT {
         }
     }
 
-    /** How long each invalidation of the victim's address space sleeps (the module's classic notifier test aid). */
-    static final int SLOW_MS = 400;
+    /**
+     * How long the CPU's restore fault is held inside its invalidation, the folio locked: the module's
+     * classic_notifiers test aid written "ms address" sleeps in the writing thread's blocking invalidations over
+     * that address only, and nowhere else in the process.
+     */
+    static final int HOLD_MS = 5000;
+
+    /** The test aid's count of its sleeps in progress in the reading process (kmod/classic.c). */
+    static final Path CLASSIC_SLEEPING = Machinery.MIRROR0.resolve("classic_sleeping");
+
+    /** {@code /proc/kpageflags} bits (include/uapi/linux/kernel-page-flags.h). */
+    static final long KPF_LOCKED = 1L, KPF_MMAP = 1L << 11, KPF_ANON = 1L << 12;
 
     /**
      * The victim of {@link #aCpuTouchOfAnExclusivePageRacingItsZapHoldsThePage}, in a JVM of its own: the
      * classic notifiers the test aid registers stay on its address space until it exits.
      */
     public static final class ExclusiveZapVictim {
+        private static final boolean ARM64 = "aarch64".equals(System.getProperty("os.arch"));
+        private static final long READ = ARM64 ? 63 : 0, WRITE = ARM64 ? 64 : 1, PIPE2 = ARM64 ? 59 : 293;
+
+        /**
+         * The CPU's touch of {@code address}: write(2) of its first word into the pipe, so that the kernel's
+         * copy_from_user() takes the fault while this thread is in native code (a safepoint need not wait for
+         * it, so the zapping thread is never stopped behind it); the word as the kernel read it.
+         */
+        static long touch(int[] pipe, long address, MemorySegment word) {
+            assertEquals(8, Sys.call("write", WRITE, pipe[1], address, 8));
+            assertEquals(8, Sys.call("read", READ, pipe[0], word.address(), 8));
+            return word.get(ValueLayout.JAVA_LONG, 0);
+        }
+
         public static void main(String[] args) throws Exception {
-            try (Mirror m = Mirror.open(0); Memory page = Memory.anonymous(1)) {
+            try (Mirror m = Mirror.open(0); Memory page = Memory.anonymous(1); Memory scratch = Memory.anonymous(1);
+                    Arena arena = Arena.ofConfined()) {
+                MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
+                Sys.call("pipe2", PIPE2, fds.address(), 0);
+                int[] pipe = {fds.getAtIndex(ValueLayout.JAVA_INT, 0), fds.getAtIndex(ValueLayout.JAVA_INT, 1)};
+                MemorySegment word = arena.allocate(ValueLayout.JAVA_LONG);
                 page.setLong(0, 40L);
+                scratch.setLong(0, 1L);
                 // the calls of the window once before it: first calls link downcalls and load classes
-                Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_COLD);
+                Sys.madvise(scratch.address(), Memory.pageSize(), Sys.MADV_COLD);
+                Machinery.readLong(CLASSIC_SLEEPING);
                 m.makeExclusive(page.address(), 1);
-                page.getLong(0);
+                assertEquals(40L, touch(pipe, page.address(), word), "the first restore");
                 long pfn = PageMap.entries(page.address(), 1)[0].pfn();
+                PageMap.kpageflags(pfn);
                 m.makeExclusive(page.address(), 1);
-                Files.writeString(Machinery.CLASSIC_NOTIFIERS, Integer.toString(SLOW_MS)); // every invalidation sleeps now
-                long[] touched = new long[2];
-                CountDownLatch zapping = new CountDownLatch(1);
+                // The grant's get_user_pages (FOLL_TOUCH) marked the folio accessed, which may queue it for
+                // activation in this CPU's LRU batch with a reference of its own; the batches of every CPU are
+                // drained now (move_pages: lru_cache_disable), so that the device-exclusive entry's reference is
+                // the folio's last one: the fault's (7c7b962938dd) aside, the zap below drops it.
+                int node = PageMap.nodes(scratch.address(), 1)[0];
+                assertTrue(node >= 0, "the scratch page's node: " + node);
+                PageMap.movePages(scratch.address(), 1, node);
+                long[] seen = {-1, -1, -1}; // flags right after the zap, sleeps in progress before and after
+                CountDownLatch touching = new CountDownLatch(1);
                 Thread zap = Thread.ofPlatform().start(() -> {
-                    // MADV_DONTNEED: its invalidation sleeps first, then it zaps the device-exclusive entry
-                    zapping.countDown();
-                    Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
-                    touched[1] = System.nanoTime();
-                    // the page as the zap left it, the CPU's fault still inside its invalidation
-                    System.out.println("after the zap: pfn " + pfn + " kpageflags 0x"
-                            + Long.toHexString(PageMap.kpageflags(pfn)) + " kpagecount "
-                            + PageMap.kpagecount(pfn));
+                    try {
+                        touching.await();
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                        // until the CPU's fault is inside its invalidation: folio locked, entry not yet rechecked
+                        while (Machinery.readLong(CLASSIC_SLEEPING) == 0
+                                || (PageMap.kpageflags(pfn) & KPF_LOCKED) == 0) {
+                            if (System.nanoTime() > deadline) {
+                                return;
+                            }
+                            Thread.sleep(1);
+                        }
+                        seen[1] = 1;
+                        Sys.madvise(page.address(), Memory.pageSize(), Sys.MADV_DONTNEED);
+                        seen[0] = PageMap.kpageflags(pfn);
+                        seen[2] = Machinery.readLong(CLASSIC_SLEEPING);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
                 });
-                zapping.await(); // (starting a thread maps its stack: invalidations that sleep too)
-                Thread.sleep(SLOW_MS / 4);
-                // the CPU touch: restoring the exclusive entry locks the folio, then its own invalidation sleeps,
-                // during which the zap above frees the page unless the fault holds a reference to it
+                // from here the restore fault of this thread over the page sleeps HOLD_MS, nothing else does
+                Files.writeString(Machinery.CLASSIC_NOTIFIERS, HOLD_MS + " " + Long.toHexString(page.address()));
+                touching.countDown();
                 long t0 = System.nanoTime();
-                long value = page.getLong(0);
-                touched[0] = System.nanoTime();
-                System.out.println("the CPU's read took " + (touched[0] - t0) / 1_000_000 + " ms");
+                long value = touch(pipe, page.address(), word);
+                long took = (System.nanoTime() - t0) / 1_000_000;
                 zap.join();
-                System.out.println("read " + value + " zapped-before-the-read-returned " + (touched[1] < touched[0]));
+                System.out.println("the CPU's touch took " + took + " ms; after the zap: pfn " + pfn
+                        + " kpageflags 0x" + Long.toHexString(seen[0]) + " kpagecount (mapcount) "
+                        + PageMap.kpagecount(pfn));
+                System.out.println("read " + value + " held " + (seen[1] == 1 && seen[2] > 0)
+                        + " flags 0x" + Long.toHexString(seen[0]));
             }
         }
     }
 
     /**
-     * A CPU touch of a device-exclusive page that races a zap of it (MADV_DONTNEED) ends on the zapped entry:
-     * the fault locks the folio to restore the entry, the zap removes the entry meanwhile, and the fault must
-     * then see the change and retry, reading a fresh zero page, not restore the freed page. The module's classic
-     * notifier test aid makes every invalidation of the victim's address space sleep, which holds the fault
-     * inside its invalidation (the folio locked) while the zap runs; the victim prints the page's flags right
-     * after the zap. This was written for campaign mutant 40 (the revert of 7c7b962938dd: the fault locks the
-     * folio without a reference, so the zap could free it while locked) but does not kill it, not even on
-     * built-7.2-debug, whose page checks would report a locked page freed: in 7.2 the page is not freed at
-     * that point (why is open; docs/mutants.md). On built-7.2-debug it found a use-after-free in the test aid
-     * itself (fixed in kmod/classic.c).
+     * A CPU touch of a device-exclusive page that races a zap of it (MADV_DONTNEED) ends on the zapped entry,
+     * and the fault that restores the entry holds a reference to the folio it locked (7c7b962938dd, campaign
+     * mutant 40). The module's classic_notifiers test aid holds that one fault inside its invalidation (the
+     * folio locked, the entry not yet rechecked) for {@link #HOLD_MS}; another thread, once the aid says the
+     * fault is there, zaps the entry, whose reference is then the folio's last but the fault's (the per-CPU
+     * LRU batches are drained before), and reads the page's flags while the fault is still held. The folio
+     * must still be the fault's: locked, anonymous, unmapped; without the fault's reference the zap frees it
+     * (flags gone, or on a DEBUG_VM kernel "BUG: Bad page state" with the flags left). The fault must then see
+     * the change and read a fresh zero page.
      */
     @Test
     void aCpuTouchOfAnExclusivePageRacingItsZapHoldsThePage() throws Exception {
-        assumeTrue(Files.exists(Machinery.CLASSIC_NOTIFIERS), "this hmm_mirror.ko has no classic_notifiers test aid");
+        assumeTrue(Files.exists(CLASSIC_SLEEPING), "this hmm_mirror.ko has no classic_notifiers test aid for one fault");
         Process p = Machinery.childJvm(ExclusiveZapVictim.class);
         try {
             assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the victim did not finish in 120 s");
@@ -263,11 +316,16 @@ class ExclusiveIT {
             assertEquals(0, p.exitValue(), "the victim failed: " + out);
             String last = out.lines().reduce((a, b) -> b).orElse("");
             assertTrue(last.startsWith("read "), "the victim said: " + out);
-            assumeTrue(last.endsWith("true"), "the zap did not come while the CPU's fault held the page (" + last
-                    + "): the window was missed, nothing judged");
             System.out.println(out); // the victim's account of the window
-            assertEquals("read 0 zapped-before-the-read-returned true", last,
-                    "the page was zapped while the CPU's fault restored it: the fault retries on an empty entry");
+            String[] w = last.split(" "); // read V held H flags 0xF
+            assumeTrue(Boolean.parseBoolean(w[3]), "the zap did not come while the CPU's fault held the page ("
+                    + last + "): the window was missed, nothing judged");
+            long flags = Long.parseUnsignedLong(w[5].substring(2), 16);
+            assertEquals(KPF_LOCKED | KPF_ANON, flags & (KPF_LOCKED | KPF_ANON | KPF_MMAP),
+                    "right after the zap, the fault still inside its invalidation, the folio must still be the"
+                            + " fault's, locked, anonymous and unmapped: it was freed under the fault's lock (" + out + ")");
+            assertEquals("0", w[1], "the page was zapped while the CPU's fault restored it: the fault retries on an"
+                    + " empty entry and reads a zero page");
         } finally {
             p.destroyForcibly();
         }
