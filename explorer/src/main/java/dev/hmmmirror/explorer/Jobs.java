@@ -86,10 +86,8 @@ final class Jobs {
     /** Starts {@code mainClass} (the explorer's command line) with {@code args} in a JVM of its own, reporting into {@code out}. */
     static Job start(String name, String mainClass, List<String> args, Path out) throws IOException {
         Files.createDirectories(out);
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                mainClass));
+        List<String> cmd = new ArrayList<>(ChildJvm.command(mainClass, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(args);
         cmd.addAll(List.of("--out", out.toString(), "--name", name));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

@@ -43,6 +43,7 @@ public final class Training {
         }
     }
 
+
     /**
      * {@code -Dhmm.train.firstResult=false} in the guest JVM's options leaves {@link #firstResult()} out of the
      * training: the A/B switch of docs/performance.md (run O); the flags are part of the cache's key.

@@ -11,6 +11,7 @@ import dev.hmmmirror.Memory;
 import dev.hmmmirror.Mirror;
 import dev.hmmmirror.PageState;
 import dev.hmmmirror.Snapshot;
+import dev.hmmmirror.explorer.ChildJvm;
 import dev.hmmmirror.explorer.action.World;
 import dev.hmmmirror.explorer.model.Kind;
 import dev.hmmmirror.explorer.sys.Kernel;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -240,10 +242,10 @@ class ExplorerFoundIT {
             mem.fill((byte) 0x5a);
             assertEquals(16, mirror.migrateToDevice(mem.address(), 16).migrated(), "16 pages to device 0");
             mirror.invalidations(); // what the migration itself reported
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    DeviceMemoryElsewhere.class.getName(), "64").redirectErrorStream(true).start();
+            List<String> cmd = new ArrayList<>(ChildJvm.command(DeviceMemoryElsewhere.class.getName(),
+                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"));
+            cmd.add("64");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the other process hung:\n" + out);
             assertEquals(0, p.exitValue(), "the other process migrated and closed:\n" + out);

@@ -2,6 +2,7 @@ package dev.hmmmirror.guest.explore;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hmmmirror.explorer.ChildJvm;
 import dev.hmmmirror.guest.HugetlbPool;
 import java.io.IOException;
 import java.io.StringReader;
@@ -34,11 +35,9 @@ record ExplorerRun(int exitCode, String output, Properties properties, Path dir)
     static ExplorerRun run(String name, long seed, String... args) throws IOException, InterruptedException {
         Path dir = OUT.resolve(name);
         Files.createDirectories(dir);
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "dev.hmmmirror.explorer.Explorer", "--seed", Long.toString(seed), "--out", dir.toString(), "--name",
-                name));
+        List<String> cmd = new ArrayList<>(ChildJvm.command("dev.hmmmirror.explorer.Explorer", "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC", "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(List.of("--seed", Long.toString(seed), "--out", dir.toString(), "--name", name));
         cmd.addAll(List.of(args));
         Process p;
         String out;

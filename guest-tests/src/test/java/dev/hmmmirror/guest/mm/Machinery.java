@@ -2,6 +2,7 @@ package dev.hmmmirror.guest.mm;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.hmmmirror.explorer.ChildJvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -111,10 +112,8 @@ public final class Machinery {
      * its output and errors on one stream.
      */
     public static Process childJvm(Class<?> main) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), main.getName())
-                .redirectErrorStream(true).start();
+        return new ProcessBuilder(ChildJvm.command(main.getName(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                "--enable-native-access=ALL-UNNAMED")).redirectErrorStream(true).start();
     }
 
     public static void write(Path file, String value) {

@@ -54,7 +54,9 @@ final class GuestJvm {
     /** The shell line that starts the agent from the staged jars. */
     static String command(List<String> jars, Settings settings, boolean aot, String arch) {
         return "exec " + java(arch) + " " + String.join(" ", flags(settings))
-                + (aot ? " -XX:AOTCache=/hmm/host/" + AgentCache.FILE : "")
+                // the agent's children (an explorer campaign, a test's victim) use its cache too: ChildJvm
+                + (aot ? " -XX:AOTCache=/hmm/host/" + AgentCache.FILE + " -Dhmm.guest.aotCache=/hmm/host/" + AgentCache.FILE
+                        : "")
                 + " -cp " + String.join(":", jars) + " " + GuestAgent.class.getName();
     }
 }
