@@ -18,6 +18,7 @@
 #include <linux/poll.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "classic.h"
@@ -554,14 +555,29 @@ static ssize_t classic_notifiers_store(struct device *dev,
 				       struct device_attribute *attr,
 				       const char *buf, size_t count)
 {
-	unsigned int sleep_ms;
+	const char *space = strchr(buf, ' ');
 	unsigned long addr = 0;
-	char extra;
+	unsigned int sleep_ms;
+	char ms[16];
+	size_t len;
 	int ret;
 
-	ret = sscanf(buf, "%u %lx %c", &sleep_ms, &addr, &extra);
-	if (ret != 1 && ret != 2)
+	/* kstrto*: an overflowing N or ADDR is -ERANGE, not a wrapped value */
+	len = space ? space - buf : strlen(buf);
+	if (len >= sizeof(ms))
 		return -EINVAL;
+	memcpy(ms, buf, len);
+	ms[len] = '\0';
+	ret = kstrtouint(ms, 0, &sleep_ms);
+	if (ret)
+		return ret;
+	if (space) {
+		ret = kstrtoul(skip_spaces(space), 16, &addr);
+		if (ret)
+			return ret;
+		if (!addr)
+			return -EINVAL;
+	}
 	ret = hmm_mirror_classic_add(hmm_mirror_sysfs_device(dev), sleep_ms,
 				     addr);
 	return ret ? ret : count;

@@ -92,6 +92,14 @@ bool hmm_mirror_planted_leaves_page(const struct hmm_mirror *only)
 	return only && hmm_mirror_planted(HMM_MIRROR_BUG_CLOSE_LEAVES_PAGE);
 }
 
+/* Planted bug 5 acts on read faults only (not on snapshots). */
+static bool hmm_mirror_planted_read_fault(const struct hmm_range *range,
+					  bool snapshot)
+{
+	return !snapshot && !(range->default_flags & HMM_PFN_REQ_WRITE) &&
+	       hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT);
+}
+
 /*
  * Planted bug 5, in the fault path: a read fault commits what
  * hmm_range_fault() returned in @range even when an invalidation ran
@@ -109,8 +117,7 @@ bool hmm_mirror_planted_commits_stale(const struct hmm_range *range,
 	unsigned long npages = (range->end - range->start) >> PAGE_SHIFT;
 	unsigned long i;
 
-	if (snapshot || (range->default_flags & HMM_PFN_REQ_WRITE) ||
-	    !hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT))
+	if (!hmm_mirror_planted_read_fault(range, snapshot))
 		return false;
 	for (i = 0; i < npages; i++) {
 		unsigned long pfn = range->hmm_pfns[i];
@@ -135,8 +142,6 @@ bool hmm_mirror_planted_commits_stale(const struct hmm_range *range,
 void hmm_mirror_planted_fault_window(const struct hmm_range *range,
 				     bool snapshot)
 {
-	if (snapshot || (range->default_flags & HMM_PFN_REQ_WRITE) ||
-	    !hmm_mirror_planted(HMM_MIRROR_BUG_STALE_READ_FAULT))
-		return;
-	usleep_range(1000, 2000);
+	if (hmm_mirror_planted_read_fault(range, snapshot))
+		usleep_range(1000, 2000);
 }

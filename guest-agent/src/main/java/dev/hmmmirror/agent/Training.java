@@ -43,7 +43,6 @@ public final class Training {
         }
     }
 
-
     /**
      * {@code -Dhmm.train.firstResult=false} in the guest JVM's options leaves {@link #firstResult()} out of the
      * training: the A/B switch of docs/performance.md (run O); the flags are part of the cache's key.
@@ -60,19 +59,14 @@ public final class Training {
      */
     static void firstResult() {
         String up = GuestAgent.uptime();
-        if (GuestAgent.hello(GuestAgent.processStartUptime(), up, up).isEmpty()) {
-            throw new AssertionError("no HELLO text");
-        }
+        GuestAgent.hello(GuestAgent.processStartUptime(), up, up);
         CompilerThreads.restoreLater();
         try {
             GuestAgent.invokeMain(DEMO);
         } catch (ReflectiveOperationException expected) {
             // ClassNotFoundException without guest-programs; else the demo's HmmException (no device here)
         }
-        AbiVersion v = new AbiVersion(1, Capability.fromBits(~0L), 4096, 1, 0);
-        if (v.toString().isEmpty() || v.capabilities().isEmpty()) {
-            throw new AssertionError(v);
-        }
+        new AbiVersion(1, Capability.fromBits(~0L), 4096, 1, 0).toString();
     }
 
     /** guest-programs' device demo, the first result of {@code hmm demo} and {@code hmm bench}. */

@@ -53,10 +53,11 @@ final class GuestJvm {
 
     /** The shell line that starts the agent from the staged jars. */
     static String command(List<String> jars, Settings settings, boolean aot, String arch) {
+        String cache = "/hmm/host/" + AgentCache.FILE;
         return "exec " + java(arch) + " " + String.join(" ", flags(settings))
-                // the agent's children (an explorer campaign, a test's victim) use its cache too: ChildJvm
-                + (aot ? " -XX:AOTCache=/hmm/host/" + AgentCache.FILE + " -Dhmm.guest.aotCache=/hmm/host/" + AgentCache.FILE
-                        : "")
+                // the agent's children (an explorer campaign, a test's victim) use its cache too: explorer's
+                // ChildJvm reads this property
+                + (aot ? " -XX:AOTCache=" + cache + " -Dhmm.guest.aotCache=" + cache : "")
                 + " -cp " + String.join(":", jars) + " " + GuestAgent.class.getName();
     }
 }

@@ -4,20 +4,13 @@
 # command line names another: ttyS0 in arm64 guests) and power off when it ends.
 # The host writes run-agent.sh (the java command line) into the same share.
 #
-# Everything before the JVM runs under the userland's static busybox, its
-# applets in place of the dynamic mount, stty, insmod ...: under TCG each
-# first exec of a dynamic binary loads its libraries over 9p (docs,
-# performance.md, 'Boot, by stage'). hmm.init=classic on the kernel command
-# line runs this script as before (dash and the userland's tools).
+# Stage 1 (init) starts this script under the userland's static busybox, so
+# everything before the JVM runs its applets in place of the dynamic mount,
+# stty, insmod ...: under TCG each first exec of a dynamic binary loads its
+# libraries over 9p (docs, performance.md, 'Boot, by stage'). With
+# hmm.init=classic on the kernel command line stage 1 starts it under dash,
+# with the userland's tools, as before 7 December 2026.
 read -r cmdline < /proc/cmdline
-case " $cmdline " in
-  *" hmm.init=classic "*) classic=1 ;;
-  *) classic= ;;
-esac
-if [ -z "$classic" ] && [ -z "$HMM_INIT_SHELL" ] && [ -x /bin/busybox ]; then
-  HMM_INIT_SHELL=busybox exec /bin/busybox sh "$0" "$@"
-fi
-unset HMM_INIT_SHELL
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 up() { cut -d' ' -f1 /proc/uptime; }
